@@ -1,0 +1,132 @@
+/* Helix configuration: one struct, loaded from YAML (configs/helix.yaml),
+ * then overridden by HELIX_<SECTION>_<KEY> environment variables.
+ *
+ * Every knob is described once, in the table in src/core/config_table.c
+ * (path, type, default, range, doc); the parser, the env overrides, the
+ * defaults and `helix config check` all read that table, so a knob cannot
+ * exist in one place and not another. Unknown keys, wrong types and
+ * out-of-range values are HX_ECONFIG errors naming the key and the line.
+ *
+ * Ownership: hx_config_t is a plain value with fixed-size strings; copy it
+ * freely. Nothing to free. */
+#ifndef HX_CONFIG_H
+#define HX_CONFIG_H
+
+#include "helix/hx_error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HX_CFG_STR 256
+
+typedef enum { HX_FSYNC_ALWAYS = 0, HX_FSYNC_INTERVAL, HX_FSYNC_NEVER } hx_fsync_t;
+
+typedef struct hx_config {
+    struct {
+        char host[HX_CFG_STR];       /* listen address, default 127.0.0.1 */
+        int port;                    /* default 7061 */
+        char token[HX_CFG_STR];      /* bearer token; empty = auth off */
+        int64_t body_limit_bytes;    /* default 1048576 */
+        int threads;                 /* HTTP worker threads, default 4 */
+    } server;
+    struct {
+        char data_dir[HX_CFG_STR];   /* default ./helix-data */
+        char node_id[HX_CFG_STR];    /* empty = generated once and persisted in data_dir */
+        char log_level[16];          /* debug|info|warn|error, default info */
+    } node;
+    struct {
+        char events[32];             /* embedded | kafka */
+        char analytics[32];          /* embedded | clickhouse */
+        char graph[32];              /* embedded | neo4j */
+    } backends;
+    struct {
+        hx_fsync_t fsync;            /* always | interval | never; default interval */
+        int flush_interval_ms;       /* group commit period for fsync=interval, default 100 */
+        int64_t segment_bytes;       /* roll a segment past this size, default 67108864 */
+        int64_t max_message_bytes;   /* default 1048576 */
+        int index_interval_bytes;    /* sparse index granularity, default 4096 */
+    } event_log;
+    struct {
+        char bootstrap_servers[HX_CFG_STR];
+        struct {
+            char compression_type[16];   /* none|gzip|snappy|lz4|zstd, default lz4 */
+            int batch_size;              /* bytes, default 32768 */
+            int linger_ms;               /* default 10 */
+            int64_t buffer_memory;       /* bytes, default 67108864 */
+            int max_in_flight_requests;  /* default 5 */
+            char acks[8];                /* 0|1|all, default 1 */
+        } producer;
+        struct {
+            int fetch_min_bytes;             /* default 1024 */
+            int fetch_max_wait_ms;           /* default 500 */
+            int max_partition_fetch_bytes;   /* default 1048576 */
+            int max_poll_records;            /* default 500 */
+        } consumer;
+    } kafka;
+    struct {
+        char url[HX_CFG_STR];        /* default http://127.0.0.1:8123 */
+        char database[64];           /* default helix */
+        char user[64];               /* default default */
+        char password[HX_CFG_STR];
+    } clickhouse;
+    struct {
+        char uri[HX_CFG_STR];        /* default bolt://127.0.0.1:7687 */
+        char user[64];               /* default neo4j */
+        char password[HX_CFG_STR];
+    } neo4j;
+    struct {
+        struct {
+            char default_strategy[32];   /* hybrid|entity_graph|window_summary|full */
+            double target_ratio;         /* 0.30 */
+            double quality_threshold;    /* 0.90 */
+            int preserve_recent_count;   /* 50 */
+            int window_size;             /* 50 */
+        } compression;
+        struct {
+            int size;                    /* 1000 entries */
+            int ttl_seconds;             /* 1800 */
+            char eviction[16];           /* lru */
+        } cache;
+        struct {
+            char endpoint[HX_CFG_STR];   /* OpenAI-compatible base URL; empty = extractive only */
+            char model[128];
+            char api_key[HX_CFG_STR];
+            int timeout_ms;              /* 10000 */
+        } llm;
+    } infinite_context;
+    struct {
+        struct {
+            int batch_size;              /* 100 */
+            int interval_ms;             /* 1000 */
+            int max_lag_ms;              /* 5000 */
+        } sync;
+        struct {
+            char strategy[32];           /* merge_all | last_write_wins */
+        } crdt;
+        struct {
+            int interval_seconds;        /* 300 */
+            int retention_count;         /* 12 */
+            int compression;             /* bool, default 1 */
+        } snapshot;
+    } distributed_memory;
+} hx_config_t;
+
+/* Fills cfg with every default from the knob table. */
+void hx_config_defaults(hx_config_t *cfg);
+
+/* Loads defaults, then the YAML file at path (NULL = no file), then the
+ * environment overrides. HX_ECONFIG with "FILE:LINE: key 'a.b': ..." on error. */
+int hx_config_load(hx_config_t *cfg, const char *path, hx_err_t *err);
+
+/* Same as hx_config_load for YAML text in memory (name is used in messages). */
+int hx_config_load_string(hx_config_t *cfg, const char *yaml, size_t len, const char *name, hx_err_t *err);
+
+/* Applies HELIX_<SECTION>_<KEY> variables (e.g. HELIX_SERVER_PORT,
+ * HELIX_KAFKA_PRODUCER_BATCH_SIZE) from envp (NULL = environ). */
+int hx_config_apply_env(hx_config_t *cfg, char **envp, hx_err_t *err);
+
+/* Sets one knob by dotted path from a string, with the same validation as the
+ * file ("server.port", "8080"). Used by CLI flags and env overrides. */
+int hx_config_set(hx_config_t *cfg, const char *path, const char *value, hx_err_t *err);
+
+#endif

@@ -1,0 +1,37 @@
+/* The `helix` binary: dispatches to one subcommand. */
+#include "cli/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const hx_cmd_t commands[] = {
+    {"version", hx_cmd_version, "print version information"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: helix <command> [options]\n\nHelix is the big data layer of an LLM agent platform.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun `helix <command> --help` for the options of one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return hx_cmd_version(1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "helix: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,77 @@
+#include "helix/hx_buf.h"
+#include "helix/hx_error.h"
+#include "helix/hx_hash.h"
+#include "../hx_test.h"
+
+static void test_varints(void)
+{
+    hx_buf_t b = HX_BUF_INIT;
+    uint64_t us[] = {0, 1, 127, 128, 300, UINT32_MAX, UINT64_MAX};
+    int64_t ss[] = {0, -1, 1, INT64_MIN, INT64_MAX, -300};
+    for (size_t i = 0; i < 7; i++)
+        CHECK_INT(hx_buf_put_uvarint(&b, us[i]), 0);
+    for (size_t i = 0; i < 6; i++)
+        CHECK_INT(hx_buf_put_svarint(&b, ss[i]), 0);
+    hx_buf_put_bytes(&b, "abc", 3);
+    hx_rd_t r;
+    hx_rd_init(&r, b.data, b.len);
+    for (size_t i = 0; i < 7; i++) {
+        uint64_t v = 1;
+        CHECK_INT(hx_rd_uvarint(&r, &v), 0);
+        CHECK(v == us[i]);
+    }
+    for (size_t i = 0; i < 6; i++) {
+        int64_t v = 1;
+        CHECK_INT(hx_rd_svarint(&r, &v), 0);
+        CHECK(v == ss[i]);
+    }
+    const unsigned char *p;
+    size_t n;
+    CHECK_INT(hx_rd_bytes(&r, &p, &n), 0);
+    CHECK(n == 3 && memcmp(p, "abc", 3) == 0);
+    CHECK_INT(hx_rd_left(&r), 0);
+    uint8_t c;
+    CHECK_INT(hx_rd_u8(&r, &c), HX_ECORRUPT); /* reading past the end fails */
+    CHECK_INT(r.ok, 0);
+    hx_buf_free(&b);
+}
+
+static void test_truncated_bytes(void)
+{
+    unsigned char in[] = {0x05, 'a', 'b'}; /* claims 5 bytes, has 2 */
+    hx_rd_t r;
+    hx_rd_init(&r, in, sizeof in);
+    const unsigned char *p;
+    size_t n;
+    CHECK_INT(hx_rd_bytes(&r, &p, &n), HX_ECORRUPT);
+}
+
+static void test_crc32c(void)
+{
+    /* Standard check value for CRC-32C over "123456789". */
+    CHECK(hx_crc32c(0, "123456789", 9) == 0xE3069283u);
+    /* Incremental equals one-shot. */
+    uint32_t c = hx_crc32c(0, "1234", 4);
+    CHECK(hx_crc32c(c, "56789", 5) == 0xE3069283u);
+    CHECK(hx_partition_for_key("k", 1, 12) == hx_partition_for_key("k", 1, 12));
+}
+
+static void test_errors(void)
+{
+    hx_err_t e;
+    CHECK_INT(hx_err_set(&e, HX_ENOTFOUND, "topic '%s' does not exist", "x"), HX_ENOTFOUND);
+    hx_err_wrap(&e, "produce");
+    CHECK_STR(e.msg, "produce: topic 'x' does not exist");
+    CHECK_STR(hx_strerror(HX_ETOOBIG), "too_large");
+    CHECK_INT(hx_err_http_status(HX_ETOOBIG), 413);
+    CHECK_INT(hx_err_set(NULL, HX_EIO, "ignored"), HX_EIO);
+}
+
+int main(void)
+{
+    RUN(test_varints);
+    RUN(test_truncated_bytes);
+    RUN(test_crc32c);
+    RUN(test_errors);
+    return HX_TEST_DONE();
+}
