@@ -12,6 +12,7 @@
 #ifndef HX_CONFIG_H
 #define HX_CONFIG_H
 
+#include "helix/hx_buf.h"
 #include "helix/hx_error.h"
 
 #include <stddef.h>
@@ -128,5 +129,16 @@ int hx_config_apply_env(hx_config_t *cfg, char **envp, hx_err_t *err);
 /* Sets one knob by dotted path from a string, with the same validation as the
  * file ("server.port", "8080"). Used by CLI flags and env overrides. */
 int hx_config_set(hx_config_t *cfg, const char *path, const char *value, hx_err_t *err);
+
+/* Appends the effective configuration as YAML (token, passwords and api_key
+ * shown as "***" when set). */
+int hx_config_dump(const hx_config_t *cfg, struct hx_buf *out);
+
+/* Appends the default configuration as commented YAML: configs/helix.yaml. */
+int hx_config_template(struct hx_buf *out);
+
+/* Appends the Markdown table of every knob (key, type, default, range, env
+ * variable, description): the source of docs/configuration.md. */
+int hx_config_docs(struct hx_buf *out);
 
 #endif

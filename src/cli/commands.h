@@ -13,6 +13,7 @@ typedef struct hx_cmd {
 } hx_cmd_t;
 
 int hx_cmd_version(int argc, char **argv);
+int hx_cmd_config(int argc, char **argv);
 
 /* True when argv holds -h or --help. */
 int hx_cli_wants_help(int argc, char **argv);

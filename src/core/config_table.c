@@ -1,0 +1,130 @@
+/* Every knob of configs/helix.yaml: path, type, default, range and doc. */
+#include "core/config_table.h"
+#include "helix/hx_config.h"
+
+#include <string.h>
+
+#define F(field) offsetof(hx_config_t, field), sizeof(((hx_config_t *)0)->field)
+#define STR(p, field, def, doc) {p, HX_KT_STR, F(field), def, 0, 0, NULL, 0, doc}
+#define SECRET(p, field, doc) {p, HX_KT_STR, F(field), "", 0, 0, NULL, 1, doc}
+#define INT(p, field, def, lo, hi, doc) {p, HX_KT_INT, F(field), def, lo, hi, NULL, 0, doc}
+#define I64(p, field, def, lo, hi, doc) {p, HX_KT_INT64, F(field), def, lo, hi, NULL, 0, doc}
+#define DBL(p, field, def, lo, hi, doc) {p, HX_KT_DOUBLE, F(field), def, lo, hi, NULL, 0, doc}
+#define BOOL(p, field, def, doc) {p, HX_KT_BOOL, F(field), def, 0, 1, NULL, 0, doc}
+#define ENUM(p, field, def, choices, doc) {p, HX_KT_ENUM, F(field), def, 0, 0, choices, 0, doc}
+
+static const hx_knob_t knobs[] = {
+    STR("server.host", server.host, "127.0.0.1", "Address the HTTP API listens on."),
+    INT("server.port", server.port, "7061", 0, 65535, "HTTP port; 0 picks a free port (logged at startup)."),
+    {"server.token", HX_KT_STR, F(server.token), "", 0, 0, NULL, 1,
+     "Bearer token required on every endpoint but /health and /metrics; empty disables auth."},
+    I64("server.body_limit_bytes", server.body_limit_bytes, "1048576", 1024, 1073741824,
+        "Largest request body accepted; larger bodies get 413."),
+    INT("server.threads", server.threads, "4", 1, 256, "HTTP worker threads."),
+
+    STR("node.data_dir", node.data_dir, "./helix-data", "Directory for all local state (event log, offsets, node id)."),
+    STR("node.node_id", node.node_id, "", "This node's id; empty generates one on first start and keeps it in data_dir."),
+    ENUM("node.log_level", node.log_level, "info", "debug|info|warn|error", "Log verbosity."),
+
+    ENUM("backends.events", backends.events, "embedded", "embedded|kafka",
+         "Event log backend: the embedded log or Kafka (issue #4)."),
+    ENUM("backends.analytics", backends.analytics, "embedded", "embedded|clickhouse",
+         "Analytics store backend (reserved for the analytics issue)."),
+    ENUM("backends.graph", backends.graph, "embedded", "embedded|neo4j",
+         "Knowledge graph backend (reserved for the graph issue)."),
+
+    {"event_log.fsync", HX_KT_ENUM, F(event_log.fsync), "interval", 0, 0, "always|interval|never", 0,
+     "When appends reach disk: always (before the ack), interval (group commit), never (OS decides). Read by issue #3."},
+    INT("event_log.flush_interval_ms", event_log.flush_interval_ms, "100", 1, 60000,
+        "Group commit period for fsync=interval. Read by issue #3."),
+    I64("event_log.segment_bytes", event_log.segment_bytes, "67108864", 4096, 1073741824,
+        "A partition's segment rolls past this size. Read by issue #3."),
+    I64("event_log.max_message_bytes", event_log.max_message_bytes, "1048576", 64, 104857600,
+        "Largest record (key+value+headers) accepted. Read by issue #3."),
+    INT("event_log.index_interval_bytes", event_log.index_interval_bytes, "4096", 64, 1048576,
+        "Bytes of log between two sparse index entries. Read by issue #3."),
+
+    STR("kafka.bootstrap_servers", kafka.bootstrap_servers, "127.0.0.1:9092",
+        "Kafka brokers (host:port,...) when backends.events=kafka. Read by issue #4."),
+    ENUM("kafka.producer.compression_type", kafka.producer.compression_type, "lz4", "none|gzip|snappy|lz4|zstd",
+         "Producer batch compression (compression.codec). Read by issue #4."),
+    INT("kafka.producer.batch_size", kafka.producer.batch_size, "32768", 1, 1000000000,
+        "Bytes per producer batch before it is sent (batch.size); also the embedded producer's batch. Read by issue #3/#4."),
+    INT("kafka.producer.linger_ms", kafka.producer.linger_ms, "10", 0, 900000,
+        "How long a batch waits to fill (linger.ms). Read by issue #3/#4."),
+    I64("kafka.producer.buffer_memory", kafka.producer.buffer_memory, "67108864", 1024, 2147483647LL * 1024,
+        "Producer queue memory in bytes (queue.buffering.max.kbytes). Read by issue #4."),
+    INT("kafka.producer.max_in_flight_requests", kafka.producer.max_in_flight_requests, "5", 1, 1000000,
+        "Unacknowledged requests per connection. Read by issue #4."),
+    ENUM("kafka.producer.acks", kafka.producer.acks, "1", "0|1|all",
+         "Acknowledgements a produce waits for; all turns on idempotence. Read by issue #4."),
+    INT("kafka.consumer.fetch_min_bytes", kafka.consumer.fetch_min_bytes, "1024", 1, 100000000,
+        "Minimum bytes a fetch waits for (fetch.min.bytes). Read by issue #4."),
+    INT("kafka.consumer.fetch_max_wait_ms", kafka.consumer.fetch_max_wait_ms, "500", 0, 300000,
+        "Longest a fetch waits for fetch_min_bytes (fetch.wait.max.ms). Read by issue #4."),
+    INT("kafka.consumer.max_partition_fetch_bytes", kafka.consumer.max_partition_fetch_bytes, "1048576", 1,
+        1000000000, "Bytes fetched per partition per request. Read by issue #4."),
+    INT("kafka.consumer.max_poll_records", kafka.consumer.max_poll_records, "500", 1, 1000000,
+        "Records returned by one consumer poll. Read by issue #3."),
+
+    STR("clickhouse.url", clickhouse.url, "http://127.0.0.1:8123", "ClickHouse HTTP endpoint (reserved for the analytics issue)."),
+    STR("clickhouse.database", clickhouse.database, "helix", "ClickHouse database (reserved for the analytics issue)."),
+    STR("clickhouse.user", clickhouse.user, "default", "ClickHouse user (reserved for the analytics issue)."),
+    SECRET("clickhouse.password", clickhouse.password, "ClickHouse password (reserved for the analytics issue)."),
+
+    STR("neo4j.uri", neo4j.uri, "bolt://127.0.0.1:7687", "Neo4j Bolt address (reserved for the graph issue)."),
+    STR("neo4j.user", neo4j.user, "neo4j", "Neo4j user (reserved for the graph issue)."),
+    SECRET("neo4j.password", neo4j.password, "Neo4j password (reserved for the graph issue)."),
+
+    ENUM("infinite_context.compression.default_strategy", infinite_context.compression.default_strategy, "hybrid",
+         "hybrid|entity_graph|window_summary|full", "Compression strategy when a request names none. Read by issue #5."),
+    DBL("infinite_context.compression.target_ratio", infinite_context.compression.target_ratio, "0.30", 0.01, 1.0,
+        "Compressed tokens / original tokens to aim for. Read by issue #5."),
+    DBL("infinite_context.compression.quality_threshold", infinite_context.compression.quality_threshold, "0.90", 0,
+        1, "Below this quality score compression escalates. Read by issue #5."),
+    INT("infinite_context.compression.preserve_recent_count", infinite_context.compression.preserve_recent_count,
+        "50", 0, 100000, "Most recent messages kept verbatim. Read by issue #5."),
+    INT("infinite_context.compression.window_size", infinite_context.compression.window_size, "50", 2, 10000,
+        "Messages per summary window. Read by issue #5."),
+    INT("infinite_context.cache.size", infinite_context.cache.size, "1000", 0, 10000000,
+        "Cached summaries (LRU entries). Read by issue #5."),
+    INT("infinite_context.cache.ttl_seconds", infinite_context.cache.ttl_seconds, "1800", 1, 31536000,
+        "Lifetime of a cached summary. Read by issue #5."),
+    ENUM("infinite_context.cache.eviction", infinite_context.cache.eviction, "lru", "lru",
+         "Cache eviction policy. Read by issue #5."),
+    STR("infinite_context.llm.endpoint", infinite_context.llm.endpoint, "",
+        "OpenAI-compatible base URL for LLM summaries; empty = extractive only. Read by issue #5."),
+    STR("infinite_context.llm.model", infinite_context.llm.model, "", "Model name sent to the LLM endpoint. Read by issue #5."),
+    SECRET("infinite_context.llm.api_key", infinite_context.llm.api_key, "Bearer key for the LLM endpoint. Read by issue #5."),
+    INT("infinite_context.llm.timeout_ms", infinite_context.llm.timeout_ms, "10000", 100, 600000,
+        "LLM request timeout; on timeout the extractive summary is used. Read by issue #5."),
+
+    INT("distributed_memory.sync.batch_size", distributed_memory.sync.batch_size, "100", 1, 100000,
+        "Deltas per published batch. Read by issue #6."),
+    INT("distributed_memory.sync.interval_ms", distributed_memory.sync.interval_ms, "1000", 1, 3600000,
+        "Longest a delta waits before publishing. Read by issue #6."),
+    INT("distributed_memory.sync.max_lag_ms", distributed_memory.sync.max_lag_ms, "5000", 1, 3600000,
+        "Sync lag above which the memory component reports degraded. Read by issue #6."),
+    ENUM("distributed_memory.crdt.strategy", distributed_memory.crdt.strategy, "merge_all",
+         "merge_all|last_write_wins", "Concurrent content writes: keep all as siblings, or pick one. Read by issue #6."),
+    INT("distributed_memory.snapshot.interval_seconds", distributed_memory.snapshot.interval_seconds, "300", 1,
+        86400, "Full snapshot period. Read by issue #6."),
+    INT("distributed_memory.snapshot.retention_count", distributed_memory.snapshot.retention_count, "12", 1, 10000,
+        "Snapshots kept. Read by issue #6."),
+    BOOL("distributed_memory.snapshot.compression", distributed_memory.snapshot.compression, "true",
+         "Compress snapshots with zstd. Read by issue #6."),
+};
+
+const hx_knob_t *hx_config_knobs(size_t *n)
+{
+    *n = sizeof knobs / sizeof knobs[0];
+    return knobs;
+}
+
+const hx_knob_t *hx_config_knob_find(const char *path)
+{
+    for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
+        if (strcmp(knobs[i].path, path) == 0)
+            return &knobs[i];
+    return NULL;
+}
