@@ -24,7 +24,7 @@ typedef struct got {
     size_t n, cap;
 } got_t;
 
-static int got_cb(void *ud, const hx_log_record_t *r)
+static inline int got_cb(void *ud, const hx_log_record_t *r)
 {
     got_t *g = ud;
     if (g->n == g->cap) {
@@ -54,7 +54,7 @@ static int got_cb(void *ud, const hx_log_record_t *r)
     return 0;
 }
 
-static void got_free(got_t *g)
+static inline void got_free(got_t *g)
 {
     for (size_t i = 0; i < g->n; i++)
         free(g->v[i].value);
@@ -63,7 +63,7 @@ static void got_free(got_t *g)
 }
 
 /* Reads everything from offset to the high watermark. */
-static int read_all(hx_log_t *log, const char *topic, int part, int64_t from, got_t *g)
+static inline int read_all(hx_log_t *log, const char *topic, int part, int64_t from, got_t *g)
 {
     hx_err_t err = {0};
     int64_t off = from, hw = 0;
@@ -82,7 +82,7 @@ static int read_all(hx_log_t *log, const char *topic, int part, int64_t from, go
     return 0;
 }
 
-static hx_log_t *open_log(const char *dir, hx_fsync_t fs, int64_t seg_bytes, int idx_interval)
+static inline hx_log_t *open_log(const char *dir, hx_fsync_t fs, int64_t seg_bytes, int idx_interval)
 {
     hx_log_opts_t o;
     hx_log_opts_default(&o);
@@ -99,7 +99,7 @@ static hx_log_t *open_log(const char *dir, hx_fsync_t fs, int64_t seg_bytes, int
     return log;
 }
 
-static int mk_topic(hx_log_t *log, const char *name, int parts, hx_codec_t c, hx_cleanup_t cl)
+static inline int mk_topic(hx_log_t *log, const char *name, int parts, hx_codec_t c, hx_cleanup_t cl)
 {
     hx_topic_opts_t o;
     hx_topic_opts_default(&o);
@@ -114,7 +114,7 @@ static int mk_topic(hx_log_t *log, const char *name, int parts, hx_codec_t c, hx
 }
 
 /* Appends one record with key/value strings (key NULL = no key; value NULL = tombstone). */
-static int64_t put1(hx_log_t *log, const char *topic, int part, const char *key, const char *value, int64_t ts)
+static inline int64_t put1(hx_log_t *log, const char *topic, int part, const char *key, const char *value, int64_t ts)
 {
     hx_log_record_t r = {0};
     r.key = key;
