@@ -107,6 +107,8 @@ static int verify_cb(void *ud, const hx_log_record_t *r)
     return ok ? 0 : -1;
 }
 
+static int64_t g_acked = -1; /* last acknowledged offset over all rounds */
+
 static int round_once(const char *dir, int round, int64_t kill_after_acks, hx_codec_t codec)
 {
     int fds[2];
@@ -118,7 +120,7 @@ static int round_once(const char *dir, int round, int64_t kill_after_acks, hx_co
         child(dir, fds[1], codec);
     }
     close(fds[1]);
-    int64_t acked = -1, off, nacks = 0;
+    int64_t acked = g_acked, off, nacks = 0;
     uint64_t start = hx_mono_ns();
     while (nacks < kill_after_acks && hx_mono_ns() - start < 3000000000ull) {
         ssize_t r = read(fds[0], &off, sizeof off);
@@ -136,6 +138,7 @@ static int round_once(const char *dir, int round, int64_t kill_after_acks, hx_co
     while (read(fds[0], &off, sizeof off) == (ssize_t)sizeof off)
         acked = off;
     close(fds[0]);
+    g_acked = acked;
     if (!WIFSIGNALED(status)) {
         fprintf(stderr, "round %d: child exited early (status %d)\n", round, WEXITSTATUS(status));
         return 1;
