@@ -29,7 +29,7 @@
 typedef struct hx_log hx_log_t;
 
 typedef enum { HX_CODEC_NONE = 0, HX_CODEC_LZ4 = 1, HX_CODEC_ZSTD = 2 } hx_codec_t;
-typedef enum { HX_CLEANUP_DELETE = 0, HX_CLEANUP_COMPACT = 1 } hx_cleanup_t;
+typedef enum { HX_LOG_CLEANUP_DELETE = 0, HX_LOG_CLEANUP_COMPACT = 1 } hx_log_cleanup_t;
 
 #define HX_LOG_MAX_PARTITIONS 1024
 #define HX_LOG_TOPIC_NAME_MAX 249
@@ -55,7 +55,7 @@ typedef struct hx_topic_opts {
     int64_t retention_ms;        /* -1 = keep forever (default) */
     int64_t retention_bytes;     /* per partition; -1 = unlimited (default) */
     hx_codec_t compression;      /* default HX_CODEC_NONE */
-    hx_cleanup_t cleanup;        /* default HX_CLEANUP_DELETE */
+    hx_log_cleanup_t cleanup;        /* default HX_LOG_CLEANUP_DELETE */
     int64_t max_message_bytes;   /* 0 = the log's max_message_bytes */
 } hx_topic_opts_t;
 
@@ -65,8 +65,8 @@ void hx_topic_opts_default(hx_topic_opts_t *o);
  * HX_EINVAL for unknown names. */
 const char *hx_codec_name(hx_codec_t c);
 int hx_codec_parse(const char *s, hx_codec_t *out);
-const char *hx_cleanup_name(hx_cleanup_t c);
-int hx_cleanup_parse(const char *s, hx_cleanup_t *out);
+const char *hx_log_cleanup_name(hx_log_cleanup_t c);
+int hx_log_cleanup_parse(const char *s, hx_log_cleanup_t *out);
 
 typedef struct hx_log_header {
     const void *name;
@@ -114,24 +114,24 @@ int hx_log_topic_exists(hx_log_t *log, const char *name);
 int hx_log_topic_list(hx_log_t *log, char ***names, size_t *n, hx_err_t *err);
 void hx_log_names_free(char **names, size_t n);
 
-typedef struct hx_partition_info {
+typedef struct hx_log_partition_info {
     int partition;
     int64_t low_watermark;       /* first readable offset */
     int64_t high_watermark;      /* next offset to be assigned */
     int64_t durable_offset;      /* every offset below this is on stable storage */
     int64_t bytes;               /* bytes of all segment files */
     int segments;
-} hx_partition_info_t;
+} hx_log_partition_info_t;
 
-typedef struct hx_topic_info {
+typedef struct hx_log_topic_info {
     char name[HX_LOG_TOPIC_NAME_MAX + 1];
     hx_topic_opts_t opts;
     int n_partitions;
-    hx_partition_info_t *partitions; /* n_partitions entries, owned by the info */
-} hx_topic_info_t;
+    hx_log_partition_info_t *partitions; /* n_partitions entries, owned by the info */
+} hx_log_topic_info_t;
 
-int hx_log_topic_describe(hx_log_t *log, const char *name, hx_topic_info_t *out, hx_err_t *err);
-void hx_log_topic_info_free(hx_topic_info_t *info);
+int hx_log_topic_describe(hx_log_t *log, const char *name, hx_log_topic_info_t *out, hx_err_t *err);
+void hx_log_topic_info_free(hx_log_topic_info_t *info);
 /* Cheap lookups for the broker's hot path. */
 int hx_log_partition_count(hx_log_t *log, const char *topic, int *n, hx_err_t *err);
 int hx_log_watermarks(hx_log_t *log, const char *topic, int partition, int64_t *low, int64_t *high,

@@ -336,7 +336,7 @@ int hx_log_compact(hx_log_t *log, const char *topic, int64_t *removed_records, h
     hx_topic_t *t = hx_log_find_topic(log, topic, err);
     if (!t)
         rc = HX_ENOTFOUND;
-    else if (t->opts.cleanup != HX_CLEANUP_COMPACT)
+    else if (t->opts.cleanup != HX_LOG_CLEANUP_COMPACT)
         rc = hx_err_set(err, HX_EINVAL, "topic '%s' has cleanup policy delete; compaction needs cleanup=compact",
                         topic);
     for (int k = 0; rc == HX_OK && k < t->nparts; k++)

@@ -220,7 +220,7 @@ void hx_log_stats(hx_log_t *log, hx_log_stats_t *out)
         hx_topic_t *t = log->topics[i];
         out->partitions += t->nparts;
         for (int k = 0; k < t->nparts; k++) {
-            hx_partition_info_t pi;
+            hx_log_partition_info_t pi;
             hx_part_info(&t->parts[k], &pi);
             out->bytes += pi.bytes;
             out->segments += pi.segments;

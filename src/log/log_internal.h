@@ -192,7 +192,7 @@ int hx_part_init(hx_partition_t *p, hx_topic_t *t, int id, const char *dir, hx_e
 void hx_part_destroy(hx_partition_t *p, const hx_log_opts_t *opts);
 int hx_part_roll(hx_log_t *log, hx_partition_t *p, hx_err_t *err); /* append_mu held */
 int hx_part_push_seg(hx_partition_t *p, hx_segment_t *s);          /* meta_mu held */
-void hx_part_info(hx_partition_t *p, hx_partition_info_t *out);
+void hx_part_info(hx_partition_t *p, hx_log_partition_info_t *out);
 /* Segment containing offset (last with base <= offset), referenced; meta_mu held. */
 hx_segment_t *hx_part_seg_for(hx_partition_t *p, int64_t offset);
 /* First segment with base > base, referenced, NULL if none; takes meta_mu. */

@@ -62,7 +62,7 @@ int hx_part_push_seg(hx_partition_t *p, hx_segment_t *s)
     return HX_OK;
 }
 
-void hx_part_info(hx_partition_t *p, hx_partition_info_t *out)
+void hx_part_info(hx_partition_t *p, hx_log_partition_info_t *out)
 {
     pthread_mutex_lock(&p->meta_mu);
     out->partition = p->id;

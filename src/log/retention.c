@@ -62,7 +62,7 @@ int hx_log_enforce_retention(hx_log_t *log, int *deleted_segments, hx_err_t *err
     pthread_rwlock_rdlock(&log->topics_lock);
     for (size_t i = 0; i < log->ntopics && rc == HX_OK; i++) {
         hx_topic_t *t = log->topics[i];
-        if (t->opts.cleanup != HX_CLEANUP_DELETE || (t->opts.retention_ms < 0 && t->opts.retention_bytes < 0))
+        if (t->opts.cleanup != HX_LOG_CLEANUP_DELETE || (t->opts.retention_ms < 0 && t->opts.retention_bytes < 0))
             continue;
         for (int k = 0; k < t->nparts && rc == HX_OK; k++)
             rc = part_retention(log, &t->parts[k], &t->opts, now, &deleted, err);

@@ -23,17 +23,17 @@ void hx_topic_opts_default(hx_topic_opts_t *o)
     o->retention_ms = -1;
     o->retention_bytes = -1;
     o->compression = HX_CODEC_NONE;
-    o->cleanup = HX_CLEANUP_DELETE;
+    o->cleanup = HX_LOG_CLEANUP_DELETE;
     o->max_message_bytes = 0;
 }
 
-const char *hx_cleanup_name(hx_cleanup_t c) { return c == HX_CLEANUP_COMPACT ? "compact" : "delete"; }
+const char *hx_log_cleanup_name(hx_log_cleanup_t c) { return c == HX_LOG_CLEANUP_COMPACT ? "compact" : "delete"; }
 
-int hx_cleanup_parse(const char *s, hx_cleanup_t *out)
+int hx_log_cleanup_parse(const char *s, hx_log_cleanup_t *out)
 {
     if (!s) return HX_EINVAL;
-    if (strcmp(s, "delete") == 0) *out = HX_CLEANUP_DELETE;
-    else if (strcmp(s, "compact") == 0) *out = HX_CLEANUP_COMPACT;
+    if (strcmp(s, "delete") == 0) *out = HX_LOG_CLEANUP_DELETE;
+    else if (strcmp(s, "compact") == 0) *out = HX_LOG_CLEANUP_COMPACT;
     else return HX_EINVAL;
     return HX_OK;
 }
@@ -64,7 +64,7 @@ static int opts_valid(const hx_topic_opts_t *o, hx_err_t *err)
         return hx_err_set(err, HX_EINVAL, "retention_ms and retention_bytes must be -1 (unlimited) or >= 0");
     if (o->compression < HX_CODEC_NONE || o->compression > HX_CODEC_ZSTD)
         return hx_err_set(err, HX_EINVAL, "compression must be none, lz4 or zstd");
-    if (o->cleanup != HX_CLEANUP_DELETE && o->cleanup != HX_CLEANUP_COMPACT)
+    if (o->cleanup != HX_LOG_CLEANUP_DELETE && o->cleanup != HX_LOG_CLEANUP_COMPACT)
         return hx_err_set(err, HX_EINVAL, "cleanup policy must be delete or compact");
     if (o->max_message_bytes < 0 || o->max_message_bytes > (1 << 30))
         return hx_err_set(err, HX_EINVAL, "max_message_bytes must be 0 (log default) .. 1 GiB");
@@ -83,7 +83,7 @@ static int meta_write(const char *tdir, const hx_topic_opts_t *o, hx_err_t *err)
             META_HEAD "\npartitions=%d\nretention_ms=%" PRId64 "\nretention_bytes=%" PRId64
                       "\ncompression=%s\ncleanup=%s\nmax_message_bytes=%" PRId64 "\n",
             o->partitions, o->retention_ms, o->retention_bytes, hx_codec_name(o->compression),
-            hx_cleanup_name(o->cleanup), o->max_message_bytes);
+            hx_log_cleanup_name(o->cleanup), o->max_message_bytes);
     int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, fn) != 0) {
@@ -123,7 +123,7 @@ static int meta_read(const char *tdir, hx_topic_opts_t *o, hx_err_t *err)
         else if (strcmp(k, "retention_bytes") == 0) o->retention_bytes = strtoll(v, NULL, 10);
         else if (strcmp(k, "max_message_bytes") == 0) o->max_message_bytes = strtoll(v, NULL, 10);
         else if (strcmp(k, "compression") == 0) rc = hx_codec_parse(v, &o->compression);
-        else if (strcmp(k, "cleanup") == 0) rc = hx_cleanup_parse(v, &o->cleanup);
+        else if (strcmp(k, "cleanup") == 0) rc = hx_log_cleanup_parse(v, &o->cleanup);
         if (rc) {
             rc = hx_err_set(err, HX_ECORRUPT, "%s:%d: bad value '%s' for %s", fn, lineno, v, k);
             break;
@@ -236,7 +236,7 @@ int hx_log_topic_create(hx_log_t *log, const char *name, const hx_topic_opts_t *
         goto undo;
     }
     HX_INFO(HX_LOG_COMP, "created topic '%s' (%d partitions, %s, %s)", name, opts->partitions,
-            hx_codec_name(opts->compression), hx_cleanup_name(opts->cleanup));
+            hx_codec_name(opts->compression), hx_log_cleanup_name(opts->cleanup));
     goto out;
 undo:
     hx_rm_rf(tdir);
@@ -314,7 +314,7 @@ void hx_log_names_free(char **names, size_t n)
     free(names);
 }
 
-int hx_log_topic_describe(hx_log_t *log, const char *name, hx_topic_info_t *out, hx_err_t *err)
+int hx_log_topic_describe(hx_log_t *log, const char *name, hx_log_topic_info_t *out, hx_err_t *err)
 {
     memset(out, 0, sizeof *out);
     pthread_rwlock_rdlock(&log->topics_lock);
@@ -339,7 +339,7 @@ out:
     return rc;
 }
 
-void hx_log_topic_info_free(hx_topic_info_t *info)
+void hx_log_topic_info_free(hx_log_topic_info_t *info)
 {
     if (!info)
         return;

@@ -99,7 +99,7 @@ static inline hx_log_t *open_log(const char *dir, hx_fsync_t fs, int64_t seg_byt
     return log;
 }
 
-static inline int mk_topic(hx_log_t *log, const char *name, int parts, hx_codec_t c, hx_cleanup_t cl)
+static inline int mk_topic(hx_log_t *log, const char *name, int parts, hx_codec_t c, hx_log_cleanup_t cl)
 {
     hx_topic_opts_t o;
     hx_topic_opts_default(&o);

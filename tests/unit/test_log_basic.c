@@ -19,7 +19,7 @@ static void test_roundtrip_codecs(void)
     for (int c = 0; c < 3; c++) {
         char topic[32];
         snprintf(topic, sizeof topic, "rt-%s", hx_codec_name(codecs[c]));
-        CHECK_INT(mk_topic(log, topic, 1, codecs[c], HX_CLEANUP_DELETE), 0);
+        CHECK_INT(mk_topic(log, topic, 1, codecs[c], HX_LOG_CLEANUP_DELETE), 0);
         enum { N = 50 };
         hx_log_record_t recs[N];
         char keys[N][16], vals[N][600];
@@ -70,7 +70,7 @@ static void test_roundtrip_codecs(void)
         got_free(&g);
     }
     /* Compressed topics really take less space than the raw one. */
-    hx_topic_info_t a, b;
+    hx_log_topic_info_t a, b;
     CHECK_INT(hx_log_topic_describe(log, "rt-none", &a, NULL), 0);
     CHECK_INT(hx_log_topic_describe(log, "rt-lz4", &b, NULL), 0);
     CHECK(b.partitions[0].bytes < a.partitions[0].bytes);
@@ -84,7 +84,7 @@ static void test_dense_fifo(void)
 {
     char *dir = hx_test_tmpdir("log_fifo");
     hx_log_t *log = open_log(dir, HX_FSYNC_NEVER, 1 << 20, 4096);
-    CHECK_INT(mk_topic(log, "fifo", 3, HX_CODEC_LZ4, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(log, "fifo", 3, HX_CODEC_LZ4, HX_LOG_CLEANUP_DELETE), 0);
     int64_t next[3] = {0, 0, 0};
     for (int i = 0; i < 300; i++) {
         int p = (i * 7) % 3;
@@ -113,7 +113,7 @@ static void test_mid_batch_and_limits(void)
 {
     char *dir = hx_test_tmpdir("log_mid");
     hx_log_t *log = open_log(dir, HX_FSYNC_NEVER, 1 << 20, 4096);
-    CHECK_INT(mk_topic(log, "mid", 1, HX_CODEC_ZSTD, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(log, "mid", 1, HX_CODEC_ZSTD, HX_LOG_CLEANUP_DELETE), 0);
     hx_log_record_t recs[10];
     char vals[10][8];
     memset(recs, 0, sizeof recs);
@@ -166,7 +166,7 @@ static void test_segments_and_index(void)
 {
     char *dir = hx_test_tmpdir("log_seg");
     hx_log_t *log = open_log(dir, HX_FSYNC_NEVER, 4096, 256);
-    CHECK_INT(mk_topic(log, "seg", 1, HX_CODEC_LZ4, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(log, "seg", 1, HX_CODEC_LZ4, HX_LOG_CLEANUP_DELETE), 0);
     enum { N = 2000 };
     for (int i = 0; i < N;) {
         int n = 1 + i % 4 < N - i ? 1 + i % 4 : N - i;
@@ -184,7 +184,7 @@ static void test_segments_and_index(void)
         CHECK_INT(base, i);
         i += n;
     }
-    hx_topic_info_t info;
+    hx_log_topic_info_t info;
     CHECK_INT(hx_log_topic_describe(log, "seg", &info, NULL), 0);
     CHECK(info.partitions[0].segments > 10);
     CHECK_INT(info.partitions[0].high_watermark, N);
@@ -238,7 +238,7 @@ static void test_offset_for_time_unordered(void)
 {
     char *dir = hx_test_tmpdir("log_time");
     hx_log_t *log = open_log(dir, HX_FSYNC_NEVER, 1 << 20, 64);
-    CHECK_INT(mk_topic(log, "t", 1, HX_CODEC_NONE, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(log, "t", 1, HX_CODEC_NONE, HX_LOG_CLEANUP_DELETE), 0);
     int64_t ts[] = {100, 300, 200, 500, 400, 600};
     for (int i = 0; i < 6; i++)
         put1(log, "t", 0, NULL, "x", ts[i]);
@@ -262,7 +262,7 @@ static void test_oversized(void)
     o.max_message_bytes = 1000;
     hx_log_t *log = NULL;
     CHECK_INT(hx_log_open(dir, &o, &log, NULL), 0);
-    CHECK_INT(mk_topic(log, "big", 1, HX_CODEC_LZ4, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(log, "big", 1, HX_CODEC_LZ4, HX_LOG_CLEANUP_DELETE), 0);
     static char big[1001];
     memset(big, 'x', sizeof big);
     hx_log_record_t recs[3] = {{0}};
@@ -281,7 +281,7 @@ static void test_oversized(void)
     int64_t hw = -1;
     hx_log_watermarks(log, "big", 0, NULL, &hw, NULL);
     CHECK_INT(hw, 0);
-    hx_topic_info_t info;
+    hx_log_topic_info_t info;
     hx_log_topic_describe(log, "big", &info, NULL);
     CHECK_INT(info.partitions[0].bytes, 0);
     hx_log_topic_info_free(&info);
@@ -338,7 +338,7 @@ static void test_topics(void)
     }
     hx_log_names_free(names, n);
 
-    hx_topic_info_t info;
+    hx_log_topic_info_t info;
     CHECK_INT(hx_log_topic_describe(log, "helixagent.memory.events", &info, &err), 0);
     CHECK_INT(info.n_partitions, 4);
     CHECK_INT(info.opts.retention_ms, 86400000);
@@ -389,7 +389,7 @@ static void test_reopen(void)
 {
     char *dir = hx_test_tmpdir("log_reopen");
     hx_log_t *log = open_log(dir, HX_FSYNC_INTERVAL, 8192, 512);
-    CHECK_INT(mk_topic(log, "r", 2, HX_CODEC_LZ4, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(log, "r", 2, HX_CODEC_LZ4, HX_LOG_CLEANUP_DELETE), 0);
     for (int i = 0; i < 500; i++) {
         char v[64];
         snprintf(v, sizeof v, "value-%d-%040d", i, i);
@@ -416,7 +416,7 @@ static void test_reopen(void)
     CHECK_INT(hx_log_offset_for_time(log, "r", 1, 5000 + 301, &o, NULL), 0);
     CHECK_INT(o, 150);
     CHECK_INT(hx_log_flush(log, NULL), 0);
-    hx_topic_info_t info;
+    hx_log_topic_info_t info;
     hx_log_topic_describe(log, "r", &info, NULL);
     CHECK_INT(info.partitions[1].durable_offset, 251);
     hx_log_topic_info_free(&info);

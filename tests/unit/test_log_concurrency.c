@@ -77,7 +77,7 @@ static void test_concurrent(void)
 {
     char *dir = hx_test_tmpdir("log_conc");
     g_log = open_log(dir, HX_FSYNC_INTERVAL, 16384, 1024);
-    CHECK_INT(mk_topic(g_log, "conc", PARTS, HX_CODEC_LZ4, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(g_log, "conc", PARTS, HX_CODEC_LZ4, HX_LOG_CLEANUP_DELETE), 0);
     pthread_t w[PARTS], r[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&r[i], NULL, reader, NULL);

@@ -22,7 +22,7 @@ static void test_retention_bytes(void)
     o.retention_bytes = 10000;
     CHECK_INT(hx_log_topic_create(log, "rb", &o, NULL), 0);
     fill(log, "rb", 400, HX_LOG_TS_NOW);
-    hx_topic_info_t before, after;
+    hx_log_topic_info_t before, after;
     hx_log_topic_describe(log, "rb", &before, NULL);
     CHECK(before.partitions[0].bytes > 30000);
     int deleted = 0;
@@ -89,7 +89,7 @@ static void test_retention_time(void)
             CHECK_INT(g.v[i].ts, now);
     got_free(&g);
     /* A partition where everything expired rolls its active segment and empties. */
-    hx_topic_info_t info;
+    hx_log_topic_info_t info;
     hx_log_topic_describe(log, "old", &info, NULL);
     CHECK_INT(info.partitions[0].low_watermark, 100);
     CHECK_INT(info.partitions[0].high_watermark, 100);
@@ -105,8 +105,8 @@ static void test_compaction(void)
 {
     char *dir = hx_test_tmpdir("log_compact");
     hx_log_t *log = open_log(dir, HX_FSYNC_NEVER, 4096, 256);
-    CHECK_INT(mk_topic(log, "c", 1, HX_CODEC_LZ4, HX_CLEANUP_COMPACT), 0);
-    CHECK_INT(mk_topic(log, "d", 1, HX_CODEC_NONE, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(log, "c", 1, HX_CODEC_LZ4, HX_LOG_CLEANUP_COMPACT), 0);
+    CHECK_INT(mk_topic(log, "d", 1, HX_CODEC_NONE, HX_LOG_CLEANUP_DELETE), 0);
     int64_t latest[10];
     char key[16], val[64];
     int keyless = 0;

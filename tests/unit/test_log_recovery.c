@@ -21,7 +21,7 @@ static char *make_log(const char *name, hx_codec_t codec)
 {
     char *dir = hx_test_tmpdir(name);
     hx_log_t *log = open_log(dir, HX_FSYNC_NEVER, 1 << 20, 4096);
-    CHECK_INT(mk_topic(log, "t", 1, codec, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(log, "t", 1, codec, HX_LOG_CLEANUP_DELETE), 0);
     for (int b = 0; b < 20; b++) {
         hx_log_record_t recs[5];
         char vals[5][64];
@@ -106,7 +106,7 @@ static void test_rebuild_index(void)
 {
     char *dir = hx_test_tmpdir("log_idx");
     hx_log_t *log = open_log(dir, HX_FSYNC_NEVER, 2048, 128);
-    CHECK_INT(mk_topic(log, "t", 1, HX_CODEC_LZ4, HX_CLEANUP_DELETE), 0);
+    CHECK_INT(mk_topic(log, "t", 1, HX_CODEC_LZ4, HX_LOG_CLEANUP_DELETE), 0);
     for (int i = 0; i < 600; i++) {
         char v[64];
         snprintf(v, sizeof v, "batch%d-rec%d", i / 5, i % 5);
