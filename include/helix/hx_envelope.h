@@ -1,0 +1,86 @@
+/* The event envelope: the one record shape on every topic (DESIGN.md,
+ * "Topics and envelope"). JSON on the HTTP API, a compact binary frame inside
+ * the log; both forms carry the same fields and round-trip exactly.
+ *
+ * Ownership: an hx_envelope_t owns every string, header and its data (a
+ * jansson reference). hx_envelope_free releases them and leaves a zeroed
+ * envelope; hx_envelope_init makes an empty one. Decoders fill an envelope the
+ * caller has initialised and free what they built on failure. */
+#ifndef HX_ENVELOPE_H
+#define HX_ENVELOPE_H
+
+#include "helix/hx_buf.h"
+#include "helix/hx_error.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HX_ENVELOPE_VERSION 1
+#define HX_ENV_ID_MAX 128
+#define HX_ENV_TYPE_MAX 128
+#define HX_ENV_SOURCE_MAX 128
+#define HX_ENV_TENANT_MAX 64
+#define HX_ENV_KEY_MAX 1024
+#define HX_ENV_HEADERS_MAX 64
+#define HX_ENV_HEADER_NAME_MAX 128
+#define HX_ENV_HEADER_VALUE_MAX 4096
+
+typedef struct hx_env_header {
+    char *name;
+    char *value;
+} hx_env_header_t;
+
+typedef struct hx_envelope {
+    int v;                    /* always 1 */
+    char *id;                 /* unique event id */
+    char *type;               /* "conversation.message.added", ... */
+    char *source;             /* node id of the producer; may be "" */
+    char *tenant;             /* default "default" */
+    char *key;                /* ordering key (conversation_id, memory_id, ...); may be "" */
+    int64_t ts;               /* ms since epoch, UTC */
+    uint64_t seq;             /* per-key sequence; 0 = none */
+    hx_env_header_t *headers;
+    size_t n_headers;
+    json_t *data;             /* owned reference; never NULL after a decode (an empty object at least) */
+} hx_envelope_t;
+
+void hx_envelope_init(hx_envelope_t *e);
+void hx_envelope_free(hx_envelope_t *e);
+/* Deep copy of src into dst (dst is overwritten, not freed first). */
+int hx_envelope_copy(hx_envelope_t *dst, const hx_envelope_t *src, hx_err_t *err);
+/* Structural equality, data compared with json_equal. */
+int hx_envelope_equal(const hx_envelope_t *a, const hx_envelope_t *b);
+
+/* Checks every field's presence, format and limit; messages name the field. */
+int hx_envelope_validate(const hx_envelope_t *e, hx_err_t *err);
+
+/* Fills what a producer may leave out: id (32 random hex chars), source,
+ * tenant ("default"), ts (now_ms), data ({}). */
+int hx_envelope_fill_defaults(hx_envelope_t *e, const char *source, int64_t now_ms, hx_err_t *err);
+
+/* Sets a header, replacing one of the same name. */
+int hx_envelope_set_header(hx_envelope_t *e, const char *name, const char *value, hx_err_t *err);
+const char *hx_envelope_header(const hx_envelope_t *e, const char *name);
+
+/* JSON form. Unknown top-level fields are rejected by name. Absent id/ts/tenant
+ * stay empty/0 for hx_envelope_fill_defaults; validation happens after it. */
+int hx_envelope_from_json(const json_t *j, hx_envelope_t *e, hx_err_t *err);
+int hx_envelope_from_json_text(const char *text, size_t len, hx_envelope_t *e, hx_err_t *err);
+/* *out is a new reference the caller owns. */
+int hx_envelope_to_json(const hx_envelope_t *e, json_t **out, hx_err_t *err);
+int hx_envelope_to_json_text(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err);
+
+/* Binary frame, appended to out. Layout (docs/events.md): magic 'H', version,
+ * then varint-length strings id, type, source, tenant, key, zigzag ts, varint
+ * seq, varint header count + name/value pairs, varint-length compact JSON data. */
+int hx_envelope_encode(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err);
+/* Strict: malformed, truncated, over-limit or trailing bytes give HX_ECORRUPT. */
+int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err);
+
+/* Validates data against the schema of type where DESIGN.md defines one
+ * (conversation messages, provider metrics, debate completion); other types
+ * need an object. Messages name the field: "data.role must be one of ...". */
+int hx_event_validate_data(const char *type, const json_t *data, hx_err_t *err);
+
+#endif

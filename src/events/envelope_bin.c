@@ -1,0 +1,118 @@
+/* The envelope's binary frame (inside the event log). */
+#include "helix/hx_envelope.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FRAME_MAGIC 'H'
+
+static int put_str(hx_buf_t *b, const char *s)
+{
+    return hx_buf_put_bytes(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+int hx_envelope_encode(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err)
+{
+    int rc = hx_envelope_validate(e, err);
+    if (rc)
+        return rc;
+    char *data = json_dumps(e->data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    if (!data)
+        return hx_err_set(err, HX_EINVAL, "field 'data' cannot be encoded as JSON");
+    size_t start = out->len;
+    rc = hx_buf_put_u8(out, FRAME_MAGIC);
+    rc = rc ? rc : hx_buf_put_u8(out, (uint8_t)e->v);
+    rc = rc ? rc : put_str(out, e->id);
+    rc = rc ? rc : put_str(out, e->type);
+    rc = rc ? rc : put_str(out, e->source);
+    rc = rc ? rc : put_str(out, e->tenant);
+    rc = rc ? rc : put_str(out, e->key);
+    rc = rc ? rc : hx_buf_put_svarint(out, e->ts);
+    rc = rc ? rc : hx_buf_put_uvarint(out, e->seq);
+    rc = rc ? rc : hx_buf_put_uvarint(out, e->n_headers);
+    for (size_t i = 0; i < e->n_headers && !rc; i++) {
+        rc = put_str(out, e->headers[i].name);
+        rc = rc ? rc : put_str(out, e->headers[i].value);
+    }
+    rc = rc ? rc : hx_buf_put_bytes(out, data, strlen(data));
+    free(data);
+    if (rc) {
+        out->len = start;
+        return hx_err_set(err, rc, "out of memory encoding an envelope");
+    }
+    return HX_OK;
+}
+
+/* Reads a length-prefixed string of at most max bytes without NULs. */
+static int get_str(hx_rd_t *r, size_t max, char **dst)
+{
+    const unsigned char *p;
+    size_t n;
+    if (hx_rd_bytes(r, &p, &n) || n > max || memchr(p, 0, n))
+        return HX_ECORRUPT;
+    *dst = malloc(n + 1);
+    if (!*dst)
+        return HX_ENOMEM;
+    memcpy(*dst, p, n);
+    (*dst)[n] = '\0';
+    return HX_OK;
+}
+
+int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err)
+{
+    hx_rd_t r;
+    hx_rd_init(&r, p, len);
+    hx_envelope_init(e);
+    uint8_t magic = 0, ver = 0;
+    uint64_t nh = 0;
+    int rc = HX_ECORRUPT;
+    const char *what = "header";
+    if (hx_rd_u8(&r, &magic) || hx_rd_u8(&r, &ver) || magic != FRAME_MAGIC || ver != HX_ENVELOPE_VERSION)
+        goto fail;
+    e->v = ver;
+    what = "strings";
+    if (get_str(&r, HX_ENV_ID_MAX, &e->id) || get_str(&r, HX_ENV_TYPE_MAX, &e->type) ||
+        get_str(&r, HX_ENV_SOURCE_MAX, &e->source) || get_str(&r, HX_ENV_TENANT_MAX, &e->tenant) ||
+        get_str(&r, HX_ENV_KEY_MAX, &e->key))
+        goto fail;
+    what = "ts/seq";
+    if (hx_rd_svarint(&r, &e->ts) || hx_rd_uvarint(&r, &e->seq))
+        goto fail;
+    what = "headers";
+    if (hx_rd_uvarint(&r, &nh) || nh > HX_ENV_HEADERS_MAX)
+        goto fail;
+    if (nh && !(e->headers = calloc(nh, sizeof *e->headers)))
+        goto oom;
+    for (; e->n_headers < nh; e->n_headers++)
+        if (get_str(&r, HX_ENV_HEADER_NAME_MAX, &e->headers[e->n_headers].name) ||
+            get_str(&r, HX_ENV_HEADER_VALUE_MAX, &e->headers[e->n_headers].value)) {
+            e->n_headers++; /* free the half-filled pair too */
+            goto fail;
+        }
+    what = "data";
+    const unsigned char *d;
+    size_t dn;
+    if (hx_rd_bytes(&r, &d, &dn))
+        goto fail;
+    json_error_t je;
+    e->data = json_loadb((const char *)d, dn, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    if (!e->data)
+        goto fail;
+    what = "trailing bytes";
+    if (hx_rd_left(&r) != 0)
+        goto fail;
+    hx_err_t verr;
+    if (hx_envelope_validate(e, &verr)) {
+        rc = hx_err_set(err, HX_ECORRUPT, "envelope frame holds an invalid envelope: %s", verr.msg);
+        hx_envelope_free(e);
+        return rc;
+    }
+    return HX_OK;
+oom:
+    rc = HX_ENOMEM;
+fail:
+    hx_envelope_free(e);
+    if (rc == HX_ENOMEM)
+        return hx_err_set(err, rc, "out of memory decoding an envelope");
+    return hx_err_set(err, HX_ECORRUPT, "malformed envelope frame (%s) at byte %zu of %zu", what, r.pos, len);
+}
