@@ -98,6 +98,7 @@ void hx_route_match_free(hx_route_match_t *m)
         free(m->values[i]);
     m->nparams = 0;
     m->route = NULL;
+    m->pattern = NULL;
 }
 
 /* Does the decoded path (segs) fit route rt? Fills m's params when it does. */
@@ -151,9 +152,12 @@ int hx_router_match(const hx_router_t *r, const char *method, const char *path, 
         const hx_route_t *rt = &r->routes[k];
         if (!fits(rt, segs, nsegs, m, 0))
             continue;
+        if (!m->pattern)
+            m->pattern = rt->pattern;
         if (strcmp(rt->method, method) == 0) {
             fits(rt, segs, nsegs, m, 1);
             m->route = rt;
+            m->pattern = rt->pattern;
             status = 200;
             goto out;
         }
@@ -172,6 +176,7 @@ int hx_router_match(const hx_router_t *r, const char *method, const char *path, 
     if (get_fallback) {
         fits(get_fallback, segs, nsegs, m, 1);
         m->route = get_fallback;
+        m->pattern = get_fallback->pattern;
         m->allow[0] = '\0';
         status = 200;
     }

@@ -28,6 +28,7 @@ typedef struct hx_router {
 
 typedef struct hx_route_match {
     const hx_route_t *route;      /* set when status == 200 */
+    const char *pattern;          /* the pattern the path fits (200 and 405), for metrics */
     size_t nparams;
     const char *names[HX_ROUTE_MAX_PARAMS]; /* borrowed from the route */
     char *values[HX_ROUTE_MAX_PARAMS];      /* owned, decoded */

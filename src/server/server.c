@@ -143,7 +143,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req->status) {
         char code[8];
         snprintf(code, sizeof code, "%d", req->status);
-        const char *route = req->match.route ? req->match.route->pattern : "unmatched";
+        const char *route = req->match.pattern ? req->match.pattern : "unmatched";
         const char *m = method_label(req->method);
         hx_counter_inc_labels(srv->req_total, (const char *[]){m, route, code}, 1);
         hx_histogram_observe_labels(srv->req_duration, (const char *[]){m, route},
