@@ -40,8 +40,6 @@ typedef struct hx_broker_ops {
 /* Each backend's constructor: fills *ops and *impl. */
 int hx_embedded_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const hx_broker_ops_t **ops,
                             void **impl, hx_err_t *err);
-int hx_kafka_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const hx_broker_ops_t **ops, void **impl,
-                         hx_err_t *err);
 
 /* The broker behind a consumer, for the generic DLQ loop (it produces to the DLQ). */
 hx_broker_t *hx_consumer_broker(hx_consumer_t *c);

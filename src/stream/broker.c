@@ -1,6 +1,8 @@
 /* Backend dispatch for hx_broker.h, plus the pieces every backend shares. */
 #include "stream/backend.h"
+#include "helix/hx_topics.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +26,8 @@ int hx_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, hx_broker_t **
     if (strcmp(cfg->backends.events, "embedded") == 0)
         rc = hx_embedded_broker_open(cfg, metrics, &b->ops, &b->impl, err);
     else if (strcmp(cfg->backends.events, "kafka") == 0)
-        rc = hx_kafka_broker_open(cfg, metrics, &b->ops, &b->impl, err);
+        rc = hx_err_set(err, HX_EUNSUPPORTED,
+                        "backends.events: the kafka backend is not built yet (issue #4); use embedded");
     else
         rc = hx_err_set(err, HX_ECONFIG, "backends.events: unknown backend '%s' (use embedded or kafka)",
                         cfg->backends.events);
@@ -233,4 +236,26 @@ void hx_group_info_free(hx_group_info_t *gi)
     gi->members = NULL;
     gi->offsets = NULL;
     gi->n_members = gi->n_offsets = 0;
+}
+
+int hx_broker_ensure_builtin_topics(hx_broker_t *b, hx_err_t *err)
+{
+    size_t n;
+    const hx_topic_spec_t *spec = hx_topics_builtin(&n);
+    for (size_t i = 0; i < n; i++) {
+        hx_topic_info_t ti;
+        if (hx_broker_topic_describe(b, spec[i].name, &ti, NULL) == 0) {
+            hx_topic_info_free(&ti);
+            continue;
+        }
+        hx_topic_config_t tc;
+        hx_topic_config_defaults(&tc);
+        tc.partitions = spec[i].partitions;
+        tc.retention_ms = spec[i].retention_ms;
+        snprintf(tc.compression, sizeof tc.compression, "%s", spec[i].compression);
+        int rc = hx_broker_topic_create(b, spec[i].name, &tc, err);
+        if (rc && rc != HX_EEXIST)
+            return hx_err_wrap(err, "creating built-in topic %s", spec[i].name);
+    }
+    return HX_OK;
 }

@@ -1,0 +1,151 @@
+/* Private: the embedded broker's state, shared by its files. */
+#ifndef HX_STREAM_EMBEDDED_H
+#define HX_STREAM_EMBEDDED_H
+
+#include "helix/hx_log.h"
+#include "helix/hx_metrics.h"
+#include "stream/backend.h"
+
+#include <pthread.h>
+
+#define HX_OFFSETS_TOPIC "__consumer_offsets"
+
+typedef struct emb_offset {          /* one committed (group, topic, partition) */
+    char *group;
+    char *topic;
+    int32_t partition;
+    int64_t offset;                  /* next offset to read */
+    struct emb_offset *next;         /* hash chain */
+} emb_offset_t;
+
+typedef struct emb_consumer emb_consumer_t;
+
+typedef struct emb_group {
+    char id[256];
+    int32_t generation;
+    emb_consumer_t **members;        /* sorted by member id */
+    size_t n_members;
+    int next_member_seq;
+    struct emb_group *next;
+} emb_group_t;
+
+typedef struct emb_pending emb_pending_t; /* an async record waiting for its batch */
+
+typedef struct emb {
+    hx_log_t *log;
+    hx_config_t cfg;
+    char log_dir[HX_CFG_STR + 8];
+
+    /* groups, offsets and the data-arrival signal share one lock: they are
+     * touched on poll/commit/rebalance, never per produced record. */
+    pthread_mutex_t mu;
+    pthread_cond_t data_cond;        /* broadcast after every append */
+    uint64_t data_seq;
+    emb_group_t *groups;
+    emb_offset_t *offsets[256];
+
+    uint64_t rr;                     /* round-robin partition counter (atomic) */
+
+    /* async producer */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcond;            /* sender waits here */
+    pthread_cond_t qdone;            /* flush waits here */
+    emb_pending_t *qhead, *qtail;
+    size_t qbytes;
+    uint64_t q_enqueued, q_done;
+    int64_t q_oldest_ms;
+    pthread_t sender;
+
+    /* background maintenance */
+    pthread_t maint;
+    pthread_mutex_t stop_mu;
+    pthread_cond_t stop_cond;
+    int stopping;
+
+    /* metrics (NULL when no registry) */
+    hx_metrics_t *metrics;
+    hx_counter_t *m_sent;
+    hx_gauge_t *m_batch_avg;
+    hx_gauge_t *m_lag;
+    hx_gauge_t *m_log_bytes;
+    hx_gauge_t *m_log_segments;
+    uint64_t batches, batch_records; /* for kafka_producer_batch_size_avg (atomic) */
+} emb_t;
+
+struct emb_consumer {
+    emb_t *b;
+    emb_group_t *group;             /* NULL after expiry: the next poll rejoins */
+    char group_id[256];
+    char member_id[128];
+    char client_id[128];
+    char **topics;
+    size_t n_topics;
+    hx_consumer_opts_t opts;
+    int64_t last_seen_ms;
+    int32_t known_generation;
+    /* assignment as the coordinator computed it (under b->mu) */
+    hx_assignment_t *assigned;
+    size_t n_assigned;
+    /* this consumer's own view: positions of what it owns */
+    struct emb_pos {
+        hx_assignment_t tp;
+        int64_t position;
+    } *pos;
+    size_t n_pos;
+    size_t rr;
+};
+
+/* produce.c */
+int emb_produce(void *impl, const hx_msg_t *msgs, size_t n, hx_delivery_t *out, hx_err_t *err);
+int emb_produce_async(void *impl, const hx_msg_t *msg, hx_delivery_cb cb, void *ctx, hx_err_t *err);
+int emb_flush(void *impl, int timeout_ms, hx_err_t *err);
+void *emb_sender_main(void *arg);
+void emb_notify_data(emb_t *b);
+
+/* fetch.c: records from one or more partitions are staged, then packed into
+ * one malloc'd block as hx_fetch_t requires. */
+typedef struct emb_stage emb_stage_t;
+emb_stage_t *emb_stage_new(void);
+void emb_stage_free(emb_stage_t *s);
+size_t emb_stage_count(const emb_stage_t *s);
+int emb_stage_read(emb_t *b, emb_stage_t *s, const char *topic, int32_t partition, int64_t offset, int max_records,
+                   size_t max_bytes, int64_t *next, hx_err_t *err);
+int emb_stage_finish(emb_stage_t *s, hx_fetch_t *out, hx_err_t *err);
+int emb_fetch(void *impl, const char *topic, int32_t partition, int64_t offset, int max_records, size_t max_bytes,
+              hx_fetch_t *out, hx_err_t *err);
+int emb_offset_for_time(void *impl, const char *topic, int32_t partition, int64_t ts_ms, int64_t *offset,
+                        hx_err_t *err);
+
+/* offsets.c (callers hold b->mu unless noted) */
+int emb_offsets_load(emb_t *b, hx_err_t *err);            /* at open, no lock needed */
+int emb_offsets_commit(emb_t *b, const char *group, const hx_assignment_t *tps, const int64_t *offs, size_t n,
+                       hx_err_t *err);
+int64_t emb_offsets_get(emb_t *b, const char *group, const char *topic, int32_t partition); /* -1 if none */
+void emb_offsets_free(emb_t *b);
+int emb_offsets_groups(emb_t *b, hx_name_list_t *l);
+int emb_offsets_of_group(emb_t *b, const char *group, hx_group_offset_t **out, size_t *n);
+void emb_update_lag(emb_t *b, const char *group, const char *topic, int32_t partition, int64_t committed);
+
+/* groups.c */
+int emb_group_list(void *impl, hx_name_list_t *out, hx_err_t *err);
+int emb_group_describe(void *impl, const char *group_id, hx_group_info_t *out, hx_err_t *err);
+int emb_group_join(emb_t *b, emb_consumer_t *c, const char *group_id, hx_err_t *err); /* holds b->mu */
+void emb_group_leave(emb_t *b, emb_consumer_t *c);                                  /* holds b->mu */
+void emb_groups_expire(emb_t *b, int64_t now_ms);                                   /* holds b->mu */
+void emb_groups_free(emb_t *b);
+
+/* consumer.c */
+int emb_consumer_new(void *impl, const char *group_id, const char *const *topics, size_t n_topics,
+                     const hx_consumer_opts_t *opts, void **cimpl, hx_err_t *err);
+void emb_consumer_close(void *cimpl);
+int emb_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *err);
+int emb_consumer_commit(void *cimpl, hx_err_t *err);
+int emb_consumer_commit_offset(void *cimpl, const char *topic, int32_t partition, int64_t next_offset, hx_err_t *err);
+int emb_consumer_seek(void *cimpl, const char *topic, int32_t partition, int64_t offset, hx_err_t *err);
+int emb_consumer_seek_time(void *cimpl, const char *topic, int32_t partition, int64_t ts_ms, hx_err_t *err);
+int emb_consumer_assignment(void *cimpl, hx_assignment_t **out, size_t *n, hx_err_t *err);
+
+/* Rewrites the log's "topic ... does not exist" into the broker's advice. */
+int emb_unknown_topic(const char *topic, hx_err_t *err);
+
+#endif
