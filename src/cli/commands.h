@@ -4,6 +4,8 @@
 #ifndef HX_CLI_COMMANDS_H
 #define HX_CLI_COMMANDS_H
 
+struct hx_config;
+
 typedef int (*hx_cmd_fn)(int argc, char **argv);
 
 typedef struct hx_cmd {
@@ -14,6 +16,13 @@ typedef struct hx_cmd {
 
 int hx_cmd_version(int argc, char **argv);
 int hx_cmd_config(int argc, char **argv);
+int hx_cmd_serve(int argc, char **argv);
+
+/* Loads defaults, then FILE (or configs/helix.yaml when present), then
+ * HELIX_* env, then the given flag values (each may be NULL), and sets the log
+ * level. Prints the error and returns 2 on failure, else 0. */
+int hx_cli_load_config(const char *path, const char *data_dir, const char *port, const char *host,
+                       struct hx_config *cfg);
 
 /* True when argv holds -h or --help. */
 int hx_cli_wants_help(int argc, char **argv);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 static const hx_cmd_t commands[] = {
+    {"serve", hx_cmd_serve, "run the HTTP API and every subsystem"},
     {"config", hx_cmd_config, "check, show or document configuration"},
     {"version", hx_cmd_version, "print version information"},
 };

@@ -187,6 +187,9 @@ int hx_envelope_fill_defaults(hx_envelope_t *e, const char *source, int64_t now_
         if (!(e->tenant = strdup("default")))
             return hx_err_set(err, HX_ENOMEM, "out of memory");
     }
+    /* Absent optional strings become "", so readers never meet NULL. */
+    if ((!e->key && !(e->key = strdup(""))) || (!e->source && !(e->source = strdup(""))))
+        return hx_err_set(err, HX_ENOMEM, "out of memory");
     if (e->ts == 0)
         e->ts = now_ms;
     if (!e->data && !(e->data = json_object()))

@@ -44,6 +44,8 @@ static void test_binary_edges(void)
     CHECK_INT(hx_envelope_fill_defaults(&e, "n1", 1, &err), 0);
     CHECK(strlen(e.id) == 32);
     CHECK_STR(e.tenant, "default");
+    CHECK_STR(e.key, "");
+    CHECK_STR(e.source, "n1");
     e.ts = INT64_MAX;
     e.seq = UINT64_MAX >> 1;
     for (int i = 0; i < HX_ENV_HEADERS_MAX; i++) {

@@ -118,7 +118,7 @@ static int topic_describe(void *impl, const char *name, hx_topic_info_t *out, hx
 static int health(void *impl, char *detail, size_t len)
 {
     emb_t *b = impl;
-    if (hx_health_check_dir_writable(b->log_dir, detail, len) != HX_HEALTH_HEALTHY)
+    if (hx_health_check_dir_writable(b->log_dir, detail, len) != 0)
         return HX_EUNAVAIL;
     hx_log_stats_t st;
     hx_log_stats(b->log, &st);

@@ -1,0 +1,18 @@
+/* HTTP API groups that `helix serve` mounts on the server. Each registers its
+ * routes; ctx pointers are borrowed and must outlive the server. */
+#ifndef HX_API_H
+#define HX_API_H
+
+#include "helix/hx_broker.h"
+#include "helix/hx_server.h"
+
+typedef struct hx_api_ctx {
+    hx_broker_t *broker;
+    const hx_config_t *cfg;
+    const char *node_id;
+} hx_api_ctx_t;
+
+/* /v1/topics, /v1/topics/{t}, /v1/topics/{t}/records, /v1/groups, /v1/groups/{g} */
+int hx_api_topics_register(hx_server_t *srv, hx_api_ctx_t *ctx, hx_err_t *err);
+
+#endif

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# End to end: `helix serve` on loopback, driven with curl. Auth, JSON errors,
+# limits, topics and records, clean shutdown, the data-dir lock, and records
+# acknowledged under fsync=always surviving kill -9.
+set -u
+base=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/serve.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$base"; }
+trap cleanup EXIT
+pass=0; fail=0
+ok()  { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+expect() { # name want got
+  [ "$2" = "$3" ] && ok || bad "$1: want '$2', got '$3'"
+}
+contains() { # name haystack needle
+  case "$2" in *"$3"*) ok ;; *) bad "$1: '$2' lacks '$3'" ;; esac
+}
+
+start() { # data-dir log [extra env...]; sets PORT and PID
+  local dir=$1 log=$2; shift 2
+  env "$@" "$HELIX_BIN" serve --data-dir "$dir" --port 0 2>"$log" &
+  PID=$!; pids+=("$PID")
+  PORT=""
+  for _ in $(seq 1 100); do
+    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://')
+    [ -n "$PORT" ] && return 0
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  bad "server did not start: $(cat "$log")"; return 1
+}
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
+body() { curl -s --max-time 5 "$@"; }
+
+D=$base/data; T=secret-token
+start "$D" "$base/s1.log" HELIX_SERVER_TOKEN=$T HELIX_SERVER_BODY_LIMIT_BYTES=4096 || { echo "0 passed, 1 failed"; exit 1; }
+U=http://127.0.0.1:$PORT
+A=(-H "Authorization: Bearer $T")
+
+expect "health without token" 200 "$(code $U/health)"
+expect "metrics without token" 200 "$(code $U/metrics)"
+expect "api without token" 401 "$(code $U/v1/topics)"
+expect "api with wrong token" 401 "$(code -H 'Authorization: Bearer nope' $U/v1/topics)"
+expect "api with token" 200 "$(code "${A[@]}" $U/v1/topics)"
+contains "401 is JSON" "$(body $U/v1/topics)" '"code":"unauthorized"'
+expect "unknown path" 404 "$(code "${A[@]}" $U/v1/nothing)"
+contains "404 is JSON" "$(body "${A[@]}" $U/v1/nothing)" '"error"'
+expect "wrong method" 405 "$(code "${A[@]}" -X PUT $U/v1/topics)"
+big=$(head -c 8000 /dev/zero | tr '\0' 'a')
+expect "body over limit" 413 "$(code "${A[@]}" -X POST $U/v1/topics -d "{\"name\":\"$big\"}")"
+expect "malformed JSON" 400 "$(code "${A[@]}" -X POST $U/v1/topics -d '{"name":')"
+expect "bigdata health" 200 "$(code "${A[@]}" $U/v1/bigdata/health)"
+contains "event log checked" "$(body "${A[@]}" $U/v1/bigdata/health)" '"event_log":{"status":"healthy"'
+contains "DESIGN topics created" "$(body "${A[@]}" $U/v1/topics)" '"helixagent.conversations","partitions":16'
+
+expect "create topic" 201 "$(code "${A[@]}" -X POST $U/v1/topics -d '{"name":"orders","partitions":2}')"
+expect "duplicate topic" 409 "$(code "${A[@]}" -X POST $U/v1/topics -d '{"name":"orders"}')"
+expect "bad partitions" 400 "$(code "${A[@]}" -X POST $U/v1/topics -d '{"name":"x","partitions":0}')"
+r=$(body "${A[@]}" -X POST $U/v1/topics/orders/records -d '{"records":[{"type":"order.created","key":"k1","data":{"n":1}},{"type":"order.created","key":"k1","data":{"n":2}}]}')
+contains "produce returns offsets" "$r" '"offset":1'
+expect "bad envelope rejected" 400 "$(code "${A[@]}" -X POST $U/v1/topics/orders/records -d '{"records":[{"type":"ok.one","data":{}},{"type":"BAD"}]}')"
+expect "unknown topic" 404 "$(code "${A[@]}" -X POST $U/v1/topics/nope/records -d '{"type":"a.b","data":{}}')"
+expect "bad message schema" 400 "$(code "${A[@]}" -X POST $U/v1/topics/orders/records -d '{"type":"conversation.message.added","data":{"role":"robot"}}')"
+p=$(echo "$r" | grep -o '"partition":[0-9]*' | head -1 | cut -d: -f2)
+got=$(body "${A[@]}" "$U/v1/topics/orders/records?partition=$p&offset=0&max=10")
+contains "read back first" "$got" '"data":{"n":1}'
+contains "read back second" "$got" '"data":{"n":2}'
+contains "nothing from the rejected batch" "$got" '"high_watermark":2'
+expect "bad query param" 400 "$(code "${A[@]}" "$U/v1/topics/orders/records?offset=abc")"
+other=$(body "${A[@]}" -H 'X-Helix-Tenant: other' "$U/v1/topics/orders/records?partition=$p")
+contains "tenants do not see each other" "$other" '"records":[]'
+expect "bad tenant header" 400 "$(code "${A[@]}" -H 'X-Helix-Tenant: a b' $U/v1/topics)"
+contains "metrics count http requests" "$(body $U/metrics)" 'http_requests_total{method="GET",route="/v1/topics",code="200"}'
+contains "metrics count records" "$(body $U/metrics)" 'kafka_producer_record_send_total{backend="embedded",topic="orders"} 2'
+
+# A second server on the same data dir refuses to start, saying why.
+timeout 10 "$HELIX_BIN" serve --data-dir "$D" --port 0 2>"$base/s2.log"; rc=$?
+[ $rc -ne 0 ] && ok || bad "second server on the same data dir started"
+contains "lock message" "$(cat "$base/s2.log")" "in use"
+
+kill -TERM "$PID"; timeout 10 tail --pid="$PID" -f /dev/null; wait "$PID"; rc=$?
+expect "SIGTERM exits 0" 0 "$rc"
+contains "clean shutdown logged" "$(cat "$base/s1.log")" "stopped cleanly"
+
+# Restart: data is still there.
+start "$D" "$base/s3.log" || true
+contains "records survive restart" "$(body "http://127.0.0.1:$PORT/v1/topics/orders/records?partition=$p")" '"data":{"n":2}'
+kill -TERM "$PID"; wait "$PID"
+
+# fsync=always: everything acknowledged survives kill -9.
+start "$D" "$base/s4.log" HELIX_EVENT_LOG_FSYNC=always || true
+U=http://127.0.0.1:$PORT
+acked=0
+for i in $(seq 1 40); do
+  c=$(code -X POST $U/v1/topics/orders/records -d "{\"type\":\"order.created\",\"key\":\"kill\",\"data\":{\"i\":$i}}")
+  [ "$c" = 201 ] && acked=$((acked+1))
+done
+kill -9 "$PID"; wait "$PID" 2>/dev/null
+start "$D" "$base/s5.log" || true
+U=http://127.0.0.1:$PORT
+total=0
+for part in 0 1; do
+  n=$(body "$U/v1/topics/orders/records?partition=$part&max=1000" | grep -o '"data":{"i":' | wc -l)
+  total=$((total+n))
+done
+expect "acknowledged records after kill -9" "$acked" "$total"
+kill -TERM "$PID"; wait "$PID"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
