@@ -17,6 +17,14 @@ typedef struct hx_cmd {
 int hx_cmd_version(int argc, char **argv);
 int hx_cmd_config(int argc, char **argv);
 int hx_cmd_serve(int argc, char **argv);
+int hx_cmd_topic(int argc, char **argv);
+int hx_cmd_produce(int argc, char **argv);
+int hx_cmd_consume(int argc, char **argv);
+
+struct hx_broker;
+/* Opens the configured broker for a data command; prints the error (with
+ * advice when a running server holds the data dir). 0, 1 or 2. */
+int hx_cli_open_broker(const struct hx_config *cfg, struct hx_broker **out);
 
 /* Loads defaults, then FILE (or configs/helix.yaml when present), then
  * HELIX_* env, then the given flag values (each may be NULL), and sets the log

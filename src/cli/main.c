@@ -6,6 +6,9 @@
 
 static const hx_cmd_t commands[] = {
     {"serve", hx_cmd_serve, "run the HTTP API and every subsystem"},
+    {"topic", hx_cmd_topic, "create, list, describe or delete topics"},
+    {"produce", hx_cmd_produce, "produce stdin lines to a topic"},
+    {"consume", hx_cmd_consume, "print a topic's records as JSON lines"},
     {"config", hx_cmd_config, "check, show or document configuration"},
     {"version", hx_cmd_version, "print version information"},
 };
