@@ -20,6 +20,7 @@ int hx_cmd_serve(int argc, char **argv);
 int hx_cmd_topic(int argc, char **argv);
 int hx_cmd_produce(int argc, char **argv);
 int hx_cmd_consume(int argc, char **argv);
+int hx_cmd_bench(int argc, char **argv);
 
 struct hx_broker;
 /* Opens the configured broker for a data command; prints the error (with

@@ -9,6 +9,7 @@
 #define HX_LOG_INTERNAL_H
 
 #include "helix/hx_buf.h"
+#include "helix/hx_fs.h"
 #include "helix/hx_log.h"
 
 #include <pthread.h>
@@ -212,7 +213,5 @@ int hx_topic_load(hx_log_t *log, const char *name, hx_topic_t **out, hx_err_t *e
 void hx_topic_free(hx_log_t *log, hx_topic_t *t);
 
 /* small fs helpers (segment.c) */
-int hx_fsync_dir(const char *dir);
-int hx_rm_rf(const char *path);
 
 #endif

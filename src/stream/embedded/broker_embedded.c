@@ -244,6 +244,7 @@ int hx_embedded_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const
                           cfg->node.data_dir, strerror(e));
     }
     pthread_mutex_init(&b->mu, NULL);
+    pthread_mutex_init(&b->data_mu, NULL);
     pthread_mutex_init(&b->qmu, NULL);
     pthread_mutex_init(&b->stop_mu, NULL);
     pthread_condattr_t ca;
@@ -314,6 +315,7 @@ static void emb_close(void *impl)
     emb_offsets_free(b);
     hx_log_close(b->log);
     pthread_mutex_destroy(&b->mu);
+    pthread_mutex_destroy(&b->data_mu);
     pthread_mutex_destroy(&b->qmu);
     pthread_mutex_destroy(&b->stop_mu);
     pthread_cond_destroy(&b->data_cond);

@@ -153,26 +153,30 @@ int emb_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *er
         deadline.tv_nsec -= 1000000000;
     }
     int rc;
-    pthread_mutex_lock(&b->mu);
     for (;;) {
-        if ((rc = sync_assignment(c, err)))
+        uint64_t seen = __atomic_load_n(&b->data_seq, __ATOMIC_ACQUIRE);
+        /* Reads run under b->mu so a rebalance cannot change pos under us. */
+        pthread_mutex_lock(&b->mu);
+        rc = sync_assignment(c, err);
+        if (!rc)
+            rc = read_once(c, s, err);
+        pthread_mutex_unlock(&b->mu);
+        if (rc || emb_stage_count(s) > 0)
             break;
-        uint64_t seen = b->data_seq;
-        /* Reads run under b->mu so a rebalance cannot change pos under us;
-         * appends do not take b->mu, so producers are never blocked by it. */
-        if ((rc = read_once(c, s, err)) || emb_stage_count(s) > 0)
-            break;
-        while (b->data_seq == seen && c->group && c->known_generation == c->group->generation)
-            if (pthread_cond_timedwait(&b->data_cond, &b->mu, &deadline))
-                break;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
-            rc = read_once(c, s, err); /* one last look */
+        int timed_out = 0;
+        pthread_mutex_lock(&b->data_mu);
+        while (!timed_out && __atomic_load_n(&b->data_seq, __ATOMIC_ACQUIRE) == seen)
+            timed_out = pthread_cond_timedwait(&b->data_cond, &b->data_mu, &deadline) != 0;
+        pthread_mutex_unlock(&b->data_mu);
+        if (timed_out) {
+            pthread_mutex_lock(&b->mu);
+            rc = sync_assignment(c, err);
+            if (!rc)
+                rc = read_once(c, s, err); /* one last look */
+            pthread_mutex_unlock(&b->mu);
             break;
         }
     }
-    pthread_mutex_unlock(&b->mu);
     if (!rc)
         rc = emb_stage_finish(s, out, err);
     emb_stage_free(s);

@@ -36,10 +36,13 @@ typedef struct emb {
     hx_config_t cfg;
     char log_dir[HX_CFG_STR + 8];
 
-    /* groups, offsets and the data-arrival signal share one lock: they are
-     * touched on poll/commit/rebalance, never per produced record. */
+    /* groups and offsets: touched on poll/commit/rebalance only */
     pthread_mutex_t mu;
-    pthread_cond_t data_cond;        /* broadcast after every append */
+    /* The data-arrival signal has its own lock so a producer never waits for
+     * a consumer that holds mu while it reads. data_seq is atomic; it moves
+     * on every append and every rebalance. */
+    pthread_mutex_t data_mu;
+    pthread_cond_t data_cond;
     uint64_t data_seq;
     emb_group_t *groups;
     emb_offset_t *offsets[256];

@@ -78,7 +78,7 @@ static void rebalance(emb_t *b, emb_group_t *g)
                     add_assignment(subs[m], topic, (int32_t)p);
             }
         }
-    pthread_cond_broadcast(&b->data_cond); /* wake pollers: they own new partitions */
+    emb_notify_data(b); /* wake pollers: they own new partitions */
 }
 
 int emb_group_join(emb_t *b, emb_consumer_t *c, const char *group_id, hx_err_t *err)

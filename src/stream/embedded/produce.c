@@ -23,10 +23,10 @@ struct emb_pending {
 
 void emb_notify_data(emb_t *b)
 {
-    pthread_mutex_lock(&b->mu);
-    b->data_seq++;
+    __atomic_add_fetch(&b->data_seq, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&b->data_mu);
     pthread_cond_broadcast(&b->data_cond);
-    pthread_mutex_unlock(&b->mu);
+    pthread_mutex_unlock(&b->data_mu);
 }
 
 static int pick_partition(emb_t *b, const hx_msg_t *m, int nparts, int32_t *out, hx_err_t *err)

@@ -1,0 +1,32 @@
+/* Benchmark drivers behind `helix bench`. Each fills a JSON object with its
+ * measured numbers (the keys named in its issue) and verdicts against the
+ * DESIGN.md performance table, and prints its table rows. */
+#ifndef HX_BENCH_H
+#define HX_BENCH_H
+
+#include "helix/hx_config.h"
+#include "helix/hx_error.h"
+
+#include <jansson.h>
+
+typedef struct hx_bench_opts {
+    const char *data_dir;      /* where to put the bench's data; NULL = a fresh temp dir, removed after */
+    long messages;             /* 0 = the driver's default */
+    hx_fsync_t fsync;
+    int quiet;                 /* no progress lines */
+} hx_bench_opts_t;
+
+/* Verdict of value against the Target / Acceptable thresholds; higher_better
+ * says which way is good. Returns "Target", "Acceptable" or "Poor". */
+const char *hx_bench_verdict(double value, double target, double acceptable, int higher_better);
+
+/* Prints one row of the results table. */
+void hx_bench_row(const char *component, const char *metric, const char *value, const char *target,
+                  const char *acceptable, const char *verdict);
+
+/* 100,000 x 1 KiB messages to a 12-partition lz4 topic through the broker,
+ * consumed by a group; *out gets throughput_msg_per_sec, p50_ms, p95_ms,
+ * p99_ms, messages, message_bytes, verified, fsync (new reference). */
+int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+
+#endif

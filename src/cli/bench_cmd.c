@@ -1,0 +1,116 @@
+/* `helix bench <component|all>`: runs the benchmark drivers, prints the
+ * results table with the DESIGN.md verdicts and writes JSON with --json. */
+#include "cli/commands.h"
+#include "helix/hx_bench.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*driver_fn)(const hx_bench_opts_t *, json_t **, hx_err_t *);
+
+static const struct {
+    const char *name;
+    driver_fn fn;
+    const char *what;
+} drivers[] = {
+    {"kafka", hx_bench_kafka, "event log: 100K x 1 KiB to 12 lz4 partitions, consumed by a group"},
+};
+
+/* Components of the DESIGN.md table whose drivers come with their issues. */
+static const char *pending[] = {"analytics", "graph", "context", "memory"};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
+                 "                   [--data-dir DIR]\n\ncomponents:\n");
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
+        fprintf(out, "  %-10s %s\n", drivers[i].name, drivers[i].what);
+    fprintf(out, "  all        every component above\n\nNot built yet: analytics, graph, context, memory.\n");
+}
+
+int hx_cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", required_argument, 0, 'j'},  {"messages", required_argument, 0, 'n'},
+                                         {"fsync", required_argument, 0, 'f'}, {"data-dir", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0};
+    const char *json_path = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:n:f:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json_path = optarg; break;
+        case 'n':
+            o.messages = atol(optarg);
+            if (o.messages <= 0) {
+                fprintf(stderr, "helix bench: --messages must be a positive integer\n");
+                return 2;
+            }
+            break;
+        case 'f':
+            if (strcmp(optarg, "always") == 0)
+                o.fsync = HX_FSYNC_ALWAYS;
+            else if (strcmp(optarg, "interval") == 0)
+                o.fsync = HX_FSYNC_INTERVAL;
+            else if (strcmp(optarg, "never") == 0)
+                o.fsync = HX_FSYNC_NEVER;
+            else {
+                fprintf(stderr, "helix bench: --fsync must be always, interval or never\n");
+                return 2;
+            }
+            break;
+        case 'd': o.data_dir = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *which = argv[optind];
+    int all = strcmp(which, "all") == 0, found = 0, failed = 0;
+    for (size_t i = 0; i < sizeof pending / sizeof pending[0]; i++)
+        if (strcmp(which, pending[i]) == 0) {
+            fprintf(stderr, "helix bench: %s is not built yet; its benchmark comes with it\n", which);
+            return 2;
+        }
+    json_t *results = json_object();
+    printf("| %-24s | %-30s | %-36s | %-10s | %-10s | %-10s |\n", "Component", "Metric", "Measured", "Target",
+           "Acceptable", "Verdict");
+    printf("|%s|%s|%s|%s|%s|%s|\n", "--------------------------", "--------------------------------",
+           "--------------------------------------", "------------", "------------", "------------");
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++) {
+        if (!all && strcmp(which, drivers[i].name) != 0)
+            continue;
+        found = 1;
+        json_t *r = NULL;
+        hx_err_t err = {0};
+        if (drivers[i].fn(&o, &r, &err)) {
+            fprintf(stderr, "helix bench %s: %s\n", drivers[i].name, err.msg);
+            failed = 1;
+        }
+        if (r)
+            json_object_set_new(results, drivers[i].name, r);
+    }
+    if (!found) {
+        fprintf(stderr, "helix bench: unknown component '%s'\n", which);
+        usage(stderr);
+        json_decref(results);
+        return 2;
+    }
+    if (json_path) {
+        json_t *doc = all ? json_incref(results) : json_incref(json_object_get(results, which));
+        if (!doc || json_dump_file(doc, json_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) {
+            fprintf(stderr, "helix bench: cannot write %s\n", json_path);
+            failed = 1;
+        } else {
+            fprintf(stderr, "helix bench: results written to %s\n", json_path);
+        }
+        json_decref(doc);
+    }
+    json_decref(results);
+    return failed;
+}
