@@ -23,9 +23,11 @@ int hx_cmd_consume(int argc, char **argv);
 int hx_cmd_bench(int argc, char **argv);
 
 struct hx_broker;
-/* Opens the configured broker for a data command; prints the error (with
- * advice when a running server holds the data dir). 0, 1 or 2. */
-int hx_cli_open_broker(const struct hx_config *cfg, struct hx_broker **out);
+/* For the data commands: loads the config (as hx_cli_load_config, from the
+ * --config and --data-dir values, each may be NULL) into cfg and opens its
+ * broker; prints the error (with advice when a running server holds the data
+ * dir). Returns 0, 1 (runtime) or 2 (usage/config). */
+int hx_cli_open_broker(const char *config, const char *data_dir, struct hx_config *cfg, struct hx_broker **out);
 
 /* Loads defaults, then FILE (or configs/helix.yaml when present), then
  * HELIX_* env, then the given flag values (each may be NULL), and sets the log

@@ -203,10 +203,8 @@ int hx_cmd_consume(int argc, char **argv)
         return 2;
     }
     hx_config_t cfg;
-    if (hx_cli_load_config(config, data_dir, NULL, NULL, &cfg))
-        return 2;
     hx_broker_t *b;
-    int rc = hx_cli_open_broker(&cfg, &b);
+    int rc = hx_cli_open_broker(config, data_dir, &cfg, &b);
     if (rc)
         return rc;
     signal(SIGINT, on_signal);

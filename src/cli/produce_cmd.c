@@ -99,10 +99,8 @@ int hx_cmd_produce(int argc, char **argv)
     }
     const char *topic = argv[optind];
     hx_config_t cfg;
-    if (hx_cli_load_config(config, data_dir, NULL, NULL, &cfg))
-        return 2;
     hx_broker_t *b;
-    int rc = hx_cli_open_broker(&cfg, &b);
+    int rc = hx_cli_open_broker(config, data_dir, &cfg, &b);
     if (rc)
         return rc;
     hx_envelope_t *envs = calloc(BATCH, sizeof *envs);

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int hx_cli_open_broker(const hx_config_t *cfg, hx_broker_t **out)
+int hx_cli_open_broker(const char *config, const char *data_dir, hx_config_t *cfg, hx_broker_t **out)
 {
+    if (hx_cli_load_config(config, data_dir, NULL, NULL, cfg))
+        return 2;
     hx_err_t err = {0};
     int rc = hx_broker_open(cfg, NULL, out, &err);
     if (rc == HX_EUNAVAIL && strcmp(cfg->backends.events, "embedded") == 0) {
@@ -97,10 +99,8 @@ int hx_cmd_topic(int argc, char **argv)
         return 2;
     }
     hx_config_t cfg;
-    if (hx_cli_load_config(config, data_dir, NULL, NULL, &cfg))
-        return 2;
     hx_broker_t *b;
-    int rc = hx_cli_open_broker(&cfg, &b);
+    int rc = hx_cli_open_broker(config, data_dir, &cfg, &b);
     if (rc)
         return rc;
     hx_err_t err = {0};
