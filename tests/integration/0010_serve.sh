@@ -61,6 +61,10 @@ r=$(body "${A[@]}" -X POST $U/v1/topics/orders/records -d '{"records":[{"type":"
 contains "produce returns offsets" "$r" '"offset":1'
 expect "bad envelope rejected" 400 "$(code "${A[@]}" -X POST $U/v1/topics/orders/records -d '{"records":[{"type":"ok.one","data":{}},{"type":"BAD"}]}')"
 expect "unknown topic" 404 "$(code "${A[@]}" -X POST $U/v1/topics/nope/records -d '{"type":"a.b","data":{}}')"
+expect "small topic" 201 "$(code "${A[@]}" -X POST $U/v1/topics -d '{"name":"tiny","max_message_bytes":512}')"
+pad=$(head -c 1500 /dev/zero | tr '\0' 'x')
+expect "oversized record" 413 "$(code "${A[@]}" -X POST $U/v1/topics/tiny/records -d "{\"records\":[{\"type\":\"a.b\",\"data\":{}},{\"type\":\"a.b\",\"data\":{\"p\":\"$pad\"}}]}")"
+contains "oversized wrote nothing" "$(body "${A[@]}" $U/v1/topics/tiny)" '"records":0'
 expect "bad message schema" 400 "$(code "${A[@]}" -X POST $U/v1/topics/orders/records -d '{"type":"conversation.message.added","data":{"role":"robot"}}')"
 p=$(echo "$r" | grep -o '"partition":[0-9]*' | head -1 | cut -d: -f2)
 got=$(body "${A[@]}" "$U/v1/topics/orders/records?partition=$p&offset=0&max=10")
