@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,10 +101,9 @@ int hx_bigdata_health_handler(hx_req_t *req, hx_res_t *res, void *ctx)
 
 int hx_health_check_dir_writable(const char *dir, char *detail, size_t len)
 {
-    static atomic_uint seq;
+    /* pid + thread id is unique among concurrent probes: a thread runs one at a time. */
     char path[4096];
-    snprintf(path, sizeof path, "%s/.helix-health-%ld-%u", dir, (long)getpid(),
-             atomic_fetch_add(&seq, 1));
+    snprintf(path, sizeof path, "%s/.helix-health-%ld-%ld", dir, (long)getpid(), (long)gettid());
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     const char *step = "create";
     if (fd >= 0) {
