@@ -1,0 +1,84 @@
+/* Shared by the compression files: conversation-wide statistics, sentence
+ * selection and output items. */
+#ifndef HX_CTX_COMPRESS_H
+#define HX_CTX_COMPRESS_H
+
+#include "context/ctx_internal.h"
+
+typedef struct ctx_gstats {
+    const ctx_msg_t *const *msgs;
+    size_t n;                  /* live messages */
+    ctx_map_t term_ix;         /* term hash -> index */
+    uint64_t *term_h;
+    uint32_t *tf, *df;
+    double *idf;
+    size_t n_terms;
+    uint64_t tf_total;
+    ctx_map_t ent_ix;          /* entity hash -> index */
+    uint64_t *ent_h;
+    uint32_t *ent_count, *ent_msg; /* mentions; message of the first mention */
+    uint32_t *ent_sent;        /* index of that mention in the message's ents */
+    double *ent_strength;      /* sum of co-mention counts (entity graph) */
+    uint32_t *ent_degree;
+    size_t n_ents;
+} ctx_gstats_t;
+
+/* Analyses every message (on the pool) and builds the statistics.
+ * with_graph adds the co-mention graph. */
+int ctx_gstats_build(ctx_gstats_t *g, const ctx_msg_t *const *msgs, size_t n, ctx_pool_t *pool, int with_graph);
+void ctx_gstats_free(ctx_gstats_t *g);
+
+typedef struct ctx_pick {
+    uint32_t m, s;             /* message index (global or window-local), sentence */
+} ctx_pick_t;
+
+typedef struct ctx_selparams {
+    const double *ent_w;       /* weight per entity index; NULL = by mentions */
+    ctx_map_t *ecov;           /* entity hashes already covered (may be NULL) */
+} ctx_selparams_t;
+
+/* Greedy budgeted selection with redundancy control over the sentences of
+ * msgs [m0, m1): see select.c. Picks (global message indices) are appended in
+ * document order; *used gets the bytes used (each pick costs len + 1). */
+int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget_bytes, const ctx_selparams_t *sp,
+               ctx_pick_t **picks, size_t *n_picks, size_t *used);
+
+/* Entity hashes in coverage sets are salted apart from term hashes. */
+#define CTX_ENT_SALT 0x5bd1e9955bd1e995ull
+
+enum { CTX_I_VERBATIM = 0, CTX_I_SUMMARY, CTX_I_FACTS };
+
+typedef struct ctx_item {
+    int kind;
+    const ctx_msg_t *msg;      /* verbatim */
+    char *text;                /* summary / facts */
+    size_t len;
+    uint32_t tokens;
+    uint64_t from_seq, to_seq;
+    uint32_t n_msgs;
+    unsigned roles;            /* bit per role: user, assistant, system, tool */
+    ctx_pick_t *picks;         /* window-local message index (m - base) */
+    size_t n_picks;
+    size_t base;               /* global index of picks' message 0 */
+    uint64_t *ents;            /* facts: listed entity hashes */
+    size_t n_ents;
+    int llm;
+} ctx_item_t;
+
+void ctx_item_free(ctx_item_t *it);
+unsigned ctx_role_bit(const char *role);
+
+typedef struct ctx_quality {
+    double entity_recall, term_recall, rouge1_recall, score, ratio;
+    int fits;
+    uint64_t tokens;
+} ctx_quality_t;
+
+#define CTX_QUALITY_METHOD                                                                                 \
+    "0.45*entity_recall + 0.35*term_recall + 0.20*min(1, rouge1_recall/compression_ratio); 0 when over " \
+    "budget"
+
+int ctx_quality(const ctx_gstats_t *g, const ctx_item_t *items, size_t n_items, uint64_t orig_tokens,
+                uint64_t budget, ctx_quality_t *q);
+
+#endif
