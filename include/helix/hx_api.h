@@ -15,4 +15,8 @@ typedef struct hx_api_ctx {
 /* /v1/topics, /v1/topics/{t}, /v1/topics/{t}/records, /v1/groups, /v1/groups/{g} */
 int hx_api_topics_register(hx_server_t *srv, hx_api_ctx_t *ctx, hx_err_t *err);
 
+/* /v1/conversations/{id}/messages, /v1/context/replay, /v1/context/stats/{id} */
+typedef struct hx_context hx_context_t;
+int hx_api_context_register(hx_server_t *srv, hx_context_t *ctx, hx_err_t *err);
+
 #endif

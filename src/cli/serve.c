@@ -4,6 +4,7 @@
 #include "helix/hx_api.h"
 #include "helix/hx_broker.h"
 #include "helix/hx_config.h"
+#include "helix/hx_context.h"
 #include "helix/hx_logger.h"
 #include "helix/hx_metrics.h"
 #include "helix/hx_server.h"
@@ -146,15 +147,17 @@ int hx_cmd_serve(int argc, char **argv)
     hx_metrics_t *metrics = hx_metrics_new();
     hx_broker_t *broker = NULL;
     hx_server_t *srv = NULL;
+    hx_context_t *context = NULL;
     if (!metrics) {
         fprintf(stderr, "helix: out of memory\n");
         return 1;
     }
     if (load_node_id(&cfg, &err) || hx_broker_open(&cfg, metrics, &broker, &err) ||
-        hx_broker_ensure_builtin_topics(broker, &err) || hx_server_new(&cfg, metrics, &srv, &err))
+        hx_broker_ensure_builtin_topics(broker, &err) || hx_server_new(&cfg, metrics, &srv, &err) ||
+        hx_context_new(&cfg, broker, metrics, &context, &err))
         goto fail;
     hx_api_ctx_t api = {broker, &cfg, cfg.node.node_id};
-    if (hx_api_topics_register(srv, &api, &err) ||
+    if (hx_api_topics_register(srv, &api, &err) || hx_api_context_register(srv, context, &err) ||
         hx_server_health_register(srv, "event_log", events_health, broker) ||
         hx_server_health_register(srv, "analytics", not_built, "analytics store not built yet") ||
         hx_server_health_register(srv, "graph", not_built, "knowledge graph not built yet") ||
@@ -175,6 +178,7 @@ fail:
     exit_code = err.code == HX_ECONFIG ? 2 : 1;
 cleanup:
     hx_server_free(srv);
+    hx_context_free(context);
     hx_broker_close(broker);
     hx_metrics_free(metrics);
     if (exit_code == 0)

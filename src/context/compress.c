@@ -229,7 +229,8 @@ int ctx_compress(const ctx_opts_t *o, const ctx_env_t *env, const ctx_msg_t *con
     if (rc)
         goto fail;
     if (compressed && best.run.q.score < o->quality_threshold) {
-        /* another strategy at the same budget first, then a less aggressive ratio */
+        /* another strategy at the same budget first, then one step (+0.05) to a
+         * less aggressive ratio, so a requested 0.30 never goes past 0.35 */
         if (o->strategy != CTX_S_HYBRID) {
             for (int s = CTX_S_ENTITY_GRAPH; s <= CTX_S_FULL; s++) {
                 if ((ctx_strategy_t)s == o->strategy)
@@ -250,7 +251,7 @@ int ctx_compress(const ctx_opts_t *o, const ctx_env_t *env, const ctx_msg_t *con
             }
         }
         double r = (double)best.budget / (double)T;
-        for (int step = 0; step < 2 && best.run.q.score < o->quality_threshold; step++) {
+        for (int step = 0; step < 1 && best.run.q.score < o->quality_threshold; step++) {
             double nr = r + 0.05;
             uint64_t nb = (uint64_t)floor(nr * (double)T);
             if (o->max_tokens > 0 && nb > (uint64_t)o->max_tokens)

@@ -453,9 +453,10 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
         ctx_item_t t = {0};
         char hb[HEADER_MAX];
         range_info(g, k * W, (k + 1) * W < p->n_old ? (k + 1) * W : p->n_old, &t);
-        reserve += header(hb, sizeof hb, "Key points", t.from_seq, t.to_seq, t.n_msgs, t.roles);
+        /* + 4: each item's estimate rounds its bytes up to a whole token */
+        reserve += header(hb, sizeof hb, "Key points", t.from_seq, t.to_seq, t.n_msgs, t.roles) + 4;
     }
-    size_t fbudget = budget > reserve ? (budget - reserve) / 4 : 0;
+    size_t fbudget = budget > reserve + 16 ? (budget - reserve) / 4 - 4 : 0;
     char h[HEADER_MAX];
     int hl = snprintf(h, sizeof h, "[Entities of messages #%llu-#%llu, by weight]",
                       (unsigned long long)g->msgs[0]->seq, (unsigned long long)g->msgs[p->n_old - 1]->seq);
@@ -489,7 +490,7 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
                 goto done;
         }
     }
-    size_t left = budget - (facts.len < budget ? facts.len : budget);
+    size_t left = budget - (facts.len ? facts.len + 4 : 0);
     left = left > reserve ? left - reserve : 0;
     ctx_selparams_t sp = {w, &ecov};
     if ((rc = ctx_select(g, 0, p->n_old, left, &sp, &picks, &np, &used)))

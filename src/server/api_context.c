@@ -1,0 +1,139 @@
+/* HTTP API of the context engine: conversation ingest and read-back, replay
+ * with compression, and per-conversation stats. Tenants are isolated by the
+ * X-Helix-Tenant header: a conversation id names a different conversation
+ * in each tenant. */
+#include "helix/hx_api.h"
+#include "helix/hx_context.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int query_int(hx_req_t *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
+{
+    const char *s = hx_req_query(req, name);
+    *out = def;
+    if (!s)
+        return HX_OK;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < min || v > max)
+        return hx_err_set(hx_req_err(req), HX_EINVAL, "query parameter '%s' must be an integer between %lld and %lld",
+                          name, (long long)min, (long long)max);
+    *out = v;
+    return HX_OK;
+}
+
+static int post_messages(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    hx_err_t *err = hx_req_err(req);
+    json_t *body = hx_req_json(req, err);
+    if (!body)
+        return HX_EINVAL;
+    json_t *out;
+    int rc = hx_context_ingest(ctx, hx_req_tenant(req), hx_req_param(req, "id"), body, &out, err);
+    return rc ? rc : hx_res_json(res, 201, out);
+}
+
+static int get_messages(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    int64_t from, since, limit;
+    int rc;
+    if ((rc = query_int(req, "from_seq", 0, 0, INT64_MAX, &from)) ||
+        (rc = query_int(req, "since", 0, 0, INT64_MAX, &since)) ||
+        (rc = query_int(req, "limit", 100, 1, 10000, &limit)))
+        return rc;
+    json_t *out;
+    rc = hx_context_messages(ctx, hx_req_tenant(req), hx_req_param(req, "id"), (uint64_t)from, since, (int)limit,
+                             &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+/* Reads an optional integer >= min. */
+static int opt_int(json_t *body, const char *k, int64_t min, int64_t *out, hx_err_t *err)
+{
+    json_t *v = json_object_get(body, k);
+    if (!v || json_is_null(v))
+        return HX_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < min)
+        return hx_err_set(err, HX_EINVAL, "field '%s' must be an integer >= %lld", k, (long long)min);
+    *out = json_integer_value(v);
+    return HX_OK;
+}
+
+static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    hx_err_t *err = hx_req_err(req);
+    json_t *body = hx_req_json(req, err);
+    if (!body)
+        return HX_EINVAL;
+    if (!json_is_object(body))
+        return hx_err_set(err, HX_EINVAL, "the body must be a JSON object");
+    static const char *known[] = {"conversation_id", "max_tokens", "compression_strategy", "target_ratio",
+                                  "preserve_recent_count", "window_size", "use_llm", "from_seq", "since", NULL};
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        int ok = 0;
+        for (int i = 0; known[i]; i++)
+            ok |= strcmp(k, known[i]) == 0;
+        if (!ok)
+            return hx_err_set(err, HX_EINVAL, "unknown field '%s' (known: conversation_id, max_tokens, "
+                                              "compression_strategy, target_ratio, preserve_recent_count, "
+                                              "window_size, use_llm, from_seq, since)", k);
+    }
+    hx_ctx_request_t rq;
+    hx_ctx_request_defaults(&rq);
+    rq.tenant = hx_req_tenant(req);
+    rq.conversation_id = json_string_value(json_object_get(body, "conversation_id"));
+    if (!rq.conversation_id || !*rq.conversation_id)
+        return hx_err_set(err, HX_EINVAL, "field 'conversation_id' is required (a string)");
+    int64_t max = 0, pres = -1, win = -1, from = 0, since = 0;
+    int rc;
+    if ((rc = opt_int(body, "max_tokens", 1, &max, err)) || (rc = opt_int(body, "preserve_recent_count", 0, &pres, err)) ||
+        (rc = opt_int(body, "window_size", 2, &win, err)) || (rc = opt_int(body, "from_seq", 0, &from, err)) ||
+        (rc = opt_int(body, "since", 0, &since, err)))
+        return rc;
+    if (pres > 1000000 || win > 100000)
+        return hx_err_set(err, HX_EINVAL, "preserve_recent_count or window_size is out of range");
+    rq.max_tokens = max;
+    rq.preserve_recent_count = (int)pres;
+    rq.window_size = (int)win;
+    rq.from_seq = (uint64_t)from;
+    rq.since_ms = since;
+    json_t *s = json_object_get(body, "compression_strategy");
+    if (s && !json_is_string(s))
+        return hx_err_set(err, HX_EINVAL, "field 'compression_strategy' must be a string");
+    rq.strategy = json_string_value(s);
+    json_t *r = json_object_get(body, "target_ratio");
+    if (r && (!json_is_number(r) || json_number_value(r) <= 0 || json_number_value(r) > 1))
+        return hx_err_set(err, HX_EINVAL, "field 'target_ratio' must be a number in (0, 1]");
+    rq.target_ratio = r ? json_number_value(r) : 0;
+    json_t *u = json_object_get(body, "use_llm");
+    if (u && !json_is_boolean(u))
+        return hx_err_set(err, HX_EINVAL, "field 'use_llm' must be true or false");
+    if (u)
+        rq.use_llm = json_is_true(u);
+    json_t *out;
+    rc = hx_context_replay(ctx, &rq, &out, err);
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+static int stats(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    json_t *out;
+    int rc = hx_context_stats(ctx, hx_req_tenant(req), hx_req_param(req, "id"), &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+int hx_api_context_register(hx_server_t *srv, hx_context_t *ctx, hx_err_t *err)
+{
+    if (hx_server_route(srv, "POST", "/v1/conversations/{id}/messages", post_messages, ctx) ||
+        hx_server_route(srv, "GET", "/v1/conversations/{id}/messages", get_messages, ctx) ||
+        hx_server_route(srv, "POST", "/v1/context/replay", replay, ctx) ||
+        hx_server_route(srv, "GET", "/v1/context/stats/{id}", stats, ctx))
+        return hx_err_set(err, HX_EINTERNAL, "cannot register the context routes");
+    return HX_OK;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# End to end over HTTP: conversation ingest (single, batch, update, delete,
+# complete), read-back, replay with compression, stats, tenants, errors, the
+# context metrics, and the index rebuilt from the log after a restart.
+set -u
+base=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/context.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$base"; }
+trap cleanup EXIT
+pass=0; fail=0
+ok()  { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+expect() { [ "$2" = "$3" ] && ok || bad "$1: want '$2', got '$3'"; }
+contains() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$2' lacks '$3'" ;; esac; }
+lacks() { case "$2" in *"$3"*) bad "$1: '$2' has '$3'" ;; *) ok ;; esac; }
+start() {
+  local dir=$1 log=$2; shift 2
+  env "$@" "$HELIX_BIN" serve --data-dir "$dir" --port 0 2>"$log" &
+  PID=$!; pids+=("$PID"); PORT=""
+  for _ in $(seq 1 100); do
+    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://')
+    [ -n "$PORT" ] && return 0
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  bad "server did not start: $(cat "$log")"; return 1
+}
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
+body() { curl -s --max-time 10 "$@"; }
+
+D=$base/data
+start "$D" "$base/s1.log" || { echo "0 passed, 1 failed"; exit 1; }
+U=http://127.0.0.1:$PORT
+J=(-H 'Content-Type: application/json')
+
+r=$(body "${J[@]}" -X POST $U/v1/conversations/c1/messages -d '{"message_id":"m1","role":"user","content":"Alice Chen wants PostgreSQL 16 for the billing service."}')
+contains "single add" "$r" '"first_seq":1'
+contains "added event" "$r" '"type":"conversation.message.added"'
+batch='{"messages":['
+for i in $(seq 2 80); do
+  batch+="{\"message_id\":\"m$i\",\"role\":\"$([ $((i%2)) = 0 ] && echo assistant || echo user)\",\"content\":\"Message $i: Bob Li reviewed the KafkaCluster latency of $((i*7)) ms. We decided to keep Redis as the cache for ticket T-$i. What about the Berlin region?\"},"
+done
+batch=${batch%,}']}'
+r=$(body "${J[@]}" -X POST $U/v1/conversations/c1/messages -d "$batch")
+contains "batch add" "$r" '"accepted":79'
+contains "batch last seq" "$r" '"last_seq":80'
+r=$(body -X POST $U/v1/conversations/c1/messages -d '{"messages":[{"op":"update","message_id":"m2","role":"assistant","content":"EDITED by Dana Ortiz"},{"op":"delete","message_id":"m3"}]}')
+contains "update+delete" "$r" '"type":"conversation.message.deleted"'
+got=$(body "$U/v1/conversations/c1/messages?from_seq=1&limit=5")
+contains "read back" "$got" '"message_id":"m1"'
+contains "update applied" "$got" 'EDITED by Dana Ortiz'
+lacks "delete applied" "$got" '"message_id":"m3"'
+contains "limit and next_seq" "$got" '"next_seq":'
+contains "from_seq" "$(body "$U/v1/conversations/c1/messages?from_seq=80")" '"message_id":"m80"'
+expect "bad from_seq" 400 "$(code "$U/v1/conversations/c1/messages?from_seq=x")"
+expect "unknown conversation messages" 404 "$(code "$U/v1/conversations/nope/messages")"
+
+rp=$(body -X POST $U/v1/context/replay -d '{"conversation_id":"c1","compression_strategy":"window_summary","target_ratio":0.3,"preserve_recent_count":10,"window_size":20}')
+contains "replay compressed" "$rp" '"compressed":true'
+contains "replay strategy" "$rp" '"requested_strategy":"window_summary"'
+contains "replay escalation reported" "$rp" '"escalation":['
+contains "replay quality" "$rp" '"quality_method"'
+contains "replay summary attributable" "$rp" '"from_seq":1'
+contains "replay fits" "$rp" '"fits_budget":true'
+contains "replay cold" "$rp" '"cache_hit":false'
+contains "replay entities" "$rp" '"entities":[{'
+contains "replay warm" "$(body -X POST $U/v1/context/replay -d '{"conversation_id":"c1","compression_strategy":"window_summary","target_ratio":0.3,"preserve_recent_count":10,"window_size":20}')" '"cache_hit":true'
+for s in hybrid entity_graph full; do
+  contains "replay $s" "$(body -X POST $U/v1/context/replay -d "{\"conversation_id\":\"c1\",\"compression_strategy\":\"$s\",\"max_tokens\":400}")" '"fits_budget":true'
+done
+body -X POST $U/v1/conversations/c1/messages -d '{"message_id":"m81","role":"user","content":"New message after the cache"}' >/dev/null
+rp=$(body -X POST $U/v1/context/replay -d '{"conversation_id":"c1","compression_strategy":"window_summary","target_ratio":0.3,"preserve_recent_count":10,"window_size":20}')
+contains "new message invalidates" "$rp" '"cache_hit":false'
+contains "new message replayed" "$rp" 'New message after the cache'
+expect "replay unknown" 404 "$(code -X POST $U/v1/context/replay -d '{"conversation_id":"nope"}')"
+expect "replay no id" 400 "$(code -X POST $U/v1/context/replay -d '{"max_tokens":10}')"
+expect "replay bad strategy" 400 "$(code -X POST $U/v1/context/replay -d '{"conversation_id":"c1","compression_strategy":"zip"}')"
+expect "replay bad ratio" 400 "$(code -X POST $U/v1/context/replay -d '{"conversation_id":"c1","target_ratio":3}')"
+expect "replay bad max" 400 "$(code -X POST $U/v1/context/replay -d '{"conversation_id":"c1","max_tokens":0}')"
+expect "replay unknown field" 400 "$(code -X POST $U/v1/context/replay -d '{"conversation_id":"c1","maxtokens":5}')"
+expect "replay malformed" 400 "$(code -X POST $U/v1/context/replay -d '{"conversation_id":')"
+contains "error JSON" "$(body -X POST $U/v1/context/replay -d '{"conversation_id":"nope"}')" '"error":{"code":"not_found"'
+expect "bad role" 400 "$(code -X POST $U/v1/conversations/c1/messages -d '{"role":"robot","content":"x"}')"
+expect "no content" 400 "$(code -X POST $U/v1/conversations/c1/messages -d '{"role":"user"}')"
+expect "bad op" 400 "$(code -X POST $U/v1/conversations/c1/messages -d '{"op":"explode","message_id":"m1"}')"
+expect "delete without id" 400 "$(code -X POST $U/v1/conversations/c1/messages -d '{"op":"delete"}')"
+expect "batch with one bad item" 400 "$(code -X POST $U/v1/conversations/c2/messages -d '{"messages":[{"role":"user","content":"ok"},{"role":"x","content":"no"}]}')"
+expect "bad batch wrote nothing" 404 "$(code $U/v1/context/stats/c2)"
+
+st=$(body $U/v1/context/stats/c1)
+contains "stats messages" "$st" '"messages":80'
+contains "stats deleted" "$st" '"deleted":1'
+contains "stats cache" "$st" '"replay_hits":'
+expect "stats unknown" 404 "$(code $U/v1/context/stats/nope)"
+expect "complete" 201 "$(code -X POST $U/v1/conversations/c1/messages -d '{"op":"complete"}')"
+contains "completed" "$(body $U/v1/context/stats/c1)" '"completed":true'
+
+expect "other tenant cannot see" 404 "$(code -H 'X-Helix-Tenant: other' $U/v1/context/stats/c1)"
+expect "other tenant own conversation" 201 "$(code -H 'X-Helix-Tenant: other' -X POST $U/v1/conversations/c1/messages -d '{"role":"user","content":"tenant two"}')"
+contains "tenant seq starts at 1" "$(body -H 'X-Helix-Tenant: other' $U/v1/conversations/c1/messages)" '"seq":1'
+lacks "tenants separate" "$(body -H 'X-Helix-Tenant: other' $U/v1/conversations/c1/messages)" 'Alice'
+
+m=$(body $U/metrics)
+contains "metric duration" "$m" 'context_replay_duration_seconds_count{backend="embedded"}'
+contains "metric ratio" "$m" 'context_compression_ratio{backend="embedded"}'
+contains "metric hit ratio" "$m" 'context_cache_hit_ratio{backend="embedded"}'
+
+kill -TERM "$PID"; wait "$PID"
+start "$D" "$base/s2.log" || true
+U=http://127.0.0.1:$PORT
+contains "index rebuilt after restart" "$(body $U/v1/context/stats/c1)" '"messages":80'
+contains "replay after restart" "$(body "$U/v1/conversations/c1/messages?from_seq=2&limit=1")" 'EDITED by Dana Ortiz'
+kill -TERM "$PID"; wait "$PID"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
