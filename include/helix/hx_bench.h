@@ -29,4 +29,10 @@ void hx_bench_row(const char *component, const char *metric, const char *value, 
  * p99_ms, messages, message_bytes, verified, fsync (new reference). */
 int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
+/* Conversations of 1K, 5K and 10K messages through the context engine:
+ * replay+compress cold and warm per strategy at target_ratio 0.30; *out has
+ * per size replay_ms_cold, replay_ms_warm, compression_ratio, quality_score,
+ * entity_recall (hybrid) and a strategies object. --messages sets the largest size. */
+int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+
 #endif

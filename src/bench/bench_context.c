@@ -1,0 +1,183 @@
+/* `helix bench context`: generates realistic conversations (topics, named
+ * entities, decisions, numbers, code) of 1K, 5K and 10K messages, ingests them
+ * through the context engine into the event log, and times replay+compress
+ * cold (caches cleared: the conversation is re-read from the log) and warm
+ * for every strategy at target_ratio 0.30. */
+#include "helix/hx_bench.h"
+#include "helix/hx_broker.h"
+#include "helix/hx_clock.h"
+#include "helix/hx_context.h"
+#include "helix/hx_fs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t rnd(uint64_t *s, uint32_t n)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)((*s >> 33) % n);
+}
+
+static const char *people[] = {"Alice Chen", "Bob Li", "Dana Ortiz", "Marcus Weber", "Priya Nair", "Kenji Sato",
+                               "Elena Petrova", "Omar Haddad"};
+static const char *systems[] = {"PostgreSQL", "KafkaCluster", "Redis", "GPT-4", "ClickHouse", "Neo4j", "S3",
+                                "BillingService", "AuthGateway", "HelixAgent"};
+static const char *places[] = {"Berlin", "Singapore", "Toronto", "Sydney"};
+static const char *topics[][6] = {
+    {"latency", "p95", "timeout", "regression", "profile", "hotpath"},
+    {"schema", "migration", "column", "index", "backfill", "constraint"},
+    {"budget", "invoice", "pricing", "discount", "forecast", "quota"},
+    {"deploy", "rollback", "canary", "release", "pipeline", "artifact"},
+    {"incident", "outage", "alert", "pager", "postmortem", "runbook"},
+    {"model", "prompt", "embedding", "context", "token", "evaluation"},
+};
+
+static int sentence(char *b, size_t cap, uint64_t *s, int topic)
+{
+    const char *const *w = topics[topic];
+    const char *p = people[rnd(s, 8)], *sy = systems[rnd(s, 10)];
+    switch (rnd(s, 7)) {
+    case 0: return snprintf(b, cap, "Should %s move the %s of %s before Friday? ", p, w[rnd(s, 6)], sy);
+    case 1:
+        return snprintf(b, cap, "We decided that %s owns the %s %s for %s, with a limit of %u ms. ", p, w[rnd(s, 6)],
+                        w[rnd(s, 6)], sy, 50 + rnd(s, 950));
+    case 2:
+        return snprintf(b, cap, "The %s in %s went from %u to %u after the %s change. ", w[rnd(s, 6)],
+                        places[rnd(s, 4)], rnd(s, 400), rnd(s, 400), w[rnd(s, 6)]);
+    case 3: return snprintf(b, cap, "`%s_%s(%u)` returns the %s for %s. ", w[rnd(s, 6)], w[rnd(s, 6)], rnd(s, 64),
+                            w[rnd(s, 6)], sy);
+    case 4: return snprintf(b, cap, "I think the %s and the %s need another look from %s. ", w[rnd(s, 6)],
+                            w[rnd(s, 6)], p);
+    case 5: return snprintf(b, cap, "Agreed: %s will ship the %s fix to %s in release %u.%u. ", p, w[rnd(s, 6)], sy,
+                            1 + rnd(s, 4), rnd(s, 20));
+    default: return snprintf(b, cap, "Thanks, that %s %s makes sense. ", w[rnd(s, 6)], w[rnd(s, 6)]);
+    }
+}
+
+static int ingest(hx_context_t *ctx, const char *id, long n, uint64_t seed, hx_err_t *err)
+{
+    uint64_t s = seed;
+    int topic = 0;
+    for (long base = 0; base < n; base += 500) {
+        json_t *arr = json_array();
+        for (long i = base; i < n && i < base + 500; i++) {
+            if (rnd(&s, 60) == 0)
+                topic = (int)rnd(&s, 6); /* conversations drift between topics */
+            char buf[1200];
+            size_t k = 0;
+            int ns = 1 + (int)rnd(&s, 4);
+            for (int j = 0; j < ns && k < 900; j++)
+                k += (size_t)sentence(buf + k, sizeof buf - k, &s, topic);
+            json_array_append_new(arr, json_pack("{s:s,s:s}", "role", i % 2 ? "assistant" : "user", "content", buf));
+        }
+        json_t *body = json_pack("{s:o}", "messages", arr), *out = NULL;
+        int rc = hx_context_ingest(ctx, "default", id, body, &out, err);
+        json_decref(body);
+        json_decref(out);
+        if (rc)
+            return rc;
+    }
+    return HX_OK;
+}
+
+static int timed(hx_context_t *ctx, const char *id, const char *strategy, double *ms, json_t **res, hx_err_t *err)
+{
+    hx_ctx_request_t rq;
+    hx_ctx_request_defaults(&rq);
+    rq.conversation_id = id;
+    rq.strategy = strategy;
+    rq.target_ratio = 0.30;
+    uint64_t t0 = hx_mono_ns();
+    int rc = hx_context_replay(ctx, &rq, res, err);
+    *ms = (double)(hx_mono_ns() - t0) / 1e6;
+    return rc;
+}
+
+static double st(json_t *r, const char *k)
+{
+    return json_number_value(json_object_get(json_object_get(r, "compression_stats"), k));
+}
+
+int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
+{
+    char tmpl[] = "/tmp/helix-bench-context.XXXXXX";
+    const char *dir = o->data_dir ? o->data_dir : mkdtemp(tmpl);
+    if (!dir)
+        return hx_err_set(err, HX_EIO, "cannot create a temp dir for the bench");
+    hx_config_t cfg;
+    hx_config_defaults(&cfg);
+    snprintf(cfg.node.data_dir, sizeof cfg.node.data_dir, "%s", dir);
+    cfg.event_log.fsync = o->fsync;
+    hx_broker_t *b = NULL;
+    hx_context_t *ctx = NULL;
+    int rc;
+    json_t *res = json_object();
+    if ((rc = hx_broker_open(&cfg, NULL, &b, err)) || (rc = hx_broker_ensure_builtin_topics(b, err)) ||
+        (rc = hx_context_new(&cfg, b, NULL, &ctx, err)))
+        goto done;
+    static const long sizes[] = {1000, 5000, 10000};
+    static const char *strategies[] = {"hybrid", "entity_graph", "window_summary", "full"};
+    double cold10k = 0;
+    for (int si = 0; si < 3; si++) {
+        long n = o->messages > 0 && si == 2 ? o->messages : sizes[si];
+        char id[64];
+        snprintf(id, sizeof id, "bench-%ld", n);
+        uint64_t t0 = hx_mono_ns();
+        if ((rc = ingest(ctx, id, n, 1000 + (uint64_t)n, err)))
+            goto done;
+        double ingest_ms = (double)(hx_mono_ns() - t0) / 1e6;
+        json_t *size = json_object(), *per = json_object();
+        for (int k = 0; k < 4; k++) {
+            double cold, warm;
+            json_t *r1 = NULL, *r2 = NULL;
+            hx_context_cache_clear(ctx);
+            if ((rc = timed(ctx, id, strategies[k], &cold, &r1, err)) ||
+                (rc = timed(ctx, id, strategies[k], &warm, &r2, err))) {
+                json_decref(r1);
+                json_decref(size);
+                json_decref(per);
+                goto done;
+            }
+            json_t *row = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:s}", "replay_ms_cold", cold,
+                                    "replay_ms_warm", warm, "compression_ratio", st(r1, "compression_ratio"),
+                                    "quality_score", st(r1, "quality_score"), "entity_recall",
+                                    st(r1, "entity_recall"), "term_recall", st(r1, "term_recall"), "rouge1_recall",
+                                    st(r1, "rouge1_recall"), "escalated",
+                                    json_is_true(json_object_get(json_object_get(r1, "compression_stats"),
+                                                                 "escalated")),
+                                    "chosen", json_string_value(json_object_get(
+                                                  json_object_get(r1, "compression_stats"), "strategy")));
+            if (k == 0) {
+                json_object_update(size, row);
+                if (si == 2)
+                    cold10k = cold;
+            }
+            json_object_set_new(per, strategies[k], row);
+            char v[96], m[64];
+            snprintf(m, sizeof m, "%ldK msgs, %s", n / 1000, strategies[k]);
+            snprintf(v, sizeof v, "cold %.0f / warm %.2f ms, r %.2f, q %.2f, er %.2f", cold, warm,
+                     st(r1, "compression_ratio"), st(r1, "quality_score"), st(r1, "entity_recall"));
+            hx_bench_row("Context replay+compress", m, v, "<5 s", "<10 s",
+                         hx_bench_verdict(cold / 1000.0, 5, 10, 0));
+            json_decref(r1);
+            json_decref(r2);
+        }
+        json_object_set_new(size, "messages", json_integer(n));
+        json_object_set_new(size, "ingest_ms", json_real(ingest_ms));
+        json_object_set_new(size, "strategies", per);
+        char key[16];
+        snprintf(key, sizeof key, "%ld", n);
+        json_object_set_new(res, key, size);
+    }
+    json_object_set_new(res, "verdict_10k_cold", json_string(hx_bench_verdict(cold10k / 1000.0, 5, 10, 0)));
+    json_object_set_new(res, "goal_10k_cold_ms", json_integer(250));
+    json_object_set_new(res, "target_ratio", json_real(0.30));
+done:
+    hx_context_free(ctx);
+    hx_broker_close(b);
+    if (!o->data_dir && hx_rm_rf(dir))
+        fprintf(stderr, "bench context: could not remove %s\n", dir);
+    *out = res;
+    return rc;
+}
