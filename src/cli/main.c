@@ -9,6 +9,7 @@ static const hx_cmd_t commands[] = {
     {"topic", hx_cmd_topic, "create, list, describe or delete topics"},
     {"produce", hx_cmd_produce, "produce stdin lines to a topic"},
     {"consume", hx_cmd_consume, "print a topic's records as JSON lines"},
+    {"replay", hx_cmd_replay, "print a conversation's compressed context"},
     {"bench", hx_cmd_bench, "measure performance against the DESIGN.md table"},
     {"config", hx_cmd_config, "check, show or document configuration"},
     {"version", hx_cmd_version, "print version information"},

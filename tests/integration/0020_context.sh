@@ -112,5 +112,12 @@ contains "index rebuilt after restart" "$(body $U/v1/context/stats/c1)" '"messag
 contains "replay after restart" "$(body "$U/v1/conversations/c1/messages?from_seq=2&limit=1")" 'EDITED by Dana Ortiz'
 kill -TERM "$PID"; wait "$PID"
 
+# The CLI replays from the same log once the server has released it.
+out=$("$HELIX_BIN" replay c1 --data-dir "$D" --strategy full --max-tokens 300 2>&1)
+contains "cli replay" "$out" '"strategy": "full"'
+contains "cli replay fits" "$out" '"fits_budget": true'
+"$HELIX_BIN" replay nope --data-dir "$D" >/dev/null 2>&1; expect "cli unknown conversation" 2 "$?"
+"$HELIX_BIN" replay c1 --data-dir "$D" --strategy zip >/dev/null 2>&1; expect "cli bad strategy" 2 "$?"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
