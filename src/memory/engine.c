@@ -286,6 +286,10 @@ int hx_memory_open(const hx_memory_opts_t *o, hx_memory_t **out, hx_err_t *err)
         m->h_conflict = hx_metrics_histogram(m->metrics, "memory_conflict_resolution_duration_seconds",
                                              "Time to merge a delta that was concurrent with local state", "strategy",
                                              NULL, 0);
+        /* Render from the start: the largest lag over all origins, and the
+         * strategy's histogram. */
+        hx_gauge_set_labels(m->g_lag, (const char *[]){m->node, "all"}, 0);
+        hx_histogram_child(m->h_conflict, (const char *[]){m->strat == HX_CRDT_LWW ? "last_write_wins" : "merge_all"});
         m->c_events = hx_metrics_counter(m->metrics, "memory_sync_events_total",
                                          "Memory deltas published and consumed", "node,direction");
     }

@@ -152,6 +152,8 @@ static int64_t current_lag_ms(hx_memory_t *m, int64_t now)
             hx_gauge_set_labels(m->g_lag, (const char *[]){m->node, m->origins[i].node}, (double)l / 1000.0);
     }
     pthread_mutex_unlock(&m->mu);
+    if (m->g_lag)
+        hx_gauge_set_labels(m->g_lag, (const char *[]){m->node, "all"}, (double)lag / 1000.0);
     return lag;
 }
 
