@@ -29,4 +29,10 @@ void hx_bench_row(const char *component, const char *metric, const char *value, 
  * p99_ms, messages, message_bytes, verified, fsync (new reference). */
 int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
+/* Three memory engines sharing one embedded broker, 5,000 writes/s in all
+ * (messages = total writes, default 30,000); *out gets writes_per_sec,
+ * lag_p50_ms, lag_p95_ms, lag_p99_ms, lag_max_ms, lost_writes (must be 0),
+ * conflict_resolution_ms and verdicts. */
+int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+
 #endif

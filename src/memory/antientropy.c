@@ -22,17 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t item_hash(hx_mitem_t *it)
+static uint64_t item_hash(hx_mitem_t *it, hx_buf_t *scratch)
 {
     if (!it->hash_ok) {
-        json_t *j = NULL;
-        char *txt = NULL;
-        if (!hx_mcrdt_to_json(it->s, &j))
-            txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(j);
-        it->hash = txt ? hx_hash64(txt, strlen(txt)) : 0;
-        it->hash_ok = txt != NULL;
-        free(txt);
+        it->hash = hx_mcrdt_hash(it->s, scratch);
+        it->hash_ok = 1;
     }
     return it->hash;
 }
@@ -40,11 +34,22 @@ static uint64_t item_hash(hx_mitem_t *it)
 int hx_msync_digest(hx_memory_t *m, uint64_t out[HX_MEM_BUCKETS])
 {
     memset(out, 0, HX_MEM_BUCKETS * sizeof *out);
-    pthread_mutex_lock(&m->mu);
-    for (size_t i = 0; i < m->store.cap; i++)
-        if (m->store.slots[i])
-            out[m->store.slots[i]->bucket] += item_hash(m->store.slots[i]);
-    pthread_mutex_unlock(&m->mu);
+    /* In slices, so writes and applies are not held up behind hashing a
+     * large store; a digest is a hint (see above), not a consistent cut. */
+    size_t i = 0;
+    hx_buf_t scratch = HX_BUF_INIT;
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        if (i >= m->store.cap) {
+            pthread_mutex_unlock(&m->mu);
+            break;
+        }
+        for (size_t end = i + 256; i < end && i < m->store.cap; i++)
+            if (m->store.slots[i])
+                out[m->store.slots[i]->bucket] += item_hash(m->store.slots[i], &scratch);
+        pthread_mutex_unlock(&m->mu);
+    }
+    hx_buf_free(&scratch);
     return HX_OK;
 }
 

@@ -1,6 +1,9 @@
 /* Join and canonical codec of the memory CRDT; see crdt.h. */
 #include "memory/crdt.h"
 
+#include "helix/hx_buf.h"
+#include "helix/hx_hash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -571,4 +574,58 @@ int hx_mcrdt_from_json(const json_t *j, hx_mcrdt_t **out, hx_err_t *err)
     }
     *out = s;
     return HX_OK;
+}
+
+/* ---- digest hash ----------------------------------------------------------
+ * A dot names exactly one write and so one value, so the stamps of a state
+ * determine it: hashing them (in canonical order) is equivalent to hashing
+ * the canonical text, and about two orders of magnitude cheaper. */
+
+static void put_stamp(hx_buf_t *b, char tag, const hx_stamp_t *st)
+{
+    hx_buf_putc(b, (unsigned char)tag);
+    hx_buf_put_u64le(b, st->hlc);
+    hx_buf_puts(b, st->node);
+    hx_buf_putc(b, 0);
+}
+
+static void put_dset(hx_buf_t *b, const hx_dset_t *d)
+{
+    for (size_t i = 0; i < d->nlive; i++)
+        put_stamp(b, 'L', &d->live[i].dot);
+    for (size_t i = 0; i < d->ndead; i++)
+        put_stamp(b, 'D', &d->dead[i]);
+}
+
+uint64_t hx_mcrdt_hash(const hx_mcrdt_t *s, hx_buf_t *scratch)
+{
+    hx_buf_reset(scratch);
+    hx_buf_puts(scratch, s->tenant);
+    hx_buf_putc(scratch, 0);
+    hx_buf_puts(scratch, s->id);
+    hx_buf_putc(scratch, 0);
+    put_stamp(scratch, 'X', &s->del);
+    put_stamp(scratch, 'I', &s->ident.st);
+    for (int i = 0; i < HX_MF_N; i++)
+        put_stamp(scratch, (char)('0' + i), &s->fields[i].st);
+    put_dset(scratch, &s->content);
+    for (size_t t = 0; t < s->ntags; t++) {
+        hx_buf_putc(scratch, 'T');
+        hx_buf_puts(scratch, s->tags[t].name);
+        hx_buf_putc(scratch, 0);
+        put_dset(scratch, &s->tags[t].set);
+    }
+    for (size_t t = 0; t < s->nmeta; t++) {
+        hx_buf_putc(scratch, 'M');
+        hx_buf_puts(scratch, s->meta[t].name);
+        hx_buf_putc(scratch, 0);
+        put_dset(scratch, &s->meta[t].set);
+    }
+    for (size_t i = 0; i < s->naccess; i++) {
+        hx_buf_putc(scratch, 'A');
+        hx_buf_puts(scratch, s->access[i].node);
+        hx_buf_putc(scratch, 0);
+        hx_buf_put_u64le(scratch, s->access[i].n);
+    }
+    return hx_hash64(scratch->data, scratch->len);
 }

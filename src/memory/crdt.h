@@ -106,6 +106,11 @@ int hx_mcrdt_to_json(const hx_mcrdt_t *s, json_t **out);
 /* Strict decoder of the canonical form (also the delta wire form). */
 int hx_mcrdt_from_json(const json_t *j, hx_mcrdt_t **out, hx_err_t *err);
 
+/* Hash of the state's stamps, equal for equal states (anti-entropy
+ * digests); scratch is reused between calls. */
+struct hx_buf;
+uint64_t hx_mcrdt_hash(const hx_mcrdt_t *s, struct hx_buf *scratch);
+
 /* Largest stamp anywhere in the state (seeds the HLC on recovery). */
 uint64_t hx_mcrdt_max_hlc(const hx_mcrdt_t *s);
 

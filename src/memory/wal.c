@@ -277,8 +277,20 @@ int hx_mwal_sync(hx_mwal_t *w)
     pthread_mutex_lock(&w->mu);
     while (w->flushing)
         pthread_cond_wait(&w->cv, &w->mu);
-    if (!w->failed && (w->pending.len || w->synced < w->written))
-        lead_flush(w, w->policy != HX_FSYNC_NEVER);
+    if (!w->failed && w->pending.len)
+        lead_flush(w, 0);
+    uint64_t upto = w->written;
+    int fd = w->fd, need = !w->failed && w->policy != HX_FSYNC_NEVER && w->synced < upto;
+    pthread_mutex_unlock(&w->mu);
+    /* The periodic fsync runs beside the writers, not in their way: under
+     * fsync=interval an ack waits for write(), never for this. The fd is only
+     * replaced by hx_mwal_roll, which runs on this same (publisher) thread. */
+    int bad = need && fdatasync(fd) != 0;
+    pthread_mutex_lock(&w->mu);
+    if (bad)
+        w->failed = 1;
+    else if (need && upto > w->synced)
+        w->synced = upto;
     int rc = w->failed ? HX_EIO : HX_OK;
     pthread_mutex_unlock(&w->mu);
     return rc;
