@@ -206,7 +206,8 @@ void hx_msync_on_digest(hx_memory_t *m, const json_t *data, int request)
             size_t k = 0;
             while (k < x->nextra && x->extra[k] <= c)
                 k++;
-            memmove(x->extra, x->extra + k, (x->nextra - k) * sizeof *x->extra);
+            if (k)
+                memmove(x->extra, x->extra + k, (x->nextra - k) * sizeof *x->extra);
             x->nextra -= k;
             if (!x->nextra)
                 x->extra_min_hlc = 0;

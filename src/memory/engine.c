@@ -57,7 +57,8 @@ static int origin_mark(hx_origin_t *o, uint64_t seq, uint64_t hlc)
         size_t k = 0;
         while (k < o->nextra && o->extra[k] == o->contig + 1)
             o->contig = o->extra[k++];
-        memmove(o->extra, o->extra + k, (o->nextra - k) * sizeof *o->extra);
+        if (k)
+            memmove(o->extra, o->extra + k, (o->nextra - k) * sizeof *o->extra);
         o->nextra -= k;
         if (!o->nextra)
             o->extra_min_hlc = 0;

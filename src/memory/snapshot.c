@@ -67,7 +67,8 @@ static int list_snaps(const char *dir, snap_file_t **out, size_t *n)
         (*out)[(*n)++].full = !strcmp(kind, "full");
     }
     closedir(d);
-    qsort(*out, *n, sizeof **out, cmp_snap);
+    if (*n)
+        qsort(*out, *n, sizeof **out, cmp_snap);
     return HX_OK;
 }
 

@@ -73,7 +73,8 @@ static int list_segs(const char *dir, uint64_t **out, size_t *n)
         (*out)[(*n)++] = s;
     }
     closedir(d);
-    qsort(*out, *n, sizeof **out, cmp_u64);
+    if (*n)
+        qsort(*out, *n, sizeof **out, cmp_u64);
     return HX_OK;
 }
 
