@@ -308,6 +308,42 @@ static void test_three_nodes_sync_and_conflicts(void)
     free(root);
 }
 
+/* A broker outage (here: the events topic is gone) never fails a local
+ * write; the deltas stay queued and go out once the broker is back. */
+static void test_broker_outage_keeps_writes(void)
+{
+    char *root = hx_test_tmpdir("mem_outage");
+    char bdir[512], d0[512];
+    snprintf(bdir, sizeof bdir, "%s/broker", root);
+    snprintf(d0, sizeof d0, "%s/n0", root);
+    hx_broker_t *b = open_broker(bdir);
+    hx_memory_t *m = open_engine(d0, "n0", b);
+    hx_err_t err = {0};
+    CHECK_INT(hx_broker_topic_delete(b, "helixagent.memory.events", &err), 0);
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "o%d", i);
+        json_t *out = create(m, "t", "{s:s,s:s,s:s}", "id", id, "user_id", "u", "content", "during outage");
+        CHECK(out != NULL);
+        json_decref(out);
+    }
+    CHECK(hx_memory_flush(m, 300, &err) != 0);
+    json_t *st = NULL;
+    hx_memory_sync_status(m, &st, &err);
+    CHECK(json_integer_value(json_object_get(st, "publish_queue")) > 0);
+    json_decref(st);
+    CHECK_INT(hx_broker_ensure_builtin_topics(b, &err), 0);
+    CHECK_INT(hx_memory_flush(m, 10000, &err), 0);
+    hx_memory_sync_status(m, &st, &err);
+    CHECK_INT(json_integer_value(json_object_get(st, "publish_queue")), 0);
+    CHECK_INT(json_integer_value(json_object_get(st, "events_published")), 5);
+    json_decref(st);
+    hx_memory_close(m);
+    hx_broker_close(b);
+    hx_rm_rf(root);
+    free(root);
+}
+
 int main(void)
 {
     hx_config_defaults(&cfg);
@@ -315,5 +351,6 @@ int main(void)
     RUN(test_crud_and_validation);
     RUN(test_recovery_wal_and_snapshot);
     RUN(test_three_nodes_sync_and_conflicts);
+    RUN(test_broker_outage_keeps_writes);
     return HX_TEST_DONE();
 }
