@@ -19,4 +19,9 @@ int hx_api_topics_register(hx_server_t *srv, hx_api_ctx_t *ctx, hx_err_t *err);
 typedef struct hx_context hx_context_t;
 int hx_api_context_register(hx_server_t *srv, hx_context_t *ctx, hx_err_t *err);
 
+/* /v1/memory (CRUD, list), /v1/memory/search, /v1/memory/conflicts,
+ * /v1/memory/sync/status, /v1/memory/sync/force (hx_memory.h; mem borrowed). */
+typedef struct hx_memory hx_memory_t;
+int hx_api_memory_register(hx_server_t *srv, hx_memory_t *mem, hx_err_t *err);
+
 #endif

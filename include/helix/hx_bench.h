@@ -35,4 +35,10 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * entity_recall (hybrid) and a strategies object. --messages sets the largest size. */
 int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
+/* Three memory engines sharing one embedded broker, 5,000 writes/s in all
+ * (messages = total writes, default 30,000); *out gets writes_per_sec,
+ * lag_p50_ms, lag_p95_ms, lag_p99_ms, lag_max_ms, lost_writes (must be 0),
+ * conflict_resolution_ms and verdicts. */
+int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+
 #endif

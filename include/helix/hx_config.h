@@ -98,7 +98,7 @@ typedef struct hx_config {
     struct {
         struct {
             int batch_size;              /* 100 */
-            int interval_ms;             /* 1000 */
+            int interval_ms;             /* 5 */
             int max_lag_ms;              /* 5000 */
         } sync;
         struct {

@@ -6,6 +6,7 @@
 #include "helix/hx_config.h"
 #include "helix/hx_context.h"
 #include "helix/hx_logger.h"
+#include "helix/hx_memory.h"
 #include "helix/hx_metrics.h"
 #include "helix/hx_server.h"
 
@@ -92,6 +93,23 @@ static int load_node_id(hx_config_t *cfg, hx_err_t *err)
     return HX_OK;
 }
 
+/* The memory engine lives in <data_dir>/memory and replicates through the
+ * broker with the node's persistent id. */
+static int open_memory(const hx_config_t *cfg, hx_broker_t *broker, hx_metrics_t *metrics, hx_memory_t **out,
+                       hx_err_t *err)
+{
+    char dir[HX_CFG_STR + 16];
+    snprintf(dir, sizeof dir, "%s/memory", cfg->node.data_dir);
+    hx_memory_opts_t o;
+    hx_memory_opts_defaults(&o);
+    o.cfg = cfg;
+    o.dir = dir;
+    o.node_id = cfg->node.node_id;
+    o.broker = broker;
+    o.metrics = metrics;
+    return hx_memory_open(&o, out, err);
+}
+
 static hx_health_t events_health(void *ctx, char *detail, size_t len)
 {
     return hx_broker_health(ctx, detail, len) == 0 ? HX_HEALTH_HEALTHY : HX_HEALTH_UNHEALTHY;
@@ -148,16 +166,18 @@ int hx_cmd_serve(int argc, char **argv)
     hx_broker_t *broker = NULL;
     hx_server_t *srv = NULL;
     hx_context_t *context = NULL;
+    hx_memory_t *memory = NULL;
     if (!metrics) {
         fprintf(stderr, "helix: out of memory\n");
         return 1;
     }
     if (load_node_id(&cfg, &err) || hx_broker_open(&cfg, metrics, &broker, &err) ||
-        hx_broker_ensure_builtin_topics(broker, &err) || hx_server_new(&cfg, metrics, &srv, &err) ||
-        hx_context_new(&cfg, broker, metrics, &context, &err))
+        hx_broker_ensure_builtin_topics(broker, &err) || open_memory(&cfg, broker, metrics, &memory, &err) ||
+        hx_server_new(&cfg, metrics, &srv, &err) || hx_context_new(&cfg, broker, metrics, &context, &err))
         goto fail;
     hx_api_ctx_t api = {broker, &cfg, cfg.node.node_id};
     if (hx_api_topics_register(srv, &api, &err) || hx_api_context_register(srv, context, &err) ||
+        hx_api_memory_register(srv, memory, &err) ||
         hx_server_health_register(srv, "event_log", events_health, broker) ||
         hx_server_health_register(srv, "analytics", not_built, "analytics store not built yet") ||
         hx_server_health_register(srv, "graph", not_built, "knowledge graph not built yet") ||
@@ -179,6 +199,7 @@ fail:
 cleanup:
     hx_server_free(srv);
     hx_context_free(context);
+    hx_memory_close(memory);
     hx_broker_close(broker);
     hx_metrics_free(metrics);
     if (exit_code == 0)

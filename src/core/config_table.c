@@ -101,8 +101,8 @@ static const hx_knob_t knobs[] = {
 
     INT("distributed_memory.sync.batch_size", distributed_memory.sync.batch_size, "100", 1, 100000,
         "Deltas per published batch. Read by issue #6."),
-    INT("distributed_memory.sync.interval_ms", distributed_memory.sync.interval_ms, "1000", 1, 3600000,
-        "Longest a delta waits before publishing. Read by issue #6."),
+    INT("distributed_memory.sync.interval_ms", distributed_memory.sync.interval_ms, "5", 0, 3600000,
+        "Longest a delta waits for its batch to fill before publishing (0 = publish at once). Read by issue #6."),
     INT("distributed_memory.sync.max_lag_ms", distributed_memory.sync.max_lag_ms, "5000", 1, 3600000,
         "Sync lag above which the memory component reports degraded. Read by issue #6."),
     ENUM("distributed_memory.crdt.strategy", distributed_memory.crdt.strategy, "merge_all",

@@ -35,7 +35,7 @@ static void test_defaults(void)
     CHECK_INT(c.infinite_context.cache.ttl_seconds, 1800);
     CHECK_STR(c.infinite_context.cache.eviction, "lru");
     CHECK_INT(c.distributed_memory.sync.batch_size, 100);
-    CHECK_INT(c.distributed_memory.sync.interval_ms, 1000);
+    CHECK_INT(c.distributed_memory.sync.interval_ms, 5);
     CHECK_INT(c.distributed_memory.sync.max_lag_ms, 5000);
     CHECK_STR(c.distributed_memory.crdt.strategy, "merge_all");
     CHECK_INT(c.distributed_memory.snapshot.interval_seconds, 300);

@@ -1,0 +1,377 @@
+/* Replication over the broker (public hx_broker.h API only, so the embedded
+ * log and Kafka behave the same):
+ *  - the publisher thread sends queued ops as memory.delta envelopes keyed by
+ *    memory_id, a batch at a time (batch_size, lingering at most interval_ms;
+ *    adaptive: 200 past 5 s of lag, 500 past 10 s, back down below half the
+ *    threshold). A broker error keeps the batch queued and retries with
+ *    backoff: local writes never wait for the broker.
+ *  - the consumer thread reads every partition of memory.events and
+ *    memory.snapshots with the node's own group and joins remote ops; our own
+ *    ops are skipped by origin, duplicates by dot (origin, seq).
+ *  - the same publisher thread ticks the WAL fsync (fsync=interval), the
+ *    anti-entropy digest, snapshots and the lag gauges. */
+#include "helix/hx_clock.h"
+#include "helix/hx_envelope.h"
+#include "helix/hx_logger.h"
+#include "helix/hx_topics.h"
+#include "memory/engine.h"
+#include "memory/sync_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hx_msync_enqueue(hx_memory_t *m, const char *tenant, const char *id, const char *text, size_t len,
+                      uint64_t seq)
+{
+    pthread_mutex_lock(&m->qmu);
+    if (m->qn == m->qcap) {
+        size_t cap = m->qcap ? m->qcap * 2 : 256;
+        hx_pending_op_t *n = realloc(m->q, cap * sizeof *n);
+        if (!n) {
+            /* The op is in the WAL and the state; anti-entropy will carry it. */
+            pthread_mutex_unlock(&m->qmu);
+            HX_WARN("memory", "publish queue full (out of memory); op %s:%" PRIu64 " left to anti-entropy", m->node,
+                    seq);
+            return;
+        }
+        m->q = n;
+        m->qcap = cap;
+    }
+    hx_pending_op_t *p = &m->q[m->qn];
+    p->key = strdup(id);
+    p->tenant = strdup(tenant);
+    p->text = malloc(len + 1);
+    if (!p->key || !p->tenant || !p->text) {
+        free(p->key);
+        free(p->tenant);
+        free(p->text);
+        pthread_mutex_unlock(&m->qmu);
+        return;
+    }
+    memcpy(p->text, text, len);
+    p->text[len] = 0;
+    p->len = len;
+    p->seq = seq;
+    if (!m->qn)
+        m->q_oldest_ms = hx_now_ms();
+    m->qn++;
+    pthread_cond_signal(&m->qcv);
+    pthread_mutex_unlock(&m->qmu);
+}
+
+int hx_msync_encode(hx_memory_t *m, const char *type, const char *tenant, const char *key, const char *id,
+                    json_t *data, hx_buf_t *out, hx_err_t *err)
+{
+    hx_envelope_t e;
+    hx_envelope_init(&e);
+    e.type = strdup(type);
+    e.source = strdup(m->node);
+    e.tenant = strdup(tenant && *tenant ? tenant : "default");
+    e.key = strdup(key);
+    e.id = id ? strdup(id) : NULL;
+    e.data = data;
+    int rc = (!e.type || !e.source || !e.tenant || !e.key) ? hx_err_set(err, HX_ENOMEM, "out of memory") : HX_OK;
+    if (!rc)
+        rc = hx_envelope_fill_defaults(&e, m->node, hx_now_ms(), err);
+    if (!rc)
+        rc = hx_envelope_encode(&e, out, err);
+    hx_envelope_free(&e);
+    return rc;
+}
+
+/* Groups the batch by memory id (ops of one memory stay in order) and
+ * produces one record per memory. */
+static int publish_batch(hx_memory_t *m, hx_pending_op_t *ops, size_t n, hx_err_t *err)
+{
+    hx_msg_t *msgs = calloc(n, sizeof *msgs);
+    hx_buf_t *bufs = calloc(n, sizeof *bufs);
+    char *used = calloc(n, 1);
+    size_t nm = 0;
+    int rc = (!msgs || !bufs || !used) ? hx_err_set(err, HX_ENOMEM, "out of memory publishing") : HX_OK;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (used[i])
+            continue;
+        json_t *arr = json_array();
+        char id[HX_MNODE_MAX + 32];
+        snprintf(id, sizeof id, "%s:%" PRIu64, m->node, ops[i].seq);
+        for (size_t j = i; j < n; j++) {
+            if (used[j] || strcmp(ops[j].key, ops[i].key) || strcmp(ops[j].tenant, ops[i].tenant))
+                continue;
+            used[j] = 1;
+            json_error_t je;
+            json_t *op = json_loadb(ops[j].text, ops[j].len, 0, &je);
+            if (op)
+                json_array_append_new(arr, op);
+        }
+        rc = hx_msync_encode(m, HX_EV_MEMORY_DELTA, ops[i].tenant, ops[i].key, id, json_pack("{s:o}", "ops", arr),
+                             &bufs[nm], err);
+        msgs[nm] = (hx_msg_t){.topic = HX_TOPIC_MEMORY_EVENTS, .partition = -1, .key = ops[i].key,
+                              .key_len = strlen(ops[i].key), .value = bufs[nm].data, .value_len = bufs[nm].len};
+        nm++;
+    }
+    if (!rc)
+        rc = hx_broker_produce(m->broker, msgs, nm, NULL, err);
+    for (size_t i = 0; i < nm; i++)
+        hx_buf_free(&bufs[i]);
+    free(msgs);
+    free(bufs);
+    free(used);
+    return rc;
+}
+
+static void write_published(hx_memory_t *m, uint64_t seq)
+{
+    /* Not fsynced: losing it only republishes ops peers then drop as duplicates. */
+    char p[HX_CFG_STR + 32], tmp[HX_CFG_STR + 40];
+    snprintf(p, sizeof p, "%s/published_seq", m->dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", p);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f, "%" PRIu64 "\n", seq);
+    fclose(f);
+    rename(tmp, p);
+}
+
+/* Largest known lag (ms): our own oldest unpublished op or any origin's. */
+static int64_t current_lag_ms(hx_memory_t *m, int64_t now)
+{
+    int64_t lag = 0;
+    pthread_mutex_lock(&m->qmu);
+    if (m->qn)
+        lag = now - m->q_oldest_ms;
+    pthread_mutex_unlock(&m->qmu);
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->norigins; i++) {
+        int64_t l = hx_memory_origin_lag_ms(&m->origins[i], now);
+        if (l > lag)
+            lag = l;
+        if (m->g_lag)
+            hx_gauge_set_labels(m->g_lag, (const char *[]){m->node, m->origins[i].node}, (double)l / 1000.0);
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (m->g_lag)
+        hx_gauge_set_labels(m->g_lag, (const char *[]){m->node, "all"}, (double)lag / 1000.0);
+    return lag;
+}
+
+int hx_msync_batch_for_lag(int base, int current, int64_t lag_ms)
+{
+    /* Thresholds from the issue; going down needs the lag under half the
+     * threshold so the size does not flap around it. */
+    int target = current;
+    if (lag_ms > 10000)
+        target = base > 500 ? base : 500;
+    else if (lag_ms > 5000 && current < 200)
+        target = base > 200 ? base : 200;
+    else if (current >= 500 && lag_ms < 5000)
+        target = base > 200 ? base : 200;
+    if (target >= 200 && target < 500 && lag_ms < 2500)
+        target = base;
+    return target < base ? base : target;
+}
+
+static void *pub_main(void *arg)
+{
+    hx_memory_t *m = arg;
+    int64_t last_sync = hx_now_ms(), last_digest = 0, last_lag = 0, backoff = 50;
+    uint64_t written_seq = m->published_seq;
+    int64_t incr_every = m->snapshot_interval_ms / 6 > 1000 ? m->snapshot_interval_ms / 6 : 1000;
+    int linger = m->cfg.distributed_memory.sync.interval_ms;
+    m->last_full_ms = m->last_snap_ms = hx_now_ms();
+    while (!m->stop) {
+        int64_t now = hx_now_ms();
+        pthread_mutex_lock(&m->qmu);
+        while (!m->stop && !m->flush_req &&
+               !(m->broker && !m->broker_down && m->qn >= (size_t)m->batch_size) &&
+               !(m->broker && !m->broker_down && m->qn && hx_now_ms() - m->q_oldest_ms >= linger)) {
+            int64_t wait = 50;
+            if (m->qn && !m->broker_down) {
+                int64_t left = linger - (hx_now_ms() - m->q_oldest_ms);
+                wait = left < wait ? (left < 1 ? 1 : left) : wait;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += (long)(wait * 1000000);
+            ts.tv_sec += ts.tv_nsec / 1000000000;
+            ts.tv_nsec %= 1000000000;
+            if (pthread_cond_timedwait(&m->qcv, &m->qmu, &ts))
+                break;
+        }
+        size_t take = 0;
+        hx_pending_op_t *batch = NULL;
+        uint64_t gen = m->flush_gen;
+        int flushing = m->flush_req;
+        int ready = flushing || m->qn >= (size_t)m->batch_size || (m->qn && hx_now_ms() - m->q_oldest_ms >= linger);
+        if (m->broker && m->qn && ready && (!m->broker_down || flushing)) {
+            take = flushing ? m->qn : (m->qn < (size_t)m->batch_size ? m->qn : (size_t)m->batch_size);
+            batch = malloc(take * sizeof *batch);
+            if (batch) {
+                memcpy(batch, m->q, take * sizeof *batch);
+                memmove(m->q, m->q + take, (m->qn - take) * sizeof *m->q);
+                m->qn -= take;
+                m->q_oldest_ms = hx_now_ms(); /* approximate for the rest */
+            } else {
+                take = 0;
+            }
+        }
+        pthread_mutex_unlock(&m->qmu);
+        if (take) {
+            hx_err_t err = {0};
+            int rc = publish_batch(m, batch, take, &err);
+            pthread_mutex_lock(&m->qmu);
+            if (rc) {
+                /* Put the batch back in front, keep the writes acknowledged. */
+                hx_pending_op_t *n = realloc(m->q, (m->qn + take + 1) * sizeof *n);
+                if (n) {
+                    m->q = n;
+                    m->qcap = m->qn + take + 1;
+                    memmove(m->q + take, m->q, m->qn * sizeof *m->q);
+                    memcpy(m->q, batch, take * sizeof *batch);
+                    m->qn += take;
+                }
+                if (!m->broker_down)
+                    HX_WARN("memory", "publishing %zu memory deltas failed: %s; retrying (writes still accepted)",
+                            take, err.msg);
+                m->broker_down = 1;
+                pthread_mutex_unlock(&m->qmu);
+                hx_sleep_ms(backoff);
+                backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+                pthread_mutex_lock(&m->qmu);
+                m->broker_down = 0; /* try again next round */
+            } else {
+                uint64_t top = 0;
+                for (size_t i = 0; i < take; i++)
+                    top = batch[i].seq > top ? batch[i].seq : top;
+                if (top > m->published_seq)
+                    m->published_seq = top;
+                backoff = 50;
+                pthread_mutex_lock(&m->mu);
+                m->events_published += take;
+                pthread_mutex_unlock(&m->mu);
+                hx_counter_inc_labels(m->c_events, (const char *[]){m->node, "published"}, take);
+            }
+            if (m->flush_req && (!m->qn || rc) && gen == m->flush_gen) {
+                m->flushed_gen = gen;
+                m->flush_req = 0;
+                pthread_cond_broadcast(&m->qcv);
+            }
+            pthread_mutex_unlock(&m->qmu);
+            if (!rc) {
+                for (size_t i = 0; i < take; i++) {
+                    free(batch[i].key);
+                    free(batch[i].tenant);
+                    free(batch[i].text);
+                }
+            }
+            free(batch);
+        } else if (flushing) {
+            pthread_mutex_lock(&m->qmu);
+            m->flushed_gen = gen;
+            m->flush_req = 0;
+            pthread_cond_broadcast(&m->qcv);
+            pthread_mutex_unlock(&m->qmu);
+        }
+        now = hx_now_ms();
+        if (m->cfg.event_log.fsync == HX_FSYNC_INTERVAL && now - last_sync >= m->cfg.event_log.flush_interval_ms) {
+            hx_mwal_sync(m->wal);
+            last_sync = now;
+        }
+        if (now - last_lag >= 100) {
+            int64_t lag = current_lag_ms(m, now);
+            int nb = hx_msync_batch_for_lag(m->cfg.distributed_memory.sync.batch_size, m->batch_size, lag);
+            if (nb != m->batch_size)
+                HX_INFO("memory", "sync lag %" PRId64 " ms: publish batch size %d -> %d", lag, m->batch_size, nb);
+            m->batch_size = nb;
+            last_lag = now;
+            if (m->published_seq != written_seq) {
+                written_seq = m->published_seq;
+                write_published(m, written_seq);
+            }
+        }
+        if (m->broker && now - last_digest >= m->digest_interval_ms) {
+            hx_msync_publish_digest(m, 0, NULL);
+            last_digest = now;
+        }
+        if (now - m->last_full_ms >= m->snapshot_interval_ms) {
+            hx_err_t err = {0};
+            if (hx_msnap_take(m, 1, &err))
+                HX_WARN("memory", "full snapshot failed: %s", err.msg);
+        } else if (now - m->last_snap_ms >= incr_every) {
+            hx_err_t err = {0};
+            if (hx_msnap_take(m, 0, &err))
+                HX_WARN("memory", "incremental snapshot failed: %s", err.msg);
+        }
+    }
+    return NULL;
+}
+
+int hx_memory_flush(hx_memory_t *m, int timeout_ms, hx_err_t *err)
+{
+    if (!m->broker)
+        return HX_OK;
+    int64_t deadline = hx_now_ms() + timeout_ms;
+    pthread_mutex_lock(&m->qmu);
+    uint64_t gen = ++m->flush_gen;
+    m->flush_req = 1;
+    pthread_cond_broadcast(&m->qcv);
+    while (m->flushed_gen < gen && hx_now_ms() < deadline) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000;
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&m->qcv, &m->qmu, &ts);
+    }
+    int left = (int)m->qn, done = m->flushed_gen >= gen;
+    pthread_mutex_unlock(&m->qmu);
+    if (!done || left)
+        return hx_err_set(err, HX_ETIMEOUT, "memory deltas not all published within %d ms (%d queued); the broker "
+                                            "may be down",
+                          timeout_ms, left);
+    return HX_OK;
+}
+
+int hx_msync_start(hx_memory_t *m, hx_err_t *err)
+{
+    int rc;
+    if (m->broker && (rc = hx_msync_consumer_open(m, err)))
+        return rc;
+    if (pthread_create(&m->pub_thr, NULL, pub_main, m)) {
+        hx_consumer_close(m->consumer);
+        m->consumer = NULL;
+        return hx_err_set(err, HX_EIO, "cannot start the memory publisher thread");
+    }
+    m->threads_started = 1;
+    if (m->broker && pthread_create(&m->con_thr, NULL, hx_msync_consumer_main, m)) {
+        m->stop = 1;
+        pthread_join(m->pub_thr, NULL);
+        m->threads_started = 0;
+        return hx_err_set(err, HX_EIO, "cannot start the memory consumer thread");
+    }
+    if (m->broker)
+        m->threads_started = 2;
+    return HX_OK;
+}
+
+void hx_msync_stop(hx_memory_t *m)
+{
+    if (!m->threads_started)
+        return;
+    if (m->broker)
+        hx_memory_flush(m, 2000, NULL);
+    m->stop = 1;
+    pthread_mutex_lock(&m->qmu);
+    pthread_cond_broadcast(&m->qcv);
+    pthread_mutex_unlock(&m->qmu);
+    pthread_join(m->pub_thr, NULL);
+    if (m->threads_started == 2)
+        pthread_join(m->con_thr, NULL);
+    m->threads_started = 0;
+    if (m->published_seq)
+        write_published(m, m->published_seq);
+    hx_consumer_close(m->consumer);
+    m->consumer = NULL;
+}

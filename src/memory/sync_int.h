@@ -1,0 +1,19 @@
+/* Shared by the sync files (sync.c, consumer.c, antientropy.c). */
+#ifndef HX_MEMORY_SYNC_INT_H
+#define HX_MEMORY_SYNC_INT_H
+
+#include "memory/engine.h"
+
+/* Encodes an envelope (data reference stolen) into out. */
+int hx_msync_encode(hx_memory_t *m, const char *type, const char *tenant, const char *key, const char *id,
+                    json_t *data, hx_buf_t *out, hx_err_t *err);
+/* The adaptive batch size for a lag, from the current one (hysteresis). */
+int hx_msync_batch_for_lag(int base, int current, int64_t lag_ms);
+
+int hx_msync_consumer_open(hx_memory_t *m, hx_err_t *err);
+void *hx_msync_consumer_main(void *arg);
+
+/* A digest (or a sync request carrying one) from a peer. */
+void hx_msync_on_digest(hx_memory_t *m, const json_t *data, int request);
+
+#endif
