@@ -296,6 +296,9 @@ int ctx_compress(const ctx_opts_t *o, const ctx_env_t *env, const ctx_msg_t *con
     esc = NULL;
     if (best.candidates)
         json_object_set(st, "candidates", best.candidates);
+    if (best.plan.win_total)
+        json_object_set_new(st, "window_summaries", json_pack("{s:i,s:i}", "windows", best.plan.win_total,
+                                                              "reused", best.plan.win_reused));
     if (o->use_llm)
         json_object_set_new(st, "llm",
                             json_pack("{s:i,s:i,s:i,s:s}", "windows", best.plan.llm_windows, "ok", best.plan.llm_ok,

@@ -272,6 +272,10 @@ static void win_one(void *arg, size_t w)
     uint64_t key = hx_hash64(kparts, sizeof kparts);
     ctx_item_t *it = &j->out[w];
     win_obj_t *hit = (win_obj_t *)ctx_cache_get(p->env->cache, key);
+    pthread_mutex_lock(&p->mu);
+    p->win_total++;
+    p->win_reused += hit != NULL;
+    pthread_mutex_unlock(&p->mu);
     if (hit) {
         if (item_copy(it, &hit->item))
             j->rc[w] = HX_ENOMEM;

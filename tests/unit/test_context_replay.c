@@ -258,8 +258,63 @@ static void test_sparse_records(void)
     env_close(&v);
 }
 
+static json_t *replay_windows(env_t *v, const char *conv)
+{
+    hx_ctx_request_t rq;
+    hx_ctx_request_defaults(&rq);
+    rq.conversation_id = conv;
+    rq.strategy = "window_summary";
+    rq.target_ratio = 0.3;
+    rq.window_size = 20;
+    rq.preserve_recent_count = 5;
+    json_t *out = NULL;
+    hx_err_t e = {0};
+    CHECK_INT(hx_context_replay(v->ctx, &rq, &out, &e), 0);
+    return out;
+}
+
+/* After 10 new messages only the state's new records are read and the
+ * closed windows' summaries come from the cache. (New messages of a similar
+ * size keep the windows' share of the budget on its 1/200 step; see
+ * docs/context.md.) */
+static void test_recompress_reuses_windows(void)
+{
+    env_t v;
+    env_open(&v, "ctx-replay-reuse");
+    hx_err_t e = {0};
+    for (int b = 0; b < 2; b++) {
+        json_t *items = json_array();
+        for (int i = 0; i < 100; i++)
+            json_array_append_new(items, json_pack("{s:s,s:s}", "role", i % 2 ? "user" : "assistant", "content",
+                                                   "Alice Chen moved the PostgreSQL migration to Berlin. We decided "
+                                                   "on 3 replicas. What about Redis?"));
+        CHECK_INT(ingest(&v, "w", items, &e), 0);
+    }
+    json_t *r1 = replay_windows(&v, "w");
+    json_t *ws = json_object_get(json_object_get(r1, "compression_stats"), "window_summaries");
+    CHECK_INT(json_integer_value(json_object_get(ws, "windows")), 10); /* 195 old messages / 20 */
+    CHECK_INT(json_integer_value(json_object_get(ws, "reused")), 0);
+    json_t *items = json_array();
+    for (int i = 0; i < 10; i++)
+        json_array_append_new(items, json_pack("{s:s,s:s}", "role", "user", "content",
+                                               "Dana Ortiz moved the ClickHouse migration to Sydney. We decided "
+                                               "on 5 replicas. What about Neo4j?"));
+    CHECK_INT(ingest(&v, "w", items, &e), 0);
+    json_t *r2 = replay_windows(&v, "w");
+    json_t *st = json_object_get(r2, "compression_stats");
+    ws = json_object_get(st, "window_summaries");
+    CHECK_INT(json_integer_value(json_object_get(ws, "windows")), 11); /* 205 / 20 */
+    CHECK(json_integer_value(json_object_get(ws, "reused")) >= 9); /* all closed windows */
+    CHECK_INT(json_integer_value(replay_stat(r2, "records_fetched")), 10);
+    CHECK(json_is_true(json_object_get(st, "fits_budget")));
+    json_decref(r1);
+    json_decref(r2);
+    env_close(&v);
+}
+
 int main(void)
 {
+    RUN(test_recompress_reuses_windows);
     RUN(test_sparse_records);
     RUN(test_filtered_equals_full);
     RUN(test_missing_targets_rejected);
