@@ -14,6 +14,8 @@ typedef struct hx_bench_opts {
     long messages;             /* 0 = the driver's default */
     hx_fsync_t fsync;
     int quiet;                 /* no progress lines */
+    const char *backend;       /* kafka bench: embedded (NULL) | kafka | mock */
+    const char *bootstrap;     /* kafka bench with backend kafka: HOST:PORT[,...] */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better

@@ -80,8 +80,9 @@ void hx_broker_close(hx_broker_t *b);
 /* "embedded" or "kafka". */
 const char *hx_broker_backend(const hx_broker_t *b);
 
-/* Real check of the backend for /v1/bigdata/health: 0 healthy, HX_EUNAVAIL
- * (degraded: unreachable) with the reason in detail. */
+/* Real check of the backend for /v1/bigdata/health, the reason in detail:
+ * 0 healthy; HX_EUNAVAIL: Kafka unreachable (the node is degraded, producers
+ * retry); HX_EIO: the embedded log's directory is not writable (unhealthy). */
 int hx_broker_health(hx_broker_t *b, char *detail, size_t detail_len);
 
 /* ---- topics ------------------------------------------------------------- */

@@ -18,10 +18,10 @@
 #define BATCH 500
 #define BODIES 64 /* distinct pre-generated payload bodies */
 #define KEYS 1000
-#define TOPIC "bench.kafka"
 
 typedef struct {
     hx_broker_t *b;
+    hx_consumer_t *con;
     long n;
     hx_latency_t *lat;
     unsigned char *seen;       /* seen[seq]: exactly once */
@@ -34,16 +34,7 @@ typedef struct {
 static void *consume_main(void *arg)
 {
     consumer_t *c = arg;
-    hx_consumer_t *con;
-    hx_consumer_opts_t o;
-    hx_consumer_opts_defaults(&o);
-    o.max_poll_records = 5000;
-    o.client_id = "bench";
-    const char *topics[] = {TOPIC};
-    if (hx_consumer_new(c->b, "bench-group", topics, 1, &o, &con, &c->err)) {
-        c->failed = 1;
-        return NULL;
-    }
+    hx_consumer_t *con = c->con;
     for (int p = 0; p < PARTITIONS; p++)
         c->last[p] = -1;
     uint64_t deadline = hx_mono_ns() + 120ull * 1000000000;
@@ -72,7 +63,6 @@ static void *consume_main(void *arg)
         hx_fetch_free(&f);
         hx_consumer_commit(con, NULL);
     }
-    hx_consumer_close(con);
     return NULL;
 }
 
@@ -105,21 +95,39 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     hx_config_defaults(&cfg);
     snprintf(cfg.node.data_dir, sizeof cfg.node.data_dir, "%s", dir);
     cfg.event_log.fsync = o->fsync;
+    const char *backend = o->backend ? o->backend : "embedded";
+    int kafka = strcmp(backend, "embedded") != 0;
+    if (kafka) {
+        snprintf(cfg.backends.events, sizeof cfg.backends.events, "kafka");
+        snprintf(cfg.kafka.bootstrap_servers, sizeof cfg.kafka.bootstrap_servers, "%s",
+                 strcmp(backend, "mock") == 0 ? "mock:3" : o->bootstrap ? o->bootstrap : "");
+        /* A consumer tuned for latency: answer as soon as any record is there. */
+        cfg.kafka.consumer.fetch_min_bytes = 1;
+        cfg.kafka.consumer.fetch_max_wait_ms = 10;
+    }
+    /* A fresh topic per run on Kafka: a deleted topic lingers there a while. */
+    char topic[96];
+    if (kafka)
+        snprintf(topic, sizeof topic, "helix.bench.kafka.%lld", (long long)hx_now_ms());
+    else
+        snprintf(topic, sizeof topic, "bench.kafka");
     hx_broker_t *b = NULL;
     consumer_t c = {0};
     unsigned char *payloads = NULL;
     hx_msg_t *msgs = NULL;
     pthread_t th;
-    int started = 0, rc;
+    int started = 0, created = 0, rc;
     if ((rc = hx_broker_open(&cfg, NULL, &b, err)))
         goto cleanup;
     hx_topic_config_t tc;
     hx_topic_config_defaults(&tc);
     tc.partitions = PARTITIONS;
     snprintf(tc.compression, sizeof tc.compression, "lz4");
-    hx_broker_topic_delete(b, TOPIC, NULL);
-    if ((rc = hx_broker_topic_create(b, TOPIC, &tc, err)))
+    if (!kafka)
+        hx_broker_topic_delete(b, topic, NULL);
+    if ((rc = hx_broker_topic_create(b, topic, &tc, err)))
         goto cleanup;
+    created = 1;
     c.b = b;
     c.n = n;
     c.lat = hx_latency_new();
@@ -137,6 +145,17 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
         rc = hx_err_set(err, HX_ENOMEM, "out of memory preparing the bench");
         goto cleanup;
     }
+    /* The group forms before the clock starts (on Kafka that takes seconds). */
+    hx_consumer_opts_t co;
+    hx_consumer_opts_defaults(&co);
+    co.max_poll_records = 5000;
+    co.client_id = "bench";
+    const char *topics[] = {topic};
+    if ((rc = hx_consumer_new(b, "bench-group", topics, 1, &co, &c.con, err))) {
+        free(keys);
+        free(bodies);
+        goto cleanup;
+    }
     if (pthread_create(&th, NULL, consume_main, &c)) {
         free(keys);
         free(bodies);
@@ -144,10 +163,10 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
         goto cleanup;
     }
     started = 1;
-    hx_sleep_ms(50); /* let the group form before the clock starts */
     if (!o->quiet)
-        fprintf(stderr, "bench kafka: producing %ld x %d B to %s (%d partitions, lz4, fsync=%s)\n", n, MSG_BYTES,
-                TOPIC, PARTITIONS, o->fsync == HX_FSYNC_ALWAYS ? "always" : o->fsync == HX_FSYNC_NEVER ? "never" : "interval");
+        fprintf(stderr, "bench kafka: producing %ld x %d B to %s (%d partitions, lz4, backend=%s%s%s, fsync=%s)\n", n,
+                MSG_BYTES, topic, PARTITIONS, backend, kafka ? " " : "", kafka ? cfg.kafka.bootstrap_servers : "",
+                o->fsync == HX_FSYNC_ALWAYS ? "always" : o->fsync == HX_FSYNC_NEVER ? "never" : "interval");
     uint64_t t0 = hx_mono_ns();
     for (long base = 0; base < n && !rc; base += BATCH) {
         int m = (int)(n - base < BATCH ? n - base : BATCH);
@@ -159,7 +178,7 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
             hx_store_u64le(p, seq);
             hx_store_u64le(p + 8, now);
             int kl = snprintf(keys[i], sizeof keys[i], "k%llu", (unsigned long long)(seq % KEYS));
-            msgs[i] = (hx_msg_t){.topic = TOPIC, .partition = -1, .key = keys[i], .key_len = (size_t)kl,
+            msgs[i] = (hx_msg_t){.topic = topic, .partition = -1, .key = keys[i], .key_len = (size_t)kl,
                                  .value = p, .value_len = MSG_BYTES};
         }
         rc = hx_broker_produce(b, msgs, (size_t)m, NULL, err);
@@ -188,12 +207,12 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     snprintf(v2, sizeof v2, "p50 %.2f / p95 %.2f / p99 %.2f ms", p50, p95, p99);
     hx_bench_row("Event log (Kafka role)", "Throughput, 1 KiB messages", v1, ">10K msg/s", ">5K", vt);
     hx_bench_row("Event log", "produce->consume latency p95", v2, "<10 ms", "<50 ms", vl);
-    printf("verified: %s (%ld of %ld received, %ld duplicates, %ld out of order), fsync=%s\n",
-           verified ? "yes" : "NO", c.received, n, c.dupes, c.disorder, fs);
-    *out = json_pack("{s:f,s:f,s:f,s:f,s:f,s:I,s:i,s:b,s:s,s:s,s:s}", "throughput_msg_per_sec", tput,
+    printf("verified: %s (%ld of %ld received, %ld duplicates, %ld out of order), backend=%s, fsync=%s\n",
+           verified ? "yes" : "NO", c.received, n, c.dupes, c.disorder, backend, fs);
+    *out = json_pack("{s:f,s:f,s:f,s:f,s:f,s:I,s:i,s:b,s:s,s:s,s:s,s:s}", "throughput_msg_per_sec", tput,
                      "throughput_mb_per_sec", tput * MSG_BYTES / 1e6, "p50_ms", p50, "p95_ms", p95, "p99_ms", p99,
                      "messages", (json_int_t)n, "message_bytes", MSG_BYTES, "verified", verified, "fsync", fs,
-                     "verdict_throughput", vt, "verdict_latency_p95", vl);
+                     "backend", backend, "verdict_throughput", vt, "verdict_latency_p95", vl);
     if (!verified)
         rc = hx_err_set(err, HX_EINTERNAL, "verification failed: %ld of %ld received, %ld duplicates, %ld out of order",
                         c.received, n, c.dupes, c.disorder);
@@ -202,6 +221,9 @@ cleanup:
         c.n = 0; /* let the consumer loop end */
         pthread_join(th, NULL);
     }
+    hx_consumer_close(c.con);
+    if (kafka && created)
+        hx_broker_topic_delete(b, topic, NULL); /* best effort; the mock cannot */
     hx_broker_close(b);
     hx_latency_free(c.lat);
     free(c.seen);

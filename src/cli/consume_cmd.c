@@ -25,7 +25,8 @@ static void usage(FILE *out)
                  "  -o OFFSET    start at beginning, end or offset N (default: committed offset with -g, else beginning)\n"
                  "  -p N         only partition N (without -g)\n"
                  "  -c COUNT     exit after COUNT records\n"
-                 "  -e           exit when no more records arrive (0.5 s idle)\n");
+                 "  -e           exit at the end: directly, at the high watermarks; with -g, when no record\n"
+                 "               arrives for 0.5 s (kafka: fetch_max_wait_ms + 1.5 s)\n");
 }
 
 static void print_msg(const hx_msg_t *m)
@@ -67,8 +68,9 @@ static int parse_offset(const char *s, int64_t *out)
     return 0;
 }
 
+/* -e with a group: exit once no record arrived for idle_ms. */
 static int consume_group(hx_broker_t *b, const char *topic, const char *group, int have_off, int64_t off, long count,
-                         int exit_at_end)
+                         int exit_at_end, int idle_ms)
 {
     hx_err_t err = {0};
     hx_consumer_t *c;
@@ -92,9 +94,10 @@ static int consume_group(hx_broker_t *b, const char *topic, const char *group, i
     }
     long seen = 0;
     int rc = 0;
+    uint64_t last = hx_mono_ns();
     while (!stop && (count <= 0 || seen < count)) {
         hx_fetch_t f;
-        if ((rc = hx_consumer_poll(c, 500, &f, &err)))
+        if ((rc = hx_consumer_poll(c, 200, &f, &err)))
             break;
         for (size_t i = 0; i < f.count && (count <= 0 || seen < count); i++, seen++) {
             print_msg(&f.msgs[i]);
@@ -103,7 +106,9 @@ static int consume_group(hx_broker_t *b, const char *topic, const char *group, i
         fflush(stdout);
         size_t got = f.count;
         hx_fetch_free(&f);
-        if (got == 0 && exit_at_end)
+        if (got)
+            last = hx_mono_ns();
+        else if (exit_at_end && hx_mono_ns() - last >= (uint64_t)idle_ms * 1000000)
             break;
     }
     if (rc)
@@ -210,7 +215,10 @@ int hx_cmd_consume(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     const char *topic = argv[optind];
-    rc = group ? consume_group(b, topic, group, have_off, off, count, exit_at_end)
+    /* Kafka fetches wait up to fetch_max_wait_ms for data, so "idle" there
+     * has to outlast one fetch. */
+    int idle_ms = strcmp(hx_broker_backend(b), "kafka") == 0 ? cfg.kafka.consumer.fetch_max_wait_ms + 1500 : 500;
+    rc = group ? consume_group(b, topic, group, have_off, off, count, exit_at_end, idle_ms)
                : consume_direct(b, topic, only, have_off, off, count, exit_at_end);
     hx_broker_close(b);
     return rc;

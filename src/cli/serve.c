@@ -110,9 +110,12 @@ static int open_memory(const hx_config_t *cfg, hx_broker_t *broker, hx_metrics_t
     return hx_memory_open(&o, out, err);
 }
 
+/* An unreachable Kafka degrades the node (local work goes on, producers
+ * retry); a failing local log (HX_EIO) makes it unhealthy. */
 static hx_health_t events_health(void *ctx, char *detail, size_t len)
 {
-    return hx_broker_health(ctx, detail, len) == 0 ? HX_HEALTH_HEALTHY : HX_HEALTH_UNHEALTHY;
+    int rc = hx_broker_health(ctx, detail, len);
+    return rc == 0 ? HX_HEALTH_HEALTHY : rc == HX_EUNAVAIL ? HX_HEALTH_DEGRADED : HX_HEALTH_UNHEALTHY;
 }
 
 static hx_health_t not_built(void *ctx, char *detail, size_t len)

@@ -52,10 +52,14 @@ static long long num(const char *s, const char *what, int *bad)
 
 static void print_describe(const hx_topic_info_t *ti)
 {
-    printf("topic %s: %d partition(s), compression %s, cleanup %s, retention_ms %lld, retention_bytes %lld\n",
-           ti->name, ti->config.partitions, ti->config.compression,
-           ti->config.cleanup == HX_CLEANUP_COMPACT ? "compact" : "delete", (long long)ti->config.retention_ms,
-           (long long)ti->config.retention_bytes);
+    if (ti->config_known)
+        printf("topic %s: %d partition(s), compression %s, cleanup %s, retention_ms %lld, retention_bytes %lld\n",
+               ti->name, ti->config.partitions, ti->config.compression,
+               ti->config.cleanup == HX_CLEANUP_COMPACT ? "compact" : "delete", (long long)ti->config.retention_ms,
+               (long long)ti->config.retention_bytes);
+    else
+        printf("topic %s: %d partition(s) (the broker does not report topic configs)\n", ti->name,
+               ti->config.partitions);
     printf("%9s %14s %14s %12s %8s\n", "partition", "low", "high", "bytes", "segments");
     for (int i = 0; i < ti->config.partitions; i++) {
         const hx_partition_info_t *p = &ti->partitions[i];

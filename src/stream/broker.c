@@ -245,22 +245,31 @@ void hx_group_info_free(hx_group_info_t *gi)
 
 int hx_broker_ensure_builtin_topics(hx_broker_t *b, hx_err_t *err)
 {
+    /* One listing instead of a describe per topic: describe reads configs,
+     * which costs a round trip per topic on Kafka. */
+    hx_name_list_t have;
+    int rc = hx_broker_topic_list(b, &have, err);
+    if (rc)
+        return hx_err_wrap(err, "listing topics before creating the built-in ones");
     size_t n;
     const hx_topic_spec_t *spec = hx_topics_builtin(&n);
-    for (size_t i = 0; i < n; i++) {
-        hx_topic_info_t ti;
-        if (hx_broker_topic_describe(b, spec[i].name, &ti, NULL) == 0) {
-            hx_topic_info_free(&ti);
+    for (size_t i = 0; i < n && !rc; i++) {
+        int exists = 0;
+        for (size_t j = 0; j < have.count && !exists; j++)
+            exists = strcmp(have.names[j], spec[i].name) == 0;
+        if (exists)
             continue;
-        }
         hx_topic_config_t tc;
         hx_topic_config_defaults(&tc);
         tc.partitions = spec[i].partitions;
         tc.retention_ms = spec[i].retention_ms;
         snprintf(tc.compression, sizeof tc.compression, "%s", spec[i].compression);
-        int rc = hx_broker_topic_create(b, spec[i].name, &tc, err);
-        if (rc && rc != HX_EEXIST)
-            return hx_err_wrap(err, "creating built-in topic %s", spec[i].name);
+        rc = hx_broker_topic_create(b, spec[i].name, &tc, err);
+        if (rc == HX_EEXIST)
+            rc = HX_OK;
+        else if (rc)
+            hx_err_wrap(err, "creating built-in topic %s", spec[i].name);
     }
-    return HX_OK;
+    hx_name_list_free(&have);
+    return rc;
 }

@@ -120,7 +120,7 @@ static int health(void *impl, char *detail, size_t len)
 {
     emb_t *b = impl;
     if (hx_health_check_dir_writable(b->log_dir, detail, len) != 0)
-        return HX_EUNAVAIL;
+        return HX_EIO;
     hx_log_stats_t st;
     hx_log_stats(b->log, &st);
     snprintf(detail, len, "embedded log at %s: %d topics, %d partitions, %lld bytes", b->log_dir, st.topics,

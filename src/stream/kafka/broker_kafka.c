@@ -259,6 +259,7 @@ int hx_kafka_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const hx
     k->cfg = *cfg;
     k->metrics = metrics;
     k->group_admin = -1;
+    k->admin_ok = -1;
     pthread_mutex_init(&k->mu, NULL);
     pthread_mutex_init(&k->fetch_mu, NULL);
     int brokers, rc;
@@ -308,6 +309,53 @@ static void kf_close(void *impl)
     pthread_mutex_destroy(&k->mu);
     pthread_mutex_destroy(&k->fetch_mu);
     free(k);
+}
+
+/* Asks for the configs of one broker with a short timeout: a cluster that
+ * implements the admin API answers in milliseconds. */
+static int probe_admin(kf_t *k)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(k->prod, 0, NULL, &md, 2000) || md->broker_cnt == 0) {
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        return 0;
+    }
+    char id[16];
+    snprintf(id, sizeof id, "%d", md->brokers[0].id);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_BROKER, id);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->prod);
+    char errstr[256];
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(k->prod, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(o, 1500, errstr, sizeof errstr);
+    rd_kafka_DescribeConfigs(k->prod, &cr, 1, o, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 3000);
+    int ok = ev && !rd_kafka_event_error(ev);
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_ConfigResource_destroy(cr);
+    rd_kafka_queue_destroy(q);
+    return ok;
+}
+
+int kf_admin_supported(kf_t *k)
+{
+    /* A yes is kept; a no is asked again after a minute, in case the
+     * cluster was only unreachable. */
+    if (__atomic_load_n(&k->admin_ok, __ATOMIC_RELAXED) == 1)
+        return 1;
+    uint64_t now = hx_mono_ns(), at = __atomic_load_n(&k->admin_checked_ns, __ATOMIC_RELAXED);
+    if (at && now - at < 60ull * 1000000000ull)
+        return 0;
+    int ok = probe_admin(k);
+    __atomic_store_n(&k->admin_ok, ok, __ATOMIC_RELAXED);
+    __atomic_store_n(&k->admin_checked_ns, hx_mono_ns(), __ATOMIC_RELAXED);
+    if (!ok)
+        HX_WARN("kafka", "%s does not answer admin requests (DescribeConfigs); topics must be created where the "
+                "cluster runs (librdkafka's mock cluster, `helix kafka-mock`, is like that)", k->bootstrap);
+    return ok;
 }
 
 hx_kafka_mock_t *kf_mock_of(void *impl) { return ((kf_t *)impl)->mock; }

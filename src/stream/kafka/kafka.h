@@ -57,6 +57,8 @@ typedef struct kf {
     kf_group_t *groups;
     kf_topic_cfg_t *topic_cfgs;
     kf_meta_t *meta;
+    int admin_ok;             /* cluster answers admin requests: -1 unknown (kf_admin_supported) */
+    uint64_t admin_checked_ns;
     int group_admin;          /* broker has the group admin API: -1 unknown, 0 no, 1 yes (groups.c) */
 
     pthread_mutex_t fetch_mu; /* one direct fetch at a time on fetcher */
@@ -89,6 +91,11 @@ typedef struct kf_consumer {
 } kf_consumer_t;
 
 #define KF_ADMIN_TIMEOUT_MS 5000
+
+/* 1 when the cluster answers admin requests (CreateTopics, DeleteTopics,
+ * DescribeConfigs). librdkafka's mock cluster does not, and every request
+ * would wait out its timeout, so this is probed once and remembered. */
+int kf_admin_supported(kf_t *k);
 
 /* Maps a librdkafka error to an HX_E* code. */
 int kf_code(rd_kafka_resp_err_t e);

@@ -95,6 +95,11 @@ int kf_topic_create(void *impl, const char *name, const hx_topic_config_t *tc, h
         await_metadata(k, name, 1);
         return HX_OK;
     }
+    if (!kf_admin_supported(k))
+        return hx_err_set(err, HX_EUNSUPPORTED,
+                          "kafka %s does not answer admin requests, so it cannot create topics (librdkafka's mock "
+                          "cluster, as run by `helix kafka-mock`, is like that): create it where the cluster runs, "
+                          "`helix kafka-mock --topic %s:%d`", k->bootstrap, name, tc->partitions);
     char errstr[512], v[32];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, tc->partitions, -1, errstr, sizeof errstr);
     if (!nt)
@@ -153,7 +158,7 @@ int kf_topic_delete(void *impl, const char *name, hx_err_t *err)
     int parts, rc;
     if ((rc = kf_topic_partitions(k, name, &parts, err)))
         return rc;
-    if (k->mock)
+    if (k->mock || !kf_admin_supported(k))
         return hx_err_set(err, HX_EUNSUPPORTED,
                           "topic '%s': librdkafka's mock cluster cannot delete topics (a real Kafka can)", name);
     rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(name);
@@ -277,7 +282,8 @@ int kf_topic_describe(void *impl, const char *name, hx_topic_info_t *out, hx_err
     if (k->mock)
         out->config_known = recall_config(k, name, &out->config);
     else
-        out->config_known = describe_configs(k, name, &out->config) == 0 || recall_config(k, name, &out->config);
+        out->config_known = (kf_admin_supported(k) && describe_configs(k, name, &out->config) == 0) ||
+                            recall_config(k, name, &out->config);
     out->config.partitions = parts;
     out->partitions = calloc((size_t)parts, sizeof *out->partitions);
     if (!out->partitions)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The CLI and `helix serve` on the kafka backend, against `helix kafka-mock`
+# in another process: topics, produce, consume (direct and through a group
+# that resumes), serve's health turning degraded when the cluster goes away.
+set -u
+d=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/kcli.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$d"; }
+trap cleanup EXIT
+pass=0; fail=0
+ok()  { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+expect() { [ "$2" = "$3" ] && ok || bad "$1: want '$2', got '$3'"; }
+contains() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$2' lacks '$3'" ;; esac; }
+
+"$HELIX_BIN" kafka-mock --brokers 0 >/dev/null 2>&1; expect "bad --brokers is a usage error" 2 $?
+"$HELIX_BIN" kafka-mock --brokers 3 --topic demo:3 --bootstrap-file "$d/bs" >"$d/mock.out" 2>"$d/mock.err" &
+MOCK=$!; pids+=("$MOCK")
+for _ in $(seq 1 100); do [ -s "$d/bs" ] && break; sleep 0.05; done
+BS=$(cat "$d/bs" 2>/dev/null)
+contains "bootstrap printed" "$(head -1 "$d/mock.out")" "127.0.0.1:"
+expect "same address in file and stdout" "$BS" "$(head -1 "$d/mock.out")"
+
+export HELIX_BACKENDS_EVENTS=kafka HELIX_KAFKA_BOOTSTRAP_SERVERS="$BS" HELIX_NODE_LOG_LEVEL=error
+H() { timeout 60 "$HELIX_BIN" "$@" --data-dir "$d/data" 2>>"$d/err"; }
+
+H topic list | grep -qx helixagent.conversations; expect "built-in topics hosted by kafka-mock" 0 $?
+H topic list | grep -qx demo; expect "--topic created" 0 $?
+H topic describe demo | grep -q "3 partition(s)"; expect "describe partitions" 0 $?
+H topic create other >/dev/null; expect "create on the mock explains itself" 1 $?
+grep -q "kafka-mock --topic other" "$d/err"; expect "advice names kafka-mock --topic" 0 $?
+seq 1 30 | sed 's/^/line /' | H produce demo -k user-1; expect "produce" 0 $?
+seq 31 40 | sed 's/^/line /' | H produce demo; expect "produce keyless" 0 $?
+expect "direct consume sees all" 40 "$(H consume demo -e | wc -l)"
+expect "key order kept" "line 1" "$(H consume demo -e | grep user-1 | head -1 | grep -o 'line [0-9]*')"
+expect "group first 15" 15 "$(H consume demo -g g1 -c 15 | wc -l)"
+expect "group resumes at its commit" 25 "$(H consume demo -g g1 -e | wc -l)"
+
+# serve on kafka: healthy, then degraded with the reason once the cluster is gone.
+HELIX_NODE_LOG_LEVEL=info "$HELIX_BIN" serve --data-dir "$d/srv" --port 0 2>"$d/serve.log" &
+SRV=$!; pids+=("$SRV")
+PORT=""
+for _ in $(seq 1 1200); do
+  PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$d/serve.log" | head -1 | sed 's/.*://')
+  [ -n "$PORT" ] && break
+  kill -0 "$SRV" 2>/dev/null || break
+  sleep 0.05
+done
+[ -n "$PORT" ] || bad "serve on kafka did not start: $(tail -5 "$d/serve.log")"
+U=http://127.0.0.1:$PORT
+contains "serve says kafka" "$(grep -o 'events=[a-z]*' "$d/serve.log" | head -1)" "events=kafka"
+H2=$(curl -s --max-time 10 $U/v1/bigdata/health)
+contains "event log healthy on kafka" "$H2" '"event_log":{"status":"healthy"'
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -XPOST $U/v1/topics/demo/records \
+  -d '{"records":[{"key":"k","type":"demo.event","data":{"n":1}}]}')
+expect "HTTP produce to kafka" 201 "$code"
+kill -9 "$MOCK"
+sleep 0.5
+H3=$(curl -s --max-time 15 $U/v1/bigdata/health)
+contains "degraded without the cluster" "$H3" '"event_log":{"status":"degraded"'
+contains "reason given" "$H3" "unreachable"
+kill -TERM "$SRV"; wait "$SRV" 2>/dev/null
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
