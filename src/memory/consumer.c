@@ -70,7 +70,7 @@ static void handle(hx_memory_t *m, const hx_msg_t *msg)
                 msg->offset, err.msg);
         return;
     }
-    if (!strcmp(e.type, HX_EV_MEMORY_DELTA) && strcmp(e.source, m->node)) {
+    if (!strcmp(e.type, HX_EV_MEMORY_DELTA) && strcmp(e.source, m->node) && !atomic_load(&m->drop_in)) {
         json_t *ops = json_object_get(e.data, "ops"), *states = json_object_get(e.data, "states");
         size_t i;
         json_t *op;
