@@ -364,14 +364,10 @@ int hx_memory_flush(hx_memory_t *m, int timeout_ms, hx_err_t *err)
 
 int hx_msync_start(hx_memory_t *m, hx_err_t *err)
 {
-    int rc;
-    if (m->broker && (rc = hx_msync_consumer_open(m, err)))
-        return rc;
-    if (pthread_create(&m->pub_thr, NULL, pub_main, m)) {
-        hx_consumer_close(m->consumer);
-        m->consumer = NULL;
+    /* The consumer joins its group on its own thread: on Kafka that takes
+     * seconds, and a broker that is down at start must not fail the open. */
+    if (pthread_create(&m->pub_thr, NULL, pub_main, m))
         return hx_err_set(err, HX_EIO, "cannot start the memory publisher thread");
-    }
     m->threads_started = 1;
     if (m->broker && pthread_create(&m->con_thr, NULL, hx_msync_consumer_main, m)) {
         m->stop = 1;

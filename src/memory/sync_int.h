@@ -15,7 +15,7 @@ int hx_msync_batch_for_lag(int base, int current, int64_t lag_ms);
 #define HX_MSYNC_WARN_EVERY_MS 30000
 int hx_msync_warn_due(uint64_t n, int64_t now_ms, int64_t last_warn_ms);
 
-int hx_msync_consumer_open(hx_memory_t *m, hx_err_t *err);
+int hx_msync_consumer_open(hx_memory_t *m, int64_t *seek_to, hx_err_t *err);
 void *hx_msync_consumer_main(void *arg);
 
 /* A digest (or a sync request carrying one) from a peer. */

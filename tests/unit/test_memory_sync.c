@@ -381,6 +381,91 @@ static void test_health_while_publishing_fails(void)
     free(root);
 }
 
+/* The group's committed offsets are not where a node resumes: a node whose
+ * data dir was wiped (on Kafka its group's offsets survive that) reads the
+ * whole log again instead of skipping what its commits cover. Periodic
+ * anti-entropy is off, so only the log can bring the state back. */
+static void test_wiped_node_ignores_stale_group_offsets(void)
+{
+    char *root = hx_test_tmpdir("mem_wipe");
+    char bdir[512], d[2][512];
+    snprintf(bdir, sizeof bdir, "%s/broker", root);
+    hx_broker_t *b = open_broker(bdir);
+    hx_memory_t *m[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(d[i], sizeof d[i], "%s/n%d", root, i);
+        m[i] = open_engine(&cfg, d[i], i ? "n1" : "n0", b, 60000);
+        CHECK(m[i] != NULL);
+    }
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "w%d", i);
+        CHECK_INT(create(m[0], id, "before the wipe"), 0);
+    }
+    flush_all(m, 2);
+    CHECK(converged(m, 2, 10000));
+    /* n1's snapshot makes its group commit offsets past all 20 deltas. */
+    hx_err_t err = {0};
+    CHECK_INT(hx_memory_snapshot(m[1], 1, &err), 0);
+    int64_t end = hx_now_ms() + 5000;
+    int committed = 0;
+    while (!committed && hx_now_ms() < end) {
+        hx_group_info_t gi;
+        if (!hx_broker_group_describe(b, "helix-memory-n1", &gi, NULL)) {
+            int64_t sum = 0;
+            for (size_t i = 0; i < gi.n_offsets; i++)
+                if (!strcmp(gi.offsets[i].topic, "helixagent.memory.events") && gi.offsets[i].committed > 0)
+                    sum += gi.offsets[i].committed;
+            committed = sum >= 20;
+            hx_group_info_free(&gi);
+        }
+        if (!committed)
+            hx_sleep_ms(20);
+    }
+    CHECK(committed);
+    hx_memory_close(m[1]);
+    hx_rm_rf(d[1]);
+    m[1] = open_engine(&cfg, d[1], "n1", b, 60000);
+    CHECK(m[1] != NULL);
+    CHECK(converged(m, 2, 10000));
+    CHECK(has(m[1], "w0") && has(m[1], "w19"));
+    for (int i = 0; i < 2; i++)
+        hx_memory_close(m[i]);
+    hx_broker_close(b);
+    hx_rm_rf(root);
+    free(root);
+}
+
+/* The broker cannot serve memory sync when the engine opens (here: the
+ * events topic is missing): the open succeeds, writes are accepted, and sync
+ * starts by itself once the topic is there. */
+static void test_open_while_sync_unavailable(void)
+{
+    char *root = hx_test_tmpdir("mem_late");
+    char bdir[512], d[2][512];
+    snprintf(bdir, sizeof bdir, "%s/broker", root);
+    hx_broker_t *b = open_broker(bdir);
+    hx_err_t err = {0};
+    CHECK_INT(hx_broker_topic_delete(b, "helixagent.memory.events", &err), 0);
+    hx_memory_t *m[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(d[i], sizeof d[i], "%s/n%d", root, i);
+        m[i] = open_engine(&cfg, d[i], i ? "n1" : "n0", b, 300);
+        CHECK(m[i] != NULL);
+    }
+    CHECK_INT(create(m[0], "early", "written before sync could start"), 0);
+    CHECK_INT(hx_broker_ensure_builtin_topics(b, &err), 0);
+    CHECK_INT(create(m[1], "later", "written after"), 0);
+    flush_all(m, 2);
+    CHECK(converged(m, 2, 10000));
+    CHECK(has(m[1], "early") && has(m[0], "later"));
+    for (int i = 0; i < 2; i++)
+        hx_memory_close(m[i]);
+    hx_broker_close(b);
+    hx_rm_rf(root);
+    free(root);
+}
+
 static void test_adaptive_batch_size(void)
 {
     /* Up: past 5 s -> 200, past 10 s -> 500 (straight from the base too). */
@@ -440,5 +525,7 @@ int main(void)
     RUN(test_health_while_publishing_fails);
     RUN(test_lww_same_winner_everywhere);
     RUN(test_antientropy_repairs_real_divergence);
+    RUN(test_wiped_node_ignores_stale_group_offsets);
+    RUN(test_open_while_sync_unavailable);
     return HX_TEST_DONE();
 }
