@@ -56,8 +56,12 @@ static int hx_t_checks, hx_t_failed;
         }                                                                             \
     } while (0)
 
+/* HX_TEST_ONLY=name runs only the test function of that name. */
 #define RUN(fn)                                                                       \
     do {                                                                              \
+        const char *hx_only = getenv("HX_TEST_ONLY");                                 \
+        if (hx_only && strcmp(hx_only, #fn) != 0)                                     \
+            break;                                                                    \
         int hx_before = hx_t_failed;                                                  \
         fn();                                                                         \
         fprintf(stderr, "%s %s\n", hx_t_failed == hx_before ? "ok  " : "FAIL", #fn);  \

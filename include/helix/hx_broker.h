@@ -111,6 +111,7 @@ typedef struct hx_partition_info {
 typedef struct hx_topic_info {
     char name[HX_TOPIC_NAME_MAX + 1];
     hx_topic_config_t config;
+    int config_known;          /* 0: the broker would not tell (mock cluster); config holds defaults */
     hx_partition_info_t *partitions; /* config.partitions entries */
 } hx_topic_info_t;
 

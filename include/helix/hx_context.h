@@ -39,7 +39,9 @@ void hx_context_free(hx_context_t *c); /* NULL ok */
  * (DESIGN.md fields) with an optional "op": add (default; message_id is
  * generated when absent), update (message_id + new fields), delete
  * (message_id) or complete. Every item is validated before anything is
- * written; seq numbers are assigned per conversation. *out:
+ * written: HX_EINVAL for a bad item, HX_ENOTFOUND for an update or delete of
+ * a message that does not exist (or no longer) when it applies; seq numbers
+ * are assigned per conversation. *out:
  * {"conversation_id","accepted","first_seq","last_seq","events":[{seq,type,message_id,partition,offset}]} */
 int hx_context_ingest(hx_context_t *c, const char *tenant, const char *conversation_id, const json_t *body,
                       json_t **out, hx_err_t *err);

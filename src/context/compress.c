@@ -296,10 +296,15 @@ int ctx_compress(const ctx_opts_t *o, const ctx_env_t *env, const ctx_msg_t *con
     esc = NULL;
     if (best.candidates)
         json_object_set(st, "candidates", best.candidates);
+    if (best.plan.win_total)
+        json_object_set_new(st, "window_summaries", json_pack("{s:i,s:i}", "windows", best.plan.win_total,
+                                                              "reused", best.plan.win_reused));
     if (o->use_llm)
         json_object_set_new(st, "llm",
-                            json_pack("{s:i,s:i,s:i,s:s}", "windows", best.plan.llm_windows, "ok", best.plan.llm_ok,
-                                      "fallbacks", best.plan.llm_fallbacks, "fallback_reason", best.plan.llm_reason));
+                            json_pack("{s:i,s:i,s:i,s:i,s:i,s:s}", "calls", best.plan.llm_windows + best.plan.llm_global,
+                                      "windows", best.plan.llm_windows, "global", best.plan.llm_global, "ok",
+                                      best.plan.llm_ok, "fallbacks", best.plan.llm_fallbacks, "fallback_reason",
+                                      best.plan.llm_reason));
     json_object_set_new(st, "duration_ms", json_real((double)(hx_mono_ns() - t0) / 1e6));
     json_object_set_new(st, "cache_hit", json_false());
     *out = json_pack("{s:o,s:o,s:I,s:b,s:o}", "messages", msgs_j, "entities", entities_json(&g), "total_tokens",

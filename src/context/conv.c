@@ -93,7 +93,7 @@ static int fill(ctx_msg_t *m, const json_t *d)
     return HX_OK;
 }
 
-static uint64_t id_hash(const char *id) { return hx_hash64(id, strlen(id)); }
+uint64_t ctx_msg_id_hash(const char *id) { return hx_hash64(id, strlen(id)); }
 
 static int push(ctx_conv_t *cv, ctx_msg_t **out)
 {
@@ -121,7 +121,7 @@ int ctx_conv_apply(ctx_conv_t *cv, const hx_envelope_t *e, hx_err_t *err)
     const char *mid = json_string_value(json_object_get(e->data, "message_id"));
     if (!mid)
         return HX_OK; /* not a message event (created, debate round, compressed) */
-    uint32_t *ix = ctx_map_get(&cv->by_id, id_hash(mid));
+    uint32_t *ix = ctx_map_get(&cv->by_id, ctx_msg_id_hash(mid));
     ctx_msg_t *m = ix ? &cv->msgs[*ix] : NULL;
     if (strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_ADDED) == 0) {
         if (m && !m->deleted) {
@@ -132,7 +132,7 @@ int ctx_conv_apply(ctx_conv_t *cv, const hx_envelope_t *e, hx_err_t *err)
             m->seq = e->seq;
             m->ts = e->ts;
             uint32_t *slot;
-            if (ctx_map_put(&cv->by_id, id_hash(mid), (uint32_t)(cv->n - 1), &slot, NULL))
+            if (ctx_map_put(&cv->by_id, ctx_msg_id_hash(mid), (uint32_t)(cv->n - 1), &slot, NULL))
                 return hx_err_set(err, HX_ENOMEM, "out of memory replaying a conversation");
             *slot = (uint32_t)(cv->n - 1);
         }

@@ -90,6 +90,8 @@ int ctx_conv_add_plain(ctx_conv_t *cv, const hx_ctx_message_t *m, hx_err_t *err)
 /* Live (not deleted) messages in seq order; *out malloc'd. */
 int ctx_conv_live(const ctx_conv_t *cv, const ctx_msg_t ***out, size_t *n);
 uint32_t ctx_msg_tokens(const ctx_msg_t *m);
+/* The key of message ids in ctx_conv_t.by_id and the index. */
+uint64_t ctx_msg_id_hash(const char *message_id);
 
 /* ---- thread pool (pool.c) ----------------------------------------------- */
 typedef struct ctx_pool ctx_pool_t;

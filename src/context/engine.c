@@ -154,32 +154,42 @@ static int load_records(hx_context_t *c, const char *tenant, const char *id, ctx
         while (j + 1 < n && recs[j + 1].part == recs[i].part && j + 1 - i < 5000 &&
                (recs[j + 1].off - recs[i].off + 1) <= 3 * (int64_t)(j + 2 - i) + 64)
             j++;
-        int64_t want = recs[j].off - recs[i].off + 1;
-        hx_fetch_t f;
-        if ((rc = hx_broker_fetch(c->b, HX_TOPIC_CONVERSATIONS, recs[i].part, recs[i].off, (int)want, 0, &f, err)))
-            break;
+        /* one fetch may stop short of the span (it can start at the batch
+         * holding recs[i] or end early), so fetch until the span is covered */
         size_t k = i;
-        for (size_t r = 0; r < f.count && k <= j; r++) {
-            const hx_msg_t *m = &f.msgs[r];
-            while (k <= j && recs[k].off < m->offset)
-                k++; /* gone (retention) */
-            if (k > j || recs[k].off != m->offset)
-                continue;
-            k++;
-            hx_envelope_t *e = &fx[nf].e;
-            if (hx_envelope_decode(m->value, m->value_len, e, NULL))
-                continue;
-            if (strcmp(e->key, id) != 0 || strcmp(e->tenant, tenant) != 0) {
-                hx_envelope_free(e);
-                continue;
+        while (k <= j && !rc) {
+            int64_t from = recs[k].off, want = recs[j].off - from + 1;
+            hx_fetch_t f;
+            if ((rc = hx_broker_fetch(c->b, HX_TOPIC_CONVERSATIONS, recs[k].part, from, (int)want, 0, &f, err)))
+                break;
+            int64_t last = -1;
+            for (size_t r = 0; r < f.count && k <= j; r++) {
+                const hx_msg_t *m = &f.msgs[r];
+                last = m->offset;
+                while (k <= j && recs[k].off < m->offset)
+                    k++; /* gone (retention) */
+                if (k > j || recs[k].off != m->offset)
+                    continue;
+                k++;
+                hx_envelope_t *e = &fx[nf].e;
+                if (hx_envelope_decode(m->value, m->value_len, e, NULL))
+                    continue;
+                if (strcmp(e->key, id) != 0 || strcmp(e->tenant, tenant) != 0) {
+                    hx_envelope_free(e);
+                    continue;
+                }
+                fx[nf].part = m->partition;
+                fx[nf].off = m->offset;
+                nf++;
             }
-            fx[nf].part = m->partition;
-            fx[nf].off = m->offset;
-            nf++;
+            hx_fetch_free(&f);
+            if (last < from) {
+                k = j + 1; /* nothing readable at or after from: the rest is gone */
+                break;
+            }
+            while (k <= j && recs[k].off <= last)
+                k++;
         }
-        hx_fetch_free(&f);
-        if (!f.count && want > 0)
-            break; /* nothing more readable */
         i = j + 1;
     }
     if (!rc) {
@@ -193,9 +203,41 @@ static int load_records(hx_context_t *c, const char *tenant, const char *id, ctx
     return rc;
 }
 
+/* What a replay asks of get_state and what it got. */
+typedef struct {
+    uint64_t from_seq;         /* in: only messages with seq >= from_seq ... */
+    int64_t since;             /* ... created at or after since (0 = all) */
+    size_t indexed, fetched;   /* out: the conversation's records; records read from the log */
+    int partial;               /* out: only the records of the selected messages were read */
+    uint64_t max_seq;          /* out: highest seq in the index */
+} view_t;
+
+/* Records of ix a replay filtered by v needs: those of the live messages
+ * the filter keeps (their add, updates and re-adds) and completed events.
+ * Updates and deletes of other messages change nothing a filtered replay
+ * shows, so they are skipped too. c->mu held. */
+static size_t select_records(const ctx_convix_t *ix, const view_t *v, ctx_rec_t *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < ix->n; i++) {
+        uint32_t m = ix->recs[i].msg;
+        if (m == CTX_REC_ALWAYS ||
+            (m < ix->nmsg && ix->msgs[m].live && ix->msgs[m].seq >= v->from_seq && ix->msgs[m].created_at >= v->since))
+            out[k++] = ix->recs[i];
+    }
+    return k;
+}
+
 /* The replayed state of a conversation, up to date with the index, locked.
- * *st is a reference the caller releases (unlock then unref). */
-static int get_state(hx_context_t *c, const char *tenant, const char *id, state_t **st, size_t *version,
+ * *st is a reference the caller releases (unlock then unref).
+ *
+ * The full state is cached and extended. When v filters (from_seq / since),
+ * no full state is cached and the filter keeps less than half the records,
+ * only the kept records are fetched into a state that is not cached: it
+ * holds exactly the messages the filter would keep from the full state
+ * (the index follows ctx_conv_apply; a conversation whose records are not
+ * in seq order in the log always takes the full path). */
+static int get_state(hx_context_t *c, const char *tenant, const char *id, view_t *v, state_t **st, size_t *version,
                      hx_err_t *err)
 {
     pthread_mutex_lock(&c->mu);
@@ -209,14 +251,25 @@ static int get_state(hx_context_t *c, const char *tenant, const char *id, state_
         pthread_mutex_unlock(&c->mu);
         return rc;
     }
-    size_t n = ix->n;
+    size_t n = ix->n, nsel = 0;
+    int filter = (v->from_seq > 1 || v->since > 0) && !ix->disordered;
     ctx_rec_t *recs = malloc((n ? n : 1) * sizeof *recs);
+    ctx_rec_t *sel = filter ? malloc((n ? n : 1) * sizeof *sel) : NULL;
     if (recs)
         memcpy(recs, ix->recs, n * sizeof *recs);
+    if (sel)
+        nsel = select_records(ix, v, sel);
     uint64_t tag = ix->tag;
+    v->indexed = n;
+    v->max_seq = ix->max_seq;
+    v->fetched = 0;
+    v->partial = 0;
     pthread_mutex_unlock(&c->mu);
-    if (!recs)
+    if (!recs || (filter && !sel)) {
+        free(recs);
+        free(sel);
         return hx_err_set(err, HX_ENOMEM, "out of memory");
+    }
     *version = n;
     state_t *s = (state_t *)ctx_cache_get(c->cache, tag);
     if (s) {
@@ -226,10 +279,12 @@ static int get_state(hx_context_t *c, const char *tenant, const char *id, state_
             in_order &= recs[i].seq > s->cv.max_seq;
         if (s->cv.applied <= n && in_order) {
             if (s->cv.applied < n) {
+                v->fetched = n - s->cv.applied;
                 rc = load_records(c, tenant, id, recs + s->cv.applied, n - s->cv.applied, &s->cv, err);
                 s->cv.applied = n;
             }
             free(recs);
+            free(sel);
             if (rc) {
                 pthread_mutex_unlock(&s->cv.mu);
                 ctx_obj_unref(&s->obj);
@@ -244,18 +299,24 @@ static int get_state(hx_context_t *c, const char *tenant, const char *id, state_
     s = state_new();
     if (!s) {
         free(recs);
+        free(sel);
         return hx_err_set(err, HX_ENOMEM, "out of memory");
     }
     pthread_mutex_lock(&s->cv.mu);
-    rc = load_records(c, tenant, id, recs, n, &s->cv, err);
+    int partial = filter && nsel * 2 < n;
+    v->partial = partial;
+    v->fetched = partial ? nsel : n;
+    rc = partial ? load_records(c, tenant, id, sel, nsel, &s->cv, err) : load_records(c, tenant, id, recs, n, &s->cv, err);
     s->cv.applied = n;
     free(recs);
+    free(sel);
     if (rc) {
         pthread_mutex_unlock(&s->cv.mu);
         ctx_obj_unref(&s->obj);
         return rc;
     }
-    ctx_cache_put(c->cache, tag, tag, CTX_K_STATE, &s->obj);
+    if (!partial)
+        ctx_cache_put(c->cache, tag, tag, CTX_K_STATE, &s->obj);
     *st = s;
     return HX_OK;
 }
@@ -284,7 +345,8 @@ int hx_context_messages(hx_context_t *c, const char *tenant, const char *id, uin
 {
     state_t *s;
     size_t version;
-    int rc = get_state(c, tenant ? tenant : "default", id, &s, &version, err);
+    view_t v = {.from_seq = from_seq, .since = since_ms};
+    int rc = get_state(c, tenant ? tenant : "default", id, &v, &s, &version, err);
     if (rc)
         return rc;
     const ctx_msg_t **live;
@@ -299,7 +361,7 @@ int hx_context_messages(hx_context_t *c, const char *tenant, const char *id, uin
         json_array_append_new(arr, ctx_msg_json(live[k]));
     json_t *next = k < n ? json_integer((json_int_t)live[k]->seq) : json_null();
     *out = json_pack("{s:s,s:o,s:I,s:o,s:b,s:I}", "conversation_id", id, "messages", arr, "count", (json_int_t)k,
-                     "next_seq", next, "completed", s->cv.completed, "max_seq", (json_int_t)s->cv.max_seq);
+                     "next_seq", next, "completed", s->cv.completed, "max_seq", (json_int_t)v.max_seq);
     free(live);
     release(s);
     return *out ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");
@@ -354,7 +416,8 @@ int hx_context_replay(hx_context_t *c, const hx_ctx_request_t *rq, json_t **out,
         return HX_OK;
     }
     state_t *s;
-    if ((rc = get_state(c, tenant, id, &s, &version, err)))
+    view_t v = {.from_seq = rq->from_seq, .since = rq->since_ms};
+    if ((rc = get_state(c, tenant, id, &v, &s, &version, err)))
         return rc;
     const ctx_msg_t **live;
     size_t n;
@@ -372,6 +435,8 @@ int hx_context_replay(hx_context_t *c, const hx_ctx_request_t *rq, json_t **out,
     json_object_set_new(*out, "conversation_id", json_string(id));
     json_object_set_new(*out, "completed", json_boolean(completed));
     json_t *st = json_object_get(*out, "compression_stats");
+    json_object_set_new(st, "replay", json_pack("{s:I,s:I,s:b}", "records_indexed", (json_int_t)v.indexed,
+                                                "records_fetched", (json_int_t)v.fetched, "partial", v.partial));
     double secs = (double)(hx_mono_ns() - t0) / 1e9;
     json_object_set_new(st, "duration_ms", json_real(secs * 1e3));
     result_t *r = calloc(1, sizeof *r);
@@ -393,7 +458,8 @@ int hx_context_stats(hx_context_t *c, const char *tenant, const char *id, json_t
         tenant = "default";
     state_t *s;
     size_t version;
-    int rc = get_state(c, tenant, id, &s, &version, err);
+    view_t v = {0};
+    int rc = get_state(c, tenant, id, &v, &s, &version, err);
     if (rc)
         return rc;
     uint64_t tokens = 0;

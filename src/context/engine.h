@@ -5,12 +5,29 @@
 
 #include "context/ctx_internal.h"
 
+/* ctx_rec_t.msg for records that belong to no message: completed events
+ * (always replayed) and events a replay ignores (never fetched for a
+ * filtered replay). */
+#define CTX_REC_ALWAYS UINT32_MAX
+#define CTX_REC_IGNORED (UINT32_MAX - 1)
+
 typedef struct ctx_rec {
     int32_t part;
     int64_t off;
     uint64_t seq;
     int64_t ts;
+    uint32_t msg;              /* index in ctx_convix_t.msgs, or CTX_REC_* */
 } ctx_rec_t;
+
+/* One message as the index sees it, following the rules of ctx_conv_apply:
+ * enough to validate update/delete targets at ingest and to pick the records
+ * a replay from a seq or time needs. A message id deleted and added again is
+ * a new entry. */
+typedef struct ctx_imsg {
+    uint64_t seq;              /* seq of its added event */
+    int64_t created_at;
+    int live;
+} ctx_imsg_t;
 
 typedef struct ctx_convix {
     char *tenant, *id;
@@ -21,6 +38,10 @@ typedef struct ctx_convix {
     int64_t first_ts, last_ts;
     size_t adds, updates, deletes;
     int completed;
+    ctx_imsg_t *msgs;
+    size_t nmsg, capmsg;
+    ctx_map_t by_id;           /* hash(message_id) -> its latest entry in msgs */
+    int disordered;            /* a record's seq was not above every earlier one */
 } ctx_convix_t;
 
 struct hx_context {
@@ -45,5 +66,7 @@ ctx_convix_t *ctx_index_find(hx_context_t *c, const char *tenant, const char *id
 /* Indexes what the log holds beyond the last call; c->mu held. */
 int ctx_index_catch_up(hx_context_t *c, hx_err_t *err);
 void ctx_index_free(hx_context_t *c);
+/* The message with this id if it exists and is not deleted; c->mu held. */
+const ctx_imsg_t *ctx_index_live_msg(const ctx_convix_t *cv, const char *message_id);
 
 #endif

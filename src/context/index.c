@@ -67,11 +67,70 @@ void ctx_index_free(hx_context_t *c)
         free(c->convs[i]->tenant);
         free(c->convs[i]->id);
         free(c->convs[i]->recs);
+        free(c->convs[i]->msgs);
+        ctx_map_free(&c->convs[i]->by_id);
         free(c->convs[i]);
     }
     free(c->convs);
     ctx_map_free(&c->by_tag);
     free(c->scanned);
+}
+
+const ctx_imsg_t *ctx_index_live_msg(const ctx_convix_t *cv, const char *message_id)
+{
+    uint32_t *ix = ctx_map_get(&cv->by_id, ctx_msg_id_hash(message_id));
+    return ix && cv->msgs[*ix].live ? &cv->msgs[*ix] : NULL;
+}
+
+/* Follows ctx_conv_apply for one message event; *msg gets the entry the
+ * record belongs to or CTX_REC_IGNORED when a replay would ignore it. */
+static int track_message(ctx_convix_t *cv, const hx_envelope_t *e, uint32_t *msg)
+{
+    *msg = CTX_REC_IGNORED;
+    if (strcmp(e->type, HX_EV_CONVERSATION_COMPLETED) == 0) {
+        *msg = CTX_REC_ALWAYS;
+        return HX_OK;
+    }
+    const char *mid = json_string_value(json_object_get(e->data, "message_id"));
+    if (!mid)
+        return HX_OK;
+    int add = strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_ADDED) == 0;
+    int upd = strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_UPDATED) == 0;
+    int del = strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_DELETED) == 0;
+    uint64_t h = ctx_msg_id_hash(mid);
+    uint32_t *ix = ctx_map_get(&cv->by_id, h);
+    ctx_imsg_t *m = ix && cv->msgs[*ix].live ? &cv->msgs[*ix] : NULL;
+    if (!m && add) {
+        if (cv->nmsg == cv->capmsg) {
+            size_t nc = cv->capmsg ? cv->capmsg * 2 : 16;
+            ctx_imsg_t *nm = realloc(cv->msgs, nc * sizeof *nm);
+            if (!nm)
+                return HX_ENOMEM;
+            cv->msgs = nm;
+            cv->capmsg = nc;
+        }
+        uint32_t *slot;
+        if (!cv->by_id.cap && ctx_map_init(&cv->by_id, 64))
+            return HX_ENOMEM;
+        if (ctx_map_put(&cv->by_id, h, 0, &slot, NULL))
+            return HX_ENOMEM;
+        *slot = (uint32_t)cv->nmsg;
+        m = &cv->msgs[cv->nmsg++];
+        *m = (ctx_imsg_t){.seq = e->seq, .live = 1};
+    }
+    if (!m || !(add || upd || del))
+        return HX_OK;
+    *msg = (uint32_t)(m - cv->msgs);
+    if (del) {
+        m->live = 0;
+        return HX_OK;
+    }
+    json_t *ca = json_object_get(e->data, "created_at");
+    if (json_is_integer(ca))
+        m->created_at = json_integer_value(ca);
+    if (!m->created_at)
+        m->created_at = e->ts;
+    return HX_OK;
 }
 
 static int add_record(hx_context_t *c, const hx_msg_t *m, const hx_envelope_t *e)
@@ -89,7 +148,12 @@ static int add_record(hx_context_t *c, const hx_msg_t *m, const hx_envelope_t *e
         cv->recs = nr;
         cv->cap = nc;
     }
-    cv->recs[cv->n++] = (ctx_rec_t){m->partition, m->offset, e->seq, e->ts};
+    if (cv->n && e->seq <= cv->max_seq)
+        cv->disordered = 1; /* the message table may not match a replay in seq order */
+    uint32_t msg;
+    if (track_message(cv, e, &msg))
+        return HX_ENOMEM;
+    cv->recs[cv->n++] = (ctx_rec_t){m->partition, m->offset, e->seq, e->ts, msg};
     if (e->seq > cv->max_seq)
         cv->max_seq = e->seq;
     if (!cv->first_ts || e->ts < cv->first_ts)

@@ -69,6 +69,33 @@ static int item_data(const json_t *item, size_t i, const char **type, json_t **d
     return HX_OK;
 }
 
+/* An update or delete must name a message that exists when it applies: live
+ * in the index or added earlier in the same batch, and not deleted since.
+ * batch maps the ids this batch touched to 1 (live) or 2 (deleted); c->mu
+ * held. Checked before anything is produced, so a bad target writes nothing. */
+static int check_target(const ctx_convix_t *cv, ctx_map_t *batch, const hx_envelope_t *e, size_t i, const char *id,
+                        hx_err_t *err)
+{
+    const char *mid = json_string_value(json_object_get(e->data, "message_id"));
+    if (!mid)
+        return HX_OK; /* complete */
+    uint64_t h = ctx_msg_id_hash(mid);
+    uint32_t *st = ctx_map_get(batch, h);
+    int live = st ? *st == 1 : cv && ctx_index_live_msg(cv, mid) != NULL;
+    int add = strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_ADDED) == 0;
+    if (!add && !live)
+        return hx_err_set(err, HX_ENOTFOUND,
+                          "messages[%zu]: cannot %s message '%s': conversation '%s' has no such message%s (nothing "
+                          "of the batch was written)",
+                          i, strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_DELETED) == 0 ? "delete" : "update", mid, id,
+                          st ? " (deleted earlier in this batch)" : "");
+    uint32_t *slot;
+    if (ctx_map_put(batch, h, 0, &slot, NULL))
+        return hx_err_set(err, HX_ENOMEM, "out of memory");
+    *slot = strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_DELETED) == 0 ? 2 : 1;
+    return HX_OK;
+}
+
 int hx_context_ingest(hx_context_t *c, const char *tenant, const char *id, const json_t *body, json_t **out,
                       hx_err_t *err)
 {
@@ -90,6 +117,7 @@ int hx_context_ingest(hx_context_t *c, const char *tenant, const char *id, const
     hx_delivery_t *dl = calloc(n, sizeof *dl);
     int rc = HX_OK, locked = 0;
     size_t built = 0;
+    ctx_map_t batch_ids = {0};
     if (!data || !types || !envs || !frames || !msgs || !dl) {
         rc = hx_err_set(err, HX_ENOMEM, "out of memory");
         goto done;
@@ -104,6 +132,10 @@ int hx_context_ingest(hx_context_t *c, const char *tenant, const char *id, const
         goto done;
     ctx_convix_t *cv = ctx_index_find(c, tenant, id);
     uint64_t seq = cv ? cv->max_seq : 0;
+    if (ctx_map_init(&batch_ids, n)) {
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory");
+        goto done;
+    }
     int64_t now = hx_now_ms();
     for (; built < n; built++) {
         hx_envelope_t *e = &envs[built];
@@ -127,6 +159,10 @@ int hx_context_ingest(hx_context_t *c, const char *tenant, const char *id, const
             }
             if (!json_object_get(e->data, "created_at"))
                 json_object_set_new(e->data, "created_at", json_integer(now));
+        }
+        if ((rc = check_target(cv, &batch_ids, e, built, id, err))) {
+            built++;
+            goto done;
         }
         if ((rc = hx_envelope_fill_defaults(e, c->cfg.node.node_id, now, err)) ||
             (rc = hx_envelope_validate(e, err)) || (rc = hx_envelope_encode(e, &frames[built], err))) {
@@ -164,6 +200,7 @@ int hx_context_ingest(hx_context_t *c, const char *tenant, const char *id, const
 done:
     if (locked)
         pthread_mutex_unlock(&c->mu);
+    ctx_map_free(&batch_ids);
     for (size_t i = 0; i < n && data; i++)
         json_decref(data[i]);
     for (size_t i = 0; i < built; i++) {

@@ -8,7 +8,8 @@
  *                   so the share and the cache key of a closed window do not
  *                   move with every new message); windows run on the pool and
  *                   are cached by content, budget and method.
- *   full            one selection over the whole old part: one summary.
+ *   full            one selection over the whole old part: one summary
+ *                   (asked of the LLM first when it is on, like windows).
  *   entity_graph    entities weighted by mentions and co-mention strength; an
  *                   entity facts block (up to a quarter of the budget) lists
  *                   them by weight with their strongest co-mentions, then
@@ -200,10 +201,13 @@ static char *transcript(const ctx_gstats_t *g, size_t m0, size_t m1, size_t *len
     return t;
 }
 
-static void llm_note(ctx_plan_t *p, int ok, const char *why)
+static void llm_note(ctx_plan_t *p, int global, int ok, const char *why)
 {
     pthread_mutex_lock(&p->mu);
-    p->llm_windows++;
+    if (global)
+        p->llm_global++;
+    else
+        p->llm_windows++;
     if (ok)
         p->llm_ok++;
     else {
@@ -214,8 +218,36 @@ static void llm_note(ctx_plan_t *p, int ok, const char *why)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Tries the LLM for one window; 0 and a filled item on success. */
-static int llm_window(ctx_plan_t *p, size_t m0, size_t m1, size_t budget, ctx_item_t *it)
+/* What the LLM is given: the transcript of [m0, m1), or, past LLM_INPUT_MAX
+ * bytes (a global summary of a long conversation would not fit a model's
+ * context), the extractive selection of its key sentences to that size. */
+#define LLM_INPUT_MAX (256u * 1024u)
+
+static char *llm_input(const ctx_gstats_t *g, size_t m0, size_t m1, size_t *len)
+{
+    size_t n = 0;
+    for (size_t m = m0; m < m1; m++)
+        n += strlen(g->msgs[m]->role) + 4 + g->msgs[m]->content_len;
+    if (n <= LLM_INPUT_MAX)
+        return transcript(g, m0, m1, len);
+    ctx_pick_t *picks;
+    size_t np, used;
+    ctx_selparams_t sp = {0};
+    ctx_item_t it;
+    if (ctx_select(g, m0, m1, LLM_INPUT_MAX - HEADER_MAX, &sp, &picks, &np, &used) ||
+        build_summary(g, m0, m1, "Key sentences", picks, np, &it))
+        return NULL;
+    char *t = it.text;
+    *len = it.len;
+    it.text = NULL;
+    ctx_item_free(&it);
+    return t;
+}
+
+/* Tries the LLM for [m0, m1) within budget bytes (a window, or the whole old
+ * part when global); 0 and a filled item on success. Any failure is counted
+ * with its reason and the caller builds the extractive summary instead. */
+static int llm_summary(ctx_plan_t *p, size_t m0, size_t m1, size_t budget, int global, ctx_item_t *it)
 {
     const ctx_gstats_t *g = p->g;
     memset(it, 0, sizeof *it);
@@ -226,15 +258,15 @@ static int llm_window(ctx_plan_t *p, size_t m0, size_t m1, size_t budget, ctx_it
     if (budget < hl + 8)
         return HX_ERANGE;
     size_t tl;
-    char *tr = transcript(g, m0, m1, &tl), *sum = NULL;
+    char *tr = llm_input(g, m0, m1, &tl), *sum = NULL;
     hx_err_t e = {0};
     int rc = tr ? ctx_llm_summarise(&p->o->llm, tr, tl, (uint32_t)((budget - hl - 1) / 4), &sum, &e) : HX_ENOMEM;
     free(tr);
     if (!rc && hl + 1 + strlen(sum) > budget)
-        rc = hx_err_set(&e, HX_ERANGE, "the LLM summary (%zu bytes) exceeds the window budget (%zu bytes)",
-                        strlen(sum), budget - hl - 1);
+        rc = hx_err_set(&e, HX_ERANGE, "the LLM summary (%zu bytes) exceeds the %s budget (%zu bytes)", strlen(sum),
+                        global ? "summary" : "window", budget - hl - 1);
     if (rc) {
-        llm_note(p, 0, e.msg[0] ? e.msg : hx_strerror(rc));
+        llm_note(p, global, 0, e.msg[0] ? e.msg : hx_strerror(rc));
         free(sum);
         return rc;
     }
@@ -252,7 +284,7 @@ static int llm_window(ctx_plan_t *p, size_t m0, size_t m1, size_t budget, ctx_it
     it->tokens = hx_context_estimate_tokens(it->text, it->len);
     it->llm = 1;
     it->base = m0;
-    llm_note(p, 1, NULL);
+    llm_note(p, global, 1, NULL);
     return HX_OK;
 }
 
@@ -272,6 +304,10 @@ static void win_one(void *arg, size_t w)
     uint64_t key = hx_hash64(kparts, sizeof kparts);
     ctx_item_t *it = &j->out[w];
     win_obj_t *hit = (win_obj_t *)ctx_cache_get(p->env->cache, key);
+    pthread_mutex_lock(&p->mu);
+    p->win_total++;
+    p->win_reused += hit != NULL;
+    pthread_mutex_unlock(&p->mu);
     if (hit) {
         if (item_copy(it, &hit->item))
             j->rc[w] = HX_ENOMEM;
@@ -279,7 +315,7 @@ static void win_one(void *arg, size_t w)
         ctx_obj_unref(&hit->obj);
         return;
     }
-    if (p->o->use_llm && llm_window(p, m0, m1, budget, it) == 0)
+    if (p->o->use_llm && llm_summary(p, m0, m1, budget, 0, it) == 0)
         goto store;
     char h[HEADER_MAX];
     ctx_item_t tmp = {0};
@@ -352,15 +388,18 @@ int ctx_run_full(ctx_plan_t *p, ctx_run_t *r)
     char h[HEADER_MAX];
     size_t hl = header(h, sizeof h, "Summary", tmp.from_seq, tmp.to_seq, tmp.n_msgs, tmp.roles);
     size_t budget = (size_t)p->S * 4;
-    if (budget <= hl + 1)
-        return HX_OK;
-    ctx_pick_t *picks;
-    size_t np, used;
-    ctx_selparams_t sp = {0};
-    int rc = ctx_select(p->g, 0, p->n_old, budget - hl, &sp, &picks, &np, &used);
     ctx_item_t it;
-    if (rc || (rc = build_summary(p->g, 0, p->n_old, "Summary", picks, np, &it)))
-        return rc;
+    int rc;
+    if (!p->o->use_llm || llm_summary(p, 0, p->n_old, budget, 1, &it) != 0) {
+        if (budget <= hl + 1)
+            return HX_OK;
+        ctx_pick_t *picks;
+        size_t np, used;
+        ctx_selparams_t sp = {0};
+        rc = ctx_select(p->g, 0, p->n_old, budget - hl, &sp, &picks, &np, &used);
+        if (rc || (rc = build_summary(p->g, 0, p->n_old, "Summary", picks, np, &it)))
+            return rc;
+    }
     if ((rc = ctx_items_push(r, &it)))
         ctx_item_free(&it);
     return rc;

@@ -11,9 +11,10 @@ typedef struct ctx_plan {
     size_t n_old;              /* messages summarised; the rest are verbatim */
     uint64_t old_tokens;
     uint64_t S;                /* token budget of the summaries */
-    pthread_mutex_t mu;        /* LLM counters below */
-    int llm_windows, llm_ok, llm_fallbacks;
+    pthread_mutex_t mu;        /* counters below */
+    int llm_windows, llm_global, llm_ok, llm_fallbacks;
     char llm_reason[256];
+    int win_total, win_reused; /* window summaries built / taken from the cache */
 } ctx_plan_t;
 
 typedef struct ctx_run {

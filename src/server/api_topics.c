@@ -20,6 +20,8 @@ static json_t *topic_json(const hx_topic_info_t *ti, int with_partitions)
                           (json_int_t)ti->config.retention_bytes, "compression", ti->config.compression,
                           "cleanup_policy", cleanup_name(ti->config.cleanup), "max_message_bytes",
                           (json_int_t)ti->config.max_message_bytes);
+    if (j)
+        json_object_set_new(j, "config_known", json_boolean(ti->config_known));
     if (!j || !with_partitions)
         return j;
     json_t *parts = json_array();
@@ -171,7 +173,7 @@ static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
         json_decref(list);
         return rc;
     }
-    int64_t limit = ti.config.max_message_bytes;
+    int64_t limit = ti.config.max_message_bytes > 0 ? ti.config.max_message_bytes : api->cfg->event_log.max_message_bytes;
     hx_topic_info_free(&ti);
     hx_envelope_t *envs = calloc(n, sizeof *envs);
     hx_buf_t *frames = calloc(n, sizeof *frames);

@@ -41,6 +41,10 @@ typedef struct hx_broker_ops {
 int hx_embedded_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const hx_broker_ops_t **ops,
                             void **impl, hx_err_t *err);
 
+int hx_kafka_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const hx_broker_ops_t **ops, void **impl,
+                         hx_err_t *err);
+struct hx_kafka_mock *kf_mock_of(void *impl);
+
 /* The broker behind a consumer, for the generic DLQ loop (it produces to the DLQ). */
 hx_broker_t *hx_consumer_broker(hx_consumer_t *c);
 

@@ -1,5 +1,6 @@
 /* Backend dispatch for hx_broker.h, plus the pieces every backend shares. */
 #include "stream/backend.h"
+#include "helix/hx_kafka_mock.h"
 #include "helix/hx_topics.h"
 
 #include <stdio.h>
@@ -26,8 +27,7 @@ int hx_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, hx_broker_t **
     if (strcmp(cfg->backends.events, "embedded") == 0)
         rc = hx_embedded_broker_open(cfg, metrics, &b->ops, &b->impl, err);
     else if (strcmp(cfg->backends.events, "kafka") == 0)
-        rc = hx_err_set(err, HX_EUNSUPPORTED,
-                        "backends.events: the kafka backend is not built yet (issue #4); use embedded");
+        rc = hx_kafka_broker_open(cfg, metrics, &b->ops, &b->impl, err);
     else
         rc = hx_err_set(err, HX_ECONFIG, "backends.events: unknown backend '%s' (use embedded or kafka)",
                         cfg->backends.events);
@@ -48,6 +48,11 @@ void hx_broker_close(hx_broker_t *b)
 }
 
 const char *hx_broker_backend(const hx_broker_t *b) { return b->ops->name; }
+
+hx_kafka_mock_t *hx_broker_kafka_mock(hx_broker_t *b)
+{
+    return strcmp(b->ops->name, "kafka") == 0 ? kf_mock_of(b->impl) : NULL;
+}
 
 int hx_broker_health(hx_broker_t *b, char *detail, size_t len) { return b->ops->health(b->impl, detail, len); }
 

@@ -86,6 +86,19 @@ expect "bad op" 400 "$(code -X POST $U/v1/conversations/c1/messages -d '{"op":"e
 expect "delete without id" 400 "$(code -X POST $U/v1/conversations/c1/messages -d '{"op":"delete"}')"
 expect "batch with one bad item" 400 "$(code -X POST $U/v1/conversations/c2/messages -d '{"messages":[{"role":"user","content":"ok"},{"role":"x","content":"no"}]}')"
 expect "bad batch wrote nothing" 404 "$(code $U/v1/context/stats/c2)"
+expect "update of unknown message" 404 "$(code -X POST $U/v1/conversations/c1/messages -d '{"op":"update","message_id":"ghost","content":"x"}')"
+expect "delete of unknown message" 404 "$(code -X POST $U/v1/conversations/c1/messages -d '{"op":"delete","message_id":"ghost"}')"
+expect "delete of deleted message" 404 "$(code -X POST $U/v1/conversations/c1/messages -d '{"op":"delete","message_id":"m3"}')"
+r=$(body -X POST $U/v1/conversations/c1/messages -d '{"messages":[{"role":"user","content":"should not land"},{"op":"update","message_id":"m1","content":"should not land either"},{"op":"update","message_id":"ghost","content":"x"}]}')
+contains "unknown target error" "$r" '"code":"not_found"'
+contains "unknown target named" "$r" "ghost"
+got=$(body "$U/v1/conversations/c1/messages?from_seq=1&limit=10000")
+lacks "batch with unknown target wrote nothing" "$got" 'should not land'
+contains "nothing written: max_seq unchanged" "$got" '"max_seq":83'
+expect "update of unknown message, new conversation" 404 "$(code -X POST $U/v1/conversations/c3/messages -d '{"op":"delete","message_id":"m1"}')"
+expect "...and it was not created" 404 "$(code $U/v1/context/stats/c3)"
+expect "update of a message added earlier in the batch" 201 "$(code -X POST $U/v1/conversations/c3/messages -d '{"messages":[{"message_id":"x","role":"user","content":"v1"},{"op":"update","message_id":"x","content":"v2"}]}')"
+contains "...applied" "$(body $U/v1/conversations/c3/messages)" '"content":"v2"'
 
 st=$(body $U/v1/context/stats/c1)
 contains "stats messages" "$st" '"messages":80'
@@ -108,6 +121,11 @@ contains "metric hit ratio" "$m" 'context_cache_hit_ratio{backend="embedded"}'
 kill -TERM "$PID"; wait "$PID"
 start "$D" "$base/s2.log" || true
 U=http://127.0.0.1:$PORT
+# nothing cached yet: a replay from a seq reads only that part of the conversation
+rp=$(body -X POST $U/v1/context/replay -d '{"conversation_id":"c1","from_seq":70,"max_tokens":100000}')
+contains "replay from_seq reads the index's records only" "$rp" '"partial":true'
+contains "replay from_seq first message" "$rp" '"message_id":"m70"'
+lacks "replay from_seq skips earlier" "$rp" '"message_id":"m69"'
 contains "index rebuilt after restart" "$(body $U/v1/context/stats/c1)" '"messages":80'
 contains "replay after restart" "$(body "$U/v1/conversations/c1/messages?from_seq=2&limit=1")" 'EDITED by Dana Ortiz'
 kill -TERM "$PID"; wait "$PID"

@@ -1,5 +1,6 @@
-/* The optional LLM summariser against loopback servers: one that fails
- * (HTTP 500) makes every window fall back to the extractive summary and the
+/* The optional LLM summariser against loopback servers, for window
+ * summaries and for the `full` strategy's global summary: one that fails
+ * (HTTP 500) makes every call fall back to the extractive summary and the
  * response says so; one that answers puts its summaries in the output. */
 #include "helix/hx_context.h"
 #include "helix/hx_server.h"
@@ -16,7 +17,19 @@ static int good_llm(hx_req_t *req, hx_res_t *res, void *ctx)
                                            "content", "Alice Chen chose PostgreSQL."));
 }
 
-static json_t *run(hx_handler_fn fn, const char *dir)
+/* Says how big its input was and whether it was the key-sentence selection. */
+static int echo_llm(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    json_t *body = hx_req_json(req, hx_req_err(req));
+    const char *in = json_string_value(json_object_get(json_array_get(json_object_get(body, "messages"), 1), "content"));
+    char answer[128];
+    snprintf(answer, sizeof answer, "input %zu bytes, %s", in ? strlen(in) : 0,
+             in && strncmp(in, "[Key sentences of messages #1-#", 31) == 0 ? "key sentences" : "transcript");
+    return hx_res_json(res, 200, json_pack("{s:[{s:{s:s,s:s}}]}", "choices", "message", "role", "assistant",
+                                           "content", answer));
+}
+
+static json_t *run_n(hx_handler_fn fn, const char *dir, const char *strategy, int n)
 {
     hx_config_t cfg;
     hx_config_defaults(&cfg);
@@ -39,7 +52,7 @@ static json_t *run(hx_handler_fn fn, const char *dir)
     CHECK_INT(hx_broker_ensure_builtin_topics(b, &e), 0);
     CHECK_INT(hx_context_new(&cfg, b, NULL, &ctx, &e), 0);
     json_t *arr = json_array();
-    for (int i = 0; i < 40; i++)
+    for (int i = 0; i < n; i++)
         json_array_append_new(arr, json_pack("{s:s,s:s}", "role", i % 2 ? "assistant" : "user", "content",
                                              "Alice Chen compared PostgreSQL and Redis for the billing ledger. We "
                                              "decided on PostgreSQL with 3 replicas in Berlin."));
@@ -50,7 +63,7 @@ static json_t *run(hx_handler_fn fn, const char *dir)
     hx_ctx_request_t rq;
     hx_ctx_request_defaults(&rq);
     rq.conversation_id = "conv-llm";
-    rq.strategy = "window_summary";
+    rq.strategy = strategy;
     rq.window_size = 10;
     rq.preserve_recent_count = 5;
     rq.target_ratio = 0.5;
@@ -63,10 +76,15 @@ static json_t *run(hx_handler_fn fn, const char *dir)
     return out;
 }
 
+static json_t *run(hx_handler_fn fn, const char *dir, const char *strategy)
+{
+    return run_n(fn, dir, strategy, 40);
+}
+
 static void test_fallback(void)
 {
     char *dir = hx_test_tmpdir("ctx-llm-fail");
-    json_t *out = run(fail_llm, dir);
+    json_t *out = run(fail_llm, dir, "window_summary");
     CHECK(out != NULL);
     json_t *llm = json_object_get(json_object_get(out, "compression_stats"), "llm");
     CHECK(json_integer_value(json_object_get(llm, "windows")) >= 3);
@@ -83,7 +101,7 @@ static void test_fallback(void)
 static void test_success(void)
 {
     char *dir = hx_test_tmpdir("ctx-llm-ok");
-    json_t *out = run(good_llm, dir);
+    json_t *out = run(good_llm, dir, "window_summary");
     CHECK(out != NULL);
     json_t *llm = json_object_get(json_object_get(out, "compression_stats"), "llm");
     CHECK(json_integer_value(json_object_get(llm, "ok")) >= 3);
@@ -95,8 +113,70 @@ static void test_success(void)
     free(dir);
 }
 
+static void test_full_fallback(void)
+{
+    char *dir = hx_test_tmpdir("ctx-llm-full-fail");
+    json_t *out = run(fail_llm, dir, "full");
+    CHECK(out != NULL);
+    json_t *st = json_object_get(out, "compression_stats"), *llm = json_object_get(st, "llm");
+    CHECK_STR(json_string_value(json_object_get(st, "strategy")), "full");
+    CHECK_INT(json_integer_value(json_object_get(llm, "global")), 1);
+    CHECK_INT(json_integer_value(json_object_get(llm, "windows")), 0);
+    CHECK_INT(json_integer_value(json_object_get(llm, "calls")), 1);
+    CHECK_INT(json_integer_value(json_object_get(llm, "ok")), 0);
+    CHECK_INT(json_integer_value(json_object_get(llm, "fallbacks")), 1);
+    CHECK_CONTAINS(json_string_value(json_object_get(llm, "fallback_reason")), "HTTP 500");
+    json_t *first = json_array_get(json_object_get(out, "messages"), 0);
+    CHECK(json_is_true(json_object_get(first, "summary")));
+    CHECK_STR(json_string_value(json_object_get(first, "method")), "extractive");
+    CHECK_INT(json_integer_value(json_object_get(first, "message_count")), 35);
+    CHECK(json_is_true(json_object_get(st, "fits_budget")));
+    json_decref(out);
+    free(dir);
+}
+
+static void test_full_success(void)
+{
+    char *dir = hx_test_tmpdir("ctx-llm-full-ok");
+    json_t *out = run(good_llm, dir, "full");
+    CHECK(out != NULL);
+    json_t *st = json_object_get(out, "compression_stats"), *llm = json_object_get(st, "llm");
+    CHECK_INT(json_integer_value(json_object_get(llm, "global")), 1);
+    CHECK_INT(json_integer_value(json_object_get(llm, "ok")), 1);
+    CHECK_INT(json_integer_value(json_object_get(llm, "fallbacks")), 0);
+    json_t *msgs = json_object_get(out, "messages"), *first = json_array_get(msgs, 0);
+    CHECK_STR(json_string_value(json_object_get(first, "method")), "llm");
+    CHECK_CONTAINS(json_string_value(json_object_get(first, "content")), "[LLM summary of messages #1-#35");
+    CHECK_CONTAINS(json_string_value(json_object_get(first, "content")), "Alice Chen chose PostgreSQL.");
+    CHECK_INT(json_array_size(msgs), 6); /* one global summary + 5 preserved */
+    CHECK(json_is_true(json_object_get(st, "fits_budget")));
+    json_decref(out);
+    free(dir);
+}
+
+/* A global summary of a long conversation sends the LLM the extractive
+ * selection of its key sentences, capped at 256 KiB, not the transcript. */
+static void test_full_long_input(void)
+{
+    char *dir = hx_test_tmpdir("ctx-llm-full-long");
+    json_t *out = run_n(echo_llm, dir, "full", 3000); /* ~370 KB of transcript */
+    CHECK(out != NULL);
+    const char *c = json_string_value(json_object_get(json_array_get(json_object_get(out, "messages"), 0), "content"));
+    CHECK_CONTAINS(c, "key sentences");
+    size_t bytes = 0;
+    const char *p = c ? strstr(c, "input ") : NULL;
+    if (p)
+        bytes = strtoul(p + 6, NULL, 10);
+    CHECK(bytes > 1000 && bytes <= 256 * 1024);
+    json_decref(out);
+    free(dir);
+}
+
 int main(void)
 {
+    RUN(test_full_long_input);
+    RUN(test_full_fallback);
+    RUN(test_full_success);
     RUN(test_fallback);
     RUN(test_success);
     return HX_TEST_DONE();

@@ -93,6 +93,7 @@ static int topic_describe(void *impl, const char *name, hx_topic_info_t *out, hx
     if (rc)
         return rc;
     snprintf(out->name, sizeof out->name, "%s", li.name);
+    out->config_known = 1;
     out->config.partitions = li.n_partitions;
     out->config.retention_ms = li.opts.retention_ms;
     out->config.retention_bytes = li.opts.retention_bytes;
