@@ -100,6 +100,7 @@ typedef struct hx_config {
             int batch_size;              /* 100 */
             int interval_ms;             /* 5 */
             int max_lag_ms;              /* 5000 */
+            int digest_interval_ms;      /* 5000 */
         } sync;
         struct {
             char strategy[32];           /* merge_all | last_write_wins */

@@ -39,7 +39,7 @@ typedef struct hx_memory_opts {
     const char *node_id;       /* persistent node id, 1..63 chars of [A-Za-z0-9._-] */
     hx_broker_t *broker;       /* borrowed; NULL = a single node without sync */
     hx_metrics_t *metrics;     /* borrowed; NULL = none */
-    int digest_interval_ms;    /* anti-entropy digest period; 0 = 5000 */
+    int digest_interval_ms;    /* anti-entropy digest period; 0 = distributed_memory.sync.digest_interval_ms */
     int snapshot_interval_ms;  /* 0 = distributed_memory.snapshot.interval_seconds */
     int64_t max_drift_ms;      /* HLC drift guard; 0 = 60000 */
 } hx_memory_opts_t;
@@ -85,6 +85,11 @@ int hx_memory_conflicts(hx_memory_t *m, const char *tenant, int64_t since_ms, in
 
 /* ---- sync ---- */
 int hx_memory_sync_status(hx_memory_t *m, json_t **out, hx_err_t *err);
+/* For /v1/bigdata/health: 0 healthy, HX_EUNAVAIL (degraded) when publishing
+ * deltas is failing, when the sync lag from some origin (or of our own queued
+ * deltas) exceeds distributed_memory.sync.max_lag_ms. detail gets the reason
+ * (or a summary when healthy). */
+int hx_memory_health(hx_memory_t *m, char *detail, size_t len);
 /* Digest exchange with every peer and a pull of the buckets that differ;
  * waits up to timeout_ms for the peers' answers. */
 int hx_memory_sync_force(hx_memory_t *m, int timeout_ms, json_t **out, hx_err_t *err);
@@ -101,5 +106,11 @@ hx_latency_t *hx_memory_apply_lag(hx_memory_t *m);
 /* Remote ops applied so far. */
 uint64_t hx_memory_ops_applied(hx_memory_t *m);
 const char *hx_memory_node_id(const hx_memory_t *m);
+/* Fault injection for tests: drop_in discards incoming deltas (as if
+ * retention removed them before this node read them; offsets still advance),
+ * drop_out acknowledges outgoing deltas without producing them (lost in
+ * transit). Digests and sync requests still flow, so anti-entropy
+ * (hx_memory_sync_force) can repair the divergence. */
+void hx_memory_test_drop(hx_memory_t *m, int drop_in, int drop_out);
 
 #endif

@@ -118,6 +118,11 @@ static hx_health_t events_health(void *ctx, char *detail, size_t len)
     return rc == 0 ? HX_HEALTH_HEALTHY : rc == HX_EUNAVAIL ? HX_HEALTH_DEGRADED : HX_HEALTH_UNHEALTHY;
 }
 
+static hx_health_t memory_health(void *ctx, char *detail, size_t len)
+{
+    return hx_memory_health(ctx, detail, len) == 0 ? HX_HEALTH_HEALTHY : HX_HEALTH_DEGRADED;
+}
+
 static hx_health_t not_built(void *ctx, char *detail, size_t len)
 {
     snprintf(detail, len, "%s", (const char *)ctx);
@@ -182,6 +187,7 @@ int hx_cmd_serve(int argc, char **argv)
     if (hx_api_topics_register(srv, &api, &err) || hx_api_context_register(srv, context, &err) ||
         hx_api_memory_register(srv, memory, &err) ||
         hx_server_health_register(srv, "event_log", events_health, broker) ||
+        hx_server_health_register(srv, "memory", memory_health, memory) ||
         hx_server_health_register(srv, "analytics", not_built, "analytics store not built yet") ||
         hx_server_health_register(srv, "graph", not_built, "knowledge graph not built yet") ||
         hx_server_start(srv, &err))

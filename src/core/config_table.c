@@ -105,6 +105,8 @@ static const hx_knob_t knobs[] = {
         "Longest a delta waits for its batch to fill before publishing (0 = publish at once). Read by issue #6."),
     INT("distributed_memory.sync.max_lag_ms", distributed_memory.sync.max_lag_ms, "5000", 1, 3600000,
         "Sync lag above which the memory component reports degraded. Read by issue #6."),
+    INT("distributed_memory.sync.digest_interval_ms", distributed_memory.sync.digest_interval_ms, "5000", 50, 3600000,
+        "Anti-entropy digest (and peer heartbeat) period; a peer silent for 3 periods is down. Read by issue #6."),
     ENUM("distributed_memory.crdt.strategy", distributed_memory.crdt.strategy, "merge_all",
          "merge_all|last_write_wins", "Concurrent content writes: keep all as siblings, or pick one. Read by issue #6."),
     INT("distributed_memory.snapshot.interval_seconds", distributed_memory.snapshot.interval_seconds, "300", 1,

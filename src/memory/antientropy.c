@@ -57,19 +57,23 @@ int hx_msync_publish_digest(hx_memory_t *m, int request, hx_err_t *err)
 {
     if (!m->broker)
         return HX_OK;
-    uint64_t d[HX_MEM_BUCKETS];
-    hx_msync_digest(m, d);
+    /* The version vector and seq are read before the state is hashed, so
+     * they are a lower bound of what the digest covers: a peer whose state
+     * hashes equal may adopt them without marking an op it lacks as applied
+     * (it would then drop that op as a duplicate). */
     json_t *b = json_array(), *vv = json_object();
-    for (int i = 0; i < HX_MEM_BUCKETS; i++) {
-        char hex[17];
-        snprintf(hex, sizeof hex, "%016" PRIx64, d[i]);
-        json_array_append_new(b, json_string(hex));
-    }
     pthread_mutex_lock(&m->mu);
     for (size_t i = 0; i < m->norigins; i++)
         json_object_set_new(vv, m->origins[i].node, json_integer((json_int_t)m->origins[i].contig));
     uint64_t seq = m->seq;
     pthread_mutex_unlock(&m->mu);
+    uint64_t d[HX_MEM_BUCKETS];
+    hx_msync_digest(m, d);
+    for (int i = 0; i < HX_MEM_BUCKETS; i++) {
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016" PRIx64, d[i]);
+        json_array_append_new(b, json_string(hex));
+    }
     json_t *data = json_pack("{s:s,s:I,s:I,s:o,s:o,s:b}", "node", m->node, "seq", (json_int_t)seq, "ts",
                              (json_int_t)hx_now_ms(), "buckets", b, "vv", vv, "request", request);
     hx_buf_t buf = HX_BUF_INIT;
@@ -136,6 +140,31 @@ static void push_buckets(hx_memory_t *m, const unsigned char *push)
     free(states);
 }
 
+/* Every op of x up to c is known to be in our state. */
+static void adopt_contig(hx_origin_t *x, uint64_t c)
+{
+    if (c > x->contig) {
+        x->contig = c;
+        size_t k = 0;
+        while (k < x->nextra && x->extra[k] <= c)
+            k++;
+        if (k)
+            memmove(x->extra, x->extra + k, (x->nextra - k) * sizeof *x->extra);
+        x->nextra -= k;
+        if (!x->nextra)
+            x->extra_min_hlc = 0;
+        while (x->nextra && x->extra[0] == x->contig + 1) {
+            x->contig++;
+            memmove(x->extra, x->extra + 1, (x->nextra - 1) * sizeof *x->extra);
+            x->nextra--;
+        }
+        if (!x->nextra)
+            x->extra_min_hlc = 0;
+    }
+    if (x->advertised <= x->contig)
+        x->advertised_since = 0;
+}
+
 void hx_msync_on_digest(hx_memory_t *m, const json_t *data, int request)
 {
     const char *node = json_string_value(json_object_get(data, "node"));
@@ -144,10 +173,18 @@ void hx_msync_on_digest(hx_memory_t *m, const json_t *data, int request)
         return;
     int64_t now = hx_now_ms(), ts = json_integer_value(json_object_get(data, "ts"));
     uint64_t seq = (uint64_t)json_integer_value(json_object_get(data, "seq"));
+    /* A node reading the topics from the start replays old digests and sync
+     * requests: they are neither heartbeats nor worth answering. A request
+     * gets a wider window (its sender waits on it, clocks differ a bit). */
+    int64_t window = 3 * (int64_t)m->digest_interval_ms;
+    if (request && window < 60000)
+        window = 60000;
+    int stale = now - ts > window;
     pthread_mutex_lock(&m->mu);
     hx_origin_t *o = hx_memory_origin(m, node, 1);
     if (o) {
-        o->last_heartbeat = now;
+        if (!stale)
+            o->last_heartbeat = now;
         if (seq > o->contig) {
             if (!o->advertised_since || o->advertised <= o->contig)
                 o->advertised_since = ts;
@@ -158,8 +195,8 @@ void hx_msync_on_digest(hx_memory_t *m, const json_t *data, int request)
     }
     int force = now < m->force_until_ms;
     pthread_mutex_unlock(&m->mu);
-    if (!o || (!request && now - ts > 3 * (int64_t)m->digest_interval_ms))
-        return; /* a digest replayed from the log, not news */
+    if (!o || stale)
+        return;
     if (request)
         hx_msync_publish_digest(m, 0, NULL);
     uint64_t mine[HX_MEM_BUCKETS];
@@ -194,26 +231,19 @@ void hx_msync_on_digest(hx_memory_t *m, const json_t *data, int request)
         o->last_ndiff = ndiff;
     }
     if (o && ndiff == 0) {
+        /* Equal state: we hold every op the sender had applied, its own up
+         * to seq included. Adopting its counts ends lag for ops that were
+         * lost in transit and healed by state instead. */
+        adopt_contig(o, seq);
         const char *vn;
         json_t *vc;
         json_object_foreach((json_t *)json_object_get(data, "vv"), vn, vc)
         {
+            /* May grow m->origins: o is not used past this loop. */
             hx_origin_t *x = strcmp(vn, m->node) ? hx_memory_origin(m, vn, 1) : NULL;
-            uint64_t c = (uint64_t)json_integer_value(vc);
-            if (!x || c <= x->contig)
-                continue;
-            x->contig = c;
-            size_t k = 0;
-            while (k < x->nextra && x->extra[k] <= c)
-                k++;
-            if (k)
-                memmove(x->extra, x->extra + k, (x->nextra - k) * sizeof *x->extra);
-            x->nextra -= k;
-            if (!x->nextra)
-                x->extra_min_hlc = 0;
+            if (x)
+                adopt_contig(x, (uint64_t)json_integer_value(vc));
         }
-        if (o->advertised <= o->contig)
-            o->advertised_since = 0;
     }
     pthread_mutex_unlock(&m->mu);
     if (npush)

@@ -17,6 +17,12 @@ void hx_memory_opts_defaults(hx_memory_opts_t *o) { memset(o, 0, sizeof *o); }
 const char *hx_memory_node_id(const hx_memory_t *m) { return m->node; }
 hx_latency_t *hx_memory_apply_lag(hx_memory_t *m) { return m->apply_lag; }
 
+void hx_memory_test_drop(hx_memory_t *m, int drop_in, int drop_out)
+{
+    atomic_store(&m->drop_in, drop_in);
+    atomic_store(&m->drop_out, drop_out);
+}
+
 uint64_t hx_memory_ops_applied(hx_memory_t *m)
 {
     pthread_mutex_lock(&m->mu);
@@ -263,7 +269,10 @@ int hx_memory_open(const hx_memory_opts_t *o, hx_memory_t **out, hx_err_t *err)
                                                                                           : HX_CRDT_MERGE_ALL;
     m->broker = o->broker;
     m->metrics = o->metrics;
-    m->digest_interval_ms = o->digest_interval_ms > 0 ? o->digest_interval_ms : 5000;
+    m->digest_interval_ms = o->digest_interval_ms > 0 ? o->digest_interval_ms
+                                                  : o->cfg->distributed_memory.sync.digest_interval_ms > 0
+                                                      ? o->cfg->distributed_memory.sync.digest_interval_ms
+                                                      : 5000;
     m->snapshot_interval_ms = o->snapshot_interval_ms > 0 ? o->snapshot_interval_ms
                                                           : o->cfg->distributed_memory.snapshot.interval_seconds * 1000;
     m->batch_size = o->cfg->distributed_memory.sync.batch_size;

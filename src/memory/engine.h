@@ -7,6 +7,7 @@
 #include "memory/crdt.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define HX_MEM_BUCKETS 256
 #define HX_MEM_PARTS_MAX 1024
@@ -122,8 +123,14 @@ struct hx_memory {
     int batch_size;            /* adaptive: cfg, 200, 500 */
     uint64_t published_seq;    /* highest own seq acknowledged by the broker */
     int broker_down;
+    /* publish outage bookkeeping (under qmu): consecutive failed attempts,
+     * since when, the last error, and when it was last logged */
+    uint64_t pub_failures;
+    int64_t pub_fail_since_ms, pub_warn_ms;
+    char pub_error[256];
     int flush_req;
     uint64_t flush_gen, flushed_gen;
+    size_t flush_left;         /* deltas still queued when flushed_gen completed */
 
     /* threads */
     pthread_t pub_thr, con_thr;
@@ -138,6 +145,9 @@ struct hx_memory {
     hx_gauge_t *g_lag;
     hx_histogram_t *h_conflict;
     hx_counter_t *c_events;
+
+    /* fault injection (hx_memory_test_drop) */
+    _Atomic int drop_in, drop_out;
 
     /* anti-entropy */
     int64_t force_until_ms;    /* push differing buckets at once until then */

@@ -294,8 +294,13 @@ static int apply_header(hx_memory_t *m, const json_t *h, uint64_t *wal_seg)
     *wal_seg = (uint64_t)json_integer_value(json_object_get(h, "wal_seg"));
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(h, "offsets"), i, v) if (i < HX_MEM_PARTS_MAX) m->part_next[i] =
-        json_integer_value(v);
+    json_array_foreach(json_object_get(h, "offsets"), i, v) if (i < HX_MEM_PARTS_MAX)
+    {
+        m->part_next[i] = json_integer_value(v);
+        /* Until the consumer has described the topic, snapshots keep these. */
+        if ((int)i >= m->nparts)
+            m->nparts = (int)i + 1;
+    }
     json_array_foreach(json_object_get(h, "vv"), i, v)
     {
         hx_origin_t *o = hx_memory_origin(m, json_string_value(json_object_get(v, "node")) ?: "?", 1);

@@ -3,6 +3,9 @@
 #include "helix/hx_clock.h"
 #include "memory/engine.h"
 
+#include <inttypes.h>
+#include <stdio.h>
+
 int hx_memory_sync_status(hx_memory_t *m, json_t **out, hx_err_t *err)
 {
     int64_t now = hx_now_ms();
@@ -36,10 +39,63 @@ int hx_memory_sync_status(hx_memory_t *m, json_t **out, hx_err_t *err)
     pthread_mutex_unlock(&m->mu);
     pthread_mutex_lock(&m->qmu);
     json_object_set_new(j, "publish_queue", json_integer((json_int_t)m->qn));
-    json_object_set_new(j, "broker_reachable", json_boolean(!m->broker_down));
+    json_object_set_new(j, "broker_reachable", json_boolean(!m->pub_failures));
+    json_object_set_new(j, "publish_failures", json_integer((json_int_t)m->pub_failures));
+    if (m->pub_failures)
+        json_object_set_new(j, "publish_error", json_string(m->pub_error));
     pthread_mutex_unlock(&m->qmu);
-    json_object_set_new(j, "degraded",
-                        json_boolean(max_lag > m->cfg.distributed_memory.sync.max_lag_ms));
+    char why[512];
+    int bad = hx_memory_health(m, why, sizeof why) != 0;
+    json_object_set_new(j, "degraded", json_boolean(bad));
+    json_object_set_new(j, "health", json_string(why));
     *out = j;
     return j ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");
+}
+
+int hx_memory_health(hx_memory_t *m, char *detail, size_t len)
+{
+    int64_t now = hx_now_ms(), max_ok = m->cfg.distributed_memory.sync.max_lag_ms;
+    int64_t lag = 0;
+    char worst[HX_MNODE_MAX] = "";
+    int up = 0;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->norigins; i++) {
+        const hx_origin_t *o = &m->origins[i];
+        int64_t l = hx_memory_origin_lag_ms(o, now);
+        if (l > lag) {
+            lag = l;
+            snprintf(worst, sizeof worst, "%s", o->node);
+        }
+        up += o->last_heartbeat && now - o->last_heartbeat <= 3 * (int64_t)m->digest_interval_ms;
+    }
+    size_t count = m->store.count;
+    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_lock(&m->qmu);
+    uint64_t fails = m->pub_failures;
+    int64_t since = m->pub_fail_since_ms, queued_age = m->qn ? now - m->q_oldest_ms : 0;
+    size_t queued = m->qn;
+    char last_err[sizeof m->pub_error];
+    snprintf(last_err, sizeof last_err, "%s", m->pub_error);
+    pthread_mutex_unlock(&m->qmu);
+    if (fails) {
+        snprintf(detail, len, "publishing memory deltas has failed for %" PRId64 " ms (%" PRIu64 " attempts, %zu "
+                 "deltas queued; writes are still accepted): %s", now - since, fails, queued, last_err);
+        return HX_EUNAVAIL;
+    }
+    if (lag > max_ok) {
+        snprintf(detail, len, "sync lag %" PRId64 " ms from node %s exceeds distributed_memory.sync.max_lag_ms=%" PRId64,
+                 lag, worst, max_ok);
+        return HX_EUNAVAIL;
+    }
+    if (queued_age > max_ok) {
+        snprintf(detail, len, "%zu deltas waiting %" PRId64 " ms to be published, over "
+                 "distributed_memory.sync.max_lag_ms=%" PRId64, queued, queued_age, max_ok);
+        return HX_EUNAVAIL;
+    }
+    if (!m->broker)
+        snprintf(detail, len, "node %s, %zu memories, single node (no broker, no sync)", m->node, count);
+    else
+        snprintf(detail, len, "node %s, %zu memories, %d peers up, max sync lag %" PRId64 " ms", m->node, count, up,
+                 lag);
+    return HX_OK;
 }

@@ -85,6 +85,8 @@ int hx_msync_encode(hx_memory_t *m, const char *type, const char *tenant, const 
  * produces one record per memory. */
 static int publish_batch(hx_memory_t *m, hx_pending_op_t *ops, size_t n, hx_err_t *err)
 {
+    if (atomic_load(&m->drop_out))
+        return HX_OK;
     hx_msg_t *msgs = calloc(n, sizeof *msgs);
     hx_buf_t *bufs = calloc(n, sizeof *bufs);
     char *used = calloc(n, 1);
@@ -173,6 +175,11 @@ int hx_msync_batch_for_lag(int base, int current, int64_t lag_ms)
     return target < base ? base : target;
 }
 
+int hx_msync_warn_due(uint64_t n, int64_t now_ms, int64_t last_warn_ms)
+{
+    return n <= 1 || now_ms - last_warn_ms >= HX_MSYNC_WARN_EVERY_MS;
+}
+
 static void *pub_main(void *arg)
 {
     hx_memory_t *m = arg;
@@ -232,9 +239,20 @@ static void *pub_main(void *arg)
                     memcpy(m->q, batch, take * sizeof *batch);
                     m->qn += take;
                 }
-                if (!m->broker_down)
-                    HX_WARN("memory", "publishing %zu memory deltas failed: %s; retrying (writes still accepted)",
-                            take, err.msg);
+                int64_t t = hx_now_ms();
+                if (!m->pub_failures++)
+                    m->pub_fail_since_ms = t;
+                snprintf(m->pub_error, sizeof m->pub_error, "%s", err.msg);
+                if (hx_msync_warn_due(m->pub_failures, t, m->pub_warn_ms)) {
+                    if (m->pub_failures == 1)
+                        HX_WARN("memory", "publishing %zu memory deltas failed: %s; retrying with backoff (writes "
+                                "still accepted)", take, err.msg);
+                    else
+                        HX_WARN("memory", "memory delta publishing still failing: %" PRIu64 " attempts over %" PRId64
+                                " s, %zu deltas queued; last error: %s", m->pub_failures,
+                                (t - m->pub_fail_since_ms) / 1000, m->qn, err.msg);
+                    m->pub_warn_ms = t;
+                }
                 m->broker_down = 1;
                 pthread_mutex_unlock(&m->qmu);
                 hx_sleep_ms(backoff);
@@ -248,6 +266,12 @@ static void *pub_main(void *arg)
                 if (top > m->published_seq)
                     m->published_seq = top;
                 backoff = 50;
+                if (m->pub_failures) {
+                    HX_INFO("memory", "memory delta publishing recovered after %" PRIu64 " failed attempts over %" PRId64
+                            " ms", m->pub_failures, hx_now_ms() - m->pub_fail_since_ms);
+                    m->pub_failures = 0;
+                    m->pub_warn_ms = 0;
+                }
                 pthread_mutex_lock(&m->mu);
                 m->events_published += take;
                 pthread_mutex_unlock(&m->mu);
@@ -255,6 +279,9 @@ static void *pub_main(void *arg)
             }
             if (m->flush_req && (!m->qn || rc) && gen == m->flush_gen) {
                 m->flushed_gen = gen;
+                /* Read now: the next round may take the batch out of the
+                 * queue again before the flusher looks at it. */
+                m->flush_left = m->qn;
                 m->flush_req = 0;
                 pthread_cond_broadcast(&m->qcv);
             }
@@ -270,6 +297,7 @@ static void *pub_main(void *arg)
         } else if (flushing) {
             pthread_mutex_lock(&m->qmu);
             m->flushed_gen = gen;
+            m->flush_left = m->qn;
             m->flush_req = 0;
             pthread_cond_broadcast(&m->qcv);
             pthread_mutex_unlock(&m->qmu);
@@ -325,7 +353,7 @@ int hx_memory_flush(hx_memory_t *m, int timeout_ms, hx_err_t *err)
         ts.tv_nsec %= 1000000000;
         pthread_cond_timedwait(&m->qcv, &m->qmu, &ts);
     }
-    int left = (int)m->qn, done = m->flushed_gen >= gen;
+    int done = m->flushed_gen >= gen, left = (int)(done ? m->flush_left : m->qn);
     pthread_mutex_unlock(&m->qmu);
     if (!done || left)
         return hx_err_set(err, HX_ETIMEOUT, "memory deltas not all published within %d ms (%d queued); the broker "
@@ -336,14 +364,10 @@ int hx_memory_flush(hx_memory_t *m, int timeout_ms, hx_err_t *err)
 
 int hx_msync_start(hx_memory_t *m, hx_err_t *err)
 {
-    int rc;
-    if (m->broker && (rc = hx_msync_consumer_open(m, err)))
-        return rc;
-    if (pthread_create(&m->pub_thr, NULL, pub_main, m)) {
-        hx_consumer_close(m->consumer);
-        m->consumer = NULL;
+    /* The consumer joins its group on its own thread: on Kafka that takes
+     * seconds, and a broker that is down at start must not fail the open. */
+    if (pthread_create(&m->pub_thr, NULL, pub_main, m))
         return hx_err_set(err, HX_EIO, "cannot start the memory publisher thread");
-    }
     m->threads_started = 1;
     if (m->broker && pthread_create(&m->con_thr, NULL, hx_msync_consumer_main, m)) {
         m->stop = 1;

@@ -9,8 +9,13 @@ int hx_msync_encode(hx_memory_t *m, const char *type, const char *tenant, const 
                     json_t *data, hx_buf_t *out, hx_err_t *err);
 /* The adaptive batch size for a lag, from the current one (hysteresis). */
 int hx_msync_batch_for_lag(int base, int current, int64_t lag_ms);
+/* A failure repeated through an outage is logged the first time (n == 1),
+ * then at most once per HX_MSYNC_WARN_EVERY_MS, so a long outage does not
+ * flood the log. */
+#define HX_MSYNC_WARN_EVERY_MS 30000
+int hx_msync_warn_due(uint64_t n, int64_t now_ms, int64_t last_warn_ms);
 
-int hx_msync_consumer_open(hx_memory_t *m, hx_err_t *err);
+int hx_msync_consumer_open(hx_memory_t *m, int64_t *seek_to, hx_err_t *err);
 void *hx_msync_consumer_main(void *arg);
 
 /* A digest (or a sync request carrying one) from a peer. */

@@ -73,6 +73,9 @@ contains "force on a single node" "$r" '"in_sync":true'
 expect "delete" 200 "$(code "${TA[@]}" -X DELETE $U/v1/memory/pref-1)"
 expect "deleted is 404" 404 "$(code "${TA[@]}" $U/v1/memory/pref-1)"
 contains "metrics" "$(body $U/metrics)" "memory_sync_lag_seconds"
+r=$(body "${TA[@]}" $U/v1/bigdata/health)
+contains "health has memory" "$r" '"memory":{"status":"healthy"'
+contains "health memory detail" "$r" 'max sync lag'
 
 # Acknowledged writes survive kill -9 (fsync=interval: written before the ack).
 acked=0
