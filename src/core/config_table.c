@@ -27,7 +27,7 @@ static const hx_knob_t knobs[] = {
     ENUM("node.log_level", node.log_level, "info", "debug|info|warn|error", "Log verbosity."),
 
     ENUM("backends.events", backends.events, "embedded", "embedded|kafka",
-         "Event log backend: the embedded log or Kafka (issue #4)."),
+         "Event log backend: the embedded log or Kafka (docs/kafka.md)."),
     ENUM("backends.analytics", backends.analytics, "embedded", "embedded|clickhouse",
          "Analytics store backend (reserved for the analytics issue)."),
     ENUM("backends.graph", backends.graph, "embedded", "embedded|neo4j",
@@ -45,7 +45,7 @@ static const hx_knob_t knobs[] = {
         "Bytes of log between two sparse index entries. Read by issue #3."),
 
     STR("kafka.bootstrap_servers", kafka.bootstrap_servers, "127.0.0.1:9092",
-        "Kafka brokers (host:port,...) when backends.events=kafka. Read by issue #4."),
+        "Kafka brokers (host:port,...) when backends.events=kafka; \"mock\" or \"mock:N\" starts librdkafka's mock cluster in process (tests, demos)."),
     ENUM("kafka.producer.compression_type", kafka.producer.compression_type, "lz4", "none|gzip|snappy|lz4|zstd",
          "Producer batch compression (compression.codec). Read by issue #4."),
     INT("kafka.producer.batch_size", kafka.producer.batch_size, "32768", 1, 1000000000,

@@ -113,11 +113,26 @@ static int admin_list(kf_t *k, hx_name_list_t *out)
     return ok;
 }
 
+/* Whether to use the group admin API at all. A cluster without the admin
+ * API (the mock) is not asked: librdkafka 2.0 leaks a little on each
+ * unsupported ListConsumerGroups. */
+static int admin_groups_probe(kf_t *k)
+{
+    if (k->mock || !kf_admin_supported(k)) {
+        __atomic_store_n(&k->group_admin, 0, __ATOMIC_RELAXED);
+        return 0;
+    }
+    return admin_list(k, NULL);
+}
+
 int kf_group_list(void *impl, hx_name_list_t *out, hx_err_t *err)
 {
     kf_t *k = impl;
     memset(out, 0, sizeof *out);
-    if (admin_list(k, out))
+    int has = __atomic_load_n(&k->group_admin, __ATOMIC_RELAXED);
+    if (has < 0)
+        has = admin_groups_probe(k);
+    if (has && admin_list(k, out))
         return HX_OK;
     pthread_mutex_lock(&k->mu);
     int rc = HX_OK;
@@ -286,7 +301,7 @@ int kf_group_describe(void *impl, const char *group_id, hx_group_info_t *out, hx
      * its handle reference and rd_kafka_destroy() hangs. */
     int has = __atomic_load_n(&k->group_admin, __ATOMIC_RELAXED);
     if (has < 0)
-        has = admin_list(k, NULL);
+        has = admin_groups_probe(k);
     int rc = has ? admin_describe(k, group_id, out, err) : 0;
     if (rc < 0) {
         hx_group_info_free(out);
