@@ -16,6 +16,7 @@ typedef struct hx_bench_opts {
     int quiet;                 /* no progress lines */
     const char *backend;       /* kafka bench: embedded (NULL) | kafka | mock */
     const char *bootstrap;     /* kafka bench with backend kafka: HOST:PORT[,...] */
+    const char *topic;         /* kafka bench: use this existing topic instead of creating one */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better

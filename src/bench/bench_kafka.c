@@ -14,7 +14,8 @@
 #include <string.h>
 
 #define MSG_BYTES 1024
-#define PARTITIONS 12
+#define PARTITIONS 12      /* of the topic the bench creates */
+#define MAX_PARTITIONS 1024 /* of a topic given with --topic */
 #define BATCH 500
 #define BODIES 64 /* distinct pre-generated payload bodies */
 #define KEYS 1000
@@ -25,7 +26,7 @@ typedef struct {
     long n;
     hx_latency_t *lat;
     unsigned char *seen;       /* seen[seq]: exactly once */
-    int64_t last[PARTITIONS];  /* last seq per partition: order */
+    int64_t last[MAX_PARTITIONS]; /* last seq per partition: order */
     long received, dupes, disorder;
     int failed;
     hx_err_t err;
@@ -35,7 +36,7 @@ static void *consume_main(void *arg)
 {
     consumer_t *c = arg;
     hx_consumer_t *con = c->con;
-    for (int p = 0; p < PARTITIONS; p++)
+    for (int p = 0; p < MAX_PARTITIONS; p++)
         c->last[p] = -1;
     uint64_t deadline = hx_mono_ns() + 120ull * 1000000000;
     while (c->received < c->n && hx_mono_ns() < deadline) {
@@ -107,10 +108,16 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     }
     /* A fresh topic per run on Kafka: a deleted topic lingers there a while. */
     char topic[96];
-    if (kafka)
+    if (o->topic)
+        snprintf(topic, sizeof topic, "%s", o->topic);
+    else if (kafka)
         snprintf(topic, sizeof topic, "helix.bench.kafka.%lld", (long long)hx_now_ms());
     else
         snprintf(topic, sizeof topic, "bench.kafka");
+    /* A fresh group per run reads only this run's records (latest at join). */
+    char group[64];
+    snprintf(group, sizeof group, "helix-bench-%lld", (long long)hx_now_ms());
+    int partitions = PARTITIONS;
     hx_broker_t *b = NULL;
     consumer_t c = {0};
     unsigned char *payloads = NULL;
@@ -123,11 +130,31 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     hx_topic_config_defaults(&tc);
     tc.partitions = PARTITIONS;
     snprintf(tc.compression, sizeof tc.compression, "lz4");
-    if (!kafka)
-        hx_broker_topic_delete(b, topic, NULL);
-    if ((rc = hx_broker_topic_create(b, topic, &tc, err)))
-        goto cleanup;
-    created = 1;
+    if (o->topic) {
+        /* An existing topic (e.g. on a cluster without CreateTopics). */
+        hx_topic_info_t ti;
+        if ((rc = hx_broker_topic_describe(b, topic, &ti, err)))
+            goto cleanup;
+        partitions = ti.config.partitions;
+        hx_topic_info_free(&ti);
+        if (partitions > MAX_PARTITIONS) {
+            rc = hx_err_set(err, HX_EINVAL, "--topic %s has %d partitions; the bench handles up to %d", topic,
+                            partitions, MAX_PARTITIONS);
+            goto cleanup;
+        }
+    } else {
+        if (!kafka)
+            hx_broker_topic_delete(b, topic, NULL);
+        if ((rc = hx_broker_topic_create(b, topic, &tc, err))) {
+            if (rc == HX_EUNSUPPORTED && err) {
+                char why[HX_ERR_MSG_MAX];
+                snprintf(why, sizeof why, "%s", err->msg);
+                hx_err_set(err, rc, "%.400s; or pass --topic NAME naming an existing topic", why);
+            }
+            goto cleanup;
+        }
+        created = 1;
+    }
     c.b = b;
     c.n = n;
     c.lat = hx_latency_new();
@@ -150,8 +177,9 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     hx_consumer_opts_defaults(&co);
     co.max_poll_records = 5000;
     co.client_id = "bench";
+    co.auto_offset_reset = HX_RESET_LATEST;
     const char *topics[] = {topic};
-    if ((rc = hx_consumer_new(b, "bench-group", topics, 1, &co, &c.con, err))) {
+    if ((rc = hx_consumer_new(b, group, topics, 1, &co, &c.con, err))) {
         free(keys);
         free(bodies);
         goto cleanup;
@@ -165,7 +193,7 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     started = 1;
     if (!o->quiet)
         fprintf(stderr, "bench kafka: producing %ld x %d B to %s (%d partitions, lz4, backend=%s%s%s, fsync=%s)\n", n,
-                MSG_BYTES, topic, PARTITIONS, backend, kafka ? " " : "", kafka ? cfg.kafka.bootstrap_servers : "",
+                MSG_BYTES, topic, partitions, backend, kafka ? " " : "", kafka ? cfg.kafka.bootstrap_servers : "",
                 o->fsync == HX_FSYNC_ALWAYS ? "always" : o->fsync == HX_FSYNC_NEVER ? "never" : "interval");
     uint64_t t0 = hx_mono_ns();
     for (long base = 0; base < n && !rc; base += BATCH) {

@@ -26,9 +26,12 @@ static const char *pending[] = {"analytics", "graph"};
 static void usage(FILE *out)
 {
     fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
-                 "                   [--data-dir DIR] [--backend embedded|kafka|mock] [--bootstrap HOST:PORT]\n\n"
+                 "                   [--data-dir DIR] [--backend embedded|kafka|mock] [--bootstrap HOST:PORT]\n"
+                 "                   [--topic NAME]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
-                 "mock cluster in process; kafka uses the cluster at --bootstrap.\n\ncomponents:\n");
+                 "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
+                 "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
+                 "`helix kafka-mock --topic bench:12`).\n\ncomponents:\n");
     for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
         fprintf(out, "  %-10s %s\n", drivers[i].name, drivers[i].what);
     fprintf(out, "  all        every component above\n\nNot built yet: analytics, graph.\n");
@@ -39,12 +42,13 @@ int hx_cmd_bench(int argc, char **argv)
     static const struct option opts[] = {{"json", required_argument, 0, 'j'},      {"messages", required_argument, 0, 'n'},
                                          {"fsync", required_argument, 0, 'f'},     {"data-dir", required_argument, 0, 'd'},
                                          {"backend", required_argument, 0, 'b'},   {"bootstrap", required_argument, 0, 'B'},
+                                         {"topic", required_argument, 0, 't'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL};
+    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL, NULL};
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -75,6 +79,7 @@ int hx_cmd_bench(int argc, char **argv)
             o.backend = optarg;
             break;
         case 'B': o.bootstrap = optarg; break;
+        case 't': o.topic = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -14,7 +14,7 @@ expect() { [ "$2" = "$3" ] && ok || bad "$1: want '$2', got '$3'"; }
 contains() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$2' lacks '$3'" ;; esac; }
 
 "$HELIX_BIN" kafka-mock --brokers 0 >/dev/null 2>&1; expect "bad --brokers is a usage error" 2 $?
-"$HELIX_BIN" kafka-mock --brokers 3 --topic demo:3 --bootstrap-file "$d/bs" >"$d/mock.out" 2>"$d/mock.err" &
+"$HELIX_BIN" kafka-mock --brokers 3 --topic demo:3 --topic bench:4 --bootstrap-file "$d/bs" >"$d/mock.out" 2>"$d/mock.err" &
 MOCK=$!; pids+=("$MOCK")
 for _ in $(seq 1 100); do [ -s "$d/bs" ] && break; sleep 0.05; done
 BS=$(cat "$d/bs" 2>/dev/null)
@@ -35,6 +35,13 @@ expect "direct consume sees all" 40 "$(H consume demo -e | wc -l)"
 expect "key order kept" "line 1" "$(H consume demo -e | grep user-1 | head -1 | grep -o 'line [0-9]*')"
 expect "group first 15" 15 "$(H consume demo -g g1 -c 15 | wc -l)"
 expect "group resumes at its commit" 25 "$(H consume demo -g g1 -e | wc -l)"
+
+# bench against "any Kafka" (here the mock in the other process) with an existing topic.
+timeout 60 "$HELIX_BIN" bench kafka --backend kafka >/dev/null 2>&1; expect "--backend kafka needs --bootstrap" 2 $?
+timeout 90 "$HELIX_BIN" bench kafka --backend kafka --bootstrap "$BS" --topic bench --messages 1000 \
+  --json "$d/bench.json" >/dev/null 2>>"$d/err"; expect "bench on kafka" 0 $?
+contains "bench verified every message" "$(cat "$d/bench.json" 2>/dev/null)" '"verified": true'
+contains "bench names its backend" "$(cat "$d/bench.json" 2>/dev/null)" '"backend": "kafka"'
 
 # serve on kafka: healthy, then degraded with the reason once the cluster is gone.
 HELIX_NODE_LOG_LEVEL=info "$HELIX_BIN" serve --data-dir "$d/srv" --port 0 2>"$d/serve.log" &
