@@ -35,6 +35,13 @@ int hx_server_new(const hx_config_t *cfg, hx_metrics_t *metrics, hx_server_t **o
  * hx_server_start(). HX_EEXIST for a duplicate method+pattern. */
 int hx_server_route(hx_server_t *srv, const char *method, const char *pattern, hx_handler_fn fn,
                     void *ctx);
+/* Registers n routes that share ctx, in order (the first matching pattern
+ * wins, so list literal routes before {param} ones). */
+typedef struct hx_route_spec {
+    const char *method, *pattern;
+    hx_handler_fn fn;
+} hx_route_spec_t;
+int hx_server_routes(hx_server_t *srv, const hx_route_spec_t *routes, size_t n, void *ctx, hx_err_t *err);
 int hx_server_start(hx_server_t *srv, hx_err_t *err);
 /* Waits for in-flight requests and stops; the server cannot be restarted. */
 void hx_server_stop(hx_server_t *srv);
@@ -63,6 +70,9 @@ const char *hx_req_method(const hx_req_t *req);
 const char *hx_req_path(const hx_req_t *req);   /* as sent, without the query, not decoded */
 const char *hx_req_param(const hx_req_t *req, const char *name); /* path param, decoded; NULL if absent */
 const char *hx_req_query(const hx_req_t *req, const char *name); /* first value, decoded; NULL if absent */
+/* Integer query parameter: def when absent; HX_EINVAL naming the parameter
+ * and the range (set on hx_req_err(req)) when not an integer in [min, max]. */
+int hx_req_query_int(hx_req_t *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);
 const char *hx_req_header(const hx_req_t *req, const char *name); /* case-insensitive; NULL if absent */
 const char *hx_req_tenant(const hx_req_t *req); /* X-Helix-Tenant, validated; "default" if absent */
 /* Raw body (NUL-terminated for convenience; len excludes the NUL). Never NULL. */

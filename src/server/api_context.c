@@ -9,22 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int query_int(hx_req_t *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
-{
-    const char *s = hx_req_query(req, name);
-    *out = def;
-    if (!s)
-        return HX_OK;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max)
-        return hx_err_set(hx_req_err(req), HX_EINVAL, "query parameter '%s' must be an integer between %lld and %lld",
-                          name, (long long)min, (long long)max);
-    *out = v;
-    return HX_OK;
-}
-
 static int post_messages(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     hx_err_t *err = hx_req_err(req);
@@ -40,9 +24,9 @@ static int get_messages(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     int64_t from, since, limit;
     int rc;
-    if ((rc = query_int(req, "from_seq", 0, 0, INT64_MAX, &from)) ||
-        (rc = query_int(req, "since", 0, 0, INT64_MAX, &since)) ||
-        (rc = query_int(req, "limit", 100, 1, 10000, &limit)))
+    if ((rc = hx_req_query_int(req, "from_seq", 0, 0, INT64_MAX, &from)) ||
+        (rc = hx_req_query_int(req, "since", 0, 0, INT64_MAX, &since)) ||
+        (rc = hx_req_query_int(req, "limit", 100, 1, 10000, &limit)))
         return rc;
     json_t *out;
     rc = hx_context_messages(ctx, hx_req_tenant(req), hx_req_param(req, "id"), (uint64_t)from, since, (int)limit,
@@ -130,10 +114,11 @@ static int stats(hx_req_t *req, hx_res_t *res, void *ctx)
 
 int hx_api_context_register(hx_server_t *srv, hx_context_t *ctx, hx_err_t *err)
 {
-    if (hx_server_route(srv, "POST", "/v1/conversations/{id}/messages", post_messages, ctx) ||
-        hx_server_route(srv, "GET", "/v1/conversations/{id}/messages", get_messages, ctx) ||
-        hx_server_route(srv, "POST", "/v1/context/replay", replay, ctx) ||
-        hx_server_route(srv, "GET", "/v1/context/stats/{id}", stats, ctx))
-        return hx_err_set(err, HX_EINTERNAL, "cannot register the context routes");
-    return HX_OK;
+    static const hx_route_spec_t routes[] = {
+        {"POST", "/v1/conversations/{id}/messages", post_messages},
+        {"GET", "/v1/conversations/{id}/messages", get_messages},
+        {"POST", "/v1/context/replay", replay},
+        {"GET", "/v1/context/stats/{id}", stats},
+    };
+    return hx_server_routes(srv, routes, sizeof routes / sizeof routes[0], ctx, err);
 }

@@ -7,22 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int query_int(hx_req_t *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
-{
-    const char *s = hx_req_query(req, name);
-    *out = def;
-    if (!s)
-        return HX_OK;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max)
-        return hx_err_set(hx_req_err(req), HX_EINVAL, "query parameter '%s' must be an integer between %lld and %lld",
-                          name, (long long)min, (long long)max);
-    *out = v;
-    return HX_OK;
-}
-
 static int create(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     json_t *body = hx_req_json(req, hx_req_err(req)), *out = NULL;
@@ -58,7 +42,7 @@ static int del(hx_req_t *req, hx_res_t *res, void *ctx)
 static int list(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     int64_t limit;
-    int rc = query_int(req, "limit", 50, 1, 1000, &limit);
+    int rc = hx_req_query_int(req, "limit", 50, 1, 1000, &limit);
     if (rc)
         return rc;
     hx_memory_query_t q = {hx_req_query(req, "user_id"), hx_req_query(req, "type"), hx_req_query(req, "tag"),
@@ -81,7 +65,7 @@ static int conflicts(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     int64_t since, limit;
     int rc;
-    if ((rc = query_int(req, "since", 0, 0, INT64_MAX, &since)) || (rc = query_int(req, "limit", 100, 1, 1000, &limit)))
+    if ((rc = hx_req_query_int(req, "since", 0, 0, INT64_MAX, &since)) || (rc = hx_req_query_int(req, "limit", 100, 1, 1000, &limit)))
         return rc;
     json_t *out = NULL;
     rc = hx_memory_conflicts(ctx, hx_req_tenant(req), since, (int)limit, &out, hx_req_err(req));
@@ -98,7 +82,7 @@ static int status(hx_req_t *req, hx_res_t *res, void *ctx)
 static int force(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     int64_t timeout;
-    int rc = query_int(req, "timeout_ms", 5000, 100, 60000, &timeout);
+    int rc = hx_req_query_int(req, "timeout_ms", 5000, 100, 60000, &timeout);
     if (rc)
         return rc;
     json_t *out = NULL;
@@ -109,7 +93,7 @@ static int force(hx_req_t *req, hx_res_t *res, void *ctx)
 int hx_api_memory_register(hx_server_t *srv, hx_memory_t *mem, hx_err_t *err)
 {
     /* Literal routes first: the first matching pattern wins. */
-    struct { const char *method, *pattern; hx_handler_fn fn; } routes[] = {
+    static const hx_route_spec_t routes[] = {
         {"GET", "/v1/memory/sync/status", status},
         {"POST", "/v1/memory/sync/force", force},
         {"GET", "/v1/memory/conflicts", conflicts},
@@ -120,10 +104,5 @@ int hx_api_memory_register(hx_server_t *srv, hx_memory_t *mem, hx_err_t *err)
         {"PATCH", "/v1/memory/{id}", patch},
         {"DELETE", "/v1/memory/{id}", del},
     };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        int rc = hx_server_route(srv, routes[i].method, routes[i].pattern, routes[i].fn, mem);
-        if (rc)
-            return hx_err_set(err, rc, "registering %s %s", routes[i].method, routes[i].pattern);
-    }
-    return HX_OK;
+    return hx_server_routes(srv, routes, sizeof routes / sizeof routes[0], mem, err);
 }

@@ -238,22 +238,6 @@ cleanup:
     return rc;
 }
 
-static int query_int(hx_req_t *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
-{
-    const char *s = hx_req_query(req, name);
-    *out = def;
-    if (!s)
-        return HX_OK;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max)
-        return hx_err_set(hx_req_err(req), HX_EINVAL, "query parameter '%s' must be an integer between %lld and %lld",
-                          name, (long long)min, (long long)max);
-    *out = v;
-    return HX_OK;
-}
-
 static int get_records(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     hx_api_ctx_t *api = ctx;
@@ -261,9 +245,9 @@ static int get_records(hx_req_t *req, hx_res_t *res, void *ctx)
     const char *topic = hx_req_param(req, "t"), *tenant = hx_req_tenant(req);
     int64_t partition, offset, max;
     int rc;
-    if ((rc = query_int(req, "partition", 0, 0, 1023, &partition)) ||
-        (rc = query_int(req, "offset", -1, -1, INT64_MAX, &offset)) ||
-        (rc = query_int(req, "max", 100, 1, MAX_FETCH, &max)))
+    if ((rc = hx_req_query_int(req, "partition", 0, 0, 1023, &partition)) ||
+        (rc = hx_req_query_int(req, "offset", -1, -1, INT64_MAX, &offset)) ||
+        (rc = hx_req_query_int(req, "max", 100, 1, MAX_FETCH, &max)))
         return rc;
     hx_topic_info_t ti;
     if ((rc = hx_broker_topic_describe(api->broker, topic, &ti, err)))
@@ -369,7 +353,7 @@ static int get_group(hx_req_t *req, hx_res_t *res, void *ctx)
 
 int hx_api_topics_register(hx_server_t *srv, hx_api_ctx_t *ctx, hx_err_t *err)
 {
-    struct { const char *method, *pattern; hx_handler_fn fn; } routes[] = {
+    static const hx_route_spec_t routes[] = {
         {"GET", "/v1/topics", list_topics},
         {"POST", "/v1/topics", create_topic},
         {"GET", "/v1/topics/{t}", get_topic},
@@ -379,10 +363,5 @@ int hx_api_topics_register(hx_server_t *srv, hx_api_ctx_t *ctx, hx_err_t *err)
         {"GET", "/v1/groups", list_groups},
         {"GET", "/v1/groups/{g}", get_group},
     };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        int rc = hx_server_route(srv, routes[i].method, routes[i].pattern, routes[i].fn, ctx);
-        if (rc)
-            return hx_err_set(err, rc, "registering %s %s", routes[i].method, routes[i].pattern);
-    }
-    return HX_OK;
+    return hx_server_routes(srv, routes, sizeof routes / sizeof routes[0], ctx, err);
 }

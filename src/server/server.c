@@ -102,6 +102,16 @@ int hx_server_route(hx_server_t *srv, const char *method, const char *pattern, h
     return rc;
 }
 
+int hx_server_routes(hx_server_t *srv, const hx_route_spec_t *routes, size_t n, void *ctx, hx_err_t *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = hx_server_route(srv, routes[i].method, routes[i].pattern, routes[i].fn, ctx);
+        if (rc)
+            return hx_err_set(err, rc, "registering %s %s", routes[i].method, routes[i].pattern);
+    }
+    return HX_OK;
+}
+
 int hx_server_port(const hx_server_t *srv)
 {
     if (srv->daemon) {

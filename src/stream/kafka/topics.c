@@ -301,6 +301,18 @@ int kf_topic_describe(void *impl, const char *name, hx_topic_info_t *out, hx_err
     return HX_OK;
 }
 
+static int check_partition(kf_t *k, const char *topic, int32_t partition, hx_err_t *err)
+{
+    int parts;
+    int rc = kf_topic_partitions(k, topic, &parts, err);
+    if (rc)
+        return rc;
+    if (partition < 0 || partition >= parts)
+        return hx_err_set(err, HX_EINVAL, "partition %d does not exist: topic '%s' has %d partition(s)", partition,
+                          topic, parts);
+    return HX_OK;
+}
+
 /* Direct fetch: assign the fetcher to topic/partition@offset and read until
  * max_records, max_bytes, the high watermark seen up front, or a deadline. */
 int kf_fetch(void *impl, const char *topic, int32_t partition, int64_t offset, int max_records, size_t max_bytes,
@@ -308,12 +320,9 @@ int kf_fetch(void *impl, const char *topic, int32_t partition, int64_t offset, i
 {
     kf_t *k = impl;
     memset(out, 0, sizeof *out);
-    int parts, rc;
-    if ((rc = kf_topic_partitions(k, topic, &parts, err)))
+    int rc = check_partition(k, topic, partition, err);
+    if (rc)
         return rc;
-    if (partition < 0 || partition >= parts)
-        return hx_err_set(err, HX_EINVAL, "partition %d does not exist: topic '%s' has %d partition(s)", partition,
-                          topic, parts);
     int64_t lo, hi;
     if ((rc = kf_watermarks(k, topic, partition, &lo, &hi, err)))
         return rc;
@@ -389,12 +398,9 @@ int kf_offset_for_time(void *impl, const char *topic, int32_t partition, int64_t
                        hx_err_t *err)
 {
     kf_t *k = impl;
-    int parts, rc;
-    if ((rc = kf_topic_partitions(k, topic, &parts, err)))
+    int rc = check_partition(k, topic, partition, err);
+    if (rc)
         return rc;
-    if (partition < 0 || partition >= parts)
-        return hx_err_set(err, HX_EINVAL, "partition %d does not exist: topic '%s' has %d partition(s)", partition,
-                          topic, parts);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = ts_ms;
     rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(k->prod, l, KF_ADMIN_TIMEOUT_MS);
