@@ -56,6 +56,7 @@ typedef struct hx_config {
             int64_t buffer_memory;       /* bytes, default 67108864 */
             int max_in_flight_requests;  /* default 5 */
             char acks[8];                /* 0|1|all, default 1 */
+            int delivery_timeout_ms;     /* message.timeout.ms, default 30000 */
         } producer;
         struct {
             int fetch_min_bytes;             /* default 1024 */

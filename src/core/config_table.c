@@ -58,6 +58,9 @@ static const hx_knob_t knobs[] = {
         "Unacknowledged requests per connection. Read by issue #4."),
     ENUM("kafka.producer.acks", kafka.producer.acks, "1", "0|1|all",
          "Acknowledgements a produce waits for; all turns on idempotence. Read by issue #4."),
+    INT("kafka.producer.delivery_timeout_ms", kafka.producer.delivery_timeout_ms, "30000", 1000, 3600000,
+        "How long a record may wait for its acknowledgement (message.timeout.ms) before the produce fails with "
+        "'unavailable'; covers a broker outage. Kafka backend only."),
     INT("kafka.consumer.fetch_min_bytes", kafka.consumer.fetch_min_bytes, "1024", 1, 100000000,
         "Minimum bytes a fetch waits for (fetch.min.bytes). Read by issue #4."),
     INT("kafka.consumer.fetch_max_wait_ms", kafka.consumer.fetch_max_wait_ms, "500", 0, 300000,

@@ -6,6 +6,8 @@
 #include "../broker_conformance.h"
 #include "helix/hx_kafka_mock.h"
 
+static int delivery_timeout_ms = 30000; /* a test may shorten it */
+
 static hx_broker_t *open_broker(hx_metrics_t *m)
 {
     hx_config_t cfg;
@@ -14,6 +16,7 @@ static hx_broker_t *open_broker(hx_metrics_t *m)
     snprintf(cfg.kafka.bootstrap_servers, sizeof cfg.kafka.bootstrap_servers, "mock:3");
     cfg.kafka.consumer.fetch_max_wait_ms = 50; /* quick polls in tests */
     cfg.kafka.producer.linger_ms = 5;
+    cfg.kafka.producer.delivery_timeout_ms = delivery_timeout_ms;
     hx_broker_t *b = NULL;
     hx_err_t e = {0};
     if (hx_broker_open(&cfg, m, &b, &e))
@@ -95,7 +98,10 @@ static void test_broker_down_and_back(void)
 
 static void test_health(void)
 {
+    delivery_timeout_ms = 1500;
     hx_broker_t *b = open_broker(NULL);
+    delivery_timeout_ms = 30000;
+    make_topic(b, "h", 1);
     hx_kafka_mock_t *mock = hx_broker_kafka_mock(b);
     char detail[512];
     CHECK_INT(hx_broker_health(b, detail, sizeof detail), 0);
@@ -105,6 +111,11 @@ static void test_health(void)
         hx_kafka_mock_broker_down(mock, id, &e);
     CHECK_INT(hx_broker_health(b, detail, sizeof detail), HX_EUNAVAIL);
     CHECK_CONTAINS(detail, "unreachable");
+    /* A produce during the outage fails once delivery_timeout_ms passes. */
+    hx_msg_t m = {.topic = "h", .partition = 0, .value = "x", .value_len = 1};
+    uint64_t t0 = hx_mono_ns();
+    CHECK_INT(hx_broker_produce(b, &m, 1, NULL, &e), HX_EUNAVAIL);
+    CHECK((hx_mono_ns() - t0) / 1000000 < 10000);
     for (int id = 1; id <= 3; id++)
         hx_kafka_mock_broker_up(mock, id, &e);
     int rc = HX_EUNAVAIL;

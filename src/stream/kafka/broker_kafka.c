@@ -132,6 +132,7 @@ static int make_producer(kf_t *k, hx_err_t *err)
                                                      ? c->kafka.producer.buffer_memory / 1024 : 1)) ||
         (rc = SETI("max.in.flight.requests.per.connection", c->kafka.producer.max_in_flight_requests)) ||
         (rc = kf_conf_set(conf, "acks", c->kafka.producer.acks, err)) ||
+        (rc = SETI("message.timeout.ms", c->kafka.producer.delivery_timeout_ms)) ||
         (rc = kf_conf_set(conf, "enable.idempotence", all ? "true" : "false", err)) ||
         (rc = SETI("message.max.bytes", maxmsg)) ||
         (rc = kf_conf_set(conf, "allow.auto.create.topics", "false", err)) ||
