@@ -66,8 +66,8 @@ contains "node ids" "${NODE[1]} ${NODE[2]} ${NODE[3]}" "node-"
 # Each node's consumer joins its own group (~3 s on the mock): wait until
 # every node hears both peers' digests, i.e. it consumes.
 peers_up() { for n in 1 2 3; do [ "$(status $n | jq '[.peers[] | select(.status == "up")] | length')" = 2 ] || return 1; done; }
-t=$SECONDS; until peers_up; do [ $((SECONDS - t)) -lt 20 ] || break; sleep 0.2; done
-peers_up && ok || bad "peers not all up after 20 s: $(status 1)"
+wait_peers() { local t=$SECONDS; until peers_up; do [ $((SECONDS - t)) -lt "$1" ] || return 1; sleep 0.2; done; }
+wait_peers 20 && ok || bad "peers not all up after 20 s: $(status 1)"
 
 # Every acknowledged write goes to acked.jsonl as {id, hlc, node, content|null, superseded}.
 : >"$d/acked.jsonl"
@@ -120,7 +120,7 @@ wait_converged() { # label seconds
 # Prints the number of violations.
 check_no_loss() {
   get "$1" '/v1/memory?limit=1000' >"$d/list.$1"
-  jq -n --slurpfile acked "$d/acked.jsonl" --slurpfile list "$d/list.$1" '
+  jq -c -n --slurpfile acked "$d/acked.jsonl" --slurpfile list "$d/list.$1" '
     ($list[0].memories | map({key: .id, value: ([.version + {content}] + .conflicts
                                                  | map("\(.hlc)/\(.node)/\(.content)") | sort)}) | from_entries) as $live
     | [$acked[] | .superseded[]? | "\(.[0])/\(.[1])"] as $sup
@@ -177,7 +177,8 @@ create 3 after-snap "fact written after the snapshot"
     [ "$c" = 201 ] && echo "burst-$i" >>"$d/burst.acked"
   done ) &
 burst=$!
-sleep 0.15
+for _ in $(seq 1 100); do [ -s "$d/burst.acked" ] && break; sleep 0.05; done
+sleep 0.1
 kill -9 "${PID[3]}"; wait "${PID[3]}" 2>/dev/null; wait "$burst"; t_kill=$SECONDS
 nb=$(cat "$d/burst.acked" 2>/dev/null | wc -l)
 [ "$nb" -ge 1 ] && ok || bad "no burst write acknowledged before the kill"
@@ -210,7 +211,7 @@ done
 wait_converged "after restart" 25
 echo "converged after the restart at $((SECONDS - T0)) s (node 3 down $((t_up - t_kill)) s, caught up $((SECONDS - t_up)) s after its restart)"
 # Fresh digests (heartbeats) follow the replayed backlog.
-t=$SECONDS; until peers_up; do [ $((SECONDS - t)) -lt 10 ] || break; sleep 0.2; done
+wait_peers 10
 for n in 1 2 3; do expect "no lost write on node $n (after restart)" 0 "$(check_no_loss $n)"; done
 [ "$(cat "$d/loss.3")" != "[]" ] && echo "loss detail: $(cat "$d/loss.3")" >&2
 expect "delete reached the restarted node" 404 "$(call 3 GET /v1/memory/m3-1 '' /dev/null)"
@@ -222,16 +223,13 @@ expect "every acknowledged memory on every node" 19 \
   "$(get 1 '/v1/memory?limit=1000' | jq '[.memories[].id | select(startswith("burst-") | not)] | length')"
 n_burst=$(get 3 '/v1/memory?limit=1000' | jq '[.memories[].id | select(startswith("burst-"))] | length')
 [ "$n_burst" -ge "$nb" ] && ok || bad "burst: $nb acknowledged, $n_burst present"
-c=$(get 1 '/v1/memory/conflicts?since=0&limit=1000' | jq .conflicts_resolved_total)
+c=$(for n in 1 2 3; do get $n '/v1/memory/conflicts?since=0&limit=1000' | jq .conflicts_resolved_total; done | jq -s add)
 [ "${c:-0}" -gt 0 ] && ok || bad "concurrent patches recorded no conflict resolution: $c"
 r=$(curl -s --max-time 15 -X POST "$(U 3)/v1/memory/sync/force?timeout_ms=8000")
 contains "sync/force from the restarted node" "$r" '"in_sync":true'
 contains "both peers answered" "$r" '"peers_answered":2'
-for n in 1 2 3; do
-  s=$(status $n)
-  expect "node $n sees 2 peers up" 2 "$(jq '[.peers[] | select(.status == "up")] | length' <<<"$s")"
-  expect "node $n not degraded" false "$(jq .degraded <<<"$s")"
-done
+wait_peers 10 && ok || bad "not every node sees 2 peers up: $(for n in 1 2 3; do status $n | jq -c '[.node_id, .peers]'; done)"
+for n in 1 2 3; do expect "node $n not degraded" false "$(status $n | jq .degraded)"; done
 
 kill -TERM "${PID[1]}" "${PID[2]}" "${PID[3]}"
 for n in 1 2 3; do wait "${PID[$n]}"; expect "node $n stops cleanly" 0 "$?"; done
