@@ -7,7 +7,8 @@
  * ours, so both end with the join of both. Under steady writes buckets differ
  * all the time only because of deltas in flight, so a periodic digest pushes
  * a bucket only when the peer reported the same value for it twice in a row
- * and it still differs. A sync request (POST /v1/memory/sync/force) asks
+ * and it still differs; and repeated periodic pushes to a peer back off
+ * (periodic_push_allowed). A sync request (POST /v1/memory/sync/force) asks
  * every peer for a fresh digest and pushes/pulls every differing bucket at
  * once. When a peer's digest equals ours, its version vector is adopted: ops
  * lost in transit but healed by anti-entropy no longer count as lag. */
@@ -165,6 +166,34 @@ static void adopt_contig(hx_origin_t *x, uint64_t c)
         x->advertised_since = 0;
 }
 
+/* Whether the buckets found to differ may be pushed to peer o now. A peer
+ * that is not consuming (a restarted node waiting for its group join, one
+ * far behind on the log) keeps publishing the same stale digest; pushing its
+ * differing buckets on each of them would publish the same full states every
+ * interval from every peer, and the peer would have to read them all once it
+ * consumes. So after a periodic push the next one to that peer waits 2
+ * intervals, doubling while the peer still differs (at most 32 intervals),
+ * and the wait ends when its digest equals ours. Requests (sync/force) are
+ * never held back. Called with mu held. */
+static int periodic_push_allowed(hx_memory_t *m, hx_origin_t *o, int npush, int ndiff, int asked, int64_t now)
+{
+    int64_t base = 2 * (int64_t)m->digest_interval_ms, cap = 32 * (int64_t)m->digest_interval_ms;
+    if (ndiff == 0) {
+        o->push_backoff_ms = 0;
+        o->push_hold_until = 0;
+        return 1;
+    }
+    if (!npush || asked)
+        return 1;
+    if (now < o->push_hold_until) {
+        m->ae_pushes_held++;
+        return 0;
+    }
+    o->push_backoff_ms = o->push_backoff_ms ? (o->push_backoff_ms * 2 > cap ? cap : o->push_backoff_ms * 2) : base;
+    o->push_hold_until = now + o->push_backoff_ms;
+    return 1;
+}
+
 void hx_msync_on_digest(hx_memory_t *m, const json_t *data, int request)
 {
     const char *node = json_string_value(json_object_get(data, "node"));
@@ -229,6 +258,7 @@ void hx_msync_on_digest(hx_memory_t *m, const json_t *data, int request)
         o->digest_rx_ms = now;
         o->digest_equal = ndiff == 0;
         o->last_ndiff = ndiff;
+        npush = periodic_push_allowed(m, o, npush, ndiff, request || force, now) ? npush : 0;
     }
     if (o && ndiff == 0) {
         /* Equal state: we hold every op the sender had applied, its own up

@@ -39,6 +39,11 @@ int hx_msync_consumer_open(hx_memory_t *m, int64_t *seek_to, hx_err_t *err)
     co.auto_offset_reset = HX_RESET_EARLIEST;
     co.max_poll_records = 1000;
     co.client_id = m->node;
+    /* The group has one member, this node. After a kill -9 its dead member
+     * holds the group until the session times out, and the restarted node
+     * cannot consume before that: 6 s (the smallest session a Kafka broker
+     * accepts by default, group.min.session.timeout.ms) instead of 10 s. */
+    co.session_timeout_ms = 6000;
     /* On Kafka this waits for the first assignment (seconds): it runs on the
      * consumer thread, never in hx_memory_open. */
     return hx_consumer_new(m->broker, group, topics, 2, &co, &m->consumer, err);

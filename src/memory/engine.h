@@ -72,6 +72,8 @@ typedef struct hx_origin {
     int64_t digest_rx_ms;      /* when its last digest arrived */
     int digest_equal;          /* that digest matched ours */
     int last_ndiff;            /* buckets that differed in it */
+    int64_t push_hold_until;   /* wall ms before which periodic digests push nothing to it */
+    int64_t push_backoff_ms;   /* the hold after our last periodic push; 0 = in sync */
 } hx_origin_t;
 
 typedef struct hx_conflict_rec {
@@ -140,7 +142,7 @@ struct hx_memory {
 
     /* counters (under mu) */
     uint64_t events_published, events_consumed, ops_applied, conflicts_resolved, ae_states_pushed,
-        ae_states_received, duplicates, drift_rejects;
+        ae_states_received, ae_pushes_held, duplicates, drift_rejects;
     hx_latency_t *apply_lag;
     hx_gauge_t *g_lag;
     hx_histogram_t *h_conflict;

@@ -36,6 +36,7 @@ int hx_memory_sync_status(hx_memory_t *m, json_t **out, hx_err_t *err)
                           (json_int_t)m->duplicates, "batch_size", m->batch_size, "anti_entropy_states_pushed",
                           (json_int_t)m->ae_states_pushed, "anti_entropy_states_received",
                           (json_int_t)m->ae_states_received, "clock_drift_rejects", (json_int_t)m->drift_rejects);
+    json_object_set_new(j, "anti_entropy_pushes_held", json_integer((json_int_t)m->ae_pushes_held));
     pthread_mutex_unlock(&m->mu);
     pthread_mutex_lock(&m->qmu);
     json_object_set_new(j, "publish_queue", json_integer((json_int_t)m->qn));

@@ -504,6 +504,64 @@ static void test_open_while_sync_unavailable(void)
     free(root);
 }
 
+static int64_t status_int(hx_memory_t *m, const char *key)
+{
+    json_t *st = NULL;
+    int64_t v = hx_memory_sync_status(m, &st, NULL) ? -1 : json_integer_value(json_object_get(st, key));
+    json_decref(st);
+    return v;
+}
+
+/* A peer that publishes digests but does not consume (a restarted node
+ * waiting for its group join): periodic pushes to it back off instead of
+ * re-publishing the same states every interval, and once it consumes again
+ * the next push repairs it without any sync/force. */
+static void test_periodic_push_backs_off(void)
+{
+    char *root = hx_test_tmpdir("mem_hold");
+    char bdir[512], d[2][512];
+    snprintf(bdir, sizeof bdir, "%s/broker", root);
+    hx_broker_t *b = open_broker(bdir);
+    hx_memory_t *m[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(d[i], sizeof d[i], "%s/n%d", root, i);
+        m[i] = open_engine(&cfg, d[i], i ? "n1" : "n0", b, 100);
+        CHECK(m[i] != NULL);
+    }
+    CHECK(all_joined(m, 2));
+    hx_memory_test_drop(m[1], 1, 0);
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "h%d", i);
+        CHECK_INT(create(m[0], id, "n1 is not consuming"), 0);
+    }
+    flush_all(m, 2);
+    /* 25 digest intervals of a stable difference: one push per interval
+     * would be ~23 pushes of 5 states; the back-off allows 2+4+8+16
+     * intervals between pushes, so at most 4-5 pushes. */
+    hx_sleep_ms(2500);
+    int64_t pushed = status_int(m[0], "anti_entropy_states_pushed");
+    fprintf(stderr, "  states pushed to a non-consuming peer in 25 intervals: %lld, pushes held: %lld\n",
+            (long long)pushed, (long long)status_int(m[0], "anti_entropy_pushes_held"));
+    CHECK(pushed >= 5 && pushed <= 25);
+    CHECK(status_int(m[0], "anti_entropy_pushes_held") > 0);
+    CHECK(!has(m[1], "h0"));
+    /* Consuming again: the next periodic push (at most 32 intervals away)
+     * repairs n1; no op of n0 is re-sent by the log (n1 dropped them). */
+    hx_memory_test_drop(m[1], 0, 0);
+    CHECK(converged(m, 2, 6000));
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "h%d", i);
+        CHECK(has(m[1], id));
+    }
+    for (int i = 0; i < 2; i++)
+        hx_memory_close(m[i]);
+    hx_broker_close(b);
+    hx_rm_rf(root);
+    free(root);
+}
+
 static void test_adaptive_batch_size(void)
 {
     /* Up: past 5 s -> 200, past 10 s -> 500 (straight from the base too). */
@@ -565,6 +623,7 @@ int main(int argc, char **argv)
         RUN(test_outage_warning_rate_limit);
         RUN(test_health_while_publishing_fails);
         RUN(test_open_while_sync_unavailable);
+        RUN(test_periodic_push_backs_off);
     }
     if (!on_kafka || !strcmp(part, "kafka_lww"))
         RUN(test_lww_same_winner_everywhere);
