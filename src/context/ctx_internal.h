@@ -136,6 +136,9 @@ typedef struct ctx_llm_cfg {
  * max_tokens; *out malloc'd. Any failure is an error with the reason. */
 int ctx_llm_summarise(const ctx_llm_cfg_t *cfg, const char *text, size_t len, uint32_t max_tokens, char **out,
                       hx_err_t *err);
+/* The summary in a chat-completions reply body (choices[0].message.content,
+ * non-empty); *out malloc'd. HX_EINVAL names what is missing. */
+int ctx_llm_parse_reply(const char *body, size_t len, char **out, hx_err_t *err);
 
 /* ---- compression (compress.c, select.c, quality.c) ---------------------- */
 typedef enum { CTX_S_HYBRID = 0, CTX_S_ENTITY_GRAPH, CTX_S_WINDOW, CTX_S_FULL } ctx_strategy_t;

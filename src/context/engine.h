@@ -69,4 +69,8 @@ void ctx_index_free(hx_context_t *c);
 /* The message with this id if it exists and is not deleted; c->mu held. */
 const ctx_imsg_t *ctx_index_live_msg(const ctx_convix_t *cv, const char *message_id);
 
+/* ingest.c: checks item i of an ingest body (op + message fields) and
+ * returns its event type and data (a new object without "op"). */
+int ctx_ingest_item(const json_t *item, size_t i, const char **type, json_t **data, hx_err_t *err);
+
 #endif

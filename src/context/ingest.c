@@ -23,8 +23,7 @@ static const char *op_type(const char *op)
     return NULL;
 }
 
-/* Checks one item and returns its data object (new reference) without "op". */
-static int item_data(const json_t *item, size_t i, const char **type, json_t **data, hx_err_t *err)
+int ctx_ingest_item(const json_t *item, size_t i, const char **type, json_t **data, hx_err_t *err)
 {
     if (!json_is_object(item))
         return hx_err_set(err, HX_EINVAL, "messages[%zu] must be an object", i);
@@ -123,7 +122,7 @@ int hx_context_ingest(hx_context_t *c, const char *tenant, const char *id, const
         goto done;
     }
     for (size_t i = 0; i < n && !rc; i++)
-        rc = item_data(list ? json_array_get(list, i) : body, i, &types[i], &data[i], err);
+        rc = ctx_ingest_item(list ? json_array_get(list, i) : body, i, &types[i], &data[i], err);
     if (rc)
         goto done;
     pthread_mutex_lock(&c->mu);

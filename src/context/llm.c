@@ -19,6 +19,21 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
+int ctx_llm_parse_reply(const char *body, size_t len, char **out, hx_err_t *err)
+{
+    *out = NULL;
+    json_t *j = json_loadb(body, len, 0, NULL);
+    const char *content = json_string_value(
+        json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"), "content"));
+    int rc = HX_OK;
+    if (!content || !*content)
+        rc = hx_err_set(err, HX_EINVAL, "returned no choices[0].message.content");
+    else if (!(*out = strdup(content)))
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory");
+    json_decref(j);
+    return rc;
+}
+
 int ctx_llm_summarise(const ctx_llm_cfg_t *cfg, const char *text, size_t len, uint32_t max_tokens, char **out,
                       hx_err_t *err)
 {
@@ -71,14 +86,8 @@ int ctx_llm_summarise(const ctx_llm_cfg_t *cfg, const char *text, size_t len, ui
         rc = hx_err_set(err, HX_EUNAVAIL, "LLM endpoint %s answered HTTP %ld", url, status);
         goto done;
     }
-    json_t *j = json_loadb((const char *)resp.data, resp.len, 0, NULL);
-    const char *content = json_string_value(
-        json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"), "content"));
-    if (!content || !*content)
-        rc = hx_err_set(err, HX_EINVAL, "LLM endpoint %s returned no choices[0].message.content", url);
-    else if (!(*out = strdup(content)))
-        rc = hx_err_set(err, HX_ENOMEM, "out of memory");
-    json_decref(j);
+    if ((rc = ctx_llm_parse_reply((const char *)resp.data, resp.len, out, err)))
+        hx_err_wrap(err, "LLM endpoint %s", url);
 done:
     curl_slist_free_all(hl);
     if (c)

@@ -132,7 +132,7 @@ static void apply_states(hx_memory_t *m, const json_t *states)
     }
 }
 
-static void handle(hx_memory_t *m, const hx_msg_t *msg)
+void hx_msync_handle(hx_memory_t *m, const hx_msg_t *msg)
 {
     hx_envelope_t e;
     hx_envelope_init(&e);
@@ -219,7 +219,7 @@ void *hx_msync_consumer_main(void *arg)
         backoff = 50;
         for (size_t i = 0; i < f.count; i++) {
             const hx_msg_t *msg = &f.msgs[i];
-            handle(m, msg);
+            hx_msync_handle(m, msg);
             if (!strcmp(msg->topic, HX_TOPIC_MEMORY_EVENTS) && msg->partition >= 0 && msg->partition < m->nparts) {
                 pthread_mutex_lock(&m->mu);
                 m->part_next[msg->partition] = msg->offset + 1;

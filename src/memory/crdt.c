@@ -420,10 +420,16 @@ int hx_mcrdt_to_json(const hx_mcrdt_t *s, json_t **out)
         json_decref(f);
     if (s->content.nlive || s->content.ndead)
         json_object_set_new(o, "content", dset_json(&s->content, 1));
-    if (s->ntags)
-        json_object_set_new(o, "tags", named_json(s->tags, s->ntags, 0));
-    if (s->nmeta)
-        json_object_set_new(o, "meta", named_json(s->meta, s->nmeta, 1));
+    /* Empty named sets are left out (as by the hash), so the canonical text
+     * decodes to a state that re-encodes identically. */
+    json_t *tags = s->ntags ? named_json(s->tags, s->ntags, 0) : NULL,
+           *meta = s->nmeta ? named_json(s->meta, s->nmeta, 1) : NULL;
+    if (json_object_size(tags))
+        json_object_set(o, "tags", tags);
+    if (json_object_size(meta))
+        json_object_set(o, "meta", meta);
+    json_decref(tags);
+    json_decref(meta);
     if (s->naccess) {
         json_t *a = json_object();
         for (size_t i = 0; i < s->naccess; i++)
@@ -599,23 +605,34 @@ static void put_dset(hx_buf_t *b, const hx_dset_t *d)
 
 uint64_t hx_mcrdt_hash(const hx_mcrdt_t *s, hx_buf_t *scratch)
 {
+    /* Covers exactly what hx_mcrdt_to_json writes: a state and its decoded
+     * canonical copy (what anti-entropy ships) must hash equal, or their
+     * buckets would differ forever. */
     hx_buf_reset(scratch);
     hx_buf_puts(scratch, s->tenant);
     hx_buf_putc(scratch, 0);
     hx_buf_puts(scratch, s->id);
     hx_buf_putc(scratch, 0);
     put_stamp(scratch, 'X', &s->del);
-    put_stamp(scratch, 'I', &s->ident.st);
+    if (s->del.hlc)
+        return hx_hash64(scratch->data, scratch->len);
+    if (s->ident.val)
+        put_stamp(scratch, 'I', &s->ident.st);
     for (int i = 0; i < HX_MF_N; i++)
-        put_stamp(scratch, (char)('0' + i), &s->fields[i].st);
+        if (s->fields[i].val)
+            put_stamp(scratch, (char)('0' + i), &s->fields[i].st);
     put_dset(scratch, &s->content);
     for (size_t t = 0; t < s->ntags; t++) {
+        if (!s->tags[t].set.nlive && !s->tags[t].set.ndead)
+            continue;
         hx_buf_putc(scratch, 'T');
         hx_buf_puts(scratch, s->tags[t].name);
         hx_buf_putc(scratch, 0);
         put_dset(scratch, &s->tags[t].set);
     }
     for (size_t t = 0; t < s->nmeta; t++) {
+        if (!s->meta[t].set.nlive && !s->meta[t].set.ndead)
+            continue;
         hx_buf_putc(scratch, 'M');
         hx_buf_puts(scratch, s->meta[t].name);
         hx_buf_putc(scratch, 0);

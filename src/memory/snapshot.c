@@ -12,7 +12,7 @@
 #include "helix/hx_fs.h"
 #include "helix/hx_hash.h"
 #include "helix/hx_logger.h"
-#include "memory/engine.h"
+#include "memory/codec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,10 +23,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* ZSTD_decompressBound: Debian's libzstd exports it. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #define SNAP_MAGIC "HXMS"
-#define SNAP_HDR 18
+#define SNAP_HDR HX_MSNAP_HDR
 
 typedef struct snap_file {
     uint64_t n;
@@ -145,6 +147,34 @@ static void apply_retention(hx_memory_t *m)
     free(f);
 }
 
+int hx_msnap_encode(const void *raw, size_t len, int codec, unsigned char **file, size_t *flen, hx_err_t *err)
+{
+    *file = NULL;
+    *flen = 0;
+    size_t bound = codec ? ZSTD_compressBound(len) : len;
+    unsigned char *f = malloc(SNAP_HDR + bound);
+    if (!f)
+        return hx_err_set(err, HX_ENOMEM, "out of memory compressing a snapshot");
+    size_t plen = len;
+    if (codec) {
+        plen = ZSTD_compress(f + SNAP_HDR, bound, raw, len, 3);
+        if (ZSTD_isError(plen)) {
+            free(f);
+            return hx_err_set(err, HX_EINTERNAL, "zstd: %s", ZSTD_getErrorName(plen));
+        }
+    } else if (len) {
+        memcpy(f + SNAP_HDR, raw, len);
+    }
+    memcpy(f, SNAP_MAGIC, 4);
+    f[4] = 1;
+    f[5] = (unsigned char)(codec ? 1 : 0);
+    hx_store_u32le(f + 6, hx_crc32c(0, f + SNAP_HDR, plen));
+    hx_store_u64le(f + 10, len);
+    *file = f;
+    *flen = SNAP_HDR + plen;
+    return HX_OK;
+}
+
 int hx_msnap_take(hx_memory_t *m, int full, hx_err_t *err)
 {
     char dir[HX_CFG_STR + 16];
@@ -191,29 +221,9 @@ int hx_msnap_take(hx_memory_t *m, int full, hx_err_t *err)
     }
     unsigned char *file = NULL;
     size_t flen = 0;
-    if (!rc) {
-        int codec = m->cfg.distributed_memory.snapshot.compression ? 1 : 0;
-        size_t bound = codec ? ZSTD_compressBound(raw.len) : raw.len;
-        file = malloc(SNAP_HDR + bound);
-        if (!file) {
-            rc = hx_err_set(err, HX_ENOMEM, "out of memory compressing a snapshot");
-        } else {
-            size_t plen = raw.len;
-            if (codec) {
-                plen = ZSTD_compress(file + SNAP_HDR, bound, raw.data, raw.len, 3);
-                if (ZSTD_isError(plen))
-                    rc = hx_err_set(err, HX_EINTERNAL, "zstd: %s", ZSTD_getErrorName(plen));
-            } else if (raw.len) {
-                memcpy(file + SNAP_HDR, raw.data, raw.len);
-            }
-            memcpy(file, SNAP_MAGIC, 4);
-            file[4] = 1;
-            file[5] = (unsigned char)codec;
-            hx_store_u32le(file + 6, hx_crc32c(0, file + SNAP_HDR, plen));
-            hx_store_u64le(file + 10, raw.len);
-            flen = SNAP_HDR + plen;
-        }
-    }
+    if (!rc)
+        rc = hx_msnap_encode(raw.data, raw.len, m->cfg.distributed_memory.snapshot.compression ? 1 : 0, &file, &flen,
+                             err);
     hx_buf_free(&raw);
     char path[HX_CFG_STR + 64], tmp[HX_CFG_STR + 72];
     snap_path(m, num, full, path, sizeof path);
@@ -243,6 +253,45 @@ int hx_msnap_take(hx_memory_t *m, int full, hx_err_t *err)
 
 int hx_memory_snapshot(hx_memory_t *m, int full, hx_err_t *err) { return hx_msnap_take(m, full, err); }
 
+int hx_msnap_decode(const unsigned char *b, size_t got, char **raw, size_t *rawlen, hx_err_t *err)
+{
+    *raw = NULL;
+    *rawlen = 0;
+    if (got < SNAP_HDR || memcmp(b, SNAP_MAGIC, 4) || b[4] != 1 || b[5] > 1 ||
+        hx_crc32c(0, b + SNAP_HDR, got - SNAP_HDR) != hx_load_u32le(b + 6))
+        return hx_err_set(err, HX_ECORRUPT, "bad magic, version, codec or crc32c");
+    /* The crc covers the payload only: check the length against it before
+     * trusting it with an allocation. */
+    uint64_t len = hx_load_u64le(b + 10);
+    if (b[5] == 0 && len != got - SNAP_HDR)
+        return hx_err_set(err, HX_ECORRUPT, "length mismatch");
+    if (b[5] == 1) {
+        /* Both the frame's declared size and what its blocks can really
+         * produce, so a corrupt size never becomes a huge allocation. */
+        unsigned long long fsz = ZSTD_getFrameContentSize(b + SNAP_HDR, got - SNAP_HDR),
+                           bound = ZSTD_decompressBound(b + SNAP_HDR, got - SNAP_HDR);
+        if (fsz == ZSTD_CONTENTSIZE_UNKNOWN || fsz == ZSTD_CONTENTSIZE_ERROR || fsz != len ||
+            bound == ZSTD_CONTENTSIZE_ERROR || len > bound)
+            return hx_err_set(err, HX_ECORRUPT, "zstd frame size does not match the header length");
+    }
+    char *out = len < SIZE_MAX ? malloc((size_t)len + 1) : NULL;
+    if (!out)
+        return hx_err_set(err, HX_ENOMEM, "cannot allocate %" PRIu64 " bytes", len);
+    if (b[5] == 1) {
+        size_t r = ZSTD_decompress(out, (size_t)len, b + SNAP_HDR, got - SNAP_HDR);
+        if (ZSTD_isError(r) || r != len) {
+            free(out);
+            return hx_err_set(err, HX_ECORRUPT, "zstd payload does not decompress");
+        }
+    } else if (len) {
+        memcpy(out, b + SNAP_HDR, (size_t)len);
+    }
+    out[len] = 0;
+    *raw = out;
+    *rawlen = (size_t)len;
+    return HX_OK;
+}
+
 /* Reads, checks and decompresses one snapshot; *raw is NUL-terminated. */
 static int load_file(const char *path, char **raw, size_t *rawlen, hx_err_t *err)
 {
@@ -255,34 +304,13 @@ static int load_file(const char *path, char **raw, size_t *rawlen, hx_err_t *err
     unsigned char *b = sz > 0 ? malloc((size_t)sz) : NULL;
     size_t got = b ? fread(b, 1, (size_t)sz, f) : 0;
     fclose(f);
-    int rc = HX_OK;
-    if (!b || got != (size_t)sz || got < SNAP_HDR || memcmp(b, SNAP_MAGIC, 4) || b[4] != 1 ||
-        hx_crc32c(0, b + SNAP_HDR, got - SNAP_HDR) != hx_load_u32le(b + 6)) {
-        free(b);
-        return hx_err_set(err, HX_ECORRUPT, "snapshot %s is corrupt (bad magic, version or crc32c)", path);
-    }
-    uint64_t len = hx_load_u64le(b + 10);
-    char *out = len < (1ULL << 34) ? malloc(len + 1) : NULL;
-    if (!out) {
-        rc = hx_err_set(err, HX_ENOMEM, "snapshot %s: cannot allocate %" PRIu64 " bytes", path, len);
-    } else if (b[5] == 1) {
-        size_t r = ZSTD_decompress(out, len, b + SNAP_HDR, got - SNAP_HDR);
-        if (ZSTD_isError(r) || r != len)
-            rc = hx_err_set(err, HX_ECORRUPT, "snapshot %s: zstd payload does not decompress", path);
-    } else if (got - SNAP_HDR == len) {
-        memcpy(out, b + SNAP_HDR, len);
-    } else {
-        rc = hx_err_set(err, HX_ECORRUPT, "snapshot %s: length mismatch", path);
-    }
+    int rc = sz > 0 && !b ? hx_err_set(err, HX_ENOMEM, "out of memory reading snapshot %s", path)
+             : got != (size_t)(sz > 0 ? sz : 0) ? hx_err_set(err, HX_EIO, "cannot read snapshot %s", path)
+                                                : hx_msnap_decode(b, got, raw, rawlen, err);
     free(b);
-    if (rc) {
-        free(out);
-        return rc;
-    }
-    out[len] = 0;
-    *raw = out;
-    *rawlen = len;
-    return HX_OK;
+    if (rc && rc != HX_ENOMEM && rc != HX_EIO)
+        hx_err_wrap(err, "snapshot %s is corrupt", path);
+    return rc;
 }
 
 static int apply_header(hx_memory_t *m, const json_t *h, uint64_t *wal_seg)
@@ -303,7 +331,10 @@ static int apply_header(hx_memory_t *m, const json_t *h, uint64_t *wal_seg)
     }
     json_array_foreach(json_object_get(h, "vv"), i, v)
     {
-        hx_origin_t *o = hx_memory_origin(m, json_string_value(json_object_get(v, "node")) ?: "?", 1);
+        const char *node = json_string_value(json_object_get(v, "node"));
+        if (!node || strlen(node) >= HX_MNODE_MAX)
+            return HX_ECORRUPT;
+        hx_origin_t *o = hx_memory_origin(m, node, 1);
         if (!o)
             return HX_ENOMEM;
         uint64_t c = (uint64_t)json_integer_value(json_object_get(v, "contig"));
@@ -342,7 +373,9 @@ static int restore_one(hx_memory_t *m, const char *path, uint64_t *wal_seg, hx_e
         if (!j) {
             rc = hx_err_set(err, HX_ECORRUPT, "snapshot %s: line %zu is not JSON: %s", path, n + 1, je.text);
         } else if (first) {
-            rc = apply_header(m, j, wal_seg);
+            if ((rc = apply_header(m, j, wal_seg)))
+                hx_err_set(err, rc, "snapshot %s: %s", path,
+                           rc == HX_ENOMEM ? "out of memory applying its header" : "its header names a bad node id");
             first = 0;
         } else {
             hx_mcrdt_t *d = NULL;

@@ -18,6 +18,11 @@ int hx_msync_warn_due(uint64_t n, int64_t now_ms, int64_t last_warn_ms);
 int hx_msync_consumer_open(hx_memory_t *m, int64_t *seek_to, hx_err_t *err);
 void *hx_msync_consumer_main(void *arg);
 
+/* Decodes and applies one record of helixagent.memory.events or .snapshots
+ * (the consumer thread's handler; undecodable records are logged and
+ * skipped). */
+void hx_msync_handle(hx_memory_t *m, const hx_msg_t *msg);
+
 /* A digest (or a sync request carrying one) from a peer. */
 void hx_msync_on_digest(hx_memory_t *m, const json_t *data, int request);
 

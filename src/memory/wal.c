@@ -8,7 +8,7 @@
 #include "helix/hx_fs.h"
 #include "helix/hx_hash.h"
 #include "helix/hx_logger.h"
-#include "memory/engine.h"
+#include "memory/codec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,8 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define WAL_REC_MAX (64u << 20)
 
 struct hx_mwal {
     pthread_mutex_t mu;
@@ -78,6 +76,30 @@ static int list_segs(const char *dir, uint64_t **out, size_t *n)
     return HX_OK;
 }
 
+int hx_mwal_frame(hx_buf_t *out, const void *rec, size_t len)
+{
+    unsigned char hdr[8];
+    hx_store_u32le(hdr, (uint32_t)len);
+    hx_store_u32le(hdr + 4, hx_crc32c(0, rec, len));
+    return hx_buf_append(out, hdr, 8) || hx_buf_append(out, rec, len) ? HX_ENOMEM : HX_OK;
+}
+
+int hx_mwal_scan(const unsigned char *data, size_t len, hx_mwal_replay_fn fn, void *ctx, size_t *end)
+{
+    size_t pos = 0;
+    int rc = HX_OK;
+    while (pos + 8 <= len) {
+        uint32_t rl = hx_load_u32le(data + pos), crc = hx_load_u32le(data + pos + 4);
+        if (rl > HX_MWAL_REC_MAX || rl > len - pos - 8 || hx_crc32c(0, data + pos + 8, rl) != crc)
+            break;
+        if (fn && (rc = fn(ctx, (const char *)data + pos + 8, rl)))
+            break;
+        pos += 8 + rl;
+    }
+    *end = pos;
+    return rc;
+}
+
 /* Replays one segment; truncates a torn or corrupt tail (it was never acked:
  * acks follow the write of the whole record). */
 static int replay_seg(const char *path, hx_mwal_replay_fn fn, void *ctx, hx_err_t *err)
@@ -101,17 +123,9 @@ static int replay_seg(const char *path, hx_mwal_replay_fn fn, void *ctx, hx_err_
         got += (size_t)r;
     }
     size_t pos = 0;
-    int rc = HX_OK;
-    while (pos + 8 <= got) {
-        uint32_t len = hx_load_u32le(data + pos), crc = hx_load_u32le(data + pos + 4);
-        if (len > WAL_REC_MAX || pos + 8 + len > got || hx_crc32c(0, data + pos + 8, len) != crc)
-            break;
-        if ((rc = fn(ctx, (const char *)data + pos + 8, len))) {
-            hx_err_set(err, rc, "replaying memory WAL %s at byte %zu failed", path, pos);
-            break;
-        }
-        pos += 8 + len;
-    }
+    int rc = hx_mwal_scan(data, got, fn, ctx, &pos);
+    if (rc)
+        hx_err_set(err, rc, "replaying memory WAL %s at byte %zu failed", path, pos);
     if (!rc && pos < (size_t)sb.st_size) {
         HX_WARN("memory", "WAL %s: truncating %zu bytes of torn tail", path, (size_t)sb.st_size - pos);
         if (ftruncate(fd, (off_t)pos) || fsync(fd))
@@ -203,13 +217,8 @@ void hx_mwal_close(hx_mwal_t *w)
 
 int hx_mwal_append(hx_mwal_t *w, const void *rec, size_t len, uint64_t *lsn)
 {
-    unsigned char hdr[8];
-    hx_store_u32le(hdr, (uint32_t)len);
-    hx_store_u32le(hdr + 4, hx_crc32c(0, rec, len));
     pthread_mutex_lock(&w->mu);
-    int rc = w->failed ? HX_EIO : HX_OK;
-    if (!rc && (hx_buf_append(&w->pending, hdr, 8) || hx_buf_append(&w->pending, rec, len)))
-        rc = HX_ENOMEM;
+    int rc = w->failed ? HX_EIO : hx_mwal_frame(&w->pending, rec, len);
     if (!rc)
         *lsn = ++w->appended;
     pthread_mutex_unlock(&w->mu);
