@@ -375,6 +375,37 @@ static void test_resets_and_seeks(void)
     hx_broker_close(b);
 }
 
+/* A seek on one partition right after joining leaves the others where they
+ * were (here: the beginning, for a new group reading from earliest). */
+static void test_seek_one_partition(void)
+{
+    hx_broker_t *b = open_broker(NULL);
+    make_topic(b, "s3", 3);
+    for (int p = 0; p < 3; p++)
+        for (int i = 0; i < 10; i++) {
+            char v[16];
+            snprintf(v, sizeof v, "v%d", p * 10 + i);
+            hx_msg_t m = {.topic = "s3", .partition = p, .value = v, .value_len = strlen(v)};
+            hx_err_t e = {0};
+            CHECK_INT(hx_broker_produce(b, &m, 1, NULL, &e), 0);
+        }
+    const char *topics[] = {"s3"};
+    hx_consumer_opts_t o = bc_opts(0, HX_RESET_EARLIEST);
+    hx_consumer_t *c;
+    hx_err_t e = {0};
+    CHECK_INT(hx_consumer_new(b, "seek1", topics, 1, &o, &c, &e), 0);
+    CHECK_INT(hx_consumer_seek(c, "s3", 0, 4, &e), 0);
+    CHECK_INT(hx_consumer_seek(c, "s3", 1, 7, &e), 0);
+    int seen[64] = {0};
+    CHECK_INT(drain(c, seen, 19, 10000), 19);
+    int want_ok = 1;
+    for (int v = 0; v < 30; v++)
+        want_ok &= seen[v] == ((v < 4 || (v >= 10 && v < 17)) ? 0 : 1);
+    CHECK(want_ok);
+    hx_consumer_close(c);
+    hx_broker_close(b);
+}
+
 static int fail_on_7(void *ctx, const hx_msg_t *m, hx_err_t *err)
 {
     int *calls = ctx;
@@ -525,6 +556,7 @@ static void run_conformance(void)
     RUN(test_partitioning);
     RUN(test_groups);
     RUN(test_resets_and_seeks);
+    RUN(test_seek_one_partition);
     RUN(test_dlq);
     RUN(test_async_batching_and_metrics);
 }

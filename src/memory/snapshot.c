@@ -126,9 +126,11 @@ static int write_file(const char *path, const char *tmp, const void *p, size_t n
 
 static void apply_retention(hx_memory_t *m)
 {
+    char dir[HX_CFG_STR + 16];
+    snprintf(dir, sizeof dir, "%s/snapshots", m->dir);
     snap_file_t *f = NULL;
     size_t n = 0;
-    if (list_snaps(m->dir, &f, &n) == 0 && n) {
+    if (list_snaps(dir, &f, &n) == 0 && n) {
         /* Never delete the newest full snapshot or anything after it: that
          * chain is what a restore needs. */
         size_t newest_full = n;

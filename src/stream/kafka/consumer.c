@@ -397,8 +397,10 @@ int kf_consumer_seek(void *cimpl, const char *topic, int32_t partition, int64_t 
         l = rd_kafka_topic_partition_list_new((int)c->n_pos + 1);
         for (size_t i = 0; i < c->n_pos; i++) {
             int me = c->pos[i].partition == partition && strcmp(c->pos[i].topic, topic) == 0;
+            /* -1 is "unknown" here but OFFSET_END to librdkafka: unknown
+             * positions stay INVALID (committed offset, else the reset). */
             rd_kafka_topic_partition_list_add(l, c->pos[i].topic, c->pos[i].partition)->offset =
-                me ? offset : c->pos[i].next;
+                me ? offset : c->pos[i].next >= 0 ? c->pos[i].next : RD_KAFKA_OFFSET_INVALID;
         }
         pthread_mutex_unlock(&c->mu);
         e = rd_kafka_assign(c->rk, l);
