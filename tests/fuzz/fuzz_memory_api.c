@@ -18,20 +18,11 @@ static char dir[512];
 
 static void reopen(void)
 {
-    if (mem) {
-        hx_memory_close(mem);
-        hx_broker_close(broker);
-    }
-    hx_rm_rf(dir);
-    mkdir(dir, 0755);
-    broker = fz_broker_open(&cfg, dir);
-    char md[600];
-    snprintf(md, sizeof md, "%s/mem", dir);
+    fz_fresh_engine(&cfg, dir, &broker, &mem);
     hx_err_t err = {0};
-    mem = fz_memory_open(&cfg, md, "fuzz", broker, &err);
     json_t *seed = json_pack("{s:s,s:s,s:s,s:[s]}", "id", "m1", "user_id", "u", "content", "Alice likes SQLite",
                              "tags", "db");
-    if (!mem || hx_memory_create(mem, "t", seed, NULL, &err)) {
+    if (hx_memory_create(mem, "t", seed, NULL, &err)) {
         fprintf(stderr, "fuzz: cannot prepare the memory engine: %s\n", err.msg);
         exit(2);
     }

@@ -31,21 +31,10 @@ static void check_engine(const unsigned char *file, size_t flen)
     hx_rm_rf(dir);
     FZ_ASSERT(mkdir(dir, 0755) == 0 && mkdir(sd, 0755) == 0 && fz_write_file(path, file, flen) == 0,
               "cannot prepare %s", dir);
-    hx_err_t err = {0};
-    hx_memory_t *m = fz_memory_open(&cfg, dir, "fuzz", NULL, &err);
-    if (!m) {
-        FZ_ASSERT(err.code < 0 && err.msg[0], "open failed without a message");
+    char *c1 = fz_open_canonical(&cfg, dir);
+    if (!c1)
         return;
-    }
-    char *c1 = fz_memory_canonical(m);
-    hx_memory_close(m);
-    m = fz_memory_open(&cfg, dir, "fuzz", NULL, &err);
-    FZ_ASSERT(m, "a restored directory does not open again: %s", err.msg);
-    char *c2 = fz_memory_canonical(m);
-    hx_memory_close(m);
-    FZ_ASSERT(!strcmp(c1, c2), "second restore differs:\n%s\n--\n%s", c1, c2);
-    free(c1);
-    free(c2);
+    fz_reopen_same(&cfg, dir, c1, "restore");
 }
 
 static void must_reject(const unsigned char *f, size_t n, const char *what)

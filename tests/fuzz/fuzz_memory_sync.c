@@ -25,21 +25,7 @@ static char dir[512];
  * per-input state comparison stays cheap. */
 static void reopen(void)
 {
-    if (mem) {
-        hx_memory_close(mem);
-        hx_broker_close(broker);
-    }
-    hx_rm_rf(dir);
-    mkdir(dir, 0755);
-    broker = fz_broker_open(&cfg, dir);
-    char md[600];
-    snprintf(md, sizeof md, "%s/mem", dir);
-    hx_err_t err = {0};
-    mem = fz_memory_open(&cfg, md, "fuzz", broker, &err);
-    if (!mem) {
-        fprintf(stderr, "fuzz: cannot open the memory engine: %s\n", err.msg);
-        exit(2);
-    }
+    fz_fresh_engine(&cfg, dir, &broker, &mem);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

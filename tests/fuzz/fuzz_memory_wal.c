@@ -53,24 +53,13 @@ static void check_engine(const uint8_t *data, size_t size, size_t end)
     hx_rm_rf(dir);
     FZ_ASSERT(mkdir(dir, 0755) == 0 && mkdir(wal, 0755) == 0 && fz_write_file(seg, data, size) == 0,
               "cannot prepare %s", dir);
-    hx_err_t err = {0};
-    hx_memory_t *m = fz_memory_open(&cfg, dir, "fuzz", NULL, &err);
-    if (!m) {
-        FZ_ASSERT(err.code < 0 && err.msg[0], "open failed without a message");
+    char *c1 = fz_open_canonical(&cfg, dir);
+    if (!c1)
         return;
-    }
-    char *c1 = fz_memory_canonical(m);
-    hx_memory_close(m);
     struct stat sb;
     FZ_ASSERT(stat(seg, &sb) == 0 && (size_t)sb.st_size == end, "after recovery the segment is %lld bytes, not %zu",
               (long long)sb.st_size, end);
-    m = fz_memory_open(&cfg, dir, "fuzz", NULL, &err);
-    FZ_ASSERT(m, "a recovered directory does not open again: %s", err.msg);
-    char *c2 = fz_memory_canonical(m);
-    hx_memory_close(m);
-    FZ_ASSERT(!strcmp(c1, c2), "second recovery differs:\n%s\n--\n%s", c1, c2);
-    free(c1);
-    free(c2);
+    fz_reopen_same(&cfg, dir, c1, "recovery");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -107,4 +107,54 @@ static inline char *fz_memory_canonical(hx_memory_t *m)
     return (char *)b.data;
 }
 
+/* Opens a broker-less engine on dir: NULL when that fails (which must come
+ * with a message), else the canonical state (caller frees). */
+static inline char *fz_open_canonical(const hx_config_t *cfg, const char *dir)
+{
+    hx_err_t err = {0};
+    hx_memory_t *m = fz_memory_open(cfg, dir, "fuzz", NULL, &err);
+    if (!m) {
+        FZ_ASSERT(err.code < 0 && err.msg[0], "open failed without a message");
+        return NULL;
+    }
+    char *c = fz_memory_canonical(m);
+    hx_memory_close(m);
+    return c;
+}
+
+/* Opens dir again and asserts it holds exactly c1 (freed here): recovery
+ * must be idempotent. */
+static inline void fz_reopen_same(const hx_config_t *cfg, const char *dir, char *c1, const char *what)
+{
+    hx_err_t err = {0};
+    hx_memory_t *m = fz_memory_open(cfg, dir, "fuzz", NULL, &err);
+    FZ_ASSERT(m, "a directory after %s does not open again: %s", what, err.msg);
+    char *c2 = fz_memory_canonical(m);
+    hx_memory_close(m);
+    FZ_ASSERT(!strcmp(c1, c2), "second %s differs:\n%s\n--\n%s", what, c1, c2);
+    free(c1);
+    free(c2);
+}
+
+/* Replaces *broker and *mem with a fresh embedded broker and engine on an
+ * emptied dir (the long-running targets restart now and then). */
+static inline void fz_fresh_engine(const hx_config_t *cfg, const char *dir, hx_broker_t **broker, hx_memory_t **mem)
+{
+    if (*mem) {
+        hx_memory_close(*mem);
+        hx_broker_close(*broker);
+    }
+    hx_rm_rf(dir);
+    mkdir(dir, 0755);
+    *broker = fz_broker_open(cfg, dir);
+    char md[600];
+    snprintf(md, sizeof md, "%s/mem", dir);
+    hx_err_t err = {0};
+    *mem = fz_memory_open(cfg, md, "fuzz", *broker, &err);
+    if (!*mem) {
+        fprintf(stderr, "fuzz: cannot open the memory engine: %s\n", err.msg);
+        exit(2);
+    }
+}
+
 #endif

@@ -3,35 +3,9 @@
 # limits, topics and records, clean shutdown, the data-dir lock, and records
 # acknowledged under fsync=always surviving kill -9.
 set -u
-base=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/serve.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$base"; }
-trap cleanup EXIT
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-expect() { # name want got
-  [ "$2" = "$3" ] && ok || bad "$1: want '$2', got '$3'"
-}
-contains() { # name haystack needle
-  case "$2" in *"$3"*) ok ;; *) bad "$1: '$2' lacks '$3'" ;; esac
-}
+. "$(dirname "$0")/lib/common.sh"
+base=$(hx_tmpdir serve); HX_CLEAN_DIRS+=("$base")
 
-start() { # data-dir log [extra env...]; sets PORT and PID
-  local dir=$1 log=$2; shift 2
-  env "$@" "$HELIX_BIN" serve --data-dir "$dir" --port 0 2>"$log" &
-  PID=$!; pids+=("$PID")
-  PORT=""
-  for _ in $(seq 1 100); do
-    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://')
-    [ -n "$PORT" ] && return 0
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  bad "server did not start: $(cat "$log")"; return 1
-}
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
-body() { curl -s --max-time 5 "$@"; }
 
 D=$base/data; T=secret-token
 start "$D" "$base/s1.log" HELIX_SERVER_TOKEN=$T HELIX_SERVER_BODY_LIMIT_BYTES=4096 || { echo "0 passed, 1 failed"; exit 1; }
@@ -111,5 +85,4 @@ done
 expect "acknowledged records after kill -9" "$acked" "$total"
 kill -TERM "$PID"; wait "$PID"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -3,15 +3,8 @@
 # in another process: topics, produce, consume (direct and through a group
 # that resumes), serve's health turning degraded when the cluster goes away.
 set -u
-d=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/kcli.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$d"; }
-trap cleanup EXIT
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-expect() { [ "$2" = "$3" ] && ok || bad "$1: want '$2', got '$3'"; }
-contains() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$2' lacks '$3'" ;; esac; }
+. "$(dirname "$0")/lib/common.sh"
+d=$(hx_tmpdir kcli); HX_CLEAN_DIRS+=("$d")
 
 "$HELIX_BIN" kafka-mock --brokers 0 >/dev/null 2>&1; expect "bad --brokers is a usage error" 2 $?
 "$HELIX_BIN" kafka-mock --brokers 3 --topic demo:3 --topic bench:4 --bootstrap-file "$d/bs" >"$d/mock.out" 2>"$d/mock.err" &
@@ -44,29 +37,19 @@ contains "bench verified every message" "$(cat "$d/bench.json" 2>/dev/null)" '"v
 contains "bench names its backend" "$(cat "$d/bench.json" 2>/dev/null)" '"backend": "kafka"'
 
 # serve on kafka: healthy, then degraded with the reason once the cluster is gone.
-HELIX_NODE_LOG_LEVEL=info "$HELIX_BIN" serve --data-dir "$d/srv" --port 0 2>"$d/serve.log" &
-SRV=$!; pids+=("$SRV")
-PORT=""
-for _ in $(seq 1 1200); do
-  PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$d/serve.log" | head -1 | sed 's/.*://')
-  [ -n "$PORT" ] && break
-  kill -0 "$SRV" 2>/dev/null || break
-  sleep 0.05
-done
-[ -n "$PORT" ] || bad "serve on kafka did not start: $(tail -5 "$d/serve.log")"
+HX_START_SECONDS=60 start "$d/srv" "$d/serve.log" || finish
+SRV=$PID
 U=http://127.0.0.1:$PORT
 contains "serve says kafka" "$(grep -o 'events=[a-z]*' "$d/serve.log" | head -1)" "events=kafka"
-H2=$(curl -s --max-time 10 $U/v1/bigdata/health)
+H2=$(body $U/v1/bigdata/health)
 contains "event log healthy on kafka" "$H2" '"event_log":{"status":"healthy"'
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -XPOST $U/v1/topics/demo/records \
-  -d '{"records":[{"key":"k","type":"demo.event","data":{"n":1}}]}')
-expect "HTTP produce to kafka" 201 "$code"
+expect "HTTP produce to kafka" 201 "$(code -XPOST $U/v1/topics/demo/records \
+  -d '{"records":[{"key":"k","type":"demo.event","data":{"n":1}}]}')"
 kill -9 "$MOCK"
 sleep 0.5
-H3=$(curl -s --max-time 15 $U/v1/bigdata/health)
+H3=$(HX_CURL_SECONDS=15 body $U/v1/bigdata/health)
 contains "degraded without the cluster" "$H3" '"event_log":{"status":"degraded"'
 contains "reason given" "$H3" "unreachable"
 kill -TERM "$SRV"; wait "$SRV" 2>/dev/null
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

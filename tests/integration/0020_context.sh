@@ -3,30 +3,8 @@
 # complete), read-back, replay with compression, stats, tenants, errors, the
 # context metrics, and the index rebuilt from the log after a restart.
 set -u
-base=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/context.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$base"; }
-trap cleanup EXIT
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-expect() { [ "$2" = "$3" ] && ok || bad "$1: want '$2', got '$3'"; }
-contains() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$2' lacks '$3'" ;; esac; }
-lacks() { case "$2" in *"$3"*) bad "$1: '$2' has '$3'" ;; *) ok ;; esac; }
-start() {
-  local dir=$1 log=$2; shift 2
-  env "$@" "$HELIX_BIN" serve --data-dir "$dir" --port 0 2>"$log" &
-  PID=$!; pids+=("$PID"); PORT=""
-  for _ in $(seq 1 100); do
-    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://')
-    [ -n "$PORT" ] && return 0
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  bad "server did not start: $(cat "$log")"; return 1
-}
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
-body() { curl -s --max-time 10 "$@"; }
+. "$(dirname "$0")/lib/common.sh"
+base=$(hx_tmpdir context); HX_CLEAN_DIRS+=("$base")
 
 D=$base/data
 start "$D" "$base/s1.log" || { echo "0 passed, 1 failed"; exit 1; }
@@ -137,5 +115,4 @@ contains "cli replay fits" "$out" '"fits_budget": true'
 "$HELIX_BIN" replay nope --data-dir "$D" >/dev/null 2>&1; expect "cli unknown conversation" 2 "$?"
 "$HELIX_BIN" replay c1 --data-dir "$D" --strategy zip >/dev/null 2>&1; expect "cli bad strategy" 2 "$?"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

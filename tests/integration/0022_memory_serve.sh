@@ -4,32 +4,9 @@
 # memory writes acknowledged over HTTP surviving kill -9 (WAL replay), then a
 # restart from a snapshot plus the WAL.
 set -u
-base=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/memserve.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$base"; }
-trap cleanup EXIT
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-expect() { [ "$2" = "$3" ] && ok || bad "$1: want '$2', got '$3'"; }
-contains() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$2' lacks '$3'" ;; esac; }
-lacks() { case "$2" in *"$3"*) bad "$1: '$2' has '$3'" ;; *) ok ;; esac; }
+. "$(dirname "$0")/lib/common.sh"
+base=$(hx_tmpdir memserve); HX_CLEAN_DIRS+=("$base")
 
-start() { # data-dir log [extra env...]; sets PORT and PID
-  local dir=$1 log=$2; shift 2
-  env "$@" "$HELIX_BIN" serve --data-dir "$dir" --port 0 2>"$log" &
-  PID=$!; pids+=("$PID")
-  PORT=""
-  for _ in $(seq 1 100); do
-    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://')
-    [ -n "$PORT" ] && return 0
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  bad "server did not start: $(cat "$log")"; return 1
-}
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
-body() { curl -s --max-time 10 "$@"; }
 
 D=$base/data
 start "$D" "$base/s1.log" HELIX_EVENT_LOG_FSYNC=interval || { echo "0 passed, 1 failed"; exit 1; }
@@ -106,5 +83,4 @@ contains "restored from snapshot + WAL" "$(body "${TA[@]}" "$U/v1/memory?user_id
 contains "restore logged" "$(cat "$base/s4.log")" "restored snapshot"
 kill -TERM "$PID"; wait "$PID"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

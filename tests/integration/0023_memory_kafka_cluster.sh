@@ -14,16 +14,8 @@
 #     again with the same no-loss check over every acknowledged write.
 # Every wait is bounded; the whole test takes ~20 s.
 set -u
-d=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/memkafka.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$d"; }
-trap cleanup EXIT
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-expect() { [ "$2" = "$3" ] && ok || bad "$1: want '$2', got '$3'"; }
-contains() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$2' lacks '$3'" ;; esac; }
-finish() { echo "$pass passed, $fail failed ($((SECONDS - T0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/lib/common.sh"
+d=$(hx_tmpdir memkafka); HX_CLEAN_DIRS+=("$d")
 T0=$SECONDS
 
 "$HELIX_BIN" kafka-mock --brokers 3 --bootstrap-file "$d/bs" >"$d/mock.out" 2>"$d/mock.err" &
