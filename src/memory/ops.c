@@ -41,6 +41,40 @@ static int finish_write(hx_memory_t *m, const hx_mcrdt_t *d, uint64_t lsn, char 
     return rc;
 }
 
+/* One local write, from its stamp to its publishing. */
+typedef struct pending {
+    hx_stamp_t st;
+    hx_mcrdt_t *d;     /* the delta (owned) */
+    char *text;        /* the logged op (owned until finish_pending) */
+    uint64_t lsn, seq;
+} pending_t;
+
+/* Called with m->mu held: joins the delta into the state and logs it. */
+static int commit_locked(hx_memory_t *m, pending_t *p, const char *what, hx_err_t *err)
+{
+    hx_join_info_t info;
+    int rc = hx_memory_apply_state(m, p->d, 0, &info);
+    if (rc)
+        return hx_err_set(err, rc, "out of memory %s", what);
+    return log_op(m, p->d, &p->st, &p->lsn, &p->text, &p->seq, err);
+}
+
+/* After the lock: a committed write waits for durability and is queued for
+ * publishing; a failed one drops *out. Frees what p owns. */
+static int finish_pending(hx_memory_t *m, pending_t *p, int rc, json_t **out, hx_err_t *err)
+{
+    if (!rc)
+        rc = finish_write(m, p->d, p->lsn, p->text, p->seq, 1, err);
+    else
+        free(p->text);
+    if (rc && out) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    hx_mcrdt_free(p->d);
+    return rc;
+}
+
 static json_t *write_info(const hx_stamp_t *st, const hx_mcrdt_t *d)
 {
     json_t *sup = json_array();
@@ -79,42 +113,27 @@ int hx_memory_create(hx_memory_t *m, const char *tenant, const json_t *body, jso
 {
     if (out)
         *out = NULL;
-    hx_stamp_t st;
-    hx_mcrdt_t *d = NULL;
-    char *text = NULL;
-    uint64_t lsn = 0, seq = 0;
+    pending_t p = {0};
     pthread_mutex_lock(&m->mu);
-    stamp_now(m, &st);
-    int rc = hx_mmodel_create_delta(m, tenant, body, &st, &d, err);
+    stamp_now(m, &p.st);
+    int rc = hx_mmodel_create_delta(m, tenant, body, &p.st, &p.d, err);
     if (rc)
         goto unlock;
-    hx_mitem_t *it = hx_mstore_get(&m->store, tenant, d->id);
+    hx_mitem_t *it = hx_mstore_get(&m->store, tenant, p.d->id);
     if (it && (it->s->ident.val || it->s->del.hlc)) {
-        rc = hx_err_set(err, HX_EEXIST, "memory '%s' already exists%s; use PATCH to change it", d->id,
+        rc = hx_err_set(err, HX_EEXIST, "memory '%s' already exists%s; use PATCH to change it", p.d->id,
                         it->s->del.hlc ? " (deleted: ids are not reused)" : "");
         goto unlock;
     }
-    hx_join_info_t info;
-    if ((rc = hx_memory_apply_state(m, d, 0, &info))) {
-        hx_err_set(err, rc, "out of memory storing a memory");
-        goto unlock;
-    }
-    if ((rc = log_op(m, d, &st, &lsn, &text, &seq, err)))
+    if ((rc = commit_locked(m, &p, "storing a memory", err)))
         goto unlock;
     if (out) {
-        *out = hx_mmodel_view(m, hx_mstore_get(&m->store, tenant, d->id));
-        json_object_set_new(*out, "write", write_info(&st, d));
+        *out = hx_mmodel_view(m, hx_mstore_get(&m->store, tenant, p.d->id));
+        json_object_set_new(*out, "write", write_info(&p.st, p.d));
     }
 unlock:
     pthread_mutex_unlock(&m->mu);
-    if (!rc)
-        rc = finish_write(m, d, lsn, text, seq, 1, err);
-    if (rc && out) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    hx_mcrdt_free(d);
-    return rc;
+    return finish_pending(m, &p, rc, out, err);
 }
 
 int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const json_t *patch, json_t **out,
@@ -122,10 +141,7 @@ int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const j
 {
     if (out)
         *out = NULL;
-    hx_stamp_t st;
-    hx_mcrdt_t *d = NULL;
-    char *text = NULL;
-    uint64_t lsn = 0, seq = 0;
+    pending_t p = {0};
     int rc = HX_OK;
     pthread_mutex_lock(&m->mu);
     hx_mitem_t *it = find_live(m, tenant, id, err);
@@ -133,60 +149,38 @@ int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const j
         rc = err && err->code ? err->code : HX_ENOTFOUND;
         goto unlock;
     }
-    stamp_now(m, &st);
-    if ((rc = hx_mmodel_update_delta(m, it->s, patch, &st, &d, err)))
-        goto unlock;
-    hx_join_info_t info;
-    if ((rc = hx_memory_apply_state(m, d, 0, &info))) {
-        hx_err_set(err, rc, "out of memory updating a memory");
-        goto unlock;
-    }
-    if ((rc = log_op(m, d, &st, &lsn, &text, &seq, err)))
+    stamp_now(m, &p.st);
+    if ((rc = hx_mmodel_update_delta(m, it->s, patch, &p.st, &p.d, err)) ||
+        (rc = commit_locked(m, &p, "updating a memory", err)))
         goto unlock;
     if (out) {
         *out = hx_mmodel_view(m, it);
-        json_object_set_new(*out, "write", write_info(&st, d));
+        json_object_set_new(*out, "write", write_info(&p.st, p.d));
     }
 unlock:
     pthread_mutex_unlock(&m->mu);
-    if (!rc)
-        rc = finish_write(m, d, lsn, text, seq, 1, err);
-    if (rc && out) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    hx_mcrdt_free(d);
-    return rc;
+    return finish_pending(m, &p, rc, out, err);
 }
 
 int hx_memory_delete(hx_memory_t *m, const char *tenant, const char *id, hx_err_t *err)
 {
-    hx_stamp_t st;
-    hx_mcrdt_t *d = NULL;
-    char *text = NULL;
-    uint64_t lsn = 0, seq = 0;
+    pending_t p = {0};
     int rc = HX_OK;
     pthread_mutex_lock(&m->mu);
     if (!find_live(m, tenant, id, err)) {
         rc = err && err->code ? err->code : HX_ENOTFOUND;
         goto unlock;
     }
-    stamp_now(m, &st);
-    d = hx_mcrdt_new(tenant, id);
-    if (!d) {
+    stamp_now(m, &p.st);
+    if (!(p.d = hx_mcrdt_new(tenant, id))) {
         rc = hx_err_set(err, HX_ENOMEM, "out of memory deleting a memory");
         goto unlock;
     }
-    d->del = st;
-    hx_join_info_t info;
-    if ((rc = hx_memory_apply_state(m, d, 0, &info)) || (rc = log_op(m, d, &st, &lsn, &text, &seq, err)))
-        goto unlock;
+    p.d->del = p.st;
+    rc = commit_locked(m, &p, "deleting a memory", err);
 unlock:
     pthread_mutex_unlock(&m->mu);
-    if (!rc)
-        rc = finish_write(m, d, lsn, text, seq, 1, err);
-    hx_mcrdt_free(d);
-    return rc;
+    return finish_pending(m, &p, rc, NULL, err);
 }
 
 int hx_memory_get(hx_memory_t *m, const char *tenant, const char *id, int count_access, json_t **out,
