@@ -34,18 +34,6 @@ static int get_messages(hx_req_t *req, hx_res_t *res, void *ctx)
     return rc ? rc : hx_res_json(res, 200, out);
 }
 
-/* Reads an optional integer >= min. */
-static int opt_int(json_t *body, const char *k, int64_t min, int64_t *out, hx_err_t *err)
-{
-    json_t *v = json_object_get(body, k);
-    if (!v || json_is_null(v))
-        return HX_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < min)
-        return hx_err_set(err, HX_EINVAL, "field '%s' must be an integer >= %lld", k, (long long)min);
-    *out = json_integer_value(v);
-    return HX_OK;
-}
-
 static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     hx_err_t *err = hx_req_err(req);
@@ -76,9 +64,10 @@ static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
         return hx_err_set(err, HX_EINVAL, "field 'conversation_id' is required (a string)");
     int64_t max = 0, pres = -1, win = -1, from = 0, since = 0;
     int rc;
-    if ((rc = opt_int(body, "max_tokens", 1, &max, err)) || (rc = opt_int(body, "preserve_recent_count", 0, &pres, err)) ||
-        (rc = opt_int(body, "window_size", 2, &win, err)) || (rc = opt_int(body, "from_seq", 0, &from, err)) ||
-        (rc = opt_int(body, "since", 0, &since, err)))
+    if ((rc = hx_json_opt_int(body, "max_tokens", 1, &max, err)) ||
+        (rc = hx_json_opt_int(body, "preserve_recent_count", 0, &pres, err)) ||
+        (rc = hx_json_opt_int(body, "window_size", 2, &win, err)) ||
+        (rc = hx_json_opt_int(body, "from_seq", 0, &from, err)) || (rc = hx_json_opt_int(body, "since", 0, &since, err)))
         return rc;
     if (pres > 1000000 || win > 100000)
         return hx_err_set(err, HX_EINVAL, "preserve_recent_count or window_size is out of range");

@@ -58,18 +58,6 @@ static int list_topics(hx_req_t *req, hx_res_t *res, void *ctx)
     return hx_res_json(res, 200, json_pack("{s:o}", "topics", arr));
 }
 
-/* Reads an optional integer field of a JSON object into *out. */
-static int opt_int(const json_t *body, const char *name, int64_t min, int64_t *out, hx_err_t *err)
-{
-    json_t *v = json_object_get(body, name);
-    if (!v || json_is_null(v))
-        return HX_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < min)
-        return hx_err_set(err, HX_EINVAL, "field '%s' must be an integer >= %lld", name, (long long)min);
-    *out = json_integer_value(v);
-    return HX_OK;
-}
-
 static int create_topic(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     hx_api_ctx_t *api = ctx;
@@ -97,9 +85,10 @@ static int create_topic(hx_req_t *req, hx_res_t *res, void *ctx)
     hx_topic_config_defaults(&tc);
     int64_t parts = tc.partitions, ret = tc.retention_ms, retb = tc.retention_bytes, maxb = 0;
     int rc;
-    if ((rc = opt_int(body, "partitions", 1, &parts, err)) || (rc = opt_int(body, "retention_ms", -1, &ret, err)) ||
-        (rc = opt_int(body, "retention_bytes", -1, &retb, err)) ||
-        (rc = opt_int(body, "max_message_bytes", 0, &maxb, err)))
+    if ((rc = hx_json_opt_int(body, "partitions", 1, &parts, err)) ||
+        (rc = hx_json_opt_int(body, "retention_ms", -1, &ret, err)) ||
+        (rc = hx_json_opt_int(body, "retention_bytes", -1, &retb, err)) ||
+        (rc = hx_json_opt_int(body, "max_message_bytes", 0, &maxb, err)))
         return rc;
     if (parts > 1024)
         return hx_err_set(err, HX_EINVAL, "field 'partitions' must be between 1 and 1024");
