@@ -1,4 +1,6 @@
-/* Replay through the index on the embedded broker: a replay from a seq or a
+// HX_TEST_PARTS: embedded kafka
+/* Replay through the index, on the embedded broker and on Kafka (the
+ * in-process mock cluster): a replay from a seq or a
  * time reads only the records it needs, and what it returns equals the full
  * replay filtered afterwards, over a seeded random history of adds, retried
  * adds, updates (also of created_at), deletes and re-adds of deleted ids.
@@ -15,6 +17,8 @@ static uint32_t rnd(uint32_t n)
     return (uint32_t)((rng >> 33) % n);
 }
 
+static int on_kafka; /* the "kafka" part: same tests on the mock cluster */
+
 typedef struct {
     hx_broker_t *b;
     hx_context_t *ctx;
@@ -29,6 +33,11 @@ static void env_open(env_t *v, const char *name)
     v->dir = hx_test_tmpdir(name);
     snprintf(cfg.node.data_dir, sizeof cfg.node.data_dir, "%s", v->dir);
     cfg.event_log.fsync = HX_FSYNC_NEVER;
+    if (on_kafka) {
+        snprintf(cfg.backends.events, sizeof cfg.backends.events, "kafka");
+        snprintf(cfg.kafka.bootstrap_servers, sizeof cfg.kafka.bootstrap_servers, "mock:1");
+        cfg.kafka.producer.linger_ms = 1;
+    }
     CHECK_INT(hx_broker_open(&cfg, NULL, &v->b, &e), 0);
     CHECK_INT(hx_broker_ensure_builtin_topics(v->b, &e), 0);
     CHECK_INT(hx_context_new(&cfg, v->b, NULL, &v->ctx, &e), 0);
@@ -312,8 +321,9 @@ static void test_recompress_reuses_windows(void)
     env_close(&v);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    on_kafka = argc > 1 && strcmp(argv[1], "kafka") == 0;
     RUN(test_recompress_reuses_windows);
     RUN(test_sparse_records);
     RUN(test_filtered_equals_full);

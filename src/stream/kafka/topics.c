@@ -355,8 +355,13 @@ int kf_fetch(void *impl, const char *topic, int32_t partition, int64_t offset, i
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->fetcher, 100);
         if (!m)
             continue;
-        /* Leftovers of an earlier assignment are filtered by topic/partition/offset. */
-        if (m->err || m->partition != partition || m->offset != next || strcmp(rd_kafka_topic_name(m->rkt), topic)) {
+        /* An end-of-partition event is not trusted to end the loop: one left
+         * over from an earlier fetch of the same partition would cut this
+         * one short. The high watermark read up front bounds it instead. */
+        int ours = m->partition == partition && m->rkt && !strcmp(rd_kafka_topic_name(m->rkt), topic);
+        /* Leftovers of an earlier assignment are filtered by topic, partition
+         * and offset; offsets may skip (compaction, transaction markers). */
+        if (m->err || !ours || m->offset < next) {
             if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 HX_DEBUG("kafka", "fetch %s/%d: %s", topic, partition, rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
