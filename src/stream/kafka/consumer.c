@@ -146,35 +146,36 @@ static int stash_push(kf_consumer_t *c, rd_kafka_message_t *m)
 
 /* Partitions without a committed offset start at the high watermark of now,
  * not of the consumer's first fetch (which may come after the caller's next
- * produce). */
-static void pin_latest(kf_consumer_t *c)
+ * produce). Returns 0 once pinned, else the librdkafka error. */
+static rd_kafka_resp_err_t pin_latest(kf_consumer_t *c)
 {
     pthread_mutex_lock(&c->mu);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->n_pos + 1);
     for (size_t i = 0; i < c->n_pos; i++)
         rd_kafka_topic_partition_list_add(l, c->pos[i].topic, c->pos[i].partition);
     pthread_mutex_unlock(&c->mu);
+    rd_kafka_resp_err_t e = l->cnt ? rd_kafka_committed(c->rk, l, KF_ADMIN_TIMEOUT_MS) : RD_KAFKA_RESP_ERR_NO_ERROR;
     int changed = 0;
-    if (l->cnt && rd_kafka_committed(c->rk, l, KF_ADMIN_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; !e && i < l->cnt; i++) {
+        int64_t lo, hi;
+        if (l->elems[i].offset >= 0)
+            continue;
+        if (kf_watermarks(c->k, l->elems[i].topic, l->elems[i].partition, &lo, &hi, NULL))
+            e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+        l->elems[i].offset = hi;
+        changed = 1;
+    }
+    if (!e && changed && !(e = rd_kafka_assign(c->rk, l))) {
+        pthread_mutex_lock(&c->mu);
         for (int i = 0; i < l->cnt; i++) {
-            int64_t lo, hi;
-            if (l->elems[i].offset < 0 &&
-                kf_watermarks(c->k, l->elems[i].topic, l->elems[i].partition, &lo, &hi, NULL) == 0) {
-                l->elems[i].offset = hi;
-                changed = 1;
-            }
+            kf_pos_t *p = pos_find(c, l->elems[i].topic, l->elems[i].partition);
+            if (p && l->elems[i].offset >= 0)
+                p->next = l->elems[i].offset;
         }
-        if (changed && rd_kafka_assign(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            pthread_mutex_lock(&c->mu);
-            for (int i = 0; i < l->cnt; i++) {
-                kf_pos_t *p = pos_find(c, l->elems[i].topic, l->elems[i].partition);
-                if (p && l->elems[i].offset >= 0)
-                    p->next = l->elems[i].offset;
-            }
-            pthread_mutex_unlock(&c->mu);
-        }
+        pthread_mutex_unlock(&c->mu);
     }
     rd_kafka_topic_partition_list_destroy(l);
+    return e;
 }
 
 int kf_consumer_new(void *impl, const char *group_id, const char *const *topics, size_t n_topics,
@@ -216,18 +217,34 @@ int kf_consumer_new(void *impl, const char *group_id, const char *const *topics,
         else if (m)
             rd_kafka_message_destroy(m);
     }
-    if (!c->assigned_once)
-        HX_WARN("kafka", "group %s: no partition assignment yet after waiting; polls will pick it up", group_id);
-    else if (opts->auto_offset_reset == HX_RESET_LATEST)
-        pin_latest(c);
+    if (!c->assigned_once) {
+        rc = hx_err_set(err, HX_ETIMEOUT,
+                        "kafka: group '%s' got no partition assignment within %d s (is the group coordinator "
+                        "reachable?)", group_id, (session * 2 + 10000) / 1000);
+        goto fail;
+    }
+    if (opts->auto_offset_reset == HX_RESET_LATEST) {
+        /* Retried: on a loaded cluster the coordinator may not answer at once. */
+        while ((e = pin_latest(c)) && hx_mono_ns() < end)
+            hx_sleep_ms(100);
+        if (e) {
+            rc = kf_err(err, e, "reading the committed offsets of group", group_id);
+            goto fail;
+        }
+    }
     rd_kafka_topic_partition_list_destroy(l);
     registry_add(c);
     *cimpl = c;
     return HX_OK;
 fail:
     rd_kafka_topic_partition_list_destroy(l);
-    if (c->rk)
+    if (c->rk) {
+        rd_kafka_consumer_close(c->rk);
         rd_kafka_destroy(c->rk);
+    }
+    stash_drop(c, NULL, 0);
+    free(c->stash);
+    pos_clear(c);
     pthread_mutex_destroy(&c->mu);
     free(c->group);
     free(c);
