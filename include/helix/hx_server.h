@@ -13,6 +13,8 @@
 #include "helix/hx_metrics.h"
 
 #include <jansson.h>
+
+#include "helix/hx_json.h"
 #include <stddef.h>
 
 typedef struct hx_server hx_server_t;
@@ -81,9 +83,6 @@ const char *hx_req_body(const hx_req_t *req, size_t *len);
  * json_incref to keep it). NULL with HX_EINVAL in err when the body is empty
  * or malformed (line/column in the message) - return HX_EINVAL to send 400. */
 json_t *hx_req_json(hx_req_t *req, hx_err_t *err);
-/* Optional integer field name of a JSON object: *out untouched when absent or
- * null; HX_EINVAL "field 'name' must be an integer >= min" otherwise. */
-int hx_json_opt_int(const json_t *obj, const char *name, int64_t min, int64_t *out, hx_err_t *err);
 /* An error slot the server reports if the handler returns a negative code
  * without writing a response. */
 hx_err_t *hx_req_err(hx_req_t *req);

@@ -5,6 +5,7 @@
  * inverted index: memories per tenant are expected in the thousands to low
  * hundreds of thousands (docs/memory.md). */
 #include "helix/hx_clock.h"
+#include "helix/hx_json.h"
 #include "memory/engine.h"
 
 #include <ctype.h>
@@ -96,12 +97,10 @@ int hx_memory_search(hx_memory_t *m, const char *tenant, const json_t *body, jso
     *out = NULL;
     if (!json_is_object(body))
         return hx_err_set(err, HX_EINVAL, "the body must be a JSON object with a 'query' string");
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)body, k, v) if (strcmp(k, "query") && strcmp(k, "user_id") && strcmp(k, "type") &&
-                                                  strcmp(k, "tag") && strcmp(k, "category") && strcmp(k, "limit"))
-        return hx_err_set(err, HX_EINVAL, "unknown field '%s' (known: query, user_id, type, tag, category, limit)",
-                          k);
+    static const char *const known[] = {"query", "user_id", "type", "tag", "category", "limit", NULL};
+    int krc = hx_json_check_known(body, known, err);
+    if (krc)
+        return krc;
     const char *text = json_string_value(json_object_get(body, "query"));
     if (!text || !*text)
         return hx_err_set(err, HX_EINVAL, "field 'query' is required (a non-empty string)");

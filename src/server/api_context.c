@@ -42,20 +42,11 @@ static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
         return HX_EINVAL;
     if (!json_is_object(body))
         return hx_err_set(err, HX_EINVAL, "the body must be a JSON object");
-    static const char *known[] = {"conversation_id", "max_tokens", "compression_strategy", "target_ratio",
+    static const char *const known[] = {"conversation_id", "max_tokens", "compression_strategy", "target_ratio",
                                   "preserve_recent_count", "window_size", "use_llm", "from_seq", "since", NULL};
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        int ok = 0;
-        for (int i = 0; known[i]; i++)
-            ok |= strcmp(k, known[i]) == 0;
-        if (!ok)
-            return hx_err_set(err, HX_EINVAL, "unknown field '%s' (known: conversation_id, max_tokens, "
-                                              "compression_strategy, target_ratio, preserve_recent_count, "
-                                              "window_size, use_llm, from_seq, since)", k);
-    }
+    int rc0 = hx_json_check_known(body, known, err);
+    if (rc0)
+        return rc0;
     hx_ctx_request_t rq;
     hx_ctx_request_defaults(&rq);
     rq.tenant = hx_req_tenant(req);

@@ -65,19 +65,11 @@ static int create_topic(hx_req_t *req, hx_res_t *res, void *ctx)
     json_t *body = hx_req_json(req, err);
     if (!body)
         return HX_EINVAL;
-    static const char *known[] = {"name", "partitions", "retention_ms", "retention_bytes", "compression",
+    static const char *const known[] = {"name", "partitions", "retention_ms", "retention_bytes", "compression",
                                   "cleanup_policy", "max_message_bytes", NULL};
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        int ok = 0;
-        for (int i = 0; known[i]; i++)
-            ok |= strcmp(k, known[i]) == 0;
-        if (!ok)
-            return hx_err_set(err, HX_EINVAL, "unknown field '%s' (known: name, partitions, retention_ms, "
-                                              "retention_bytes, compression, cleanup_policy, max_message_bytes)", k);
-    }
+    int rc0 = hx_json_check_known(body, known, err);
+    if (rc0)
+        return rc0;
     const char *name = json_string_value(json_object_get(body, "name"));
     if (!name || !*name)
         return hx_err_set(err, HX_EINVAL, "field 'name' is required");

@@ -40,17 +40,6 @@ int hx_req_query_int(hx_req_t *req, const char *name, int64_t def, int64_t min, 
     return HX_OK;
 }
 
-int hx_json_opt_int(const json_t *obj, const char *name, int64_t min, int64_t *out, hx_err_t *err)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!v || json_is_null(v))
-        return HX_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < min)
-        return hx_err_set(err, HX_EINVAL, "field '%s' must be an integer >= %lld", name, (long long)min);
-    *out = json_integer_value(v);
-    return HX_OK;
-}
-
 const char *hx_req_header(const hx_req_t *req, const char *name)
 {
     return req->conn ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name) : NULL;

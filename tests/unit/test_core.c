@@ -1,6 +1,7 @@
 #include "helix/hx_buf.h"
 #include "helix/hx_error.h"
 #include "helix/hx_hash.h"
+#include "helix/hx_json.h"
 #include "../hx_test.h"
 
 static void test_varints(void)
@@ -67,8 +68,30 @@ static void test_errors(void)
     CHECK_INT(hx_err_set(NULL, HX_EIO, "ignored"), HX_EIO);
 }
 
+static void test_json_checks(void)
+{
+    static const char *const known[] = {"name", "partitions", NULL};
+    hx_err_t e = {0};
+    json_t *ok = json_pack("{s:s,s:i}", "name", "t", "partitions", 3);
+    json_t *bad = json_pack("{s:s,s:i}", "name", "t", "parts", 3);
+    CHECK_INT(hx_json_check_known(ok, known, &e), 0);
+    CHECK_INT(hx_json_check_known(bad, known, &e), HX_EINVAL);
+    CHECK_STR(e.msg, "unknown field 'parts' (known: name, partitions)");
+    int64_t v = 7;
+    CHECK_INT(hx_json_opt_int(ok, "missing", 0, &v, &e), 0);
+    CHECK_INT(v, 7);
+    CHECK_INT(hx_json_opt_int(ok, "partitions", 1, &v, &e), 0);
+    CHECK_INT(v, 3);
+    CHECK_INT(hx_json_opt_int(ok, "partitions", 4, &v, &e), HX_EINVAL);
+    CHECK_STR(e.msg, "field 'partitions' must be an integer >= 4");
+    CHECK_INT(hx_json_opt_int(ok, "name", 0, &v, &e), HX_EINVAL);
+    json_decref(ok);
+    json_decref(bad);
+}
+
 int main(void)
 {
+    RUN(test_json_checks);
     RUN(test_varints);
     RUN(test_truncated_bytes);
     RUN(test_crc32c);
