@@ -23,6 +23,13 @@ typedef struct hx_bench_opts {
  * says which way is good. Returns "Target", "Acceptable" or "Poor". */
 const char *hx_bench_verdict(double value, double target, double acceptable, int higher_better);
 
+/* A bench's working directory: o->data_dir when given (kept), else a fresh
+ * /tmp/helix-bench-NAME.XXXXXX in buf. hx_bench_workdir_done removes the
+ * temporary one, saying so on stderr when it cannot. */
+int hx_bench_workdir(const hx_bench_opts_t *o, const char *name, char *buf, size_t len, const char **dir,
+                     hx_err_t *err);
+void hx_bench_workdir_done(const hx_bench_opts_t *o, const char *name, const char *dir);
+
 /* Prints one row of the results table. */
 void hx_bench_row(const char *component, const char *metric, const char *value, const char *target,
                   const char *acceptable, const char *verdict);

@@ -1,7 +1,12 @@
-/* Shared pieces of the benchmark drivers: verdicts and the results table. */
+/* Shared pieces of the benchmark drivers: verdicts, the results table and
+ * their working directories. */
 #include "helix/hx_bench.h"
+#include "helix/hx_fs.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 const char *hx_bench_verdict(double value, double target, double acceptable, int higher_better)
 {
@@ -16,4 +21,23 @@ void hx_bench_row(const char *component, const char *metric, const char *value, 
     printf("| %-24s | %-30s | %-36s | %-10s | %-10s | %-10s |\n", component, metric, value, target, acceptable,
            verdict);
     fflush(stdout);
+}
+
+int hx_bench_workdir(const hx_bench_opts_t *o, const char *name, char *buf, size_t len, const char **dir,
+                     hx_err_t *err)
+{
+    if (o->data_dir) {
+        *dir = o->data_dir;
+        return HX_OK;
+    }
+    snprintf(buf, len, "/tmp/helix-bench-%s.XXXXXX", name);
+    if (!(*dir = mkdtemp(buf)))
+        return hx_err_set(err, HX_EIO, "cannot create a temp dir for the %s bench: %s", name, strerror(errno));
+    return HX_OK;
+}
+
+void hx_bench_workdir_done(const hx_bench_opts_t *o, const char *name, const char *dir)
+{
+    if (!o->data_dir && dir && hx_rm_rf(dir))
+        fprintf(stderr, "bench %s: could not remove %s\n", name, dir);
 }

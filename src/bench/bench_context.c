@@ -104,10 +104,11 @@ static double st(json_t *r, const char *k)
 
 int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
 {
-    char tmpl[] = "/tmp/helix-bench-context.XXXXXX";
-    const char *dir = o->data_dir ? o->data_dir : mkdtemp(tmpl);
-    if (!dir)
-        return hx_err_set(err, HX_EIO, "cannot create a temp dir for the bench");
+    char tmpl[64];
+    const char *dir;
+    int wrc = hx_bench_workdir(o, "context", tmpl, sizeof tmpl, &dir, err);
+    if (wrc)
+        return wrc;
     hx_config_t cfg;
     hx_config_defaults(&cfg);
     snprintf(cfg.node.data_dir, sizeof cfg.node.data_dir, "%s", dir);
@@ -193,8 +194,7 @@ int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
 done:
     hx_context_free(ctx);
     hx_broker_close(b);
-    if (!o->data_dir && hx_rm_rf(dir))
-        fprintf(stderr, "bench context: could not remove %s\n", dir);
+    hx_bench_workdir_done(o, "context", dir);
     *out = res;
     return rc;
 }

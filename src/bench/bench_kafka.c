@@ -88,10 +88,11 @@ static void fill_payload(unsigned char *p, size_t n, uint64_t seed)
 int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
 {
     long n = o->messages > 0 ? o->messages : 100000;
-    char tmpl[] = "/tmp/helix-bench-kafka.XXXXXX";
-    const char *dir = o->data_dir ? o->data_dir : mkdtemp(tmpl);
-    if (!dir)
-        return hx_err_set(err, HX_EIO, "cannot create a temp dir for the bench");
+    char tmpl[64];
+    const char *dir;
+    int wrc = hx_bench_workdir(o, "kafka", tmpl, sizeof tmpl, &dir, err);
+    if (wrc)
+        return wrc;
     hx_config_t cfg;
     hx_config_defaults(&cfg);
     snprintf(cfg.node.data_dir, sizeof cfg.node.data_dir, "%s", dir);
@@ -257,7 +258,6 @@ cleanup:
     free(c.seen);
     free(payloads);
     free(msgs);
-    if (!o->data_dir && dir && hx_rm_rf(dir))
-        fprintf(stderr, "bench kafka: could not remove %s\n", dir);
+    hx_bench_workdir_done(o, "kafka", dir);
     return rc;
 }

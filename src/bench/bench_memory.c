@@ -159,10 +159,11 @@ int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
 {
     *out = NULL;
     long total = o->messages > 0 ? o->messages : DEFAULT_WRITES;
-    char tmpl[] = "/tmp/helix-bench-memory.XXXXXX";
-    const char *dir = o->data_dir ? o->data_dir : mkdtemp(tmpl);
-    if (!dir)
-        return hx_err_set(err, HX_EIO, "cannot create a temp dir for the bench");
+    char tmpl[64];
+    const char *dir;
+    int wrc = hx_bench_workdir(o, "memory", tmpl, sizeof tmpl, &dir, err);
+    if (wrc)
+        return wrc;
     hx_config_t cfg;
     hx_config_defaults(&cfg);
     snprintf(cfg.node.data_dir, sizeof cfg.node.data_dir, "%s/broker", dir);
@@ -293,7 +294,6 @@ cleanup:
     hx_metrics_free(reg);
     hx_latency_free(lag);
     free(sup);
-    if (!o->data_dir)
-        hx_rm_rf(dir);
+    hx_bench_workdir_done(o, "memory", dir);
     return rc;
 }

@@ -4,6 +4,8 @@
 #ifndef HX_CLI_COMMANDS_H
 #define HX_CLI_COMMANDS_H
 
+#include <signal.h>
+
 struct hx_config;
 
 typedef int (*hx_cmd_fn)(int argc, char **argv);
@@ -36,6 +38,11 @@ int hx_cli_open_broker(const char *config, const char *data_dir, struct hx_confi
  * level. Prints the error and returns 2 on failure, else 0. */
 int hx_cli_load_config(const char *path, const char *data_dir, const char *port, const char *host,
                        struct hx_config *cfg);
+
+/* Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it
+ * starts afterwards) and fills sigs for sigwait(): long-running commands
+ * take their stop signal synchronously. */
+void hx_cli_block_stop_signals(sigset_t *sigs);
 
 /* True when argv holds -h or --help. */
 int hx_cli_wants_help(int argc, char **argv);

@@ -69,10 +69,7 @@ int hx_cmd_kafka_mock(int argc, char **argv)
         return 2;
     }
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    hx_cli_block_stop_signals(&sigs);
 
     hx_err_t err = {0};
     hx_kafka_mock_t *m = NULL;

@@ -162,10 +162,7 @@ int hx_cmd_serve(int argc, char **argv)
     /* Signals are taken synchronously by this thread; block them before any
      * other thread starts so they all inherit the mask. */
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    hx_cli_block_stop_signals(&sigs);
     signal(SIGPIPE, SIG_IGN);
 
     hx_err_t err = {0};

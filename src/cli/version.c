@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <pthread.h>
+
 #include <librdkafka/rdkafka.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -21,4 +23,12 @@ int hx_cmd_version(int argc, char **argv)
     }
     printf("helix %s (librdkafka %s, sqlite %s)\n", HX_VERSION, rd_kafka_version_str(), sqlite3_libversion());
     return 0;
+}
+
+void hx_cli_block_stop_signals(sigset_t *sigs)
+{
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGINT);
+    sigaddset(sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
 }
