@@ -37,6 +37,7 @@ struct an_ingest {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, flush_now;
+    int reader_done;               /* the reader queued its last job: the committer may finish */
     job_t *head, *tail;
     int queued, committing;
     hx_an_offsets_t committed;     /* durable in the backend */
@@ -181,7 +182,7 @@ static void *committer_main(void *arg)
     int64_t last_warn = 0;
     for (;;) {
         pthread_mutex_lock(&g->mu);
-        while (!g->head && !(g->stop && !g->queued))
+        while (!g->head && !g->reader_done)
             pthread_cond_wait(&g->cv, &g->mu);
         job_t *j = g->head;
         if (!j) {
@@ -386,6 +387,7 @@ static void *reader_main(void *arg)
     /* Wait for the committer to store everything, then report it to the group. */
     pthread_mutex_lock(&g->mu);
     g->stop = 1;
+    g->reader_done = 1;
     pthread_cond_broadcast(&g->cv);
     while (g->queued)
         pthread_cond_wait(&g->cv, &g->mu);
@@ -433,6 +435,7 @@ void an_ingest_stop(an_ingest_t *g)
     if (g->reader_started)
         pthread_join(g->reader, NULL);
     pthread_mutex_lock(&g->mu);
+    g->reader_done = 1;
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
     if (g->committer_started)
