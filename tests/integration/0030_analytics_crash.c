@@ -11,6 +11,7 @@
 #include "../hx_test.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #define ROUNDS 6
@@ -161,10 +162,21 @@ int main(void)
                 for (;;)
                     hx_sleep_ms(1000); /* ingest runs until the kill */
             }
+            /* Once it has committed something (the MANIFEST is replaced by a
+             * rename: a new inode), give it a seeded random while longer. */
+            char man[600];
+            snprintf(man, sizeof man, "%s/analytics/MANIFEST", cfg.node.data_dir);
+            struct stat st0 = {0}, st1;
+            stat(man, &st0);
+            for (int w = 0; w < 2000; w++) {
+                if (stat(man, &st1) == 0 && st1.st_ino != st0.st_ino)
+                    break;
+                hx_sleep_ms(5);
+            }
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            hx_sleep_ms(5 + (int64_t)(seed % 300));
+            hx_sleep_ms((int64_t)(seed % 40));
             CHECK_INT(kill(pid, SIGKILL), 0);
             int st = 0;
             waitpid(pid, &st, 0);
@@ -188,6 +200,7 @@ int main(void)
     hx_analytics_t *a;
     if (open_all(&b, &a, 1)) {
         CHECK(0);
+        free(base);
         return HX_TEST_DONE();
     }
     hx_err_t e = {0};
@@ -200,5 +213,6 @@ int main(void)
     verify(a, ROUNDS);
     hx_analytics_close(a);
     hx_broker_close(b);
+    free(base);
     return HX_TEST_DONE();
 }

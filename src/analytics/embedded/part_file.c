@@ -520,7 +520,8 @@ int an_part_load_column(an_part_t *p, int c, an_vec_t *out, size_t *bytes, hx_er
             out->str = ns;
             str_cap = cap;
         }
-        memcpy(out->str + str_len, raw + (rows + 1) * 4, blen);
+        if (blen) /* empty strings: no text, and maybe no buffer yet */
+            memcpy(out->str + str_len, raw + (rows + 1) * 4, blen);
         for (size_t i = 0; i < rows; i++)
             out->off[a + i + 1] = (uint32_t)(str_len + o[i + 1]);
         str_len += blen;
