@@ -17,6 +17,8 @@ typedef struct hx_bench_opts {
     const char *backend;       /* kafka bench: embedded (NULL) | kafka | mock */
     const char *bootstrap;     /* kafka bench with backend kafka: HOST:PORT[,...] */
     const char *topic;         /* kafka bench: use this existing topic instead of creating one */
+    double seconds;            /* kafka bench: length of each fixed-rate run; 0 = 10 */
+    int compare_kcat;          /* kafka bench (mock or kafka): kcat produces the same records too */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better
@@ -34,9 +36,14 @@ void hx_bench_workdir_done(const hx_bench_opts_t *o, const char *name, const cha
 void hx_bench_row(const char *component, const char *metric, const char *value, const char *target,
                   const char *acceptable, const char *verdict);
 
-/* 100,000 x 1 KiB messages to a 12-partition lz4 topic through the broker,
- * consumed by a group; *out gets throughput_msg_per_sec, p50_ms, p95_ms,
- * p99_ms, messages, message_bytes, verified, fsync (new reference). */
+/* The event log: 100,000 x 1 KiB messages to a 12-partition lz4 topic as
+ * fast as a pipelined producer goes (throughput), then fixed-rate runs of
+ * `seconds` at 10K msg/s and at 50% of the peak, under fsync interval and
+ * always (embedded), every message consumed by a group and verified. *out
+ * gets throughput_msg_per_sec, p50/p95/p99/max_ms (saturated), messages,
+ * message_bytes, verified, fsync, and fixed_rate: a list of
+ * {rate_msg_per_sec, fsync, p50_ms, p95_ms, p99_ms, max_ms, verified, ...};
+ * with compare_kcat also kcat_msg_per_sec and ratio_to_kcat. */
 int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
 /* Conversations of 1K, 5K and 10K messages through the context engine:

@@ -15,7 +15,7 @@ static const struct {
     driver_fn fn;
     const char *what;
 } drivers[] = {
-    {"kafka", hx_bench_kafka, "event log: 100K x 1 KiB to 12 lz4 partitions, consumed by a group"},
+    {"kafka", hx_bench_kafka, "event log: 100K x 1 KiB to 12 lz4 partitions, then 10K msg/s and 50% of peak"},
     {"context", hx_bench_context, "context: replay+compress 1K/5K/10K-message conversations, cold and warm"},
     {"memory", hx_bench_memory, "memory sync: 3 nodes, 5K writes/s, lag, conflicts, lost writes"},
 };
@@ -27,11 +27,13 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
                  "                   [--data-dir DIR] [--backend embedded|kafka|mock] [--bootstrap HOST:PORT]\n"
-                 "                   [--topic NAME]\n\n"
+                 "                   [--topic NAME] [--seconds S] [--compare-kcat]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
-                 "`helix kafka-mock --topic bench:12`).\n\ncomponents:\n");
+                 "`helix kafka-mock --topic bench:12`). --seconds sets each fixed-rate run (default 10);\n"
+                 "--compare-kcat (mock or kafka) has kcat produce the same records into the same cluster.\n\n"
+                 "components:\n");
     for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
         fprintf(out, "  %-10s %s\n", drivers[i].name, drivers[i].what);
     fprintf(out, "  all        every component above\n\nNot built yet: analytics, graph.\n");
@@ -43,12 +45,13 @@ int hx_cmd_bench(int argc, char **argv)
                                          {"fsync", required_argument, 0, 'f'},     {"data-dir", required_argument, 0, 'd'},
                                          {"backend", required_argument, 0, 'b'},   {"bootstrap", required_argument, 0, 'B'},
                                          {"topic", required_argument, 0, 't'},
+                                         {"seconds", required_argument, 0, 's'}, {"compare-kcat", no_argument, 0, 'K'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL, NULL};
+    hx_bench_opts_t o = {.fsync = HX_FSYNC_INTERVAL};
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:s:Kh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -80,6 +83,14 @@ int hx_cmd_bench(int argc, char **argv)
             break;
         case 'B': o.bootstrap = optarg; break;
         case 't': o.topic = optarg; break;
+        case 's':
+            o.seconds = atof(optarg);
+            if (o.seconds <= 0 || o.seconds > 3600) {
+                fprintf(stderr, "helix bench: --seconds must be a number of seconds in (0, 3600]\n");
+                return 2;
+            }
+            break;
+        case 'K': o.compare_kcat = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
