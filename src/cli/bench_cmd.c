@@ -18,6 +18,7 @@ static const struct {
     {"kafka", hx_bench_kafka, "event log: 100K x 1 KiB to 12 lz4 partitions, then 10K msg/s and 50% of peak"},
     {"context", hx_bench_context, "context: replay+compress 1K/5K/10K-message conversations, cold and warm"},
     {"memory", hx_bench_memory, "memory sync: 3 nodes, 5K writes/s, lag, conflicts, lost writes"},
+    {"http", hx_bench_http, "HTTP API under wrk, 32 connections: records, messages, memory writes, /health"},
 };
 
 /* Components of the DESIGN.md table whose drivers come with their issues. */
@@ -31,7 +32,8 @@ static void usage(FILE *out)
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
-                 "`helix kafka-mock --topic bench:12`). --seconds sets each fixed-rate run (default 10);\n"
+                 "`helix kafka-mock --topic bench:12`). --seconds sets each fixed-rate run (kafka) and\n"
+                 "each endpoint's run (http), default 10;\n"
                  "--compare-kcat (mock or kafka) has kcat produce the same records into the same cluster.\n\n"
                  "components:\n");
     for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
