@@ -61,7 +61,8 @@ int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 /* The HTTP API under wrk (32 connections, one item per request, `seconds`
  * per endpoint, default 10) against a node started in process with bearer
  * auth and o->fsync: records, conversation messages, memory writes and
- * /health. *out gets <endpoint>_req_per_sec, _p50_ms, _p99_ms, _errors and
+ * /health. *out gets <endpoint>_req_per_sec, _p50_ms, _p99_ms, _errors,
+ * _cpu_us_per_request (the node's CPU per request) and
  * _written (counted where the writes landed) for records,
  * conversation_messages, memory_writes and health, plus connections, fsync,
  * seconds_per_endpoint, load_generator. Fails on any non-2xx answer or a
