@@ -24,4 +24,12 @@ void hx_api_ctx_ingest_free(hx_ctx_ingest_t *rq);
 int hx_api_ctx_ingest_json(hx_context_t *c, const char *tenant, const char *conversation_id, const json_t *body,
                            json_t **out, hx_err_t *err);
 
+/* POST /v1/memory and PATCH /v1/memory/{id} bodies. w->tags is allocated. */
+int hx_api_memory_write_parse(const json_t *body, hx_memory_write_t *w, hx_err_t *err);
+void hx_api_memory_write_free(hx_memory_write_t *w);
+/* Parse, then hx_memory_create / hx_memory_update. */
+int hx_api_memory_create_json(hx_memory_t *m, const char *tenant, const json_t *body, json_t **out, hx_err_t *err);
+int hx_api_memory_update_json(hx_memory_t *m, const char *tenant, const char *id, const json_t *patch, json_t **out,
+                              hx_err_t *err);
+
 #endif

@@ -109,14 +109,14 @@ static hx_mitem_t *find_live(hx_memory_t *m, const char *tenant, const char *id,
     return it;
 }
 
-int hx_memory_create(hx_memory_t *m, const char *tenant, const json_t *body, json_t **out, hx_err_t *err)
+int hx_memory_create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, json_t **out, hx_err_t *err)
 {
     if (out)
         *out = NULL;
     pending_t p = {0};
     pthread_mutex_lock(&m->mu);
     stamp_now(m, &p.st);
-    int rc = hx_mmodel_create_delta(m, tenant, body, &p.st, &p.d, err);
+    int rc = hx_mmodel_create_delta(m, tenant, w, &p.st, &p.d, err);
     if (rc)
         goto unlock;
     hx_mitem_t *it = hx_mstore_get(&m->store, tenant, p.d->id);
@@ -136,7 +136,7 @@ unlock:
     return finish_pending(m, &p, rc, out, err);
 }
 
-int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const json_t *patch, json_t **out,
+int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const hx_memory_write_t *w, json_t **out,
                      hx_err_t *err)
 {
     if (out)
@@ -150,7 +150,7 @@ int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const j
         goto unlock;
     }
     stamp_now(m, &p.st);
-    if ((rc = hx_mmodel_update_delta(m, it->s, patch, &p.st, &p.d, err)) ||
+    if ((rc = hx_mmodel_update_delta(m, it->s, w, &p.st, &p.d, err)) ||
         (rc = commit_locked(m, &p, "updating a memory", err)))
         goto unlock;
     if (out) {

@@ -5,7 +5,33 @@
 #include "helix/hx_hlc.h"
 #include "memory/crdt.h"
 #include "memory/engine.h"
+#include "helix/hx_api_requests.h"
 #include "../hx_test.h"
+
+/* The model's delta builders take typed writes; these tests speak JSON. */
+static int create_delta_json(hx_memory_t *m, const char *tenant, const json_t *body, const hx_stamp_t *st,
+                             hx_mcrdt_t **out, hx_err_t *err)
+{
+    hx_memory_write_t w;
+    *out = NULL;
+    int rc = hx_api_memory_write_parse(body, &w, err);
+    if (!rc)
+        rc = hx_mmodel_create_delta(m, tenant, &w, st, out, err);
+    hx_api_memory_write_free(&w);
+    return rc;
+}
+
+static int update_delta_json(hx_memory_t *m, const hx_mcrdt_t *cur, const json_t *patch, const hx_stamp_t *st,
+                             hx_mcrdt_t **out, hx_err_t *err)
+{
+    hx_memory_write_t w;
+    *out = NULL;
+    int rc = hx_api_memory_write_parse(patch, &w, err);
+    if (!rc)
+        rc = hx_mmodel_update_delta(m, cur, &w, st, out, err);
+    hx_api_memory_write_free(&w);
+    return rc;
+}
 
 #define NODES 3
 #define IDS 4
@@ -71,7 +97,7 @@ static hx_mcrdt_t *random_write(replica_t *r, int id, int64_t wall)
             return NULL;
         json_t *b = json_pack("{s:s,s:s,s:s,s:[s],s:{s:i}}", "id", idbuf, "user_id", "u1", "content",
                               words[rnd() % 8], "tags", words[rnd() % 8], "metadata", "n", (int)(rnd() % 5));
-        hx_mmodel_create_delta(NULL, "t1", b, &st, &d, &err);
+        create_delta_json(NULL, "t1", b, &st, &d, &err);
         json_decref(b);
     } else if (k == 0) {
         d = hx_mcrdt_new("t1", idbuf);
@@ -85,7 +111,7 @@ static hx_mcrdt_t *random_write(replica_t *r, int id, int64_t wall)
         case 3: p = json_pack("{s:f,s:s}", "importance", (rnd() % 100) / 100.0, "category", words[rnd() % 8]); break;
         default: p = json_pack("{s:s,s:s}", "content", words[rnd() % 8], "type", "episodic"); break;
         }
-        hx_mmodel_update_delta(NULL, cur, p, &st, &d, &err);
+        update_delta_json(NULL, cur, p, &st, &d, &err);
         json_decref(p);
     }
     return d;
@@ -306,7 +332,7 @@ static void conflict_run(hx_crdt_strategy_t strat)
         stamp(&r[w], 2000 + k / 10, &st);
         hx_err_t err = {0};
         deltas[k] = NULL;
-        hx_mmodel_update_delta(NULL, r[w].s[0], p, &st, &deltas[k], &err);
+        update_delta_json(NULL, r[w].s[0], p, &st, &deltas[k], &err);
         json_decref(p);
         apply(&r[w], deltas[k], strat);
         if (rnd() % 4 == 0) /* sometimes a node hears of another's write before writing again */
@@ -366,7 +392,7 @@ static void test_remove_wins_and_add_wins(void)
     hx_mcrdt_t *c = NULL;
     hx_err_t err = {0};
     json_t *body = json_pack("{s:s,s:s,s:s,s:[s]}", "id", "m0", "user_id", "u", "content", "secret", "tags", "x");
-    CHECK_INT(hx_mmodel_create_delta(NULL, "t1", body, &st, &c, &err), 0);
+    CHECK_INT(create_delta_json(NULL, "t1", body, &st, &c, &err), 0);
     json_decref(body);
     a.s[0] = dup_state(c);
     b.s[0] = dup_state(c);
@@ -374,12 +400,12 @@ static void test_remove_wins_and_add_wins(void)
     json_t *p1 = json_pack("{s:[]}", "tags"), *p2 = json_pack("{s:[s,s]}", "tags", "y", "x");
     hx_mcrdt_t *d1 = NULL, *d2 = NULL;
     stamp(&a, 200, &st);
-    hx_mmodel_update_delta(NULL, a.s[0], p1, &st, &d1, &err);
+    update_delta_json(NULL, a.s[0], p1, &st, &d1, &err);
     hx_mcrdt_t *fresh = hx_mcrdt_new("t1", "m0");
     hx_stamp_t st2;
     stamp(&b, 150, &st2);
     /* b re-adds x with a new dot: model it as b not having seen x yet. */
-    hx_mmodel_update_delta(NULL, fresh, p2, &st2, &d2, &err);
+    update_delta_json(NULL, fresh, p2, &st2, &d2, &err);
     hx_mcrdt_join(a.s[0], d1, HX_CRDT_MERGE_ALL, NULL);
     hx_mcrdt_join(a.s[0], d2, HX_CRDT_MERGE_ALL, NULL);
     CHECK(hx_mmodel_has_tag(a.s[0], "x"));
@@ -390,7 +416,7 @@ static void test_remove_wins_and_add_wins(void)
     json_t *p3 = json_pack("{s:s}", "content", "new secret");
     hx_mcrdt_t *d3 = NULL;
     stamp(&a, 300, &st);
-    hx_mmodel_update_delta(NULL, a.s[0], p3, &st, &d3, &err);
+    update_delta_json(NULL, a.s[0], p3, &st, &d3, &err);
     hx_mcrdt_join(a.s[0], d3, HX_CRDT_MERGE_ALL, NULL);
     hx_mcrdt_join(a.s[0], del, HX_CRDT_MERGE_ALL, NULL);
     hx_mcrdt_join(b.s[0], del, HX_CRDT_MERGE_ALL, NULL);

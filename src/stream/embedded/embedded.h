@@ -64,6 +64,12 @@ typedef struct emb {
     pthread_mutex_t data_mu;
     pthread_cond_t data_cond;
     uint64_t data_seq;
+    /* Sleeping pollers by topic bucket (emb_topic_bit): a produce wakes them
+     * only when one waits for its topic's bucket, so a consumer of one topic
+     * is not woken by every append to the others. counts under data_mu,
+     * mask atomic. */
+    int wait_count[64];
+    uint64_t wait_mask;
     emb_group_t *groups;
     emb_offset_t *offsets[256];
 
@@ -127,7 +133,9 @@ int emb_produce_batch(void *impl, const hx_msg_t *msgs, size_t n, hx_batch_cb cb
 int emb_produce_async(void *impl, const hx_msg_t *msg, hx_delivery_cb cb, void *ctx, hx_err_t *err);
 int emb_flush(void *impl, int timeout_ms, hx_err_t *err);
 void *emb_sender_main(void *arg);
-void emb_notify_data(emb_t *b);
+void emb_notify_data(emb_t *b);              /* everyone (rebalances) */
+void emb_notify_topic(emb_t *b, const char *topic); /* pollers of topic's bucket */
+uint64_t emb_topic_bit(const char *topic);
 
 /* fetch.c: records from one or more partitions are staged, then packed into
  * one malloc'd block as hx_fetch_t requires. */

@@ -23,7 +23,21 @@ struct emb_pending {
 
 void emb_notify_data(emb_t *b)
 {
-    __atomic_add_fetch(&b->data_seq, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&b->data_seq, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&b->data_mu);
+    pthread_cond_broadcast(&b->data_cond);
+    pthread_mutex_unlock(&b->data_mu);
+}
+
+uint64_t emb_topic_bit(const char *topic) { return 1ull << (hx_hash64(topic, strlen(topic)) & 63); }
+
+void emb_notify_topic(emb_t *b, const char *topic)
+{
+    /* seq_cst with the poller's mask store and seq load (consumer.c): either
+     * it sees the new seq and does not sleep, or we see its bit and wake it. */
+    __atomic_add_fetch(&b->data_seq, 1, __ATOMIC_SEQ_CST);
+    if (!(__atomic_load_n(&b->wait_mask, __ATOMIC_SEQ_CST) & emb_topic_bit(topic)))
+        return;
     pthread_mutex_lock(&b->data_mu);
     pthread_cond_broadcast(&b->data_cond);
     pthread_mutex_unlock(&b->data_mu);
@@ -211,7 +225,7 @@ static int produce_topic(emb_t *b, const hx_msg_t *msgs, size_t n, hx_delivery_t
         }
     free(start);
     free(jobs);
-    emb_notify_data(b);
+    emb_notify_topic(b, topic);
 cleanup:
     free(part);
     free(idx);
