@@ -8,20 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Called with m->mu held: logs the delta as op (origin, seq, hlc, wall). */
+/* Called with m->mu held: logs the delta as op (origin, seq, hlc, wall).
+ * The text is written directly (hx_mcrdt_to_text), not built as JSON and
+ * dumped: it is what the WAL keeps and what the publisher sends. */
 static int log_op(hx_memory_t *m, const hx_mcrdt_t *d, const hx_stamp_t *st, uint64_t *lsn, char **text,
                   uint64_t *seq, hx_err_t *err)
 {
-    json_t *dj = NULL;
-    if (hx_mcrdt_to_json(d, &dj))
-        return hx_err_set(err, HX_ENOMEM, "out of memory encoding a memory delta");
     *seq = ++m->seq;
-    json_t *op = json_pack("{s:s,s:I,s:I,s:I,s:o}", "o", m->node, "s", (json_int_t)*seq, "h", (json_int_t)st->hlc,
-                           "w", (json_int_t)hx_now_us(), "d", dj);
-    *text = op ? json_dumps(op, JSON_COMPACT) : NULL;
-    json_decref(op);
-    if (!*text)
+    hx_buf_t b = HX_BUF_INIT;
+    if (hx_mop_to_text(m->node, *seq, st->hlc, hx_now_us(), d, &b) || !(*text = hx_buf_steal(&b))) {
+        hx_buf_free(&b);
         return hx_err_set(err, HX_ENOMEM, "out of memory encoding a memory op");
+    }
     if (hx_mwal_append(m->wal, *text, strlen(*text), lsn)) {
         free(*text);
         *text = NULL;

@@ -456,10 +456,90 @@ static void test_hlc(void)
     CHECK(hx_hlc_now(&c, 5000) > hx_hlc_make(7000, 0));
 }
 
+/* The direct text writer gives the bytes json_dumps gives for the JSON
+ * form, over seeded random histories (joins, deletes, siblings) and values
+ * that need escaping. */
+static int same_text(const hx_mcrdt_t *st)
+{
+    json_t *j = NULL;
+    hx_mcrdt_to_json(st, &j);
+    char *want = json_dumps(j, JSON_COMPACT);
+    hx_buf_t b = HX_BUF_INIT;
+    int ok = hx_mcrdt_to_text(st, &b) == 0 && want && strcmp(hx_buf_cstr(&b), want) == 0;
+    if (!ok)
+        fprintf(stderr, "text mismatch:\n  json %s\n  text %s\n", want, hx_buf_cstr(&b));
+    free(want);
+    json_decref(j);
+    hx_buf_free(&b);
+    return ok;
+}
+
+static void test_text_equals_json(void)
+{
+    rng_state = 77;
+    replica_t r[2];
+    memset(r, 0, sizeof r);
+    for (int k = 0; k < 2; k++) {
+        hx_hlc_init(&r[k].hlc, 0);
+        snprintf(r[k].node, sizeof r[k].node, "n%d", k);
+    }
+    int mismatches = 0;
+    for (int step = 0; step < 400; step++) {
+        replica_t *w = &r[rnd() % 2], *o = w == &r[0] ? &r[1] : &r[0];
+        int id = (int)(rnd() % IDS);
+        hx_mcrdt_t *d = random_write(w, id, 1000 + step);
+        if (!d)
+            continue;
+        mismatches += !same_text(d);
+        apply(w, d, HX_CRDT_MERGE_ALL);
+        if (rnd() % 2)
+            apply(o, d, HX_CRDT_MERGE_ALL);
+        hx_mcrdt_free(d);
+        if (w->s[id])
+            mismatches += !same_text(w->s[id]);
+    }
+    /* escapes, unicode, NUL, nested values, access counters */
+    hx_stamp_t st = {.hlc = 5};
+    snprintf(st.node, sizeof st.node, "n\"1");
+    json_t *body = json_pack("{s:s,s:s,s:s%,s:[s,s],s:{s:o,s:[i,f,b,n]},s:[{s:s}],s:s}", "id", "e-1", "user_id",
+                             "u\\1", "content", "q\"b\\s/\x01\x1f\n\t\r\b\f \xc3\xa9 \xe2\x80\xa8 \x7f x\0y", 23,
+                             "tags", "t\x02", "tag two", "metadata", "k\"", json_pack("{s:s}", "deep", "\x05"),
+                             "arr", 1, 2.5, 1, "entities", "name", "\xf0\x9f\x98\x80", "summary", "s/s");
+    hx_mcrdt_t *e = NULL;
+    hx_err_t err = {0};
+    CHECK_INT(create_delta_json(NULL, "ten-1", body, &st, &e, &err), 0);
+    if (e) {
+        CHECK_INT(hx_counter_set(e, "n\"1", 42), 0);
+        mismatches += !same_text(e);
+        hx_buf_t b = HX_BUF_INIT;
+        CHECK_INT(hx_mop_to_text("n\"1", 3, 5, 1700000000000000, e, &b), 0);
+        json_t *dj = NULL;
+        hx_mcrdt_to_json(e, &dj);
+        json_t *op = json_pack("{s:s,s:I,s:I,s:I,s:o}", "o", "n\"1", "s", (json_int_t)3, "h", (json_int_t)5, "w",
+                               (json_int_t)1700000000000000, "d", dj);
+        char *want = json_dumps(op, JSON_COMPACT);
+        CHECK_STR(hx_buf_cstr(&b), want);
+        free(want);
+        json_decref(op);
+        hx_buf_free(&b);
+        hx_mcrdt_t *del = hx_mcrdt_new("t", "gone");
+        del->del = st;
+        mismatches += !same_text(del);
+        hx_mcrdt_free(del);
+    }
+    hx_mcrdt_free(e);
+    json_decref(body);
+    CHECK_INT(mismatches, 0);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < IDS; i++)
+            hx_mcrdt_free(r[k].s[i]);
+}
+
 int main(void)
 {
     RUN(test_hlc);
     RUN(test_codec_roundtrip_and_errors);
+    RUN(test_text_equals_json);
     RUN(test_join_laws);
     RUN(test_convergence_merge_all);
     RUN(test_convergence_lww);
