@@ -32,6 +32,12 @@ int hx_bench_workdir(const hx_bench_opts_t *o, const char *name, char *buf, size
                      hx_err_t *err);
 void hx_bench_workdir_done(const hx_bench_opts_t *o, const char *name, const char *dir);
 
+/* Runs a peer tool (argv[0] on PATH, a Debian package of the same name:
+ * kcat, wrk) to completion, its stdout to stdout_path when given; *secs
+ * (may be NULL) gets the wall time. HX_ENOTFOUND names the package to
+ * install; a non-zero exit is HX_EIO. */
+int hx_bench_run_tool(char *const argv[], const char *stdout_path, double *secs, hx_err_t *err);
+
 /* Prints one row of the results table. */
 void hx_bench_row(const char *component, const char *metric, const char *value, const char *target,
                   const char *acceptable, const char *verdict);

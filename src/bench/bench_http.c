@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define CONNECTIONS 32
@@ -87,23 +86,9 @@ static int run_wrk(const char *script, const char *out_path, int port, double se
     snprintf(dur, sizeof dur, "%ds", secs < 1 ? 1 : (int)(secs + 0.5));
     snprintf(conns, sizeof conns, "%d", CONNECTIONS);
     char *argv[] = {"wrk", "-t", "2", "-c", conns, "-d", dur, "-s", (char *)script, url, NULL};
-    pid_t pid = fork();
-    if (pid < 0)
-        return hx_err_set(err, HX_EIO, "cannot start wrk: fork: %s", strerror(errno));
-    if (pid == 0) {
-        FILE *o = freopen(out_path, "w", stdout);
-        (void)o;
-        execvp("wrk", argv);
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        return hx_err_set(err, HX_ENOTFOUND, "wrk is not installed: apt-get install wrk (or scripts/deps.sh)");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return hx_err_set(err, HX_EIO, "wrk failed (exit status %d); its output is in %s",
-                          WIFEXITED(status) ? WEXITSTATUS(status) : -1, out_path);
+    int rc = hx_bench_run_tool(argv, out_path, NULL, err);
+    if (rc)
+        return rc;
     FILE *f = fopen(out_path, "r");
     char line[512];
     int found = 0;

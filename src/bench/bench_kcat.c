@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* Runs kcat producing the lines of path to topic; wall seconds in *secs. */
@@ -28,24 +27,10 @@ static int run_kcat(const char *bootstrap, const char *topic, const char *path, 
     char *argv[] = {"kcat", "-P", "-q", "-b", (char *)bootstrap, "-t", (char *)topic, "-K", ":", "-z",
                     cfg.kafka.producer.compression_type, "-X", acks, "-X", linger, "-X", batch, "-X", kbytes,
                     "-l", (char *)path, NULL};
-    uint64_t t0 = hx_mono_ns();
-    pid_t pid = fork();
-    if (pid < 0)
-        return hx_err_set(err, HX_EIO, "cannot start kcat: fork: %s", strerror(errno));
-    if (pid == 0) {
-        execvp("kcat", argv);
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    *secs = (double)(hx_mono_ns() - t0) / 1e9;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        return hx_err_set(err, HX_ENOTFOUND, "kcat is not installed: apt-get install kcat (or scripts/deps.sh)");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return hx_err_set(err, HX_EIO, "kcat failed producing to '%s' (exit status %d)", topic,
-                          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    return HX_OK;
+    int rc = hx_bench_run_tool(argv, NULL, secs, err);
+    if (rc == HX_EIO)
+        hx_err_wrap(err, "kcat producing to '%s'", topic);
+    return rc;
 }
 
 /* n lines "kKEY:BODY" with the bench's keys and 1 KiB text bodies. */
