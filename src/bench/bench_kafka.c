@@ -50,7 +50,9 @@ static void *consume_main(void *arg)
     consumer_t *c = arg;
     for (int p = 0; p < BK_MAX_PARTITIONS; p++)
         c->last[p] = -1;
-    uint64_t deadline = hx_mono_ns() + 300ull * 1000000000, last_commit = 0;
+    /* Gives up after 60 s without a record (the run's own length is not
+     * bounded here: a long fixed-rate run keeps it alive). */
+    uint64_t deadline = hx_mono_ns() + 60ull * 1000000000, last_commit = 0;
     while (__atomic_load_n(&c->received, __ATOMIC_RELAXED) < __atomic_load_n(&c->n, __ATOMIC_RELAXED) &&
            hx_mono_ns() < deadline) {
         hx_fetch_t f;
@@ -59,6 +61,8 @@ static void *consume_main(void *arg)
             break;
         }
         uint64_t now = hx_mono_ns();
+        if (f.count)
+            deadline = now + 60ull * 1000000000;
         for (size_t i = 0; i < f.count; i++) {
             const hx_msg_t *m = &f.msgs[i];
             if (m->value_len != BK_MSG_BYTES) {
@@ -227,7 +231,10 @@ int bk_run(bk_env_t *env, bk_run_t *r, hx_err_t *err)
     hx_consumer_opts_defaults(&co);
     co.max_poll_records = 5000;
     co.client_id = "bench";
-    co.auto_offset_reset = HX_RESET_LATEST;
+    /* A topic made for this run is read from its start; an existing one
+     * (--topic) from its end when the group joins. Latest on a fresh topic
+     * could resolve after the first records and miss them. */
+    co.auto_offset_reset = r->fresh_topic ? HX_RESET_EARLIEST : HX_RESET_LATEST;
     const char *topics[] = {r->topic};
     if ((rc = hx_consumer_new(env->b, group, topics, 1, &co, &c.con, err)))
         goto cleanup;

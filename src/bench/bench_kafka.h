@@ -24,6 +24,7 @@ typedef struct {
     long messages;
     double rate;        /* msg/s; 0 = as fast as the pipelined producer goes */
     const char *fsync;  /* label */
+    int fresh_topic;    /* the topic was created for this run */
     /* out */
     double produce_secs, throughput; /* first produce to last acknowledgement */
     double p50, p95, p99, max;       /* produce->consume ms */

@@ -99,6 +99,7 @@ static int run_one(bench_t *k, bk_run_t *r, hx_err_t *err)
     if (rc)
         return rc;
     r->topic = k->topic;
+    r->fresh_topic = k->created;
     if ((rc = bk_run(&k->env, r, err)))
         return rc;
     if (!r->verified)
