@@ -1,7 +1,12 @@
 /* HTTP API of the event log's topics: list, create, describe, delete.
- * Creating and deleting topics needs an admin key. */
+ * Topics are shared by every tenant (records carry their tenant), so any key
+ * sees names and configs; the figures (watermarks, bytes, record counts)
+ * count every tenant's records and are shown to admin keys only. Creating
+ * and deleting topics needs an admin key. */
 #include "api/api.h"
 #include "helix/hx_broker.h"
+#include "helix/hx_logger.h"
+#include "helix/hx_topics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -110,16 +115,30 @@ static int get_topic(hx_req_t *req, hx_res_t *res, void *ctx)
     int rc = hx_broker_topic_describe(api->broker, hx_req_param(req, "t"), &ti, hx_req_err(req));
     if (rc)
         return rc;
-    json_t *j = topic_json(&ti, 1);
+    /* Watermarks, bytes and record counts cover every tenant's records: admin only. */
+    json_t *j = topic_json(&ti, hx_req_role(req) == HX_ROLE_ADMIN);
     hx_topic_info_free(&ti);
     return hx_res_json(res, 200, j);
 }
 
+/* helixagent.* topics are what the stores read: deleting one loses their
+ * data, so it takes ?force=true (and is logged). */
 static int delete_topic(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     hx_app_t *api = ctx;
-    int rc = hx_broker_topic_delete(api->broker, hx_req_param(req, "t"), hx_req_err(req));
-    return rc ? rc : hx_res_json(res, 200, json_pack("{s:s}", "deleted", hx_req_param(req, "t")));
+    const char *t = hx_req_param(req, "t"), *f = hx_req_query(req, "force");
+    int force = f && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
+    if (f && !force && strcmp(f, "false") != 0 && strcmp(f, "0") != 0)
+        return hx_err_set(hx_req_err(req), HX_EINVAL, "query parameter 'force' must be true or false");
+    if (hx_topic_protected(t) && !force)
+        return hx_err_set(hx_req_err(req), HX_EFORBIDDEN,
+                          "topic '%s' is protected: Helix's stores read it and deleting it loses their data; "
+                          "DELETE /v1/topics/%s?force=true if you mean it", t, t);
+    int rc = hx_broker_topic_delete(api->broker, t, hx_req_err(req));
+    if (!rc && hx_topic_protected(t))
+        HX_WARN("api", "protected topic %s deleted with force (key of tenant %s); the stores reading it lose its "
+                "records, and it is recreated empty at the next start", t, hx_req_tenant(req));
+    return rc ? rc : hx_res_json(res, 200, json_pack("{s:s}", "deleted", t));
 }
 
 int hx_api_topics_routes(hx_app_t *app, hx_server_t *srv, hx_err_t *err)

@@ -2,6 +2,7 @@
  * the data commands (topic, produce, consume). */
 #include "cli/commands.h"
 #include "helix/hx_broker.h"
+#include "helix/hx_topics.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -34,7 +35,9 @@ static void usage(FILE *out)
                  "              [--compression none|lz4|zstd] [--compact] [--max-message-bytes B]\n"
                  "  list\n"
                  "  describe NAME     partitions with low/high watermarks, bytes and segments\n"
-                 "  delete NAME\n\n"
+                 "  delete NAME [--force]\n"
+                 "                    helixagent.* topics hold what Helix's stores read: deleting one\n"
+                 "                    loses their data and needs --force\n\n"
                  "common options: --config FILE, --data-dir DIR (the embedded log is opened directly,\n"
                  "so stop `helix serve` on the same data dir first, or use the HTTP API)\n");
 }
@@ -75,11 +78,12 @@ int hx_cmd_topic(int argc, char **argv)
         {"partitions", required_argument, 0, 'p'},  {"retention-ms", required_argument, 0, 'r'},
         {"retention-bytes", required_argument, 0, 'b'}, {"compression", required_argument, 0, 'z'},
         {"compact", no_argument, 0, 'C'},           {"max-message-bytes", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+        {"force", no_argument, 0, 'f'},             {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *config = NULL, *data_dir = NULL;
     hx_topic_config_t tc;
     hx_topic_config_defaults(&tc);
-    int c, bad = 0;
+    int c, bad = 0, force = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:d:p:h", opts, NULL)) != -1) {
         switch (c) {
@@ -91,6 +95,7 @@ int hx_cmd_topic(int argc, char **argv)
         case 'm': tc.max_message_bytes = num(optarg, "--max-message-bytes", &bad); break;
         case 'z': snprintf(tc.compression, sizeof tc.compression, "%s", optarg); break;
         case 'C': tc.cleanup = HX_CLEANUP_COMPACT; break;
+        case 'f': force = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -100,6 +105,11 @@ int hx_cmd_topic(int argc, char **argv)
     int needs_name = sub && strcmp(sub, "list") != 0;
     if (bad || !sub || (needs_name && !name) || optind + 1 + needs_name < argc) {
         usage(stderr);
+        return 2;
+    }
+    if (strcmp(sub, "delete") == 0 && hx_topic_protected(name) && !force) {
+        fprintf(stderr, "helix topic delete: topic '%s' is protected: Helix's stores read it and deleting it "
+                        "loses their data; add --force if you mean it\n", name);
         return 2;
     }
     hx_config_t cfg;

@@ -17,7 +17,11 @@ static const hx_knob_t knobs[] = {
     STR("server.host", server.host, "127.0.0.1", "Address the HTTP API listens on."),
     INT("server.port", server.port, "7061", 0, 65535, "HTTP port; 0 picks a free port (logged at startup)."),
     {"server.token", HX_KT_STR, F(server.token), "", 0, 0, NULL, 1,
-     "Bearer token required on every endpoint but /health and /metrics; empty disables auth."},
+     "Bearer token that acts as an admin key of the default tenant. Auth is on when this is set or the keys file "
+     "exists; then every endpoint but /health and /metrics needs a key."},
+    STR("server.keys_file", server.keys_file, "",
+        "API keys file (tenant- and role-bound keys, stored as SHA-256; `helix keys add`); empty = <node.data_dir>/api_keys. "
+        "Re-read when it changes."),
     I64("server.body_limit_bytes", server.body_limit_bytes, "1048576", 1024, 1073741824,
         "Largest request body accepted; larger bodies get 413."),
     INT("server.threads", server.threads, "4", 1, 256, "HTTP worker threads."),
