@@ -178,7 +178,8 @@ static int open_memory(hx_app_t *app, hx_err_t *err)
 
 static hx_health_t health(void *ctx, char *detail, size_t len)
 {
-    return hx_memory_health(MEM(ctx), detail, len) == 0 ? HX_HEALTH_HEALTHY : HX_HEALTH_DEGRADED;
+    int rc = hx_memory_health(MEM(ctx), detail, len);
+    return rc == 0 ? HX_HEALTH_HEALTHY : rc == HX_EIO ? HX_HEALTH_UNHEALTHY : HX_HEALTH_DEGRADED;
 }
 
 static void close_memory(hx_app_t *app)

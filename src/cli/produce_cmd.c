@@ -6,6 +6,7 @@
 #include "helix/hx_broker.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_envelope.h"
+#include "helix/hx_id.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -23,17 +24,38 @@ static void usage(FILE *out)
                  "  --type TYPE     event type for lines that are not envelopes (default helix.raw)\n");
 }
 
-/* Builds the envelope for one line into e. */
-static int line_envelope(const char *line, size_t len, const char *type, const char *key, const char *node,
-                         hx_envelope_t *e, hx_err_t *err)
+/* Where s[0..len) stops being UTF-8 text: the offset of the first NUL byte or
+ * invalid sequence, or len. */
+static size_t text_prefix(const char *s, size_t len)
 {
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0)
+            return i;
+        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (!n || n > len - i || !hx_utf8_valid(s + i, n))
+            return i;
+        i += n;
+    }
+    return len;
+}
+
+int hx_cli_produce_line(const char *line, size_t len, const char *type, const char *key, const char *node,
+                        int64_t now_ms, hx_envelope_t *e, hx_err_t *err)
+{
+    hx_envelope_init(e);
+    size_t ok = text_prefix(line, len);
+    if (ok < len)
+        return hx_err_set(err, HX_EINVAL, "%s at byte %zu (0x%02x): records are UTF-8 text, one per line; encode "
+                          "binary data first (for example base64) or put it in a JSON string with \\u escapes",
+                          line[ok] ? "not valid UTF-8" : "a NUL byte", ok + 1, (unsigned char)line[ok]);
     json_error_t je;
     json_t *j = json_loadb(line, len, 0, &je);
     int rc;
     if (j && json_is_object(j) && json_object_get(j, "type")) {
         rc = hx_envelope_from_json(j, e, err);
     } else {
-        hx_envelope_init(e);
         e->type = strdup(type);
         e->data = j && json_is_object(j) ? json_incref(j) : json_pack("{s:s%}", "text", line, len);
         rc = e->type && e->data ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");
@@ -42,9 +64,11 @@ static int line_envelope(const char *line, size_t len, const char *type, const c
     if (!rc && key) {
         free(e->key);
         e->key = strdup(key);
+        if (!e->key)
+            rc = hx_err_set(err, HX_ENOMEM, "out of memory");
     }
     if (!rc)
-        rc = hx_envelope_fill_defaults(e, node, hx_now_ms(), err);
+        rc = hx_envelope_fill_defaults(e, node, now_ms, err);
     if (!rc)
         rc = hx_envelope_validate(e, err);
     if (!rc)
@@ -116,7 +140,7 @@ int hx_cmd_produce(int argc, char **argv)
             line[--len] = '\0';
         if (len == 0)
             continue;
-        if (line_envelope(line, (size_t)len, type, key, cfg.node.node_id, &envs[n], &err)) {
+        if (hx_cli_produce_line(line, (size_t)len, type, key, cfg.node.node_id, hx_now_ms(), &envs[n], &err)) {
             fprintf(stderr, "helix produce: stdin line %ld: %s\n", lineno, err.msg);
             hx_envelope_free(&envs[n]);
             out = 2;
