@@ -32,6 +32,10 @@ typedef struct hx_config {
         int threads;                 /* HTTP worker threads, default 4 */
     } server;
     struct {
+        char server_url[HX_CFG_STR]; /* the server the CLI talks to; empty = http://server.host:server.port */
+        char api_key[HX_CFG_STR];    /* the CLI's bearer key; empty = server.token */
+    } cli;
+    struct {
         char data_dir[HX_CFG_STR];   /* default ./helix-data */
         char node_id[HX_CFG_STR];    /* empty = generated once and persisted in data_dir */
         char log_level[16];          /* debug|info|warn|error, default info */
@@ -84,6 +88,7 @@ typedef struct hx_config {
             double quality_threshold;    /* 0.90 */
             int preserve_recent_count;   /* 50 */
             int window_size;             /* 50 */
+            int min_budget_tokens;       /* 4096: budget floor without max_tokens or target_ratio */
         } compression;
         struct {
             int size;                    /* 1000 entries */

@@ -12,12 +12,17 @@
 #define MAX_FETCH 10000
 
 /* POST body: {"records":[envelope...]} or one envelope. All are validated and
- * size-checked first; nothing is written unless every record is acceptable. */
+ * size-checked first; nothing is written unless every record is acceptable.
+ * ?partition=N writes them all to partition N (default: by key). */
 static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     hx_app_t *api = ctx;
     hx_err_t *err = hx_req_err(req);
     const char *topic = hx_req_param(req, "t"), *tenant = hx_req_tenant(req);
+    int64_t part;
+    int rc0 = hx_req_query_int(req, "partition", -1, 0, 1023, &part);
+    if (rc0)
+        return rc0;
     json_t *body = hx_req_json(req, err);
     if (!body)
         return HX_EINVAL;
@@ -39,7 +44,13 @@ static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
         return rc;
     }
     int64_t limit = ti.config.max_message_bytes > 0 ? ti.config.max_message_bytes : api->cfg->event_log.max_message_bytes;
+    int nparts = ti.config.partitions;
     hx_topic_info_free(&ti);
+    if (part >= nparts) {
+        json_decref(list);
+        return hx_err_set(err, HX_EINVAL, "partition %lld does not exist: topic '%s' has %d partition(s)",
+                          (long long)part, topic, nparts);
+    }
     hx_envelope_t *envs = calloc(n, sizeof *envs);
     hx_buf_t *frames = calloc(n, sizeof *frames);
     hx_msg_t *msgs = calloc(n, sizeof *msgs);
@@ -80,7 +91,7 @@ static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
             built++;
             goto cleanup;
         }
-        msgs[built] = (hx_msg_t){.topic = topic, .partition = -1, .timestamp_ms = e->ts, .key = e->key,
+        msgs[built] = (hx_msg_t){.topic = topic, .partition = (int32_t)part, .timestamp_ms = e->ts, .key = e->key,
                                  .key_len = strlen(e->key), .value = frames[built].data, .value_len = frames[built].len};
     }
     if ((rc = hx_broker_produce(api->broker, msgs, n, dl, err)))

@@ -3,6 +3,7 @@
  * any other line becomes the data of an envelope of --type (default
  * helix.raw): a JSON object as is, anything else as {"text": line}. */
 #include "cli/commands.h"
+#include "cli/remote.h"
 #include "helix/hx_broker.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_envelope.h"
@@ -17,11 +18,14 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: helix produce TOPIC [-k KEY] [-p PARTITION] [--type TYPE] [--config FILE] [--data-dir DIR]\n\n"
+    fprintf(out, "usage: helix produce TOPIC [-k KEY] [-p PARTITION] [--type TYPE] [--config FILE] [--data-dir DIR]\n"
+                 "                     [--server URL]\n\n"
                  "Reads records from stdin, one per line, and prints how many were acknowledged.\n"
                  "  -k KEY          key for every record (default: the envelope's key, else none)\n"
                  "  -p PARTITION    fixed partition (default: hash of the key, round-robin without one)\n"
-                 "  --type TYPE     event type for lines that are not envelopes (default helix.raw)\n");
+                 "  --type TYPE     event type for lines that are not envelopes (default helix.raw)\n"
+                 "  --server URL    send through a running server's HTTP API (also used on its own when a\n"
+                 "                  server holds the data dir; see `helix topic --help`)\n");
 }
 
 /* Where s[0..len) stops being UTF-8 text: the offset of the first NUL byte or
@@ -97,19 +101,47 @@ static int send_batch(hx_broker_t *b, const char *topic, int32_t part, hx_envelo
     return rc;
 }
 
+/* The same batch over HTTP: POST /v1/topics/{t}/records (all or nothing). */
+static int send_remote(const hx_cli_remote_t *r, const char *topic, int32_t part, hx_envelope_t *envs, size_t n,
+                       long *sent, hx_err_t *err)
+{
+    json_t *recs = json_array();
+    int rc = recs ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        json_t *ej = NULL;
+        if ((rc = hx_envelope_to_json(&envs[i], &ej, err)) == 0)
+            json_array_append_new(recs, ej);
+    }
+    char esc[3 * HX_TOPIC_NAME_MAX + 1], path[sizeof esc + 48];
+    hx_cli_escape(topic, esc, sizeof esc);
+    if (part >= 0)
+        snprintf(path, sizeof path, "/v1/topics/%s/records?partition=%d", esc, part);
+    else
+        snprintf(path, sizeof path, "/v1/topics/%s/records", esc);
+    json_t *body = rc ? NULL : json_pack("{s:O}", "records", recs), *out = NULL;
+    if (!rc && !(rc = hx_cli_http(r, "POST", path, body, NULL, &out, err)))
+        *sent += (long)json_array_size(json_object_get(out, "records"));
+    json_decref(out);
+    json_decref(body);
+    json_decref(recs);
+    return rc;
+}
+
 int hx_cmd_produce(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {"data-dir", required_argument, 0, 'd'},
-                                         {"type", required_argument, 0, 't'},   {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *config = NULL, *data_dir = NULL, *key = NULL, *type = "helix.raw";
+                                         {"type", required_argument, 0, 't'},   {"server", required_argument, 0, 'S'},
+                                         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    hx_cli_common_t co = {0};
+    const char *key = NULL, *type = "helix.raw";
     int32_t part = -1;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:d:k:p:t:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'd': data_dir = optarg; break;
+        case 'c': co.config = optarg; break;
+        case 'd': co.data_dir = optarg; break;
+        case 'S': co.server = optarg; break;
         case 'k': key = optarg; break;
         case 'p': part = atoi(optarg); break;
         case 't': type = optarg; break;
@@ -124,7 +156,8 @@ int hx_cmd_produce(int argc, char **argv)
     const char *topic = argv[optind];
     hx_config_t cfg;
     hx_broker_t *b;
-    int rc = hx_cli_open_broker(config, data_dir, &cfg, &b);
+    hx_cli_remote_t remote;
+    int rc = hx_cli_open_target(&co, &cfg, &b, &remote);
     if (rc)
         return rc;
     hx_envelope_t *envs = calloc(BATCH, sizeof *envs);
@@ -147,7 +180,8 @@ int hx_cmd_produce(int argc, char **argv)
             break;
         }
         if (++n == BATCH) {
-            rc = send_batch(b, topic, part, envs, n, &sent, &err);
+            rc = b ? send_batch(b, topic, part, envs, n, &sent, &err)
+                   : send_remote(&remote, topic, part, envs, n, &sent, &err);
             for (size_t i = 0; i < n; i++)
                 hx_envelope_free(&envs[i]);
             n = 0;
@@ -156,12 +190,12 @@ int hx_cmd_produce(int argc, char **argv)
         }
     }
     if (!rc && !out && n)
-        rc = send_batch(b, topic, part, envs, n, &sent, &err);
+        rc = b ? send_batch(b, topic, part, envs, n, &sent, &err) : send_remote(&remote, topic, part, envs, n, &sent, &err);
     for (size_t i = 0; i < n; i++)
         hx_envelope_free(&envs[i]);
     if (rc) {
         fprintf(stderr, "helix produce: %s\n", err.msg);
-        out = rc == HX_EINVAL || rc == HX_ETOOBIG ? 2 : 1;
+        out = hx_cli_exit_code(rc);
     }
     fprintf(stderr, "helix produce: %ld record(s) acknowledged on %s\n", sent, topic);
     free(line);

@@ -26,6 +26,11 @@ static const hx_knob_t knobs[] = {
         "Largest request body accepted; larger bodies get 413."),
     INT("server.threads", server.threads, "4", 1, 256, "HTTP worker threads."),
 
+    STR("cli.server_url", cli.server_url, "",
+        "Server the data commands (topic, produce, consume, replay) use over HTTP when a running `helix serve` holds "
+        "the data dir, or always with --server; empty = http://<server.host>:<server.port>."),
+    SECRET("cli.api_key", cli.api_key, "Bearer key those commands send over HTTP; empty = server.token."),
+
     STR("node.data_dir", node.data_dir, "./helix-data", "Directory for all local state (event log, offsets, node id)."),
     STR("node.node_id", node.node_id, "", "This node's id; empty generates one on first start and keeps it in data_dir."),
     ENUM("node.log_level", node.log_level, "info", "debug|info|warn|error", "Log verbosity."),
@@ -93,6 +98,10 @@ static const hx_knob_t knobs[] = {
         "50", 0, 100000, "Most recent messages kept verbatim. Read by issue #5."),
     INT("infinite_context.compression.window_size", infinite_context.compression.window_size, "50", 2, 10000,
         "Messages per summary window. Read by issue #5."),
+    INT("infinite_context.compression.min_budget_tokens", infinite_context.compression.min_budget_tokens, "4096", 0,
+        100000000,
+        "Token budget floor of a replay that gives neither max_tokens nor target_ratio: a conversation this short comes "
+        "back whole, a longer one is compressed to max(target_ratio x tokens, this). 0 = no floor."),
     INT("infinite_context.cache.size", infinite_context.cache.size, "1000", 0, 10000000,
         "Cached summaries (LRU entries). Read by issue #5."),
     INT("infinite_context.cache.ttl_seconds", infinite_context.cache.ttl_seconds, "1800", 1, 31536000,
