@@ -58,25 +58,20 @@ static int list_topics(hx_req_t *req, hx_res_t *res, void *ctx)
     return hx_res_json(res, 200, json_pack("{s:o}", "topics", arr));
 }
 
-static int create_topic(hx_req_t *req, hx_res_t *res, void *ctx)
+int hx_api_topic_request(const json_t *body, const char **name, hx_topic_config_t *tc, hx_err_t *err)
 {
-    hx_app_t *api = ctx;
-    hx_err_t *err = hx_req_err(req);
-    json_t *body = hx_req_json(req, err);
-    if (!body)
-        return HX_EINVAL;
+    if (!json_is_object(body))
+        return hx_err_set(err, HX_EINVAL, "the body must be a JSON object with a 'name'");
     static const char *const known[] = {"name", "partitions", "retention_ms", "retention_bytes", "compression",
                                   "cleanup_policy", "max_message_bytes", NULL};
-    int rc0 = hx_json_check_known(body, known, err);
-    if (rc0)
-        return rc0;
-    const char *name = json_string_value(json_object_get(body, "name"));
-    if (!name || !*name)
-        return hx_err_set(err, HX_EINVAL, "field 'name' is required");
-    hx_topic_config_t tc;
-    hx_topic_config_defaults(&tc);
-    int64_t parts = tc.partitions, ret = tc.retention_ms, retb = tc.retention_bytes, maxb = 0;
-    int rc;
+    int rc = hx_json_check_known(body, known, err);
+    if (rc)
+        return rc;
+    *name = json_string_value(json_object_get(body, "name"));
+    if (!*name || !**name)
+        return hx_err_set(err, HX_EINVAL, "field 'name' is required (a string)");
+    hx_topic_config_defaults(tc);
+    int64_t parts = tc->partitions, ret = tc->retention_ms, retb = tc->retention_bytes, maxb = 0;
     if ((rc = hx_json_opt_int(body, "partitions", 1, &parts, err)) ||
         (rc = hx_json_opt_int(body, "retention_ms", -1, &ret, err)) ||
         (rc = hx_json_opt_int(body, "retention_bytes", -1, &retb, err)) ||
@@ -84,21 +79,39 @@ static int create_topic(hx_req_t *req, hx_res_t *res, void *ctx)
         return rc;
     if (parts > 1024)
         return hx_err_set(err, HX_EINVAL, "field 'partitions' must be between 1 and 1024");
-    tc.partitions = (int)parts;
-    tc.retention_ms = ret;
-    tc.retention_bytes = retb;
-    tc.max_message_bytes = maxb;
+    tc->partitions = (int)parts;
+    tc->retention_ms = ret;
+    tc->retention_bytes = retb;
+    tc->max_message_bytes = maxb;
     json_t *c = json_object_get(body, "compression");
     if (c && !json_is_string(c))
         return hx_err_set(err, HX_EINVAL, "field 'compression' must be a string (none, lz4 or zstd)");
+    if (c && json_string_length(c) >= sizeof tc->compression)
+        return hx_err_set(err, HX_EINVAL, "field 'compression' must be none, lz4 or zstd");
     if (c)
-        snprintf(tc.compression, sizeof tc.compression, "%s", json_string_value(c));
-    const char *cp = json_string_value(json_object_get(body, "cleanup_policy"));
+        snprintf(tc->compression, sizeof tc->compression, "%s", json_string_value(c));
+    json_t *cpj = json_object_get(body, "cleanup_policy");
+    const char *cp = json_string_value(cpj);
+    if (cpj && !cp)
+        return hx_err_set(err, HX_EINVAL, "field 'cleanup_policy' must be delete or compact");
     if (cp && strcmp(cp, "compact") == 0)
-        tc.cleanup = HX_CLEANUP_COMPACT;
+        tc->cleanup = HX_CLEANUP_COMPACT;
     else if (cp && strcmp(cp, "delete") != 0)
         return hx_err_set(err, HX_EINVAL, "field 'cleanup_policy' must be delete or compact");
-    if ((rc = hx_broker_topic_create(api->broker, name, &tc, err)))
+    return HX_OK;
+}
+
+static int create_topic(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    hx_app_t *api = ctx;
+    hx_err_t *err = hx_req_err(req);
+    json_t *body = hx_req_json(req, err);
+    if (!body)
+        return HX_EINVAL;
+    const char *name;
+    hx_topic_config_t tc;
+    int rc;
+    if ((rc = hx_api_topic_request(body, &name, &tc, err)) || (rc = hx_broker_topic_create(api->broker, name, &tc, err)))
         return rc;
     hx_topic_info_t ti;
     if ((rc = hx_broker_topic_describe(api->broker, name, &ti, err)))

@@ -9,11 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The URL a running `helix serve` left in its data dir, if any. */
+static int served_url(const hx_config_t *cfg, char *out, size_t len)
+{
+    char p[HX_CFG_STR + 16];
+    snprintf(p, sizeof p, "%s/serve.url", cfg->node.data_dir);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return 0;
+    int ok = fgets(out, (int)len, f) != NULL;
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    return ok && strncmp(out, "http://", 7) == 0;
+}
+
 static void remote_init(const hx_config_t *cfg, const char *server, hx_cli_remote_t *r)
 {
     const char *u = server ? server : cfg->cli.server_url;
     if (u && *u)
         snprintf(r->url, sizeof r->url, "%s", u);
+    else if (!server && served_url(cfg, r->url, sizeof r->url))
+        ; /* the server that holds the data dir said where it listens */
     else
         snprintf(r->url, sizeof r->url, "http://%s:%d", cfg->server.host[0] ? cfg->server.host : "127.0.0.1",
                  cfg->server.port);

@@ -5,6 +5,7 @@
 #include "helix/hx_app.h"
 #include "helix/hx_broker.h"
 #include "helix/hx_config.h"
+#include "helix/hx_fs.h"
 #include "helix/hx_logger.h"
 #include "helix/hx_metrics.h"
 #include "helix/hx_server.h"
@@ -98,8 +99,18 @@ int hx_cmd_serve(int argc, char **argv)
             hx_broker_backend(app.broker),
             cfg.event_log.fsync == HX_FSYNC_ALWAYS ? "always" : cfg.event_log.fsync == HX_FSYNC_INTERVAL ? "interval" : "never",
             cfg.backends.analytics, cfg.backends.graph, auth);
+    /* Where this server answers, for CLI commands that find the data dir
+     * locked (remote.c); --port 0 makes it unguessable from the config. */
+    char url_path[HX_CFG_STR + 16], url[HX_CFG_STR + 32];
+    snprintf(url_path, sizeof url_path, "%s/serve.url", cfg.node.data_dir);
+    int v6 = strchr(cfg.server.host, ':') != NULL;
+    int n = snprintf(url, sizeof url, "http://%s%s%s:%d\n", v6 ? "[" : "", cfg.server.host, v6 ? "]" : "",
+                     hx_server_port(srv));
+    if (hx_fs_write_atomic_flags(url_path, url, (size_t)n, HX_FS_NO_SYNC, &err))
+        HX_WARN("serve", "%s (CLI commands will need --server)", err.msg);
     int sig = 0;
     sigwait(&sigs, &sig);
+    unlink(url_path);
     HX_INFO("serve", "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     exit_code = 0;
     goto cleanup;

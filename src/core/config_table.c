@@ -28,7 +28,8 @@ static const hx_knob_t knobs[] = {
 
     STR("cli.server_url", cli.server_url, "",
         "Server the data commands (topic, produce, consume, replay) use over HTTP when a running `helix serve` holds "
-        "the data dir, or always with --server; empty = http://<server.host>:<server.port>."),
+        "the data dir, or always with --server; empty = the address in <data_dir>/serve.url (written by serve), else "
+        "http://<server.host>:<server.port>."),
     SECRET("cli.api_key", cli.api_key, "Bearer key those commands send over HTTP; empty = server.token."),
 
     STR("node.data_dir", node.data_dir, "./helix-data", "Directory for all local state (event log, offsets, node id)."),
