@@ -108,7 +108,7 @@ static int create_topic(hx_req_t *req, hx_res_t *res, void *ctx)
     json_t *body = hx_req_json(req, err);
     if (!body)
         return HX_EINVAL;
-    const char *name;
+    const char *name = NULL;
     hx_topic_config_t tc;
     int rc;
     if ((rc = hx_api_topic_request(body, &name, &tc, err)) || (rc = hx_broker_topic_create(api->broker, name, &tc, err)))

@@ -117,7 +117,7 @@ int hx_cli_http(const hx_cli_remote_t *r, const char *method, const char *path, 
                 json_t **out, hx_err_t *err)
 {
     *out = NULL;
-    char url[HX_CFG_STR * 3], hdr[HX_CFG_STR + 32];
+    char url[2048], hdr[HX_CFG_STR + 32];
     snprintf(url, sizeof url, "%s%s", r->url, path);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     if (body && !text)

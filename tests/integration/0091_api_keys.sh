@@ -98,7 +98,7 @@ expect "force deletes" 200 "$(c "$A" -X DELETE "$U/v1/topics/helixagent.learning
 h=$(b "$A" "$U/v1/bigdata/health")
 contains "health names the missing topic" "$h" 'missing (deleted while running'
 contains "health degraded" "$h" '"status":"degraded"'
-kill -TERM "$PID"; wait "$PID" 2>/dev/null
+kill -TERM "$PID"; wait "$PID"; expect "clean shutdown" 0 $?
 
 # Restart: the topic is recreated empty, and health and the log say so.
 start "$D" "$base/s2.log" HELIX_SERVER_TOKEN=tok || { finish; }

@@ -74,6 +74,8 @@ r=$(body -w ' %{http_code}' "$U/health?$q")
 contains "600 parameters: 400" "$r" ' 400'
 contains "600 parameters: envelope" "$r" '"code":"invalid_argument"'
 expect "server still up" 200 "$(code "$U/health")"
+# A clean stop after all of the above (under ASan: no request struct leaked).
+kill -TERM "$PID"; wait "$PID"; expect "clean shutdown" 0 $?
 
 # make install.
 P=$base/prefix
