@@ -38,9 +38,6 @@ void ctx_eval_conv_free(ctx_eval_conv_t *c);
  * conversation. */
 int ctx_evalgen(uint64_t seed, ctx_eval_conv_t *out);
 
-/* "7 May 2023" for ms since epoch (UTC); returns the length. */
-size_t ctx_fmt_date(int64_t ms, char *out, size_t cap);
-
 /* Whole-word, case-insensitive occurrence of needle in hay (answers are
  * matched this way, so "3" is not found inside "2023"). */
 int ctx_eval_contains(const char *hay, size_t hay_len, const char *needle);

@@ -11,13 +11,13 @@
  * small talk comes from large pools, so what helps here is keeping concrete
  * details, not matching templates. Everything derives from the seed. */
 #include "context/ctx_eval.h"
+#include "context/ctx_internal.h"
 #include "context/evalgen_pools.h"
 #include "helix/hx_buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct {
     uint64_t s;
@@ -423,6 +423,10 @@ static int small_talk(gen_t *g, hx_buf_t *b, int who, int other, int question)
     slot(&s, "o", g->names[other]);
     slot(&s, "p", g->pets[who]);
     int rc = expand(b, &g->r, PICK(&g->r, react), &s);
+    if (!rc && rn(&g->r, 2)) {
+        hx_buf_putc(b, ' ');
+        rc = expand(b, &g->r, rn(&g->r, 2) ? PICK(&g->r, encourage) : PICK(&g->r, elaborate), &s);
+    }
     if (!rc && rn(&g->r, 3) == 0) {
         hx_buf_putc(b, ' ');
         if (g->pets[who][0] && rn(&g->r, 3) == 0)
@@ -525,6 +529,11 @@ static int fact_episode(gen_t *g, hx_buf_t *b, int who, int other)
     }
     hx_buf_puts(b, tmp);
     hx_buf_puts(b, PICK(r, tail));
+    if (rn(r, 2)) {
+        hx_buf_putc(b, ' ');
+        if ((rc = expand(b, r, PICK(r, elaborate), &s)))
+            return rc;
+    }
     if ((rc = push_msg(g, who, b)))
         return rc;
     /* reaction and a follow-up, answered with small talk */
@@ -581,15 +590,6 @@ static int session(gen_t *g, hx_buf_t *b, int sess)
     if ((rc = expand(b, r, PICK(r, closing), &s3)) || (rc = push_msg(g, a, b)))
         return rc;
     return HX_OK;
-}
-
-size_t ctx_fmt_date(int64_t ms, char *out, size_t cap)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    int k = snprintf(out, cap, "%d %s %d", tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900);
-    return k > 0 ? (size_t)k : 0;
 }
 
 void ctx_eval_conv_free(ctx_eval_conv_t *c)

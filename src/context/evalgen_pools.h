@@ -181,6 +181,36 @@ static const char *const closing[] = {
     "Let's chat again next week.", "Okay, dinner's ready. Bye!", "Catch you later!", "Sending hugs!",
     "Thanks for the chat, {o}.", "Good night!",
 };
+/* elaborations without facts: feelings and commentary, as real chats have */
+static const char *const elaborate[] = {
+    "It took a while to get used to, but I'm [really |]glad I did it.", "The whole thing made me so happy.",
+    "I was nervous at first, but everyone was super welcoming.", "Honestly it was exactly what I needed right now.",
+    "I keep thinking about how lucky I am to have people who support me.",
+    "It reminded me how important it is to make time for the things I love.",
+    "I didn't expect it to be so emotional, but it really got to me.", "It's been a lot, but in a good way.",
+    "I'm trying to take things one step at a time and not overthink it.",
+    "Some days are harder than others, but I'm getting there.", "The kids thought it was the best thing ever.",
+    "We laughed so hard we could barely breathe.", "It was a bit chaotic, but that's half the fun, right?",
+    "I felt really proud of myself afterwards.", "It's funny how the small stuff ends up mattering the most.",
+    "I never thought I'd be the kind of person who does that, haha.", "My family has been really supportive about it.",
+    "I learned a lot about myself, to be honest.", "It was so peaceful, I could have stayed there all day.",
+    "It's been on my mind for months, so it feels good to finally do it.",
+    "I was exhausted afterwards, but it was totally worth it.", "Everyone kept asking me about it for days.",
+    "I think it's going to be really good for me in the long run.", "It definitely pushed me out of my comfort zone.",
+    "I can't stop smiling when I think about it.", "We stayed out way later than we planned.",
+    "I'm still processing all of it, honestly.", "It made me realize how much I'd been missing that.",
+};
+static const char *const encourage[] = {
+    "That's so awesome, {o}! I'm really proud of you for going for it.",
+    "You deserve it, you've been working so hard lately.", "I love how you always find time for the things you care about.",
+    "That must have been such a special moment for you.", "It sounds like it meant a lot to you.",
+    "I'm so glad it worked out, you were so worried about it.", "You always inspire me to try new things, {o}.",
+    "It's great that you have people around you who get it.", "That's the kind of thing you'll remember forever.",
+    "I can tell how much you care about it from the way you talk about it.",
+    "Keep me posted, I want to hear how it goes!", "Honestly, that sounds like the perfect way to spend a weekend.",
+    "I've been meaning to do something like that for ages.", "You make it sound so easy, haha.",
+    "Wow, I wish I'd been there to see it.", "That's such a good reminder to slow down and enjoy things.",
+};
 static const char *const lead_in[] = {"", "", "", "Oh, guess what! ", "So, ", "Big news: ", "Honestly, ",
                                       "Okay so ", "Funny story, ", "By the way, ", "Oh! ", "Update: "};
 static const char *const tail[] = {"", "", "", " I'm so excited about it.", " It's been a wild week.",

@@ -90,8 +90,8 @@ int ctx_quality(const ctx_gstats_t *g, const ctx_item_t *items, size_t n_items, 
     }
     size_t hit = 0;
     for (size_t e = 0; e < g->n_ents; e++)
-        hit += ctx_map_get(&es, g->ent_h[e]) != NULL;
-    q->entity_recall = g->n_ents ? (double)hit / (double)g->n_ents : 1.0;
+        hit += g->ent_strong[e] && ctx_map_get(&es, g->ent_h[e]) != NULL;
+    q->entity_recall = g->n_real ? (double)hit / (double)g->n_real : 1.0;
 
     size_t top[TOP_TERMS], nt = 0;
     for (size_t t = 0; t < g->n_terms; t++) {

@@ -1,20 +1,36 @@
 /* Conversation statistics and sentence selection.
  *
  * Scoring: a sentence's value is the sum of its content terms' IDF
- * (ln(1 + N/df), N = messages) plus the weights of the entities it names,
- * multiplied by boosts: x1.3 for a question, x1.5 for a decision ("decided",
- * "agreed", "will", ...), x1.25 when it carries a number.
+ * (ln(1 + N/df), N = messages; phatic and stop words are not terms) plus the
+ * weights of the entities it names (1.5 + ln(1 + N/mentions): a name said
+ * once is worth more than one said in every session), multiplied by x1.3 for
+ * a plan or decision ("decided", "booked", "adopted"), x1.3 for a change of
+ * mind ("actually", "instead", "switched"), x1.2 with a number, and
+ * 1 + 0.2 x its position in the conversation, so of a fact told twice the
+ * newer telling wins.
+ *
+ * A question answered by the next message of another speaker is not chosen
+ * alone: it joins the first sentence of the answer as one unit (its value at
+ * half weight), so a question and its answer stay together.
+ *
+ * Cost of a unit: its sentences' bytes, a separator each, the speaker label
+ * of each message not yet in the selection and a date anchor for each day
+ * (per group) not yet in it: exactly what ctx_summary_text writes.
  *
  * Redundancy control is maximal marginal relevance with set-coverage
  * similarity: a term or entity already present in the selection counts for
  * only LAMBDA of its weight, so the marginal value of a sentence falls as the
  * selection covers what it says. Selection is greedy by marginal value per
- * byte under the byte budget, evaluated lazily from a max-heap (marginal
- * values only ever fall, so a stale top that is still the best after
- * re-scoring is the true best): O(n log n) instead of MMR's O(n k). */
+ * byte under the byte budget, evaluated lazily from a max-heap (a popped
+ * unit is re-scored; if it is no longer the best it goes back): O(n log n)
+ * instead of MMR's O(n k). */
 #include "context/ctx_compress.h"
 
+#include "helix/hx_buf.h"
+
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,7 +86,10 @@ static int grow_arrays(ctx_gstats_t *g, size_t *cap_t, size_t *cap_e)
         uint32_t *s = realloc(g->ent_sent, nc * sizeof *s);
         if (s)
             g->ent_sent = s;
-        if (!h || !c || !m || !s)
+        uint32_t *st = realloc(g->ent_strong, nc * sizeof *st);
+        if (st)
+            g->ent_strong = st;
+        if (!h || !c || !m || !s || !st)
             return HX_ENOMEM;
         *cap_e = nc;
     }
@@ -142,9 +161,16 @@ int ctx_gstats_build(ctx_gstats_t *g, const ctx_msg_t *const *msgs, size_t n, ct
                 g->ent_count[ix] = 0;
                 g->ent_msg[ix] = (uint32_t)i;
                 g->ent_sent[ix] = e;
+                g->ent_strong[ix] = 0;
                 g->n_ents++;
             }
             g->ent_count[ix]++;
+            if (!a->ents[e].weak && !g->ent_strong[ix]++) {
+                g->n_real++;
+                /* shown as first named for real, not as a sentence start */
+                g->ent_msg[ix] = (uint32_t)i;
+                g->ent_sent[ix] = e;
+            }
             int dup = 0;
             for (size_t k = 0; k < nm; k++)
                 dup |= mine[k] == ix;
@@ -200,6 +226,7 @@ void ctx_gstats_free(ctx_gstats_t *g)
     free(g->ent_count);
     free(g->ent_msg);
     free(g->ent_sent);
+    free(g->ent_strong);
     free(g->ent_strength);
     free(g->ent_degree);
     memset(g, 0, sizeof *g);
@@ -246,16 +273,17 @@ static heap_el_t heap_pop(heap_el_t *h, size_t *n)
 static double ent_weight(const ctx_gstats_t *g, const ctx_selparams_t *sp, uint64_t h)
 {
     uint32_t *ix = ctx_map_get(&g->ent_ix, h);
-    if (!ix)
+    if (!ix || !g->ent_strong[*ix])
         return 0;
     if (sp->ent_w)
         return sp->ent_w[*ix];
-    return 3.0 + 1.5 * log(1.0 + g->ent_count[*ix]);
+    return 1.5 + log(1.0 + (double)g->n / (double)g->ent_count[*ix]);
 }
 
-static double gain(const ctx_gstats_t *g, const ctx_selparams_t *sp, const ctx_an_t *a, const ctx_sent_t *s,
+static double gain(const ctx_gstats_t *g, const ctx_selparams_t *sp, size_t m, const ctx_sent_t *s,
                    const ctx_map_t *tcov, const ctx_map_t *ecov)
 {
+    const ctx_an_t *a = g->msgs[m]->an;
     double v = 0;
     for (uint32_t t = s->t0; t < s->t0 + s->nt; t++) {
         uint32_t *ix = ctx_map_get(&g->term_ix, a->terms[t]);
@@ -267,14 +295,87 @@ static double gain(const ctx_gstats_t *g, const ctx_selparams_t *sp, const ctx_a
         int cov = ctx_map_get(ecov, a->ents[e].h ^ CTX_ENT_SALT) != NULL;
         v += cov ? LAMBDA * w : w;
     }
-    double boost = 1.0;
-    if (s->flags & CTX_F_QUESTION)
-        boost *= 1.3;
+    double boost = 1.0 + 0.2 * (double)m / (double)(g->n ? g->n : 1);
     if (s->flags & CTX_F_DECISION)
-        boost *= 1.5;
+        boost *= 1.3;
+    if (s->flags & CTX_F_CHANGE)
+        boost *= 1.3;
     if (s->flags & CTX_F_NUMBER)
-        boost *= 1.25;
+        boost *= 1.2;
     return v * boost;
+}
+
+size_t ctx_msg_label(const ctx_msg_t *m, char *out, size_t cap)
+{
+    const char *l = m->role ? m->role : "user";
+    if (m->user_id && m->user_id[0] && strcmp(l, "user") == 0)
+        l = m->user_id;
+    int k = snprintf(out, cap, "%.32s", l);
+    return k > 0 ? ((size_t)k < cap ? (size_t)k : cap - 1) : 0;
+}
+
+int64_t ctx_msg_day(const ctx_msg_t *m) { return m->created_at > 0 ? m->created_at / 86400000 : -1; }
+
+static uint64_t day_key(int64_t day, size_t m, size_t group)
+{
+    return ((uint64_t)day << 24 ^ (uint64_t)(group ? m / group : 0)) + 1;
+}
+
+#define DATE_MAX 40
+#define LABEL_MAX 40
+#define NO_PARTNER UINT32_MAX
+#define PAIR_MAX_Q 160         /* longer questions are chosen on their own */
+
+typedef struct {
+    uint32_t m, s, pm, ps;     /* sentence, and the question it answers (pm = NO_PARTNER) */
+} unit_t;
+
+typedef struct {
+    const ctx_gstats_t *g;
+    size_t group;
+    uint8_t *msg_on;           /* message m - m0 has a pick */
+    size_t m0;
+    ctx_map_t days;            /* day keys anchored */
+} cost_t;
+
+static size_t date_cost(const cost_t *c, size_t m)
+{
+    int64_t d = ctx_msg_day(c->g->msgs[m]);
+    if (d < 0 || ctx_map_get(&c->days, day_key(d, m, c->group)))
+        return 0;
+    char b[DATE_MAX];
+    return ctx_fmt_date(c->g->msgs[m]->created_at, b, sizeof b) + 3;
+}
+
+static size_t sent_cost(const cost_t *c, size_t m, const ctx_sent_t *s)
+{
+    if (c->msg_on[m - c->m0])
+        return s->len + 1;
+    char b[LABEL_MAX];
+    return s->len + ctx_msg_label(c->g->msgs[m], b, sizeof b) + 3 + date_cost(c, m);
+}
+
+static size_t unit_cost(const cost_t *c, const unit_t *u, int partner_on)
+{
+    const ctx_an_t *a = c->g->msgs[u->m]->an;
+    size_t k = sent_cost(c, u->m, &a->sents[u->s]);
+    if (u->pm != NO_PARTNER && !partner_on) {
+        const ctx_an_t *pa = c->g->msgs[u->pm]->an;
+        k += sent_cost(c, u->pm, &pa->sents[u->ps]);
+        /* one anchor when both are of the same day */
+        if (!c->msg_on[u->pm - c->m0] && !c->msg_on[u->m - c->m0] &&
+            ctx_msg_day(c->g->msgs[u->pm]) == ctx_msg_day(c->g->msgs[u->m]) &&
+            (c->group == 0 || u->pm / c->group == u->m / c->group))
+            k -= date_cost(c, u->m);
+    }
+    return k;
+}
+
+static int take(cost_t *c, size_t m)
+{
+    c->msg_on[m - c->m0] = 1;
+    int64_t d = ctx_msg_day(c->g->msgs[m]);
+    return d < 0 ? HX_OK : ctx_map_put(&c->days, day_key(d, m, c->group), 1, NULL, NULL);
 }
 
 static int cmp_pick(const void *a, const void *b)
@@ -283,6 +384,25 @@ static int cmp_pick(const void *a, const void *b)
     if (x->m != y->m)
         return x->m < y->m ? -1 : 1;
     return x->s < y->s ? -1 : x->s > y->s;
+}
+
+static int different_speaker(const ctx_msg_t *a, const ctx_msg_t *b)
+{
+    char la[LABEL_MAX], lb[LABEL_MAX];
+    ctx_msg_label(a, la, sizeof la);
+    ctx_msg_label(b, lb, sizeof lb);
+    return strcmp(la, lb) != 0;
+}
+
+static int cover(const ctx_an_t *a, const ctx_sent_t *s, ctx_map_t *tcov, ctx_map_t *ecov)
+{
+    for (uint32_t t = s->t0; t < s->t0 + s->nt; t++)
+        if (ctx_map_put(tcov, a->terms[t], 1, NULL, NULL))
+            return HX_ENOMEM;
+    for (uint32_t e = s->e0; e < s->e0 + s->ne; e++)
+        if (ctx_map_put(ecov, a->ents[e].h ^ CTX_ENT_SALT, 1, NULL, NULL))
+            return HX_ENOMEM;
+    return HX_OK;
 }
 
 int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const ctx_selparams_t *sp,
@@ -296,45 +416,78 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
         nc += g->msgs[m]->an->n_sents;
     if (!nc || !budget)
         return HX_OK;
-    ctx_pick_t *cands = malloc(nc * sizeof *cands), *out = malloc(nc * sizeof *out);
+    unit_t *cands = malloc(nc * sizeof *cands);
+    ctx_pick_t *out = malloc(nc * sizeof *out);
     heap_el_t *heap = malloc(nc * sizeof *heap);
     ctx_map_t tcov = {0}, own_ecov = {0};
     ctx_map_t *ecov = sp->ecov ? sp->ecov : &own_ecov;
+    cost_t c = {.g = g, .group = sp->group, .m0 = m0, .msg_on = calloc(m1 - m0, 1)};
+    uint8_t *done = calloc(nc, 1);
+    uint32_t *first = malloc((m1 - m0) * sizeof *first); /* index of a message's first candidate */
     int rc = HX_ENOMEM;
-    if (!cands || !out || !heap || ctx_map_init(&tcov, 256) || (!sp->ecov && ctx_map_init(&own_ecov, 64)))
+    if (!cands || !out || !heap || !c.msg_on || !done || !first || ctx_map_init(&tcov, 256) ||
+        ctx_map_init(&c.days, 64) || (!sp->ecov && ctx_map_init(&own_ecov, 64)))
         goto done;
     size_t hn = 0, k = 0;
     for (size_t m = m0; m < m1; m++) {
         const ctx_an_t *a = g->msgs[m]->an;
+        first[m - m0] = (uint32_t)k;
+        const ctx_an_t *pa = m > m0 ? g->msgs[m - 1]->an : NULL;
+        int answers = pa && pa->n_sents && (pa->sents[pa->n_sents - 1].flags & CTX_F_QUESTION) &&
+                      pa->sents[pa->n_sents - 1].len <= PAIR_MAX_Q && different_speaker(g->msgs[m - 1], g->msgs[m]);
+        const ctx_an_t *na = m + 1 < m1 ? g->msgs[m + 1]->an : NULL;
         for (uint32_t s = 0; s < a->n_sents; s++) {
-            cands[k] = (ctx_pick_t){(uint32_t)m, s};
-            double v = gain(g, sp, a, &a->sents[s], &tcov, ecov);
-            heap_push(heap, &hn, (heap_el_t){v / (a->sents[s].len + 1), (uint32_t)k});
+            unit_t u = {(uint32_t)m, s, NO_PARTNER, 0};
+            if (s == 0 && answers)
+                u.pm = (uint32_t)(m - 1), u.ps = pa->n_sents - 1;
+            cands[k] = u;
+            /* a question answered next is chosen with its answer */
+            int paired = s + 1 == a->n_sents && (a->sents[s].flags & CTX_F_QUESTION) &&
+                         a->sents[s].len <= PAIR_MAX_Q && na && na->n_sents &&
+                         different_speaker(g->msgs[m], g->msgs[m + 1]);
+            if (!paired) {
+                double v = gain(g, sp, m, &a->sents[s], &tcov, ecov);
+                if (u.pm != NO_PARTNER)
+                    v += 0.5 * gain(g, sp, u.pm, &pa->sents[u.ps], &tcov, ecov);
+                heap_push(heap, &hn, (heap_el_t){v / (double)unit_cost(&c, &u, 0), (uint32_t)k});
+            }
             k++;
         }
     }
     size_t left = budget, no = 0;
     while (hn) {
         heap_el_t top = heap_pop(heap, &hn);
-        const ctx_pick_t *c = &cands[top.c];
-        const ctx_an_t *a = g->msgs[c->m]->an;
-        const ctx_sent_t *s = &a->sents[c->s];
-        if (s->len + 1 > left)
+        const unit_t *u = &cands[top.c];
+        const ctx_an_t *a = g->msgs[u->m]->an;
+        const ctx_sent_t *s = &a->sents[u->s];
+        size_t pk = u->pm != NO_PARTNER ? first[u->pm - m0] + u->ps : 0;
+        int pon = u->pm == NO_PARTNER || done[pk];
+        size_t cost = unit_cost(&c, u, pon);
+        if (cost > left)
             continue;
-        double pri = gain(g, sp, a, s, &tcov, ecov) / (s->len + 1);
+        double v = gain(g, sp, u->m, s, &tcov, ecov);
+        if (!pon)
+            v += 0.5 * gain(g, sp, u->pm, &g->msgs[u->pm]->an->sents[u->ps], &tcov, ecov);
+        double pri = v / (double)cost;
         if (hn && pri < heap[0].pri - 1e-12) {
             top.pri = pri;
             heap_push(heap, &hn, top);
             continue;
         }
-        out[no++] = *c;
-        left -= s->len + 1;
-        for (uint32_t t = s->t0; t < s->t0 + s->nt; t++)
-            if (ctx_map_put(&tcov, a->terms[t], 1, NULL, NULL))
+        if (v <= 0)
+            break; /* nothing left that says anything */
+        if (!pon) {
+            const ctx_an_t *pa = g->msgs[u->pm]->an;
+            out[no++] = (ctx_pick_t){u->pm, u->ps};
+            done[pk] = 1;
+            if (take(&c, u->pm) || cover(pa, &pa->sents[u->ps], &tcov, ecov))
                 goto done;
-        for (uint32_t e = s->e0; e < s->e0 + s->ne; e++)
-            if (ctx_map_put(ecov, a->ents[e].h ^ CTX_ENT_SALT, 1, NULL, NULL))
-                goto done;
+        }
+        out[no++] = (ctx_pick_t){u->m, u->s};
+        done[top.c] = 1;
+        left -= cost;
+        if (take(&c, u->m) || cover(a, s, &tcov, ecov))
+            goto done;
     }
     qsort(out, no, sizeof *out, cmp_pick);
     *picks = out;
@@ -346,7 +499,56 @@ done:
     free(cands);
     free(out);
     free(heap);
+    free(c.msg_on);
+    free(done);
+    free(first);
+    ctx_map_free(&c.days);
     ctx_map_free(&tcov);
     ctx_map_free(&own_ecov);
+    return rc;
+}
+
+int ctx_summary_text(const ctx_gstats_t *g, const char *header, size_t hl, const ctx_pick_t *picks, size_t np,
+                     size_t group, char **out, size_t *len)
+{
+    hx_buf_t b = HX_BUF_INIT;
+    ctx_map_t days = {0};
+    int rc = HX_ENOMEM;
+    if (ctx_map_init(&days, 64) || hx_buf_append(&b, header, hl))
+        goto done;
+    size_t prev = SIZE_MAX;
+    for (size_t p = 0; p < np; p++) {
+        const ctx_msg_t *m = g->msgs[picks[p].m];
+        const ctx_sent_t *s = &m->an->sents[picks[p].s];
+        if (picks[p].m != prev) {
+            int64_t d = ctx_msg_day(m);
+            uint64_t dk = d >= 0 ? day_key(d, picks[p].m, group) : 0;
+            if (dk && !ctx_map_get(&days, dk)) {
+                char db[DATE_MAX];
+                size_t dl = ctx_fmt_date(m->created_at, db, sizeof db);
+                if (ctx_map_put(&days, dk, 1, NULL, NULL) || hx_buf_puts(&b, "\n[") || hx_buf_append(&b, db, dl) ||
+                    hx_buf_putc(&b, ']'))
+                    goto done;
+            }
+            char lb[LABEL_MAX];
+            size_t ll = ctx_msg_label(m, lb, sizeof lb);
+            if (hx_buf_putc(&b, '\n') || hx_buf_append(&b, lb, ll) || hx_buf_puts(&b, ": "))
+                goto done;
+        } else if (hx_buf_putc(&b, ' ')) {
+            goto done;
+        }
+        size_t at = b.len;
+        if (hx_buf_append(&b, m->content + s->off, s->len))
+            goto done;
+        if (b.data[at] >= 'a' && b.data[at] <= 'z') /* an opener was trimmed off */
+            b.data[at] = (unsigned char)(b.data[at] - 'a' + 'A');
+        prev = picks[p].m;
+    }
+    *len = b.len;
+    *out = hx_buf_steal(&b);
+    rc = *out ? HX_OK : HX_ENOMEM;
+done:
+    hx_buf_free(&b);
+    ctx_map_free(&days);
     return rc;
 }

@@ -11,7 +11,7 @@
  *   full            one selection over the whole old part: one summary
  *                   (asked of the LLM first when it is on, like windows).
  *   entity_graph    entities weighted by mentions and co-mention strength; an
- *                   entity facts block (up to a quarter of the budget) lists
+ *                   entity facts block (up to a tenth of the budget) lists
  *                   them by weight with their strongest co-mentions, then
  *                   sentences are selected by the entities they carry and
  *                   grouped per window range. */
@@ -24,6 +24,9 @@
 #include <string.h>
 
 #define HEADER_MAX 120
+/* The entity facts block gets at most 1/FACTS_SHARE of the budget: names
+ * without their sentences answer little, the sentences carry the facts. */
+#define FACTS_SHARE 10
 
 const char *ctx_strategy_name(ctx_strategy_t s)
 {
@@ -127,34 +130,24 @@ static void range_info(const ctx_gstats_t *g, size_t m0, size_t m1, ctx_item_t *
 }
 
 /* Builds a summary item over [m0, m1) from picks with global message
- * indices (consumed: stored window-relative in the item). */
+ * indices (consumed: stored window-relative in the item); group as given to
+ * ctx_select. */
 static int build_summary(const ctx_gstats_t *g, size_t m0, size_t m1, const char *what, ctx_pick_t *picks,
-                         size_t np, ctx_item_t *it)
+                         size_t np, size_t group, ctx_item_t *it)
 {
     memset(it, 0, sizeof *it);
     it->kind = CTX_I_SUMMARY;
     range_info(g, m0, m1, it);
     char h[HEADER_MAX];
     size_t hl = header(h, sizeof h, what, it->from_seq, it->to_seq, it->n_msgs, it->roles);
-    size_t len = hl;
-    for (size_t p = 0; p < np; p++)
-        len += 1 + g->msgs[picks[p].m]->an->sents[picks[p].s].len;
-    char *t = malloc(len + 1);
-    if (!t) {
+    char *t;
+    size_t k;
+    if (ctx_summary_text(g, h, hl, picks, np, group, &t, &k)) {
         free(picks);
         return HX_ENOMEM;
     }
-    memcpy(t, h, hl);
-    size_t k = hl;
-    for (size_t p = 0; p < np; p++) {
-        const ctx_msg_t *m = g->msgs[picks[p].m];
-        const ctx_sent_t *s = &m->an->sents[picks[p].s];
-        t[k++] = ' ';
-        memcpy(t + k, m->content + s->off, s->len);
-        k += s->len;
+    for (size_t p = 0; p < np; p++)
         picks[p].m -= (uint32_t)m0;
-    }
-    t[k] = 0;
     it->text = t;
     it->len = k;
     it->tokens = hx_context_estimate_tokens(t, k);
@@ -235,7 +228,7 @@ static char *llm_input(const ctx_gstats_t *g, size_t m0, size_t m1, size_t *len)
     ctx_selparams_t sp = {0};
     ctx_item_t it;
     if (ctx_select(g, m0, m1, LLM_INPUT_MAX - HEADER_MAX, &sp, &picks, &np, &used) ||
-        build_summary(g, m0, m1, "Key sentences", picks, np, &it))
+        build_summary(g, m0, m1, "Key sentences", picks, np, 0, &it))
         return NULL;
     char *t = it.text;
     *len = it.len;
@@ -331,7 +324,7 @@ static void win_one(void *arg, size_t w)
     ctx_selparams_t sp = {0};
     if ((j->rc[w] = ctx_select(g, m0, m1, budget - hl, &sp, &picks, &np, &used)))
         return;
-    if ((j->rc[w] = build_summary(g, m0, m1, "Summary", picks, np, it)))
+    if ((j->rc[w] = build_summary(g, m0, m1, "Summary", picks, np, 0, it)))
         return;
 store:
     if (p->env->cache) {
@@ -397,7 +390,7 @@ int ctx_run_full(ctx_plan_t *p, ctx_run_t *r)
         size_t np, used;
         ctx_selparams_t sp = {0};
         rc = ctx_select(p->g, 0, p->n_old, budget - hl, &sp, &picks, &np, &used);
-        if (rc || (rc = build_summary(p->g, 0, p->n_old, "Summary", picks, np, &it)))
+        if (rc || (rc = build_summary(p->g, 0, p->n_old, "Summary", picks, np, 0, &it)))
             return rc;
     }
     if ((rc = ctx_items_push(r, &it)))
@@ -480,12 +473,21 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
     int rc = HX_ENOMEM;
     if (!w || !order || !listed || ctx_map_init(&ecov, 256))
         goto done;
+    /* selection weight: rarity (as in select.c) plus the entity's place in
+     * the co-mention graph; facts-block order: mentions and co-mentions */
     for (size_t e = 0; e < g->n_ents; e++) {
-        w[e] = 3.0 + 1.5 * log(1.0 + g->ent_count[e] + 0.5 * g->ent_strength[e]);
-        if (g->ent_msg[e] < p->n_old)
+        w[e] = g->ent_strong[e] ? 1.5 + log(1.0 + (double)g->n / g->ent_count[e]) + 0.3 * log(1.0 + g->ent_degree[e])
+                                : 0;
+        if (g->ent_strong[e] && g->ent_msg[e] < p->n_old)
             order[n_ord++] = (uint32_t)e;
     }
-    qsort_r(order, n_ord, sizeof *order, by_weight, w);
+    double *fw = malloc((g->n_ents ? g->n_ents : 1) * sizeof *fw);
+    if (!fw)
+        goto done;
+    for (size_t e = 0; e < g->n_ents; e++)
+        fw[e] = log(1.0 + g->ent_count[e] + 0.5 * g->ent_strength[e]);
+    qsort_r(order, n_ord, sizeof *order, by_weight, fw);
+    free(fw);
     /* facts block: up to a quarter of the budget, after the headers' reserve */
     size_t reserve = 0;
     for (size_t k = 0; k < nw; k++) {
@@ -495,7 +497,7 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
         /* + 4: each item's estimate rounds its bytes up to a whole token */
         reserve += header(hb, sizeof hb, "Key points", t.from_seq, t.to_seq, t.n_msgs, t.roles) + 4;
     }
-    size_t fbudget = budget > reserve + 16 ? (budget - reserve) / 4 - 4 : 0;
+    size_t fbudget = budget > reserve + 16 ? (budget - reserve) / FACTS_SHARE - 4 : 0;
     char h[HEADER_MAX];
     int hl = snprintf(h, sizeof h, "[Entities of messages #%llu-#%llu, by weight]",
                       (unsigned long long)g->msgs[0]->seq, (unsigned long long)g->msgs[p->n_old - 1]->seq);
@@ -531,7 +533,7 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
     }
     size_t left = budget - (facts.len ? facts.len + 4 : 0);
     left = left > reserve ? left - reserve : 0;
-    ctx_selparams_t sp = {w, &ecov};
+    ctx_selparams_t sp = {w, &ecov, W};
     if ((rc = ctx_select(g, 0, p->n_old, left, &sp, &picks, &np, &used)))
         goto done;
     if (n_listed) {
@@ -560,7 +562,7 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
         memcpy(grp, picks + a, (b - a) * sizeof *grp);
         size_t m0 = win * W, m1 = m0 + W < p->n_old ? m0 + W : p->n_old;
         ctx_item_t it;
-        if ((rc = build_summary(g, m0, m1, "Key points", grp, b - a, &it)))
+        if ((rc = build_summary(g, m0, m1, "Key points", grp, b - a, W, &it)))
             goto done;
         if ((rc = ctx_items_push(r, &it))) {
             ctx_item_free(&it);
