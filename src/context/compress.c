@@ -198,6 +198,8 @@ static void add_quality(json_t *st, const ctx_quality_t *q)
     json_object_set_new(st, "entity_recall", json_real(q->entity_recall));
     json_object_set_new(st, "term_recall", json_real(q->term_recall));
     json_object_set_new(st, "rouge1_recall", json_real(q->rouge1_recall));
+    json_object_set_new(st, "detail_recall", json_real(q->detail_recall));
+    json_object_set_new(st, "date_recall", json_real(q->date_recall));
     json_object_set_new(st, "fits_budget", json_boolean(q->fits));
     json_object_set_new(st, "quality_score", json_real(q->score));
     json_object_set_new(st, "quality_method", json_string(CTX_QUALITY_METHOD));

@@ -19,6 +19,7 @@ typedef struct ctx_gstats {
     uint32_t *ent_count, *ent_msg; /* mentions; message of the first mention */
     uint32_t *ent_strong;      /* mentions that are not weak: 0 = not an entity (text.c) */
     size_t n_real;             /* entities with ent_strong > 0 */
+    uint8_t *ent_speaker;      /* 1: the name of a speaker (summaries label it anyway) */
     uint32_t *ent_sent;        /* index of that mention in the message's ents */
     double *ent_strength;      /* sum of co-mention counts (entity graph) */
     uint32_t *ent_degree;
@@ -86,13 +87,15 @@ unsigned ctx_role_bit(const char *role);
 
 typedef struct ctx_quality {
     double entity_recall, term_recall, rouge1_recall, score, ratio;
+    double detail_recall;      /* names, numbers, rare words and dates of the original kept */
+    double date_recall;        /* days of the original with an anchor or a verbatim message */
     int fits;
     uint64_t tokens;
 } ctx_quality_t;
 
 #define CTX_QUALITY_METHOD                                                                                 \
-    "0.45*entity_recall + 0.35*term_recall + 0.20*min(1, rouge1_recall/compression_ratio); 0 when over " \
-    "budget"
+    "detail_recall: share of the original's details (entities other than speaker names, numbers with "  \
+    "units, content words in at most 2 messages, days) present in the output; 0 when over budget"
 
 int ctx_quality(const ctx_gstats_t *g, const ctx_item_t *items, size_t n_items, uint64_t orig_tokens,
                 uint64_t budget, ctx_quality_t *q);

@@ -122,7 +122,7 @@ static const double ratios[] = {0.30, 0.15};
 typedef struct {
     uint64_t questions, answerable, recent, random_x;  /* random_x: summed over RANDOM_RUNS */
     uint64_t hit[4];
-    double quality[4], ratio[4], qerr[4];
+    double quality[4], ratio[4], qerr[4], comp[4][5];
 } acc_t;
 
 /* One conversation at one ratio: baselines and every strategy. */
@@ -224,7 +224,7 @@ static int eval_one(const ctx_eval_conv_t *c, double ratio, ctx_pool_t *pool, co
         json_t *st = json_object_get(res, "compression_stats");
         double q = json_number_value(json_object_get(st, "quality_score"));
         size_t h = rc ? 0 : hits(c, answerable, &b);
-        if (getenv("HX_EVAL_DEBUG") && s == 3 && c == getenv("HX_EVAL_DEBUG") - getenv("HX_EVAL_DEBUG") + c) {
+        if (getenv("HX_EVAL_DEBUG") && s == atoi(getenv("HX_EVAL_DEBUG")) && c == getenv("HX_EVAL_DEBUG") - getenv("HX_EVAL_DEBUG") + c) {
             static double once;
             if (once != ratio) {
                 once = ratio;
@@ -238,6 +238,10 @@ static int eval_one(const ctx_eval_conv_t *c, double ratio, ctx_pool_t *pool, co
         acc->hit[s] += h;
         acc->quality[s] += q;
         acc->ratio[s] += json_number_value(json_object_get(st, "compression_ratio"));
+        static const char *const comps[] = {"entity_recall", "term_recall", "rouge1_recall", "detail_recall",
+                                            "date_recall"};
+        for (int k = 0; k < 5; k++)
+            acc->comp[s][k] += json_number_value(json_object_get(st, comps[k]));
         acc->qerr[s] += fabs(q - (na ? (double)h / (double)na : 1.0));
         json_decref(res);
         if (rc)
@@ -286,6 +290,13 @@ int ctx_eval_run(const ctx_eval_conv_t *convs, size_t n, json_t **out, hx_err_t 
                           (double)acc.random_x / RANDOM_RUNS / Q, "quality_score", acc.quality[s] / (double)n,
                           "of_ceiling", ceiling > 0 ? rec / ceiling : 0, "quality_error", acc.qerr[s] / (double)n,
                           "compression_ratio", acc.ratio[s] / (double)n));
+        }
+        for (int s = 0; s < 4; s++) {
+            json_t *c = json_object_get(per, strategies[s]);
+            static const char *const comps[] = {"entity_recall", "term_recall", "rouge1_recall", "detail_recall",
+                                                "date_recall"};
+            for (int k = 0; k < 5; k++)
+                json_object_set_new(c, comps[k], json_real(acc.comp[s][k] / (double)n));
         }
         char key[8];
         snprintf(key, sizeof key, "%.2f", ratios[r]);

@@ -27,6 +27,7 @@
 #include "context/ctx_compress.h"
 
 #include "helix/hx_buf.h"
+#include "helix/hx_hash.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -194,6 +195,20 @@ int ctx_gstats_build(ctx_gstats_t *g, const ctx_msg_t *const *msgs, size_t n, ct
         goto fail;
     for (size_t t = 0; t < g->n_terms; t++)
         g->idf[t] = log(1.0 + (double)n / (double)g->df[t]);
+    if (!(g->ent_speaker = calloc(g->n_ents ? g->n_ents : 1, 1)))
+        goto fail;
+    const char *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
+        char lb[40];
+        const char *u = msgs[i]->user_id;
+        if (!u || (prev && strcmp(u, prev) == 0))
+            continue;
+        prev = u;
+        size_t ll = ctx_msg_label(msgs[i], lb, sizeof lb);
+        uint32_t *ix = ctx_map_get(&g->ent_ix, hx_hash64(lb, ll));
+        if (ix)
+            g->ent_speaker[*ix] = 1;
+    }
     if (with_graph)
         for (size_t s = 0; s < edges.cap; s++) {
             if (!edges.keys[s])
@@ -227,6 +242,7 @@ void ctx_gstats_free(ctx_gstats_t *g)
     free(g->ent_msg);
     free(g->ent_sent);
     free(g->ent_strong);
+    free(g->ent_speaker);
     free(g->ent_strength);
     free(g->ent_degree);
     memset(g, 0, sizeof *g);
@@ -273,7 +289,7 @@ static heap_el_t heap_pop(heap_el_t *h, size_t *n)
 static double ent_weight(const ctx_gstats_t *g, const ctx_selparams_t *sp, uint64_t h)
 {
     uint32_t *ix = ctx_map_get(&g->ent_ix, h);
-    if (!ix || !g->ent_strong[*ix])
+    if (!ix || !g->ent_strong[*ix] || g->ent_speaker[*ix])
         return 0;
     if (sp->ent_w)
         return sp->ent_w[*ix];

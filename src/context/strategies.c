@@ -103,20 +103,14 @@ void ctx_run_free(ctx_run_t *r)
     memset(r, 0, sizeof *r);
 }
 
-/* "[Summary of messages #a-#b (n messages; user, assistant)]" */
+/* "[Summary of messages #a-#b]": the count and roles are in the item's JSON
+ * (message_count, roles), so the text spends no budget on them. */
 static size_t header(char *out, size_t cap, const char *what, uint64_t a, uint64_t b, uint32_t n, unsigned roles)
 {
-    static const char *names[] = {"user", "assistant", "system", "tool"};
-    int k = snprintf(out, cap, "[%s of messages #%llu-#%llu (%u message%s", what, (unsigned long long)a,
-                     (unsigned long long)b, n, n == 1 ? "" : "s");
-    const char *sep = "; ";
-    for (int i = 0; i < 4; i++)
-        if (roles & (1u << i)) {
-            k += snprintf(out + k, cap - (size_t)k, "%s%s", sep, names[i]);
-            sep = ", ";
-        }
-    k += snprintf(out + k, cap - (size_t)k, ")]");
-    return (size_t)k;
+    (void)n;
+    (void)roles;
+    int k = snprintf(out, cap, "[%s of messages #%llu-#%llu]", what, (unsigned long long)a, (unsigned long long)b);
+    return k > 0 ? (size_t)k : 0;
 }
 
 static void range_info(const ctx_gstats_t *g, size_t m0, size_t m1, ctx_item_t *it)
@@ -281,6 +275,19 @@ static int llm_summary(ctx_plan_t *p, size_t m0, size_t m1, size_t budget, int g
     return HX_OK;
 }
 
+/* The tokens of a message's sentences that say something (a content term or
+ * an entity): windows share the budget by these, so a window of small talk
+ * gets little and one full of details gets more. Only the message's own text
+ * counts, so a closed window's share and cache key stay put. */
+static uint64_t detail_tokens(const ctx_msg_t *m)
+{
+    uint64_t b = 0;
+    for (uint32_t s = 0; s < m->an->n_sents; s++)
+        if (m->an->sents[s].nt || m->an->sents[s].ne)
+            b += m->an->sents[s].len + 1;
+    return (b + 3) / 4;
+}
+
 static void win_one(void *arg, size_t w)
 {
     win_job_t *j = arg;
@@ -289,7 +296,7 @@ static void win_one(void *arg, size_t w)
     size_t m0 = w * j->W, m1 = m0 + j->W < p->n_old ? m0 + j->W : p->n_old;
     uint64_t tok = 0, ch = 0x243F6A8885A308D3ull;
     for (size_t m = m0; m < m1; m++) {
-        tok += g->msgs[m]->tokens;
+        tok += detail_tokens(g->msgs[m]);
         ch = (ch ^ g->msgs[m]->chash) * 0x100000001B3ull;
     }
     size_t budget = (size_t)floor(j->q * (double)tok) * 4;
@@ -345,7 +352,10 @@ int ctx_run_window(ctx_plan_t *p, ctx_run_t *r)
     size_t W = (size_t)p->o->window, nw = (p->n_old + W - 1) / W;
     if (!nw)
         return HX_OK;
-    double q = p->old_tokens ? floor((double)p->S * 200.0 / (double)p->old_tokens) / 200.0 : 0;
+    uint64_t dt = 0;
+    for (size_t m = 0; m < p->n_old; m++)
+        dt += detail_tokens(p->g->msgs[m]);
+    double q = dt ? floor((double)p->S * 200.0 / (double)dt) / 200.0 : 0;
     ctx_item_t *out = calloc(nw, sizeof *out);
     int *rcs = calloc(nw, sizeof *rcs);
     int rc = HX_ENOMEM;
