@@ -215,6 +215,8 @@ int ctx_gstats_build(ctx_gstats_t *g, const ctx_msg_t *const *msgs, size_t n, ct
                 continue;
             uint64_t k = edges.keys[s] - 1;
             uint32_t lo = (uint32_t)(k >> 32), hi = (uint32_t)k;
+            if (!g->ent_strong[lo] || !g->ent_strong[hi])
+                continue; /* a sentence start that is no name after all */
             g->ent_strength[lo] += edges.vals[s];
             g->ent_strength[hi] += edges.vals[s];
             g->ent_degree[lo]++;
@@ -346,29 +348,47 @@ typedef struct {
     uint32_t m, s, pm, ps;     /* sentence, and the question it answers (pm = NO_PARTNER) */
 } unit_t;
 
+/* Per message of the range: what its label and date anchor cost, computed
+ * once (formatting them is the expensive part of costing a unit). */
+typedef struct {
+    uint64_t label_h;          /* hash of the label: a change of speaker */
+    int64_t day;
+    uint16_t label_cost;       /* "\n<label>: " */
+    uint16_t date_cost;        /* "\n[7 May 2023]", 0 without a date */
+} msg_cost_t;
+
 typedef struct {
     const ctx_gstats_t *g;
     size_t group;
     uint8_t *msg_on;           /* message m - m0 has a pick */
+    msg_cost_t *mc;
     size_t m0;
     ctx_map_t days;            /* day keys anchored */
 } cost_t;
 
+static void msg_cost_init(msg_cost_t *c, const ctx_msg_t *m)
+{
+    char b[LABEL_MAX];
+    size_t l = ctx_msg_label(m, b, sizeof b);
+    c->label_h = hx_hash64(b, l);
+    c->label_cost = (uint16_t)(l + 3);
+    c->day = ctx_msg_day(m);
+    c->date_cost = c->day >= 0 ? (uint16_t)(ctx_fmt_date(m->created_at, b, sizeof b) + 3) : 0;
+}
+
 static size_t date_cost(const cost_t *c, size_t m)
 {
-    int64_t d = ctx_msg_day(c->g->msgs[m]);
-    if (d < 0 || ctx_map_get(&c->days, day_key(d, m, c->group)))
+    const msg_cost_t *k = &c->mc[m - c->m0];
+    if (k->day < 0 || ctx_map_get(&c->days, day_key(k->day, m, c->group)))
         return 0;
-    char b[DATE_MAX];
-    return ctx_fmt_date(c->g->msgs[m]->created_at, b, sizeof b) + 3;
+    return k->date_cost;
 }
 
 static size_t sent_cost(const cost_t *c, size_t m, const ctx_sent_t *s)
 {
     if (c->msg_on[m - c->m0])
         return s->len + 1;
-    char b[LABEL_MAX];
-    return s->len + ctx_msg_label(c->g->msgs[m], b, sizeof b) + 3 + date_cost(c, m);
+    return s->len + c->mc[m - c->m0].label_cost + date_cost(c, m);
 }
 
 static size_t unit_cost(const cost_t *c, const unit_t *u, int partner_on)
@@ -380,7 +400,7 @@ static size_t unit_cost(const cost_t *c, const unit_t *u, int partner_on)
         k += sent_cost(c, u->pm, &pa->sents[u->ps]);
         /* one anchor when both are of the same day */
         if (!c->msg_on[u->pm - c->m0] && !c->msg_on[u->m - c->m0] &&
-            ctx_msg_day(c->g->msgs[u->pm]) == ctx_msg_day(c->g->msgs[u->m]) &&
+            c->mc[u->pm - c->m0].day == c->mc[u->m - c->m0].day &&
             (c->group == 0 || u->pm / c->group == u->m / c->group))
             k -= date_cost(c, u->m);
     }
@@ -390,7 +410,7 @@ static size_t unit_cost(const cost_t *c, const unit_t *u, int partner_on)
 static int take(cost_t *c, size_t m)
 {
     c->msg_on[m - c->m0] = 1;
-    int64_t d = ctx_msg_day(c->g->msgs[m]);
+    int64_t d = c->mc[m - c->m0].day;
     return d < 0 ? HX_OK : ctx_map_put(&c->days, day_key(d, m, c->group), 1, NULL, NULL);
 }
 
@@ -400,14 +420,6 @@ static int cmp_pick(const void *a, const void *b)
     if (x->m != y->m)
         return x->m < y->m ? -1 : 1;
     return x->s < y->s ? -1 : x->s > y->s;
-}
-
-static int different_speaker(const ctx_msg_t *a, const ctx_msg_t *b)
-{
-    char la[LABEL_MAX], lb[LABEL_MAX];
-    ctx_msg_label(a, la, sizeof la);
-    ctx_msg_label(b, lb, sizeof lb);
-    return strcmp(la, lb) != 0;
 }
 
 static int cover(const ctx_an_t *a, const ctx_sent_t *s, ctx_map_t *tcov, ctx_map_t *ecov)
@@ -437,20 +449,23 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
     heap_el_t *heap = malloc(nc * sizeof *heap);
     ctx_map_t tcov = {0}, own_ecov = {0};
     ctx_map_t *ecov = sp->ecov ? sp->ecov : &own_ecov;
-    cost_t c = {.g = g, .group = sp->group, .m0 = m0, .msg_on = calloc(m1 - m0, 1)};
+    cost_t c = {.g = g, .group = sp->group, .m0 = m0, .msg_on = calloc(m1 - m0, 1),
+                .mc = malloc((m1 - m0) * sizeof *c.mc)};
     uint8_t *done = calloc(nc, 1);
     uint32_t *first = malloc((m1 - m0) * sizeof *first); /* index of a message's first candidate */
     int rc = HX_ENOMEM;
-    if (!cands || !out || !heap || !c.msg_on || !done || !first || ctx_map_init(&tcov, 256) ||
+    if (!cands || !out || !heap || !c.msg_on || !c.mc || !done || !first || ctx_map_init(&tcov, 256) ||
         ctx_map_init(&c.days, 64) || (!sp->ecov && ctx_map_init(&own_ecov, 64)))
         goto done;
+    for (size_t m = m0; m < m1; m++)
+        msg_cost_init(&c.mc[m - m0], g->msgs[m]);
     size_t hn = 0, k = 0;
     for (size_t m = m0; m < m1; m++) {
         const ctx_an_t *a = g->msgs[m]->an;
         first[m - m0] = (uint32_t)k;
         const ctx_an_t *pa = m > m0 ? g->msgs[m - 1]->an : NULL;
         int answers = pa && pa->n_sents && (pa->sents[pa->n_sents - 1].flags & CTX_F_QUESTION) &&
-                      pa->sents[pa->n_sents - 1].len <= PAIR_MAX_Q && different_speaker(g->msgs[m - 1], g->msgs[m]);
+                      pa->sents[pa->n_sents - 1].len <= PAIR_MAX_Q && c.mc[m - 1 - m0].label_h != c.mc[m - m0].label_h;
         const ctx_an_t *na = m + 1 < m1 ? g->msgs[m + 1]->an : NULL;
         for (uint32_t s = 0; s < a->n_sents; s++) {
             unit_t u = {(uint32_t)m, s, NO_PARTNER, 0};
@@ -460,7 +475,7 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
             /* a question answered next is chosen with its answer */
             int paired = s + 1 == a->n_sents && (a->sents[s].flags & CTX_F_QUESTION) &&
                          a->sents[s].len <= PAIR_MAX_Q && na && na->n_sents &&
-                         different_speaker(g->msgs[m], g->msgs[m + 1]);
+                         c.mc[m - m0].label_h != c.mc[m + 1 - m0].label_h;
             if (!paired) {
                 double v = gain(g, sp, m, &a->sents[s], &tcov, ecov);
                 if (u.pm != NO_PARTNER)
@@ -516,6 +531,7 @@ done:
     free(out);
     free(heap);
     free(c.msg_on);
+    free(c.mc);
     free(done);
     free(first);
     ctx_map_free(&c.days);

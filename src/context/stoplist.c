@@ -12,8 +12,9 @@
  *   CHANGE    changes of mind ("actually", "instead", "switched", "now")
  *   OPENER    skipped at the start of a sentence with what follows it
  *             ("Oh wow, ", "Yeah, ", "Honestly, ") so summaries carry the fact
- *   CONNECT   lowercase words inside a multi-word name or title
- *             ("Florence and the Machine", "Everything Everywhere All at Once")
+ *   CONNECT   lowercase words inside a multi-word name or title ("Bank of
+ *             America", "Lord of the Rings"); not "in", "for" or "and", which
+ *             join two names more often than they sit inside one
  *
  * The table is sorted (strcmp) for bsearch; a unit test checks it. */
 #include "context/ctx_internal.h"
@@ -25,7 +26,7 @@ static const struct ctx_word {
     const char *w;
     unsigned flags;
 } words[] = {
-    {"a", CTX_W_CONNECT|CTX_W_NOTNAME|CTX_W_STOP},
+    {"a", CTX_W_NOTNAME|CTX_W_STOP},
     {"about", CTX_W_NOTNAME|CTX_W_STOP},
     {"above", CTX_W_NOTNAME|CTX_W_STOP},
     {"absolutely", CTX_W_NOTNAME|CTX_W_PHATIC},
@@ -47,8 +48,8 @@ static const struct ctx_word {
     {"always", CTX_W_NOTNAME|CTX_W_STOP},
     {"am", CTX_W_NOTNAME|CTX_W_STOP|CTX_W_UNIT},
     {"amazing", CTX_W_NOTNAME|CTX_W_PHATIC},
-    {"an", CTX_W_CONNECT|CTX_W_NOTNAME|CTX_W_STOP},
-    {"and", CTX_W_CONNECT|CTX_W_NOTNAME|CTX_W_STOP},
+    {"an", CTX_W_NOTNAME|CTX_W_STOP},
+    {"and", CTX_W_NOTNAME|CTX_W_STOP},
     {"another", CTX_W_NOTNAME|CTX_W_STOP},
     {"any", CTX_W_NOTNAME|CTX_W_STOP},
     {"anybody", CTX_W_NOTNAME|CTX_W_STOP},
@@ -62,7 +63,7 @@ static const struct ctx_word {
     {"aren", CTX_W_NOTNAME|CTX_W_STOP},
     {"around", CTX_W_NOTNAME|CTX_W_STOP},
     {"as", CTX_W_NOTNAME|CTX_W_STOP},
-    {"at", CTX_W_CONNECT|CTX_W_NOTNAME|CTX_W_STOP},
+    {"at", CTX_W_NOTNAME|CTX_W_STOP},
     {"aw", CTX_W_NOTNAME|CTX_W_OPENER|CTX_W_PHATIC},
     {"away", CTX_W_NOTNAME|CTX_W_STOP},
     {"awesome", CTX_W_NOTNAME|CTX_W_PHATIC},
@@ -185,7 +186,7 @@ static const struct ctx_word {
     {"floor", CTX_W_UNIT},
     {"floors", CTX_W_UNIT},
     {"foot", CTX_W_UNIT},
-    {"for", CTX_W_CONNECT|CTX_W_NOTNAME|CTX_W_STOP},
+    {"for", CTX_W_NOTNAME|CTX_W_STOP},
     {"friday", CTX_W_NOTNAME},
     {"friend", CTX_W_NOTNAME|CTX_W_PHATIC},
     {"from", CTX_W_NOTNAME|CTX_W_STOP},
@@ -258,7 +259,7 @@ static const struct ctx_word {
     {"im", CTX_W_NOTNAME|CTX_W_STOP},
     {"imagine", CTX_W_NOTNAME|CTX_W_PHATIC},
     {"imo", CTX_W_NOTNAME|CTX_W_PHATIC},
-    {"in", CTX_W_CONNECT|CTX_W_NOTNAME|CTX_W_STOP},
+    {"in", CTX_W_NOTNAME|CTX_W_STOP},
     {"incredible", CTX_W_NOTNAME|CTX_W_PHATIC},
     {"indeed", CTX_W_NOTNAME|CTX_W_PHATIC},
     {"insane", CTX_W_NOTNAME|CTX_W_PHATIC},
@@ -357,7 +358,7 @@ static const struct ctx_word {
     {"okay", CTX_W_NOTNAME|CTX_W_OPENER|CTX_W_PHATIC},
     {"omfg", CTX_W_NOTNAME|CTX_W_PHATIC},
     {"omg", CTX_W_NOTNAME|CTX_W_OPENER|CTX_W_PHATIC},
-    {"on", CTX_W_CONNECT|CTX_W_NOTNAME|CTX_W_STOP},
+    {"on", CTX_W_NOTNAME|CTX_W_STOP},
     {"once", CTX_W_NOTNAME|CTX_W_STOP},
     {"one", CTX_W_NOTNAME|CTX_W_STOP},
     {"only", CTX_W_NOTNAME|CTX_W_STOP},
@@ -481,7 +482,7 @@ static const struct ctx_word {
     {"thx", CTX_W_NOTNAME|CTX_W_PHATIC},
     {"time", CTX_W_NOTNAME|CTX_W_STOP},
     {"times", CTX_W_NOTNAME|CTX_W_STOP|CTX_W_UNIT},
-    {"to", CTX_W_CONNECT|CTX_W_NOTNAME|CTX_W_STOP},
+    {"to", CTX_W_NOTNAME|CTX_W_STOP},
     {"together", CTX_W_NOTNAME|CTX_W_STOP},
     {"tonight", CTX_W_NOTNAME|CTX_W_PHATIC},
     {"too", CTX_W_NOTNAME|CTX_W_STOP},

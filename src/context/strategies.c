@@ -443,7 +443,7 @@ static void top_neighbours(const ctx_gstats_t *g, size_t n_old, size_t e, uint32
             continue;
         for (uint32_t k = 0; k < a->n_ents; k++) {
             uint32_t *ix = ctx_map_get(&g->ent_ix, a->ents[k].h), *slot;
-            if (ix && *ix != e && ctx_map_put(&cnt, (uint64_t)*ix + 1, 0, &slot, NULL) == 0)
+            if (ix && *ix != e && g->ent_strong[*ix] && ctx_map_put(&cnt, (uint64_t)*ix + 1, 0, &slot, NULL) == 0)
                 (*slot)++;
         }
     }

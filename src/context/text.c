@@ -10,8 +10,8 @@
  * are in stoplist.c. A capitalised word is part of a name unless it is a
  * NOTNAME word (interjections, pronouns, determiners: "Wow", "Thanks", "It",
  * "The"); runs of capitalised words, with lowercase connectors between them,
- * make one entity of up to six words ("Alice Chen", "Florence and the
- * Machine"), and a run may begin with a NOTNAME word inside a sentence ("we
+ * make one entity of up to six words ("Alice Chen", "Bank of America",
+ * "Schitt's Creek"), and a run may begin with a NOTNAME word inside a sentence ("we
  * watched The Grand Budapest Hotel"). A lone capitalised word first in its
  * sentence (after a "Speaker:" prefix or a quote too) is weak: an entity only
  * when the conversation names it elsewhere too. Numbers are entities with the
@@ -165,6 +165,9 @@ static uint64_t span_hash(const char *s, const tok_t *toks, size_t a, size_t b)
     return hx_hash64(buf, n);
 }
 
+/* The "s" of "Schitt's Creek" (inside a name). */
+static int possessive(const char *s, const tok_t *t) { return t->len == 1 && s[t->off] == 's' && t->off && s[t->off - 1] == '\''; }
+
 static int capword(const tok_t *t) { return t->cap_init && t->alpha && !t->digit; }
 
 /* toks[b] directly follows toks[a] (one space at most between them). */
@@ -251,7 +254,8 @@ static int add_sentence(const char *s, const tok_t *toks, const unsigned *fl, si
                 while (end + 1 < nt && end - k < 5 && adjacent(toks, end, end + 1)) {
                     if (capword(&toks[end + 1])) {
                         end++;
-                    } else if ((fl[end + 1] & CTX_W_CONNECT) && !toks[end + 1].cap_init && end + 2 < nt &&
+                    } else if (((fl[end + 1] & CTX_W_CONNECT) || possessive(s, &toks[end + 1])) &&
+                               !toks[end + 1].cap_init && end + 2 < nt &&
                                end + 2 - k <= 5 && capword(&toks[end + 2]) && adjacent(toks, end + 1, end + 2)) {
                         end += 2;
                     } else {
