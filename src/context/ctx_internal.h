@@ -69,8 +69,10 @@ typedef struct ctx_an {
 
 int ctx_analyse(const char *text, size_t len, ctx_an_t *out);
 void ctx_an_free(ctx_an_t *a);
-/* Adds the hashes of every 1..3-gram of tokens (case kept) of text to set:
- * the entity hashes an output contains. */
+/* Adds the hashes of every 1..CTX_NGRAM_MAX-gram of tokens (case kept) of
+ * text to set: the entity hashes an output contains (an entity is at most
+ * that many tokens). */
+#define CTX_NGRAM_MAX 6
 int ctx_ngrams(const char *text, size_t len, ctx_map_t *set);
 /* "7 May 2023" for ms since epoch (UTC); returns the length. */
 size_t ctx_fmt_date(int64_t ms, char *out, size_t cap);

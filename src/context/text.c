@@ -153,7 +153,7 @@ static int vec_push(vec_t *v, const void *item)
 /* Hash of tokens [a, b] joined by single spaces. */
 static uint64_t span_hash(const char *s, const tok_t *toks, size_t a, size_t b)
 {
-    char buf[3 * MAX_TOK + 4];
+    char buf[CTX_NGRAM_MAX * (MAX_TOK + 1)];
     size_t n = 0;
     for (size_t k = a; k <= b; k++) {
         size_t l = toks[k].len < MAX_TOK ? toks[k].len : MAX_TOK;
@@ -233,9 +233,11 @@ static int add_sentence(const char *s, const tok_t *toks, const unsigned *fl, si
         int rc = HX_OK;
         if (t->digit && !t->alpha) {
             /* a number and its unit, chained: "3 hours 8 minutes" */
-            while (end + 1 < nt && (fl[end + 1] & CTX_W_UNIT) && adjacent(toks, end, end + 1)) {
+            while (end + 1 < nt && end - k + 1 < CTX_NGRAM_MAX && (fl[end + 1] & CTX_W_UNIT) &&
+                   adjacent(toks, end, end + 1)) {
                 end++;
-                if (end + 2 < nt && toks[end + 1].digit && (fl[end + 2] & CTX_W_UNIT) && adjacent(toks, end, end + 1))
+                if (end + 2 < nt && end - k + 3 <= CTX_NGRAM_MAX && toks[end + 1].digit &&
+                    (fl[end + 2] & CTX_W_UNIT) && adjacent(toks, end, end + 1))
                     end++;
                 else
                     break;
@@ -251,12 +253,13 @@ static int add_sentence(const char *s, const tok_t *toks, const unsigned *fl, si
                           adjacent(toks, k, k + 1));
             if (starts) {
                 size_t last_name = k; /* a run ends on a word that is not NOTNAME */
-                while (end + 1 < nt && end - k < 5 && adjacent(toks, end, end + 1)) {
+                while (end + 1 < nt && end - k + 1 < CTX_NGRAM_MAX && adjacent(toks, end, end + 1)) {
                     if (capword(&toks[end + 1])) {
                         end++;
                     } else if (((fl[end + 1] & CTX_W_CONNECT) || possessive(s, &toks[end + 1])) &&
                                !toks[end + 1].cap_init && end + 2 < nt &&
-                               end + 2 - k <= 5 && capword(&toks[end + 2]) && adjacent(toks, end + 1, end + 2)) {
+                               end + 2 - k < CTX_NGRAM_MAX && capword(&toks[end + 2]) &&
+                               adjacent(toks, end + 1, end + 2)) {
                         end += 2;
                     } else {
                         break;
@@ -369,7 +372,7 @@ void ctx_an_free(ctx_an_t *a)
 
 int ctx_ngrams(const char *s, size_t len, ctx_map_t *set)
 {
-    tok_t toks[3], t;
+    tok_t toks[CTX_NGRAM_MAX], t;
     size_t nt = 0, pos = 0, sent_start = 0;
     for (;;) {
         int brk = 0;
@@ -381,10 +384,9 @@ int ctx_ngrams(const char *s, size_t len, ctx_map_t *set)
             sent_start = pos;
             continue;
         }
-        if (nt == 3) {
-            toks[0] = toks[1];
-            toks[1] = toks[2];
-            nt = 2;
+        if (nt == CTX_NGRAM_MAX) {
+            memmove(toks, toks + 1, (CTX_NGRAM_MAX - 1) * sizeof *toks);
+            nt--;
         }
         toks[nt++] = t;
         for (size_t a = 0; a < nt; a++)
