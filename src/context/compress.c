@@ -17,7 +17,7 @@
 
 int ctx_opts_resolve(const hx_config_t *cfg, const hx_ctx_request_t *rq, ctx_opts_t *o, hx_err_t *err);
 
-#define TAIL_SHARE 5
+#define TAIL_SHARE 8
 
 int ctx_opts_resolve(const hx_config_t *cfg, const hx_ctx_request_t *rq, ctx_opts_t *o, hx_err_t *err)
 {
@@ -198,6 +198,7 @@ static void add_quality(json_t *st, const ctx_quality_t *q)
     json_object_set_new(st, "entity_recall", json_real(q->entity_recall));
     json_object_set_new(st, "term_recall", json_real(q->term_recall));
     json_object_set_new(st, "rouge1_recall", json_real(q->rouge1_recall));
+    json_object_set_new(st, "name_recall", json_real(q->name_recall));
     json_object_set_new(st, "detail_recall", json_real(q->detail_recall));
     json_object_set_new(st, "date_recall", json_real(q->date_recall));
     json_object_set_new(st, "fits_budget", json_boolean(q->fits));

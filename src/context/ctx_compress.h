@@ -87,15 +87,17 @@ unsigned ctx_role_bit(const char *role);
 
 typedef struct ctx_quality {
     double entity_recall, term_recall, rouge1_recall, score, ratio;
+    double name_recall;        /* entities of the original other than speaker names, kept */
     double detail_recall;      /* names, numbers, rare words and dates of the original kept */
     double date_recall;        /* days of the original with an anchor or a verbatim message */
     int fits;
     uint64_t tokens;
 } ctx_quality_t;
 
-#define CTX_QUALITY_METHOD                                                                                 \
-    "detail_recall: share of the original's details (entities other than speaker names, numbers with "  \
-    "units, content words in at most 2 messages, days) present in the output; 0 when over budget"
+#define CTX_QUALITY_METHOD                                                                                   \
+    "0.5*name_recall + 0.5*detail_recall; name_recall: entities other than speaker names (people, places, "  \
+    "titles, numbers with units) kept; detail_recall: those, content words in at most 2 messages and days, " \
+    "pooled; 0 when over budget"
 
 int ctx_quality(const ctx_gstats_t *g, const ctx_item_t *items, size_t n_items, uint64_t orig_tokens,
                 uint64_t budget, ctx_quality_t *q);

@@ -117,12 +117,15 @@ typedef struct {
 } cell_t;
 
 static const char *const strategies[] = {"hybrid", "entity_graph", "window_summary", "full"};
+/* quality components averaged into the output, to see what the score is made of */
+static const char *const comps[] = {"entity_recall", "term_recall", "rouge1_recall", "name_recall", "detail_recall",
+                                    "date_recall"};
 static const double ratios[] = {0.30, 0.15};
 
 typedef struct {
     uint64_t questions, answerable, recent, random_x;  /* random_x: summed over RANDOM_RUNS */
     uint64_t hit[4];
-    double quality[4], ratio[4], qerr[4], comp[4][5];
+    double quality[4], ratio[4], qerr[4], comp[4][6];
 } acc_t;
 
 /* One conversation at one ratio: baselines and every strategy. */
@@ -238,9 +241,7 @@ static int eval_one(const ctx_eval_conv_t *c, double ratio, ctx_pool_t *pool, co
         acc->hit[s] += h;
         acc->quality[s] += q;
         acc->ratio[s] += json_number_value(json_object_get(st, "compression_ratio"));
-        static const char *const comps[] = {"entity_recall", "term_recall", "rouge1_recall", "detail_recall",
-                                            "date_recall"};
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < 6; k++)
             acc->comp[s][k] += json_number_value(json_object_get(st, comps[k]));
         acc->qerr[s] += fabs(q - (na ? (double)h / (double)na : 1.0));
         json_decref(res);
@@ -293,9 +294,7 @@ int ctx_eval_run(const ctx_eval_conv_t *convs, size_t n, json_t **out, hx_err_t 
         }
         for (int s = 0; s < 4; s++) {
             json_t *c = json_object_get(per, strategies[s]);
-            static const char *const comps[] = {"entity_recall", "term_recall", "rouge1_recall", "detail_recall",
-                                                "date_recall"};
-            for (int k = 0; k < 5; k++)
+            for (int k = 0; k < 6; k++)
                 json_object_set_new(c, comps[k], json_real(acc.comp[s][k] / (double)n));
         }
         char key[8];

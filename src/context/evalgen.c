@@ -429,7 +429,9 @@ static int small_talk(gen_t *g, hx_buf_t *b, int who, int other, int question)
     }
     if (!rc && rn(&g->r, 3) == 0) {
         hx_buf_putc(b, ' ');
-        if (g->pets[who][0] && rn(&g->r, 3) == 0)
+        if (rn(&g->r, 2))
+            rc = expand(b, &g->r, PICK(&g->r, chatter), &s);
+        else if (g->pets[who][0] && rn(&g->r, 3) == 0)
             rc = expand(b, &g->r,
                         "[{p} says hi, by the way.|{p} is asleep on my feet right now.|{p} chewed my shoe again.]",
                         &s);

@@ -211,6 +211,29 @@ static const char *const encourage[] = {
     "I've been meaning to do something like that for ages.", "You make it sound so easy, haha.",
     "Wow, I wish I'd been there to see it.", "That's such a good reminder to slow down and enjoy things.",
 };
+/* everyday chatter with varied content words, never asked about: real small
+ * talk is not one repeated sentence, so rare words alone do not mark a fact */
+static const char *const chatter[] = {
+    "I spent the [morning|afternoon|whole evening] [reorganizing the pantry|fixing the leaky faucet|repotting the "
+    "succulents|sorting old photos|assembling a bookshelf|baking banana bread|walking along the river|cleaning the "
+    "windows].",
+    "[The|Our] [neighbor's|landlord's|coworker's] [dog|cat|toddler|parrot] [kept us up|was adorable|wandered into the "
+    "yard|made everyone laugh] [again|last night|all weekend].",
+    "We [grilled|roasted|tried making|ordered] [veggie skewers|dumplings|lasagna|shakshuka|fish tacos|a curry|"
+    "homemade pizza] for [dinner|lunch|the potluck] and it was [decent|a disaster|surprisingly good].",
+    "The [traffic|commute|train|bus] was [brutal|delayed|packed|weirdly empty] [today|this morning|all week].",
+    "I [finally|almost|accidentally] [finished|started|spilled coffee on] [the crossword|my taxes|the laundry|a "
+    "puzzle|the garden weeding|my inbox].",
+    "My [back|knee|shoulder|neck] has been [sore|acting up|stiff] since the [hike|move|gym session|yard work].",
+    "It's been [raining|snowing|so humid|freezing|windy] [nonstop|all week|since Tuesday], so [we stayed in|I "
+    "read a lot|the kids are restless|the garden is happy].",
+    "I [rearranged|repainted|decluttered|redecorated] the [living room|hallway|balcony|closet] and it feels [so "
+    "much bigger|cozier|brighter].",
+    "[Work|The project|The office] has been [hectic|slow|full of meetings|chaotic] because of the [audit|"
+    "deadline|reorg|new software|holidays].",
+    "We [binged|started|gave up on|rewatched] [a baking show|a documentary|a detective series|an old sitcom] [last "
+    "night|over the weekend|this week].",
+};
 static const char *const lead_in[] = {"", "", "", "Oh, guess what! ", "So, ", "Big news: ", "Honestly, ",
                                       "Okay so ", "Funny story, ", "By the way, ", "Oh! ", "Update: "};
 static const char *const tail[] = {"", "", "", " I'm so excited about it.", " It's been a wild week.",

@@ -7,17 +7,22 @@
  *   date_recall    share of the original's days (created_at, UTC) that the
  *                  output still dates: a verbatim message or a summary
  *                  sentence of that day (summaries anchor them "[7 May 2023]")
- *   detail_recall  one pool of the details short answers are made of - every
- *                  entity that is not a speaker's name (names, places, titles,
- *                  numbers with their units), every content word found in at
- *                  most DETAIL_DF messages, every day - and the share of them
- *                  the output keeps
+ *   name_recall    share of the original's entities that are not a
+ *                  speaker's name (people, places, titles, organisations,
+ *                  numbers with their units) present in the output
+ *   detail_recall  one pool of the details short answers are made of - those
+ *                  entities, every content word found in at most DETAIL_DF
+ *                  messages, every day - and the share of them kept
  *   fits_budget    output tokens <= budget
- * quality_score = detail_recall, 0 over budget: questions asked later about a
- * conversation are answered by such details, so the share kept predicts the
- * share of answerable questions still answerable (`helix bench context
- * --eval` checks it within 0.10, per strategy and ratio). Extractive output is
- * measured on the sentences it copied (the same analysis as the original);
+ * quality_score = 0.5 x name_recall + 0.5 x detail_recall, 0 over budget.
+ * Questions asked later about a conversation are answered by such details,
+ * names above all (who, where, which title, how many), so the share kept
+ * predicts the share of answerable questions still answerable: `helix bench
+ * context --eval` checks it within 0.10 per strategy and ratio. Rare words
+ * alone would under-predict (much small talk is rare words nobody asks
+ * about), names alone over-predict (an entity list keeps names but not the
+ * facts told about them). Extractive output is measured on the sentences it
+ * copied (the same analysis as the original);
  * LLM and entity-facts text is analysed afresh. */
 #include "context/ctx_compress.h"
 
@@ -137,6 +142,7 @@ int ctx_quality(const ctx_gstats_t *g, const ctx_item_t *items, size_t n_items, 
             n_items_d++;
             kept += ctx_map_get(&es, g->ent_h[e]) != NULL;
         }
+    q->name_recall = n_items_d ? (double)kept / (double)n_items_d : 1.0;
     for (size_t t = 0; t < g->n_terms; t++)
         if (g->df[t] <= DETAIL_DF) {
             n_items_d++;
@@ -155,7 +161,7 @@ int ctx_quality(const ctx_gstats_t *g, const ctx_item_t *items, size_t n_items, 
     q->detail_recall = n_items_d + nd ? (double)(kept + dk) / (double)(n_items_d + nd) : 1.0;
     q->ratio = orig_tokens ? (double)q->tokens / (double)orig_tokens : 1.0;
     q->fits = q->tokens <= budget;
-    q->score = q->fits ? q->detail_recall : 0;
+    q->score = q->fits ? 0.5 * q->name_recall + 0.5 * q->detail_recall : 0;
     rc = HX_OK;
 done:
     ctx_map_free(&tc);

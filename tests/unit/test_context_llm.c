@@ -129,7 +129,7 @@ static void test_full_fallback(void)
     json_t *first = json_array_get(json_object_get(out, "messages"), 0);
     CHECK(json_is_true(json_object_get(first, "summary")));
     CHECK_STR(json_string_value(json_object_get(first, "method")), "extractive");
-    /* the verbatim tail is capped at a fifth of the budget (docs/context.md) */
+    /* the verbatim tail is capped at an eighth of the budget (docs/context.md) */
     json_int_t kept = json_integer_value(json_object_get(st, "preserved_recent"));
     CHECK(kept >= 1 && kept <= 5);
     CHECK_INT(json_integer_value(json_object_get(first, "message_count")), 40 - kept);
