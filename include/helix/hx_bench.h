@@ -18,6 +18,7 @@ typedef struct hx_bench_opts {
     const char *bootstrap;     /* kafka bench with backend kafka: HOST:PORT[,...] */
     const char *topic;         /* kafka bench: use this existing topic instead of creating one */
     int eval;                  /* context bench: the answer-recall evaluation instead of the timings */
+    const char *eval_data;     /* context bench: evaluate on this file's conversations (implies eval) */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better

@@ -13,6 +13,7 @@
 #include "context/ctx_eval.h"
 #include "helix/hx_bench.h"
 #include "helix/hx_broker.h"
+#include "helix/hx_buf.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_context.h"
 #include "helix/hx_fs.h"
@@ -109,6 +110,29 @@ static double st(json_t *r, const char *k)
 
 #define EVAL_CONVS 8
 
+/* The whole file, NUL-terminated (malloc'd), or NULL. */
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    hx_buf_t b = HX_BUF_INIT;
+    char chunk[65536];
+    size_t got;
+    if (!f)
+        return NULL;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (hx_buf_append(&b, chunk, got)) {
+            fclose(f);
+            hx_buf_free(&b);
+            return NULL;
+        }
+    int bad = ferror(f);
+    fclose(f);
+    *len = b.len;
+    char *s = bad ? NULL : hx_buf_steal(&b);
+    hx_buf_free(&b);
+    return s;
+}
+
 /* With --data-dir the generated conversations are written there
  * (eval-conv-N.json: messages and questions) for reading. */
 static int dump_conv(const char *dir, size_t k, const ctx_eval_conv_t *c, hx_err_t *err)
@@ -133,10 +157,24 @@ static int dump_conv(const char *dir, size_t k, const ctx_eval_conv_t *c, hx_err
 
 static int eval_bench(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
 {
-    ctx_eval_conv_t convs[EVAL_CONVS];
+    ctx_eval_conv_t gen[EVAL_CONVS], *convs = gen;
     size_t nc = 0, msgs = 0, qs = 0;
     int rc = HX_OK;
-    for (; nc < EVAL_CONVS; nc++) {
+    if (o->eval_data) {
+        size_t len;
+        char *text = read_all(o->eval_data, &len);
+        if (!text)
+            return hx_err_set(err, HX_EIO, "cannot read --eval-data %s", o->eval_data);
+        rc = ctx_eval_load(text, len, &convs, &nc, err);
+        free(text);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < nc; i++) {
+            msgs += convs[i].n;
+            qs += convs[i].nq;
+        }
+    }
+    for (; !o->eval_data && nc < EVAL_CONVS; nc++) {
         if ((rc = ctx_evalgen(1 + nc, &convs[nc]))) {
             hx_err_set(err, rc, "out of memory generating the evaluation conversations");
             break;
@@ -155,6 +193,8 @@ static int eval_bench(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     double ms = (double)(hx_mono_ns() - t0) / 1e6;
     for (size_t i = 0; i < nc; i++)
         ctx_eval_conv_free(&convs[i]);
+    if (convs != gen)
+        free(convs);
     if (rc)
         return rc;
     /* goals (issue 17): 0.30 >= 0.95 of ceiling and >= 1.3x random; 0.15 >= 0.80 of ceiling */
@@ -184,8 +224,9 @@ static int eval_bench(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
                          ok && q_ok ? "Target" : "Poor");
         }
     }
-    *out = json_pack("{s:o,s:i,s:i,s:i,s:b,s:f}", "eval", ev, "conversations", (int)nc, "messages", (int)msgs,
-                     "questions", (int)qs, "goals_met", met, "eval_ms", ms);
+    *out = json_pack("{s:o,s:i,s:i,s:i,s:b,s:f,s:s}", "eval", ev, "conversations", (int)nc, "messages", (int)msgs,
+                     "questions", (int)qs, "goals_met", met, "eval_ms", ms, "data",
+                     o->eval_data ? o->eval_data : "generated");
     (void)o;
     return HX_OK;
 }

@@ -38,6 +38,11 @@ void ctx_eval_conv_free(ctx_eval_conv_t *c);
  * conversation. */
 int ctx_evalgen(uint64_t seed, ctx_eval_conv_t *out);
 
+/* Conversations and questions from JSON text (eval_load.c: the helix shape
+ * --data-dir writes, or LoCoMo's); *out is an array of *n, each freed with
+ * ctx_eval_conv_free, then free(*out). HX_EINVAL says what is wrong. */
+int ctx_eval_load(const char *text, size_t len, ctx_eval_conv_t **out, size_t *n, hx_err_t *err);
+
 /* Whole-word, case-insensitive occurrence of needle in hay (answers are
  * matched this way, so "3" is not found inside "2023"). */
 int ctx_eval_contains(const char *hay, size_t hay_len, const char *needle);
