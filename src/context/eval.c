@@ -227,17 +227,6 @@ static int eval_one(const ctx_eval_conv_t *c, double ratio, ctx_pool_t *pool, co
         json_t *st = json_object_get(res, "compression_stats");
         double q = json_number_value(json_object_get(st, "quality_score"));
         size_t h = rc ? 0 : hits(c, answerable, &b);
-        if (getenv("HX_EVAL_DEBUG") && s == atoi(getenv("HX_EVAL_DEBUG")) && c == getenv("HX_EVAL_DEBUG") - getenv("HX_EVAL_DEBUG") + c) {
-            static double once;
-            if (once != ratio) {
-                once = ratio;
-                fprintf(stderr, "=== ratio %.2f T=%llu B=%llu out=%zu bytes\n%.*s\n", ratio, (unsigned long long)T,
-                        (unsigned long long)B, b.len, (int)(b.len > 30000 ? 30000 : b.len), (char *)b.data);
-                for (size_t q = 0; q < c->nq; q++)
-                    if (answerable[q] && !ctx_eval_contains((const char *)b.data, b.len, c->qs[q].answer))
-                        fprintf(stderr, "MISS [%s] %s -> %s\n", c->qs[q].kind, c->qs[q].question, c->qs[q].answer);
-            }
-        }
         acc->hit[s] += h;
         acc->quality[s] += q;
         acc->ratio[s] += json_number_value(json_object_get(st, "compression_ratio"));
