@@ -473,10 +473,11 @@ static int fact_episode(gen_t *g, hx_buf_t *b, int who, int other)
                 old = &g->facts[i];
                 break;
             }
+    size_t oi = old ? (size_t)(old - g->facts) : 0;
     if (!(f = new_fact(g)))
         return HX_ENOMEM;
     if (old) {
-        old = &g->facts[old - g->facts]; /* new_fact may have moved the array */
+        old = &g->facts[oi]; /* new_fact may have moved the array */
         *f = *old;
         draw(g, f, 1);
         if (strcmp(f->v, old->v) == 0)
