@@ -40,7 +40,8 @@ int ctx_map_put(ctx_map_t *m, uint64_t k, uint32_t v, uint32_t **slot, int *exis
 #define CTX_W_CONNECT 128u
 /* The classes of a lowercased word, 0 when it is in no list. */
 unsigned ctx_word_flags(const char *lw);
-/* 0 when the table is sorted, else the index of the first entry out of order. */
+/* 0 when the table is right (hashes match, sorted), else 1 + the index of
+ * the first wrong entry. */
 int ctx_word_table_check(void);
 
 typedef struct ctx_sent {

@@ -346,6 +346,7 @@ static uint64_t day_key(int64_t day, size_t m, size_t group)
 
 typedef struct {
     uint32_t m, s, pm, ps;     /* sentence, and the question it answers (pm = NO_PARTNER) */
+    uint32_t len;              /* the sentence's bytes: a lower bound of the cost without a memory chase */
 } unit_t;
 
 /* Per message of the range: what its label and date anchor cost, computed
@@ -460,6 +461,7 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
     for (size_t m = m0; m < m1; m++)
         msg_cost_init(&c.mc[m - m0], g->msgs[m]);
     size_t hn = 0, k = 0;
+    uint32_t min_len = UINT32_MAX;
     for (size_t m = m0; m < m1; m++) {
         const ctx_an_t *a = g->msgs[m]->an;
         first[m - m0] = (uint32_t)k;
@@ -468,7 +470,7 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
                       pa->sents[pa->n_sents - 1].len <= PAIR_MAX_Q && c.mc[m - 1 - m0].label_h != c.mc[m - m0].label_h;
         const ctx_an_t *na = m + 1 < m1 ? g->msgs[m + 1]->an : NULL;
         for (uint32_t s = 0; s < a->n_sents; s++) {
-            unit_t u = {(uint32_t)m, s, NO_PARTNER, 0};
+            unit_t u = {(uint32_t)m, s, NO_PARTNER, 0, a->sents[s].len};
             if (s == 0 && answers)
                 u.pm = (uint32_t)(m - 1), u.ps = pa->n_sents - 1;
             cands[k] = u;
@@ -481,14 +483,18 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
                 if (u.pm != NO_PARTNER)
                     v += 0.5 * gain(g, sp, u.pm, &pa->sents[u.ps], &tcov, ecov);
                 heap_push(heap, &hn, (heap_el_t){v / (double)unit_cost(&c, &u, 0), (uint32_t)k});
+                if (u.len < min_len)
+                    min_len = u.len;
             }
             k++;
         }
     }
     size_t left = budget, no = 0;
-    while (hn) {
+    while (hn && left >= (size_t)min_len + 1) {
         heap_el_t top = heap_pop(heap, &hn);
         const unit_t *u = &cands[top.c];
+        if ((size_t)u->len + 1 > left)
+            continue; /* cannot fit whatever else it costs */
         const ctx_an_t *a = g->msgs[u->m]->an;
         const ctx_sent_t *s = &a->sents[u->s];
         size_t pk = u->pm != NO_PARTNER ? first[u->pm - m0] + u->ps : 0;
