@@ -20,6 +20,11 @@ typedef struct ctx_gstats {
     uint32_t *ent_strong;      /* mentions that are not weak: 0 = not an entity (text.c) */
     size_t n_real;             /* entities with ent_strong > 0 */
     uint8_t *ent_speaker;      /* 1: the name of a speaker (summaries label it anyway) */
+    double *ent_w;             /* selection weight by rarity (select.c), 0 for non-entities and speakers */
+    /* global term / entity index of each message's terms[] / ents[]: message
+     * m's are tix[tix_off[m] ..] and eix[eix_off[m] ..] */
+    uint32_t *tix, *eix;
+    size_t *tix_off, *eix_off;
     uint32_t *ent_sent;        /* index of that mention in the message's ents */
     double *ent_strength;      /* sum of co-mention counts (entity graph) */
     uint32_t *ent_degree;

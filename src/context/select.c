@@ -113,10 +113,24 @@ int ctx_gstats_build(ctx_gstats_t *g, const ctx_msg_t *const *msgs, size_t n, ct
         goto fail;
     if (with_graph && ctx_map_init(&edges, 1024))
         goto fail;
+    size_t tot_t = 0, tot_e = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!msgs[i]->an)
+            goto fail;
+        tot_t += msgs[i]->an->n_terms;
+        tot_e += msgs[i]->an->n_ents;
+    }
+    g->tix = malloc((tot_t ? tot_t : 1) * sizeof *g->tix);
+    g->eix = malloc((tot_e ? tot_e : 1) * sizeof *g->eix);
+    g->tix_off = malloc((n ? n : 1) * sizeof *g->tix_off);
+    g->eix_off = malloc((n ? n : 1) * sizeof *g->eix_off);
+    if (!g->tix || !g->eix || !g->tix_off || !g->eix_off)
+        goto fail;
+    tot_t = tot_e = 0;
     for (size_t i = 0; i < n; i++) {
         const ctx_an_t *a = msgs[i]->an;
-        if (!a)
-            goto fail;
+        g->tix_off[i] = tot_t;
+        g->eix_off[i] = tot_e;
         for (uint32_t t = 0; t < a->n_terms; t++) {
             uint32_t *slot;
             int existed;
@@ -124,6 +138,7 @@ int ctx_gstats_build(ctx_gstats_t *g, const ctx_msg_t *const *msgs, size_t n, ct
                 ctx_map_put(&g->term_ix, a->terms[t], (uint32_t)g->n_terms, &slot, &existed))
                 goto fail;
             uint32_t ix = *slot;
+            g->tix[tot_t++] = ix;
             if (!existed) {
                 g->term_h[ix] = a->terms[t];
                 g->tf[ix] = 0;
@@ -157,6 +172,7 @@ int ctx_gstats_build(ctx_gstats_t *g, const ctx_msg_t *const *msgs, size_t n, ct
                 ctx_map_put(&g->ent_ix, a->ents[e].h, (uint32_t)g->n_ents, &slot, &existed))
                 goto fail;
             uint32_t ix = *slot;
+            g->eix[tot_e++] = ix;
             if (!existed) {
                 g->ent_h[ix] = a->ents[e].h;
                 g->ent_count[ix] = 0;
@@ -195,7 +211,8 @@ int ctx_gstats_build(ctx_gstats_t *g, const ctx_msg_t *const *msgs, size_t n, ct
         goto fail;
     for (size_t t = 0; t < g->n_terms; t++)
         g->idf[t] = log(1.0 + (double)n / (double)g->df[t]);
-    if (!(g->ent_speaker = calloc(g->n_ents ? g->n_ents : 1, 1)))
+    if (!(g->ent_speaker = calloc(g->n_ents ? g->n_ents : 1, 1)) ||
+        !(g->ent_w = malloc((g->n_ents ? g->n_ents : 1) * sizeof *g->ent_w)))
         goto fail;
     const char *prev = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -209,6 +226,9 @@ int ctx_gstats_build(ctx_gstats_t *g, const ctx_msg_t *const *msgs, size_t n, ct
         if (ix)
             g->ent_speaker[*ix] = 1;
     }
+    for (size_t e = 0; e < g->n_ents; e++)
+        g->ent_w[e] = g->ent_strong[e] && !g->ent_speaker[e] ? 1.5 + log(1.0 + (double)n / (double)g->ent_count[e])
+                                                            : 0;
     if (with_graph)
         for (size_t s = 0; s < edges.cap; s++) {
             if (!edges.keys[s])
@@ -245,6 +265,11 @@ void ctx_gstats_free(ctx_gstats_t *g)
     free(g->ent_sent);
     free(g->ent_strong);
     free(g->ent_speaker);
+    free(g->ent_w);
+    free(g->tix);
+    free(g->eix);
+    free(g->tix_off);
+    free(g->eix_off);
     free(g->ent_strength);
     free(g->ent_degree);
     memset(g, 0, sizeof *g);
@@ -288,30 +313,25 @@ static heap_el_t heap_pop(heap_el_t *h, size_t *n)
     return top;
 }
 
-static double ent_weight(const ctx_gstats_t *g, const ctx_selparams_t *sp, uint64_t h)
-{
-    uint32_t *ix = ctx_map_get(&g->ent_ix, h);
-    if (!ix || !g->ent_strong[*ix] || g->ent_speaker[*ix])
-        return 0;
-    if (sp->ent_w)
-        return sp->ent_w[*ix];
-    return 1.5 + log(1.0 + (double)g->n / (double)g->ent_count[*ix]);
-}
+/* Coverage of the selection so far, by global term / entity index. */
+typedef struct {
+    uint8_t *t, *e;
+} cov_t;
 
 static double gain(const ctx_gstats_t *g, const ctx_selparams_t *sp, size_t m, const ctx_sent_t *s,
-                   const ctx_map_t *tcov, const ctx_map_t *ecov)
+                   const cov_t *cov)
 {
-    const ctx_an_t *a = g->msgs[m]->an;
+    const uint32_t *ti = g->tix + g->tix_off[m], *ei = g->eix + g->eix_off[m];
+    const double *ew = sp->ent_w ? sp->ent_w : g->ent_w;
     double v = 0;
     for (uint32_t t = s->t0; t < s->t0 + s->nt; t++) {
-        uint32_t *ix = ctx_map_get(&g->term_ix, a->terms[t]);
-        double w = ix ? g->idf[*ix] : 0;
-        v += ctx_map_get(tcov, a->terms[t]) ? LAMBDA * w : w;
+        double w = g->idf[ti[t]];
+        v += cov->t[ti[t]] ? LAMBDA * w : w;
     }
     for (uint32_t e = s->e0; e < s->e0 + s->ne; e++) {
-        double w = ent_weight(g, sp, a->ents[e].h);
-        int cov = ctx_map_get(ecov, a->ents[e].h ^ CTX_ENT_SALT) != NULL;
-        v += cov ? LAMBDA * w : w;
+        uint32_t ix = ei[e];
+        double w = g->ent_strong[ix] && !g->ent_speaker[ix] ? ew[ix] : 0;
+        v += cov->e[ix] ? LAMBDA * w : w;
     }
     double boost = 1.0 + 0.2 * (double)m / (double)(g->n ? g->n : 1);
     if (s->flags & CTX_F_DECISION)
@@ -423,15 +443,13 @@ static int cmp_pick(const void *a, const void *b)
     return x->s < y->s ? -1 : x->s > y->s;
 }
 
-static int cover(const ctx_an_t *a, const ctx_sent_t *s, ctx_map_t *tcov, ctx_map_t *ecov)
+static void cover(const ctx_gstats_t *g, size_t m, const ctx_sent_t *s, cov_t *cov)
 {
+    const uint32_t *ti = g->tix + g->tix_off[m], *ei = g->eix + g->eix_off[m];
     for (uint32_t t = s->t0; t < s->t0 + s->nt; t++)
-        if (ctx_map_put(tcov, a->terms[t], 1, NULL, NULL))
-            return HX_ENOMEM;
+        cov->t[ti[t]] = 1;
     for (uint32_t e = s->e0; e < s->e0 + s->ne; e++)
-        if (ctx_map_put(ecov, a->ents[e].h ^ CTX_ENT_SALT, 1, NULL, NULL))
-            return HX_ENOMEM;
-    return HX_OK;
+        cov->e[ei[e]] = 1;
 }
 
 int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const ctx_selparams_t *sp,
@@ -448,16 +466,21 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
     unit_t *cands = malloc(nc * sizeof *cands);
     ctx_pick_t *out = malloc(nc * sizeof *out);
     heap_el_t *heap = malloc(nc * sizeof *heap);
-    ctx_map_t tcov = {0}, own_ecov = {0};
-    ctx_map_t *ecov = sp->ecov ? sp->ecov : &own_ecov;
+    cov_t cov = {calloc(g->n_terms ? g->n_terms : 1, 1), calloc(g->n_ents ? g->n_ents : 1, 1)};
     cost_t c = {.g = g, .group = sp->group, .m0 = m0, .msg_on = calloc(m1 - m0, 1),
                 .mc = malloc((m1 - m0) * sizeof *c.mc)};
     uint8_t *done = calloc(nc, 1);
     uint32_t *first = malloc((m1 - m0) * sizeof *first); /* index of a message's first candidate */
     int rc = HX_ENOMEM;
-    if (!cands || !out || !heap || !c.msg_on || !c.mc || !done || !first || ctx_map_init(&tcov, 256) ||
-        ctx_map_init(&c.days, 64) || (!sp->ecov && ctx_map_init(&own_ecov, 64)))
+    if (!cands || !out || !heap || !c.msg_on || !c.mc || !done || !first || !cov.t || !cov.e ||
+        ctx_map_init(&c.days, 64))
         goto done;
+    if (sp->ecov) /* entities already covered (the facts block) */
+        for (size_t k = 0; k < sp->ecov->cap; k++) {
+            uint32_t *ix = sp->ecov->keys[k] ? ctx_map_get(&g->ent_ix, sp->ecov->keys[k] ^ CTX_ENT_SALT) : NULL;
+            if (ix)
+                cov.e[*ix] = 1;
+        }
     for (size_t m = m0; m < m1; m++)
         msg_cost_init(&c.mc[m - m0], g->msgs[m]);
     size_t hn = 0, k = 0;
@@ -479,9 +502,9 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
                          a->sents[s].len <= PAIR_MAX_Q && na && na->n_sents &&
                          c.mc[m - m0].label_h != c.mc[m + 1 - m0].label_h;
             if (!paired) {
-                double v = gain(g, sp, m, &a->sents[s], &tcov, ecov);
+                double v = gain(g, sp, m, &a->sents[s], &cov);
                 if (u.pm != NO_PARTNER)
-                    v += 0.5 * gain(g, sp, u.pm, &pa->sents[u.ps], &tcov, ecov);
+                    v += 0.5 * gain(g, sp, u.pm, &pa->sents[u.ps], &cov);
                 heap_push(heap, &hn, (heap_el_t){v / (double)unit_cost(&c, &u, 0), (uint32_t)k});
                 if (u.len < min_len)
                     min_len = u.len;
@@ -502,9 +525,9 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
         size_t cost = unit_cost(&c, u, pon);
         if (cost > left)
             continue;
-        double v = gain(g, sp, u->m, s, &tcov, ecov);
+        double v = gain(g, sp, u->m, s, &cov);
         if (!pon)
-            v += 0.5 * gain(g, sp, u->pm, &g->msgs[u->pm]->an->sents[u->ps], &tcov, ecov);
+            v += 0.5 * gain(g, sp, u->pm, &g->msgs[u->pm]->an->sents[u->ps], &cov);
         double pri = v / (double)cost;
         if (hn && pri < heap[0].pri - 1e-12) {
             top.pri = pri;
@@ -517,13 +540,15 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
             const ctx_an_t *pa = g->msgs[u->pm]->an;
             out[no++] = (ctx_pick_t){u->pm, u->ps};
             done[pk] = 1;
-            if (take(&c, u->pm) || cover(pa, &pa->sents[u->ps], &tcov, ecov))
+            cover(g, u->pm, &pa->sents[u->ps], &cov);
+            if (take(&c, u->pm))
                 goto done;
         }
         out[no++] = (ctx_pick_t){u->m, u->s};
         done[top.c] = 1;
         left -= cost;
-        if (take(&c, u->m) || cover(a, s, &tcov, ecov))
+        cover(g, u->m, s, &cov);
+        if (take(&c, u->m))
             goto done;
     }
     qsort(out, no, sizeof *out, cmp_pick);
@@ -541,8 +566,8 @@ done:
     free(done);
     free(first);
     ctx_map_free(&c.days);
-    ctx_map_free(&tcov);
-    ctx_map_free(&own_ecov);
+    free(cov.t);
+    free(cov.e);
     return rc;
 }
 
