@@ -16,6 +16,7 @@
  *                   sentences are selected by the entities they carry and
  *                   grouped per window range. */
 #include "context/strategies.h"
+#include "helix/hx_buf.h"
 #include "helix/hx_hash.h"
 
 #include <math.h>
@@ -173,19 +174,33 @@ typedef struct {
     int *rc;
 } win_job_t;
 
+/* What the LLM reads of [m0, m1): "speaker: content" lines under a date line
+ * whenever the day changes, as extractive summaries show them, so the model
+ * can keep who said it and when. */
 static char *transcript(const ctx_gstats_t *g, size_t m0, size_t m1, size_t *len)
 {
-    size_t n = 0;
-    for (size_t m = m0; m < m1; m++)
-        n += strlen(g->msgs[m]->role) + 4 + g->msgs[m]->content_len;
-    char *t = malloc(n + 1);
-    if (!t)
-        return NULL;
-    size_t k = 0;
-    for (size_t m = m0; m < m1; m++)
-        k += (size_t)sprintf(t + k, "%s: %s\n", g->msgs[m]->role, g->msgs[m]->content);
-    *len = k;
-    return t;
+    hx_buf_t b = HX_BUF_INIT;
+    int64_t last = -1;
+    for (size_t m = m0; m < m1; m++) {
+        const ctx_msg_t *msg = g->msgs[m];
+        char lb[48], db[40];
+        int64_t d = ctx_msg_day(msg);
+        if (d >= 0 && d != last) {
+            size_t dl = ctx_fmt_date(msg->created_at, db, sizeof db);
+            if (hx_buf_putc(&b, '[') || hx_buf_append(&b, db, dl) || hx_buf_puts(&b, "]\n"))
+                goto fail;
+            last = d;
+        }
+        size_t ll = ctx_msg_label(msg, lb, sizeof lb);
+        if (hx_buf_append(&b, lb, ll) || hx_buf_puts(&b, ": ") || hx_buf_append(&b, msg->content, msg->content_len) ||
+            hx_buf_putc(&b, '\n'))
+            goto fail;
+    }
+    *len = b.len;
+    return hx_buf_steal(&b);
+fail:
+    hx_buf_free(&b);
+    return NULL;
 }
 
 static void llm_note(ctx_plan_t *p, int global, int ok, const char *why)
