@@ -10,7 +10,8 @@
  *            2023"}, "qa": [{"question", "answer"}...]}...]
  *
  * Answers may be strings or numbers; questions without an answer (LoCoMo's
- * adversarial ones) are skipped. Messages without text are skipped. */
+ * adversarial ones) are skipped. Messages without text are skipped; a LoCoMo
+ * turn's image caption is appended as "[shares <caption>]". */
 #include "context/ctx_eval.h"
 
 #include <stdio.h>
@@ -136,9 +137,18 @@ static int load_locomo(const json_t *sample, ctx_eval_conv_t *c)
         json_t *m;
         json_array_foreach(turns, i, m) {
             const char *sp = json_string_value(json_object_get(m, "speaker")),
-                       *tx = json_string_value(json_object_get(m, "text"));
+                       *tx = json_string_value(json_object_get(m, "text")),
+                       *cap = json_string_value(json_object_get(m, "blip_caption"));
+            if (!tx || !tx[0])
+                continue;
+            /* a shared photo is part of what was said: "[shares a photo of ...]" */
+            char *full = NULL;
+            if (cap && cap[0] && asprintf(&full, "%s [shares %s]", tx, cap) < 0)
+                return HX_ENOMEM;
             /* turns a minute apart from the session's time: the order and the date are what matter */
-            if (tx && tx[0] && (rc = add_msg(c, sp ? sp : "user", tx, sid, t0 ? t0 + (int64_t)i * 60000 : 0)))
+            rc = add_msg(c, sp ? sp : "user", full ? full : tx, sid, t0 ? t0 + (int64_t)i * 60000 : 0);
+            free(full);
+            if (rc)
                 return rc;
         }
     }
