@@ -31,6 +31,9 @@ typedef struct ctx_eval_conv {
 } ctx_eval_conv_t;
 
 void ctx_eval_conv_free(ctx_eval_conv_t *c);
+/* Append a copy of a message / a question (kind may be NULL) to c. */
+int ctx_eval_push_msg(ctx_eval_conv_t *c, const char *speaker, const char *content, const char *sid, int64_t ts);
+int ctx_eval_push_q(ctx_eval_conv_t *c, const char *question, const char *answer, const char *kind);
 
 /* A generated multi-session conversation between two to four people, with
  * small talk around facts, revised facts (the question asks for the newest

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-static int add_msg(ctx_eval_conv_t *c, const char *speaker, const char *content, const char *sid, int64_t ts)
+int ctx_eval_push_msg(ctx_eval_conv_t *c, const char *speaker, const char *content, const char *sid, int64_t ts)
 {
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 64;
@@ -44,6 +44,29 @@ static int add_msg(ctx_eval_conv_t *c, const char *speaker, const char *content,
     return HX_OK;
 }
 
+int ctx_eval_push_q(ctx_eval_conv_t *c, const char *question, const char *answer, const char *kind)
+{
+    if (c->nq == c->qcap) {
+        size_t nc = c->qcap ? c->qcap * 2 : 64;
+        ctx_eval_q_t *n = realloc(c->qs, nc * sizeof *n);
+        if (!n)
+            return HX_ENOMEM;
+        c->qs = n;
+        c->qcap = nc;
+    }
+    ctx_eval_q_t *x = &c->qs[c->nq];
+    x->question = strdup(question);
+    x->answer = strdup(answer);
+    snprintf(x->kind, sizeof x->kind, "%s", kind ? kind : "");
+    if (!x->question || !x->answer) {
+        free(x->question);
+        free(x->answer);
+        return HX_ENOMEM;
+    }
+    c->nq++;
+    return HX_OK;
+}
+
 static int add_q(ctx_eval_conv_t *c, const json_t *q)
 {
     const char *question = json_string_value(json_object_get(q, "question"));
@@ -59,26 +82,7 @@ static int add_q(ctx_eval_conv_t *c, const json_t *q)
     }
     if (!question || !answer || !answer[0])
         return HX_OK;
-    if (c->nq == c->qcap) {
-        size_t nc = c->qcap ? c->qcap * 2 : 64;
-        ctx_eval_q_t *n = realloc(c->qs, nc * sizeof *n);
-        if (!n)
-            return HX_ENOMEM;
-        c->qs = n;
-        c->qcap = nc;
-    }
-    ctx_eval_q_t *x = &c->qs[c->nq];
-    x->question = strdup(question);
-    x->answer = strdup(answer);
-    const char *kind = json_string_value(json_object_get(q, "kind"));
-    snprintf(x->kind, sizeof x->kind, "%s", kind ? kind : "");
-    if (!x->question || !x->answer) {
-        free(x->question);
-        free(x->answer);
-        return HX_ENOMEM;
-    }
-    c->nq++;
-    return HX_OK;
+    return ctx_eval_push_q(c, question, answer, json_string_value(json_object_get(q, "kind")));
 }
 
 static int load_helix(const json_t *conv, ctx_eval_conv_t *c)
@@ -91,7 +95,7 @@ static int load_helix(const json_t *conv, ctx_eval_conv_t *c)
                    *ct = json_string_value(json_object_get(m, "content")),
                    *sid = json_string_value(json_object_get(m, "session_id"));
         json_int_t ts = json_integer_value(json_object_get(m, "created_at"));
-        if (ct && ct[0] && (rc = add_msg(c, sp ? sp : "user", ct, sid ? sid : "", ts > 0 ? ts : 0)))
+        if (ct && ct[0] && (rc = ctx_eval_push_msg(c, sp ? sp : "user", ct, sid ? sid : "", ts > 0 ? ts : 0)))
             return rc;
     }
     json_array_foreach(json_object_get(conv, "questions"), i, m) {
@@ -146,7 +150,7 @@ static int load_locomo(const json_t *sample, ctx_eval_conv_t *c)
             if (cap && cap[0] && asprintf(&full, "%s [shares %s]", tx, cap) < 0)
                 return HX_ENOMEM;
             /* turns a minute apart from the session's time: the order and the date are what matter */
-            rc = add_msg(c, sp ? sp : "user", full ? full : tx, sid, t0 ? t0 + (int64_t)i * 60000 : 0);
+            rc = ctx_eval_push_msg(c, sp ? sp : "user", full ? full : tx, sid, t0 ? t0 + (int64_t)i * 60000 : 0);
             free(full);
             if (rc)
                 return rc;

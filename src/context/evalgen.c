@@ -250,53 +250,10 @@ typedef struct {
 
 static int push_msg(gen_t *g, int who, hx_buf_t *b)
 {
-    ctx_eval_conv_t *c = g->c;
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 256;
-        ctx_eval_msg_t *m = realloc(c->msgs, nc * sizeof *m);
-        if (!m)
-            return HX_ENOMEM;
-        c->msgs = m;
-        c->cap = nc;
-    }
-    ctx_eval_msg_t *m = &c->msgs[c->n];
-    m->speaker = strdup(g->names[who]);
-    m->content = strdup(hx_buf_cstr(b));
-    m->session_id = strdup(g->sid);
-    m->created_at = g->t;
+    int rc = ctx_eval_push_msg(g->c, g->names[who], hx_buf_cstr(b), g->sid, g->t);
     g->t += 20000 + rn(&g->r, 150000);
     hx_buf_reset(b);
-    if (!m->speaker || !m->content || !m->session_id) {
-        free(m->speaker);
-        free(m->content);
-        free(m->session_id);
-        return HX_ENOMEM;
-    }
-    c->n++;
-    return HX_OK;
-}
-
-static int push_q(ctx_eval_conv_t *c, const char *q, const char *a, const char *kind)
-{
-    if (c->nq == c->qcap) {
-        size_t nc = c->qcap ? c->qcap * 2 : 64;
-        ctx_eval_q_t *n = realloc(c->qs, nc * sizeof *n);
-        if (!n)
-            return HX_ENOMEM;
-        c->qs = n;
-        c->qcap = nc;
-    }
-    ctx_eval_q_t *x = &c->qs[c->nq];
-    x->question = strdup(q);
-    x->answer = strdup(a);
-    snprintf(x->kind, sizeof x->kind, "%s", kind);
-    if (!x->question || !x->answer) {
-        free(x->question);
-        free(x->answer);
-        return HX_ENOMEM;
-    }
-    c->nq++;
-    return HX_OK;
+    return rc;
 }
 
 static void cpy(char *d, const char *s) { snprintf(d, 96, "%s", s); }
@@ -658,14 +615,14 @@ int ctx_evalgen(uint64_t seed, ctx_eval_conv_t *out)
             slot(&s, "v", f->v);
             hx_buf_t q2 = HX_BUF_INIT;
             if (!(rc = expand(&q2, &g.r, ftypes[f->type].q2, &s)))
-                rc = push_q(out, hx_buf_cstr(&q2), ftypes[f->type].q2_y ? f->y : f->x, ftypes[f->type].kind2);
+                rc = ctx_eval_push_q(out, hx_buf_cstr(&q2), ftypes[f->type].q2_y ? f->y : f->x, ftypes[f->type].kind2);
             hx_buf_free(&q2);
         }
         if (!dup && !rc) {
             char date[48];
             if (f->type == F_EVENT)
                 ctx_fmt_date((int64_t)f->day * 86400000, date, sizeof date);
-            rc = push_q(out, hx_buf_cstr(&q), f->type == F_EVENT ? date : f->v, ftypes[f->type].kind);
+            rc = ctx_eval_push_q(out, hx_buf_cstr(&q), f->type == F_EVENT ? date : f->v, ftypes[f->type].kind);
         }
         hx_buf_free(&q);
     }
