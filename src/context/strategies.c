@@ -313,6 +313,9 @@ static void win_one(void *arg, size_t w)
     for (size_t m = m0; m < m1; m++) {
         tok += detail_tokens(g->msgs[m]);
         ch = (ch ^ g->msgs[m]->chash) * 0x100000001B3ull;
+        /* the summary shows the speaker and the day too (an update may change them alone) */
+        const char *u = g->msgs[m]->user_id;
+        ch = (ch ^ (u ? hx_hash64(u, strlen(u)) : 0) ^ (uint64_t)ctx_msg_day(g->msgs[m])) * 0x100000001B3ull;
     }
     size_t budget = (size_t)floor(j->q * (double)tok) * 4;
     uint64_t kparts[6] = {p->env->tag, ch, budget, (uint64_t)p->o->use_llm, j->W, 0x57494E44};
