@@ -301,12 +301,18 @@ int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
                     cold10k = cold;
             }
             json_object_set_new(per, strategies[k], row);
-            char v[160], m[64], wv[48] = "";
+            char v[224], m[64], wv[48] = "";
             snprintf(m, sizeof m, "%ldK msgs, %s", n / 1000, strategies[k]);
             if (wt)
                 snprintf(wv, sizeof wv, " (%d/%d windows reused)", wr, wt);
-            snprintf(v, sizeof v, "cold %.0f / warm %.2f / +10 msgs %.1f ms%s, r %.2f, q %.2f, er %.2f", cold, warm,
-                     again, wv, st(r1, "compression_ratio"), st(r1, "quality_score"), st(r1, "entity_recall"));
+            /* an escalated run measured the other strategies too: say which one answered */
+            json_t *s1 = json_object_get(r1, "compression_stats");
+            const char *chosen = json_string_value(json_object_get(s1, "strategy"));
+            char esc[64] = "";
+            if (json_is_true(json_object_get(s1, "escalated")))
+                snprintf(esc, sizeof esc, ", escalated to %s", chosen ? chosen : "?");
+            snprintf(v, sizeof v, "cold %.0f / warm %.2f / +10 msgs %.1f ms%s, r %.2f, q %.2f, er %.2f%s", cold, warm,
+                     again, wv, st(r1, "compression_ratio"), st(r1, "quality_score"), st(r1, "entity_recall"), esc);
             hx_bench_row("Context replay+compress", m, v, "<5 s", "<10 s",
                          hx_bench_verdict(cold / 1000.0, 5, 10, 0));
             json_decref(r1);
