@@ -594,48 +594,55 @@ int ctx_evalgen(uint64_t seed, ctx_eval_conv_t *out)
         g.day += 2 + (int)rn(&g.r, 20);
     }
     hx_buf_free(&b);
-    /* questions: one per asked fact; a wording asked twice (two dogs of one
-     * person) is ambiguous, so neither is kept */
+    /* questions: one per asked fact. A wording that two live facts share
+     * (two dogs of one person; two favourites told apart, the older one
+     * revised later) has no one answer, so it is not asked - whether or not
+     * the other fact was to be asked. */
+    char **qw = calloc(g.nf ? g.nf : 1, sizeof *qw);
+    if (!qw)
+        rc = HX_ENOMEM;
     for (size_t i = 0; i < g.nf && !rc; i++) {
         fact_t *f = &g.facts[i];
-        if (f->asked != 1)
+        if (f->asked < 0)
             continue;
         slots_t s = {0};
         slot(&s, "s", g.names[f->speaker]);
         slot(&s, "x", f->x);
         slot(&s, "y", f->y);
         hx_buf_t q = HX_BUF_INIT;
-        if ((rc = expand(&q, &g.r, ftypes[f->type].q, &s)))
-            break;
+        if (!(rc = expand(&q, &g.r, ftypes[f->type].q, &s)) && !(qw[i] = hx_buf_steal(&q)))
+            rc = HX_ENOMEM;
+        hx_buf_free(&q);
+    }
+    for (size_t i = 0; i < g.nf && !rc; i++) {
+        fact_t *f = &g.facts[i];
+        if (f->asked != 1)
+            continue;
         int dup = 0;
-        for (size_t k = 0; k < out->nq; k++)
-            if (strcmp(out->qs[k].question, hx_buf_cstr(&q)) == 0)
-                dup = 1, out->qs[k].kind[0] = 0;
-        if (!dup && ftypes[f->type].q2 && !rc) {
+        for (size_t j = 0; j < g.nf && !dup; j++)
+            dup = j != i && qw[j] && strcmp(qw[i], qw[j]) == 0;
+        if (dup)
+            continue;
+        if (ftypes[f->type].q2) {
+            slots_t s = {0};
+            slot(&s, "s", g.names[f->speaker]);
+            slot(&s, "x", f->x);
+            slot(&s, "y", f->y);
             slot(&s, "v", f->v);
             hx_buf_t q2 = HX_BUF_INIT;
             if (!(rc = expand(&q2, &g.r, ftypes[f->type].q2, &s)))
                 rc = ctx_eval_push_q(out, hx_buf_cstr(&q2), ftypes[f->type].q2_y ? f->y : f->x, ftypes[f->type].kind2);
             hx_buf_free(&q2);
         }
-        if (!dup && !rc) {
-            char date[48];
-            if (f->type == F_EVENT)
-                ctx_fmt_date((int64_t)f->day * 86400000, date, sizeof date);
-            rc = ctx_eval_push_q(out, hx_buf_cstr(&q), f->type == F_EVENT ? date : f->v, ftypes[f->type].kind);
-        }
-        hx_buf_free(&q);
+        char date[48];
+        if (f->type == F_EVENT)
+            ctx_fmt_date((int64_t)f->day * 86400000, date, sizeof date);
+        if (!rc)
+            rc = ctx_eval_push_q(out, qw[i], f->type == F_EVENT ? date : f->v, ftypes[f->type].kind);
     }
-    size_t k = 0;
-    for (size_t i = 0; i < out->nq; i++) {
-        if (out->qs[i].kind[0]) {
-            out->qs[k++] = out->qs[i];
-            continue;
-        }
-        free(out->qs[i].question);
-        free(out->qs[i].answer);
-    }
-    out->nq = k;
+    for (size_t i = 0; qw && i < g.nf; i++)
+        free(qw[i]);
+    free(qw);
     free(g.facts);
     if (rc)
         ctx_eval_conv_free(out);
