@@ -505,6 +505,10 @@ int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget, const
                 double v = gain(g, sp, m, &a->sents[s], &cov);
                 if (u.pm != NO_PARTNER)
                     v += 0.5 * gain(g, sp, u.pm, &pa->sents[u.ps], &cov);
+                if (v <= 0) { /* says nothing (values only fall): never chosen */
+                    k++;
+                    continue;
+                }
                 heap_push(heap, &hn, (heap_el_t){v / (double)unit_cost(&c, &u, 0), (uint32_t)k});
                 if (u.len < min_len)
                     min_len = u.len;
