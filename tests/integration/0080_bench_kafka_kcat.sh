@@ -3,13 +3,9 @@
 # records into the same mock cluster and the ratio is reported. Checks that
 # the run completes, verifies, and writes the documented keys, never speed.
 set -u
-pass=0; fail=0
-if ! command -v kcat >/dev/null; then
-  echo "FAIL: kcat is not installed; install it with: apt-get install kcat (or bash scripts/deps.sh)" >&2
-  echo "0 passed, 1 failed"; exit 1
-fi
-d=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/kcat.XXXXXX")
-trap 'rm -rf "$d"' EXIT
+. "$(dirname "$0")/lib/common.sh"
+need_peer kcat
+d=$(hx_tmpdir kcat); HX_CLEAN_DIRS+=("$d")
 timeout 180 "$HELIX_BIN" bench kafka --backend mock --compare-kcat --messages 5000 --seconds 0.5 \
   --data-dir "$d/data" --json "$d/out.json" >"$d/table" 2>"$d/err"
 [ $? -eq 0 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: bench exited non-zero: $(tail -3 "$d/err")" >&2; }
@@ -25,5 +21,4 @@ grep -q 'kcat' "$d/table" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL:
 timeout 30 "$HELIX_BIN" bench kafka --compare-kcat --messages 100 --seconds 0.1 >/dev/null 2>"$d/err2"
 [ $? -ne 0 ] && grep -q 'compare-kcat needs' "$d/err2" && pass=$((pass+1)) \
   || { fail=$((fail+1)); echo "FAIL: --compare-kcat on embedded should fail clearly" >&2; }
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -4,13 +4,9 @@
 # endpoints, no failed request, and writes counted where they landed. Checks
 # behaviour, never speed.
 set -u
-pass=0; fail=0
-if ! command -v wrk >/dev/null; then
-  echo "FAIL: wrk is not installed; install it with: apt-get install wrk (or bash scripts/deps.sh)" >&2
-  echo "0 passed, 1 failed"; exit 1
-fi
-d=$(mkdir -p "${HX_TEST_TMP:-/tmp}" && mktemp -d "${HX_TEST_TMP:-/tmp}/bhttp.XXXXXX")
-trap 'rm -rf "$d"' EXIT
+. "$(dirname "$0")/lib/common.sh"
+need_peer wrk
+d=$(hx_tmpdir bhttp); HX_CLEAN_DIRS+=("$d")
 timeout 120 "$HELIX_BIN" bench http --seconds 1 --json "$d/out.json" >"$d/table" 2>"$d/err"
 [ $? -eq 0 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: bench exited non-zero: $(tail -3 "$d/err")" >&2; }
 for e in records conversation_messages memory_writes health; do
@@ -25,5 +21,4 @@ done
 jq -e '.connections == 32 and .fsync == "interval" and .load_generator == "wrk"' "$d/out.json" >/dev/null 2>&1 \
   && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run parameters" >&2; }
 grep -q 'conversation messages' "$d/table" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: no table rows" >&2; }
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

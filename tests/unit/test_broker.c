@@ -5,12 +5,18 @@
 
 static char *dir;
 
+/* The config of a test broker: data under dir/sub, the given fsync policy. */
+static void test_cfg(hx_config_t *cfg, const char *sub, hx_fsync_t fsync)
+{
+    hx_config_defaults(cfg);
+    snprintf(cfg->node.data_dir, sizeof cfg->node.data_dir, "%s%s", dir, sub);
+    cfg->event_log.fsync = fsync;
+}
+
 static hx_broker_t *open_broker(hx_metrics_t *m)
 {
     hx_config_t cfg;
-    hx_config_defaults(&cfg);
-    snprintf(cfg.node.data_dir, sizeof cfg.node.data_dir, "%s", dir);
-    cfg.event_log.fsync = HX_FSYNC_NEVER;
+    test_cfg(&cfg, "", HX_FSYNC_NEVER);
     hx_broker_t *b = NULL;
     hx_err_t e = {0};
     if (hx_broker_open(&cfg, m, &b, &e))
@@ -87,9 +93,7 @@ static void test_lock_and_reopen(void)
 static void test_always_parallel_partitions(void)
 {
     hx_config_t cfg;
-    hx_config_defaults(&cfg);
-    snprintf(cfg.node.data_dir, sizeof cfg.node.data_dir, "%s/always", dir);
-    cfg.event_log.fsync = HX_FSYNC_ALWAYS;
+    test_cfg(&cfg, "/always", HX_FSYNC_ALWAYS);
     hx_broker_t *b = NULL;
     hx_err_t e = {0};
     CHECK_INT(hx_broker_open(&cfg, NULL, &b, &e), 0);
