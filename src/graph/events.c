@@ -212,7 +212,11 @@ static int emit(pending_t *pd, int32_t part, const hx_graph_encode_opts_t *o, co
             return hx_err_set(err, HX_EIO, "cannot read random bytes for an event id");
         hex_id(rnd[0], rnd[1], id);
     }
-    snprintf(seqs, sizeof seqs, "%" PRId64, o->src_seq);
+    /* A call's envelopes for one partition are numbered: a record's ops of
+     * several kinds take several envelopes, and each must be told apart. */
+    if (nth > 0xffff || o->src_seq < 0 || o->src_seq > (INT64_MAX >> 16))
+        return hx_err_set(err, HX_EINVAL, "a source record gives at most 65536 graph events per partition");
+    snprintf(seqs, sizeof seqs, "%" PRId64, o->src_seq << 16 | (int64_t)nth);
     hx_env_header_t hdr[2] = {{"hx-src", (char *)o->src}, {"hx-src-seq", seqs}};
     hx_envelope_t e = {.v = HX_ENVELOPE_VERSION, .id = id, .type = (char *)kinds[pd->kind].type,
                        .source = (char *)(o->source ? o->source : ""), .tenant = (char *)tenant,

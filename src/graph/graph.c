@@ -295,7 +295,7 @@ int hx_graph_search(hx_graph_t *g, const hx_graph_search_q_t *q, hx_graph_result
     if (!hx_graph_tenant_valid(q->tenant))
         return hx_err_set(err, HX_EINVAL, "tenant must be 1-%d characters of [A-Za-z0-9._-]", HX_ENV_TENANT_MAX);
     size_t qn = q->query ? strlen(q->query) : 0;
-    if (qn > HX_GRAPH_QUERY_MAX || (q->query && !hx_graph_utf8_valid(q->query, qn)))
+    if (qn > HX_GRAPH_QUERY_MAX || (q->query && !hx_utf8_valid(q->query, qn)))
         return hx_err_set(err, HX_EINVAL, "query must be UTF-8 text of at most %d bytes", HX_GRAPH_QUERY_MAX);
     int terms = 0;
     hx_graph_terms(q->query, count_term, &terms);

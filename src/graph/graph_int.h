@@ -6,6 +6,7 @@
 #include "graph/backend.h"
 #include "helix/hx_envelope.h"
 #include "helix/hx_graph.h"
+#include "helix/hx_id.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,7 +26,6 @@ void hx_graph_arena_free(void *arena);
 hx_graph_op_t *hx_graph_ops_add(hx_graph_ops_t *o);
 
 /* ---- validation (validate.c) ---- */
-int hx_graph_utf8_valid(const char *s, size_t n);
 int hx_graph_id_valid(const char *s);
 int hx_graph_tenant_valid(const char *s); /* the envelope's tenant: [A-Za-z0-9._-]{1,64} */
 int hx_graph_type_valid(const char *s);

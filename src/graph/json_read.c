@@ -101,7 +101,7 @@ int jr_string(jr_t *r, const char **s, size_t *len)
         return HX_EINVAL;
     r->pos = end + 1;
     if (!esc) {
-        if (!hx_graph_utf8_valid(r->p + start, end - start))
+        if (!hx_utf8_valid(r->p + start, end - start))
             return HX_EINVAL;
         if (end - start + 1 > r->scratch_cap) {
             size_t cap = (end - start + 1) * 2;
@@ -165,7 +165,7 @@ int jr_string(jr_t *r, const char **s, size_t *len)
         }
     }
     o[k] = 0;
-    if (!hx_graph_utf8_valid(o, k))
+    if (!hx_utf8_valid(o, k))
         return HX_EINVAL;
     *s = o;
     *len = k;

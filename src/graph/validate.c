@@ -6,6 +6,7 @@
 #include "graph/backend.h"
 #include "graph/graph_int.h"
 #include "helix/hx_hash.h"
+#include "helix/hx_id.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -79,33 +80,6 @@ size_t hx_graph_terms(const char *text, hx_graph_term_fn fn, void *ctx)
             break;
     }
     return n;
-}
-
-int hx_graph_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        unsigned char c = *p;
-        if (c < 0x80) {
-            if (!c)
-                return 0;
-            p++;
-            continue;
-        }
-        int len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-        if (!len || end - p < len)
-            return 0;
-        uint32_t cp = c & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
-        for (int i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        p += len;
-    }
-    return 1;
 }
 
 int hx_graph_id_valid(const char *s)
@@ -239,7 +213,7 @@ static int text_check(const char *s, size_t max, int nonempty, const char *what,
         return hx_err_set(err, HX_EINVAL, "%s%s must not be empty", what, field);
     if (n > max)
         return hx_err_set(err, HX_EINVAL, "%s%s is %zu bytes; at most %zu are allowed", what, field, n, max);
-    if (!hx_graph_utf8_valid(s, n))
+    if (!hx_utf8_valid(s, n))
         return hx_err_set(err, HX_EINVAL, "%s%s is not valid UTF-8", what, field);
     return HX_OK;
 }

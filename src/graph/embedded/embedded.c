@@ -8,6 +8,7 @@
  * (or past 256 MiB of WAL). */
 #include "graph/embedded/persist.h"
 #include "helix/hx_clock.h"
+#include "helix/hx_health.h"
 #include "helix/hx_logger.h"
 
 #include <errno.h>
@@ -140,10 +141,8 @@ static int eb_health(void *impl, char *detail, size_t len)
         snprintf(detail, len, "%s", problem);
         return HX_EIO;
     }
-    if (access(b->dir, W_OK)) {
-        snprintf(detail, len, "%s is not writable: %s", b->dir, strerror(errno));
+    if (hx_health_check_dir_writable(b->dir, detail, len))
         return HX_EIO;
-    }
     if (problem[0]) {
         snprintf(detail, len, "%s", problem);
         return HX_EIO;

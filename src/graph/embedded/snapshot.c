@@ -217,9 +217,9 @@ int es_snapshot_decode(es_store_t *s, const unsigned char *p, size_t n, uint64_t
             goto oom;
         s->nodes[idx].label = label;
         s->nodes[idx].type = (uint16_t)ty;
-        if (!(v = str(d, HX_GRAPH_NAME_MAX)) || !hx_graph_utf8_valid(v, strlen(v)) || set_dup(&s->nodes[idx].name, v))
+        if (!(v = str(d, HX_GRAPH_NAME_MAX)) || !hx_utf8_valid(v, strlen(v)) || set_dup(&s->nodes[idx].name, v))
             goto bad;
-        if (!(v = str(d, HX_GRAPH_DESC_MAX)) || !hx_graph_utf8_valid(v, strlen(v)) || set_dup(&s->nodes[idx].desc, v))
+        if (!(v = str(d, HX_GRAPH_DESC_MAX)) || !hx_utf8_valid(v, strlen(v)) || set_dup(&s->nodes[idx].desc, v))
             goto bad;
         if (!(v = str(d, HX_GRAPH_PROPS_BYTES * 2)) || !props_ok(v) || set_dup(&s->nodes[idx].props, v))
             goto bad;
@@ -228,7 +228,7 @@ int es_snapshot_decode(es_store_t *s, const unsigned char *p, size_t n, uint64_t
         if (na && !(s->nodes[idx].aliases = calloc(na, sizeof(char *))))
             goto oom;
         for (uint64_t k = 0; k < na; k++) {
-            if (!(v = str(d, HX_GRAPH_NAME_MAX)) || !v[0] || !hx_graph_utf8_valid(v, strlen(v)))
+            if (!(v = str(d, HX_GRAPH_NAME_MAX)) || !v[0] || !hx_utf8_valid(v, strlen(v)))
                 goto bad;
             if (!(s->nodes[idx].aliases[k] = strdup(v)))
                 goto oom;

@@ -82,7 +82,7 @@ static int add_entity(ctx_t *c, const char *type, const char *name, size_t nlen,
     memcpy(nm, name, nlen);
     nm[nlen] = 0;
     hx_graph_normalize_name(nm, norm, sizeof norm);
-    if (!hx_graph_utf8_valid(nm, nlen))
+    if (!hx_utf8_valid(nm, nlen))
         return HX_OK;
     xents_t *o = c->out;
     uint32_t sent = c->t->t[at].sent;
@@ -109,7 +109,7 @@ static int add_entity(ctx_t *c, const char *type, const char *name, size_t nlen,
     e->count++;
     if (conf > e->confidence)
         e->confidence = conf;
-    if (surface && slen && hx_graph_utf8_valid(surface, slen)) {
+    if (surface && slen && hx_utf8_valid(surface, slen)) {
         char sf[XNAME_MAX], sn[XNAME_MAX];
         memcpy(sf, surface, slen);
         sf[slen] = 0;

@@ -104,7 +104,7 @@ static json_t *props_of(const xents_t *all, const xent_t *e)
         int in = 0;
         for (size_t k = 0; k < e->n_sents && !in; k++)
             in = e->sents[k] == p->sent;
-        if (!in || !hx_graph_utf8_valid(p->text, strlen(p->text)))
+        if (!in || !hx_utf8_valid(p->text, strlen(p->text)))
             continue;
         json_t **arr = p->date ? &dates : &nums;
         if (!*arr)
