@@ -228,7 +228,8 @@ static int hold(gc_t *s, hx_graph_ops_t *ops)
         s->ops = p;
         s->cap_ops = nc;
     }
-    memcpy(s->ops + s->n_ops, ops->ops, ops->n * sizeof *ops->ops);
+    if (ops->n)
+        memcpy(s->ops + s->n_ops, ops->ops, ops->n * sizeof *ops->ops);
     s->n_ops += ops->n;
     s->held[s->n_held++] = *ops;
     return HX_OK;
