@@ -36,10 +36,7 @@ typedef struct {
     int64_t *next;               /* per partition; -1 = unknown */
     unsigned char *dirty;        /* partition moved since the last batch */
     wm_t *wm[WM_BUCKETS];
-    hx_graph_ops_t *held;        /* decoded records of the pending batch */
-    size_t n_held, cap_held;
-    hx_graph_op_t *ops;          /* the pending batch (points into held) */
-    size_t n_ops, cap_ops;
+    hx_graph_ops_t batch;        /* the pending batch: every record decodes straight into it */
     int64_t first_ms;            /* when the pending batch began */
     int64_t newest_ts;           /* newest record timestamp in it */
     int pending;
@@ -149,10 +146,7 @@ static int open_consumer(gc_t *s, hx_err_t *err)
 
 static void release_pending(gc_t *s)
 {
-    for (size_t i = 0; i < s->n_held; i++)
-        hx_graph_ops_free(&s->held[i]);
-    s->n_held = 0;
-    s->n_ops = 0;
+    hx_graph_ops_free(&s->batch);
     s->pending = 0;
     memset(s->dirty, 0, (size_t)s->parts);
     for (int b = 0; b < WM_BUCKETS; b++)
@@ -183,7 +177,7 @@ static int flush(gc_t *s, hx_err_t *err)
                 memcpy(cur[nc].name, w->name, sizeof cur[nc].name);
                 cur[nc++].value = w->value;
             }
-    hx_graph_batch_t bt = {s->ops, s->n_ops, cur, nc};
+    hx_graph_batch_t bt = {s->batch.ops, s->batch.n, cur, nc};
     int rc = hx_graph_apply_locked(s->g, &bt, err);
     free(cur);
     if (rc)
@@ -204,31 +198,12 @@ static int flush(gc_t *s, hx_err_t *err)
     return HX_OK;
 }
 
-static int hold(gc_t *s, hx_graph_ops_t *ops)
+/* Drops the ops a record added to the batch from index n0 on. */
+static void drop_from(gc_t *s, size_t n0)
 {
-    if (s->n_held == s->cap_held) {
-        size_t nc = s->cap_held ? s->cap_held * 2 : 64;
-        hx_graph_ops_t *p = realloc(s->held, nc * sizeof *p);
-        if (!p)
-            return HX_ENOMEM;
-        s->held = p;
-        s->cap_held = nc;
-    }
-    if (s->n_ops + ops->n > s->cap_ops) {
-        size_t nc = s->cap_ops ? s->cap_ops : 1024;
-        while (nc < s->n_ops + ops->n)
-            nc *= 2;
-        hx_graph_op_t *p = realloc(s->ops, nc * sizeof *p);
-        if (!p)
-            return HX_ENOMEM;
-        s->ops = p;
-        s->cap_ops = nc;
-    }
-    if (ops->n)
-        memcpy(s->ops + s->n_ops, ops->ops, ops->n * sizeof *ops->ops);
-    s->n_ops += ops->n;
-    s->held[s->n_held++] = *ops;
-    return HX_OK;
+    for (size_t i = n0; i < s->batch.n; i++)
+        json_decref((json_t *)s->batch.ops[i].properties);
+    s->batch.n = n0;
 }
 
 /* One record: skipped when already applied, else its ops join the batch. */
@@ -242,41 +217,34 @@ static int take(gc_t *s, const hx_msg_t *m, uint64_t *warned)
         atomic_fetch_add(&g->prog.duplicates_skipped, 1);
         return HX_OK;
     }
-    hx_graph_ops_t ops = {0};
+    size_t n0 = s->batch.n;
     char src[HX_GRAPH_CURSOR_NAME_MAX];
     int64_t seq = 0;
     hx_err_t e = {0};
-    int rc = hx_graph_events_decode(m->value, m->value_len, &ops, src, sizeof src, &seq, &e);
+    int rc = hx_graph_events_decode(m->value, m->value_len, &s->batch, src, sizeof src, &seq, &e);
     if (rc) {
+        drop_from(s, n0);
+        if (rc == HX_ENOMEM)
+            return rc;
         if ((*warned)++ < 20 || *warned % 1000 == 0)
             HX_WARN("graph", "%s/%d@%" PRId64 " is not a valid graph event and is skipped (%" PRIu64 " so far): %s",
                     m->topic, p, m->offset, *warned, e.msg);
         hx_counter_add(g->m_invalid, 1);
         atomic_fetch_add(&g->prog.invalid_records, 1);
-        hx_graph_ops_free(&ops);
-    } else {
-        wm_t *w = NULL;
-        if (src[0]) {
-            char name[HX_GRAPH_CURSOR_NAME_MAX + 32];
-            snprintf(name, sizeof name, "src:%d:%s", p, src);
-            if (!(w = wm_get(s, name, 1))) {
-                hx_graph_ops_free(&ops);
-                return HX_ENOMEM;
-            }
+    } else if (src[0]) {
+        char name[HX_GRAPH_CURSOR_NAME_MAX + 32];
+        snprintf(name, sizeof name, "src:%d:%s", p, src);
+        wm_t *w = wm_get(s, name, 1);
+        if (!w) {
+            drop_from(s, n0);
+            return HX_ENOMEM;
         }
-        if (w && seq <= w->value) {
-            /* a restarted extractor produced this record again */
+        if (seq <= w->value) { /* a restarted extractor produced this record again */
+            drop_from(s, n0);
             atomic_fetch_add(&g->prog.duplicates_skipped, 1);
-            hx_graph_ops_free(&ops);
         } else {
-            if (w) {
-                w->value = seq;
-                w->dirty = 1;
-            }
-            if (hold(s, &ops)) {
-                hx_graph_ops_free(&ops);
-                return HX_ENOMEM;
-            }
+            w->value = seq;
+            w->dirty = 1;
         }
     }
     atomic_fetch_add(&g->prog.records_applied, 1);
@@ -320,11 +288,11 @@ void *hx_graph_consumer_main(void *arg)
             backoff = 50;
             set_status(g, 0, "");
         }
-        int full = s.pending && s.n_ops >= (size_t)g->cfg.graph.batch_size;
+        int full = s.pending && s.batch.n >= (size_t)g->cfg.graph.batch_size;
         if (full || (s.pending && hx_now_ms() - s.first_ms >= g->cfg.graph.flush_ms)) {
             if (flush(&s, &err)) {
                 set_status(g, 1, err.msg);
-                HX_WARN("graph", "applying a batch of %zu graph ops failed (retrying; nothing is lost): %s", s.n_ops,
+                HX_WARN("graph", "applying a batch of %zu graph ops failed (retrying; nothing is lost): %s", s.batch.n,
                         err.msg);
                 hx_sleep_ms(backoff);
                 backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
@@ -335,7 +303,7 @@ void *hx_graph_consumer_main(void *arg)
             continue;
         }
         if (fi < f.count) { /* fill the batch from what was fetched */
-            while (fi < f.count && s.n_ops < (size_t)g->cfg.graph.batch_size)
+            while (fi < f.count && s.batch.n < (size_t)g->cfg.graph.batch_size)
                 if (take(&s, &f.msgs[fi++], &warned))
                     set_status(g, 1, "out of memory in the graph consumer");
             continue;
@@ -369,8 +337,6 @@ out:
             s.wm[b] = w->next;
             free(w);
         }
-    free(s.held);
-    free(s.ops);
     free(s.next);
     free(s.dirty);
     return NULL;

@@ -164,6 +164,40 @@ int jr_string(jr_t *r, const char **s, size_t *len)
     return HX_OK;
 }
 
+/* Plain decimals of at most 15 significant digits ("0.25", "12", "-3.5"):
+ * mantissa / 10^k with both exact doubles is correctly rounded, the same
+ * value strtod gives, without its cost (every strength and confidence of
+ * every event passes here). 0 when the text needs strtod. */
+static int fast_decimal(const char *p, size_t n, double *v)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    int neg = 0, digits = 0, frac = -1;
+    uint64_t m = 0;
+    if (i < n && p[i] == '-')
+        neg = 1, i++;
+    for (; i < n; i++) {
+        char c = p[i];
+        if (c == '.' && frac < 0) {
+            frac = 0;
+            continue;
+        }
+        if (c < '0' || c > '9')
+            return 0; /* an exponent: strtod */
+        if (++digits > 15)
+            return 0;
+        m = m * 10 + (uint64_t)(c - '0');
+        if (frac >= 0)
+            frac++;
+    }
+    if (!digits || frac > 22)
+        return 0;
+    double d = (double)m / pow10[frac > 0 ? frac : 0];
+    *v = neg ? -d : d;
+    return 1;
+}
+
 int jr_number(jr_t *r, double *v, int *is_int)
 {
     jr_ws(r);
@@ -199,8 +233,14 @@ int jr_number(jr_t *r, double *v, int *is_int)
         if (i == d)
             return HX_EINVAL;
     }
-    char buf[64];
     size_t len = i - r->pos;
+    if (fast_decimal(r->p + r->pos, len, v)) {
+        if (is_int)
+            *is_int = integer;
+        r->pos = i;
+        return HX_OK;
+    }
+    char buf[64];
     if (len >= sizeof buf)
         return HX_EINVAL;
     memcpy(buf, r->p + r->pos, len);

@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 
 #define ENTITIES 300
-#define EVENTS 100000
-#define MESSAGES 5000
+#define EVENTS 200000
+#define MESSAGES 10000
 #define ROUNDS 8
 
 static const char *people[] = {"Alice Chen", "Bob Li", "Dana Ortiz", "Marcus Weber", "Priya Nair", "Kenji Sato"};
@@ -155,7 +155,7 @@ int main(void)
         pid_t pid = fork();
         if (pid == 0)
             run_child(dir);
-        hx_sleep_ms(100 + rnd(&s, 400));
+        hx_sleep_ms(80 + rnd(&s, 220));
         kill(pid, SIGKILL);
         int st;
         waitpid(pid, &st, 0);

@@ -16,10 +16,16 @@ typedef struct {
     float tf;
 } doc_term_t;
 
+#define DOC_TERMS_INLINE 32
+
+/* A document's distinct terms: on the stack for the usual few (a name and a
+ * short description), on the heap past DOC_TERMS_INLINE. */
 typedef struct {
     doc_term_t *terms;
-    size_t n;
+    size_t n, cap;
     float w;
+    int oom;
+    doc_term_t inline_[DOC_TERMS_INLINE];
 } doc_t;
 
 static void collect(void *ctx, const char *term, size_t len)
@@ -32,6 +38,18 @@ static void collect(void *ctx, const char *term, size_t len)
         }
     if (d->n == DOC_TERMS_MAX)
         return;
+    if (d->n == d->cap) {
+        size_t nc = d->cap * 4 < DOC_TERMS_MAX ? d->cap * 4 : DOC_TERMS_MAX;
+        doc_term_t *p = d->terms == d->inline_ ? malloc(nc * sizeof *p) : realloc(d->terms, nc * sizeof *p);
+        if (!p) {
+            d->oom = 1;
+            return;
+        }
+        if (d->terms == d->inline_)
+            memcpy(p, d->inline_, d->n * sizeof *p);
+        d->terms = p;
+        d->cap = nc;
+    }
     memcpy(d->terms[d->n].t, term, len);
     d->terms[d->n].t[len] = 0;
     d->terms[d->n++].tf = d->w;
@@ -125,16 +143,19 @@ int es_ft_index(es_store_t *s, uint32_t idx)
 {
     es_ft_unindex(s, idx);
     es_node_t *n = &s->nodes[idx];
-    doc_term_t *terms = malloc(DOC_TERMS_MAX * sizeof *terms);
-    if (!terms)
-        return HX_ENOMEM;
-    doc_t d = {terms, 0, 2.0f};
+    doc_t d;
+    d.terms = d.inline_;
+    d.n = 0;
+    d.cap = DOC_TERMS_INLINE;
+    d.w = 2.0f;
+    d.oom = 0;
     hx_graph_terms(n->name, collect, &d);
     for (int i = 0; i < n->n_aliases; i++)
         hx_graph_terms(n->aliases[i], collect, &d);
     d.w = 1.0f;
     hx_graph_terms(n->desc, collect, &d);
-    int rc = HX_OK;
+    doc_term_t *terms = d.terms;
+    int rc = d.oom ? HX_ENOMEM : HX_OK;
     if (d.n && !(n->terms = malloc(d.n * sizeof *n->terms)))
         rc = HX_ENOMEM;
     float len = 0;
@@ -146,7 +167,8 @@ int es_ft_index(es_store_t *s, uint32_t idx)
         if (!rc)
             n->n_terms++;
     }
-    free(terms);
+    if (terms != d.inline_)
+        free(terms);
     if (n->n_terms) {
         es_tenant_stats_t *ts = es_tstats(s, n->tenant);
         ts->docs += 1;
