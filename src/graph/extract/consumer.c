@@ -1,6 +1,6 @@
 /* The extraction consumer (group helix-graph-extract): conversation messages
- * (helixagent.conversations: conversation.message.added / updated, roles
- * other than tool) and memory writes (helixagent.memory.events: the content
+ * (helixagent.conversations: conversation.message.added, roles other than
+ * tool) and memory writes (helixagent.memory.events: the content
  * of each memory.delta op) become graph events on
  * helixagent.entities.updates. A poll's events are produced, acknowledged,
  * and only then are the source offsets committed: after a crash the
@@ -57,7 +57,10 @@ static int emit(xc_t *s, const hx_msg_t *m, hx_graph_ops_t *ops, hx_err_t *err)
 
 static int from_message(xc_t *s, const hx_envelope_t *e, hx_graph_ops_t *ops, hx_err_t *err)
 {
-    if (strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_ADDED) && strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_UPDATED))
+    /* Mentions are observations: an edited message was observed already
+     * (counting it again would inflate every count), a deleted one was still
+     * said. */
+    if (strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_ADDED))
         return HX_OK;
     const char *content = json_string_value(json_object_get(e->data, "content"));
     const char *role = json_string_value(json_object_get(e->data, "role"));
