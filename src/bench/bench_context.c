@@ -16,6 +16,7 @@
 #include "helix/hx_broker.h"
 #include "helix/hx_buf.h"
 #include "helix/hx_clock.h"
+#include "helix/hx_api_requests.h"
 #include "helix/hx_context.h"
 #include "helix/hx_fs.h"
 
@@ -35,7 +36,7 @@ static int ingest(hx_context_t *ctx, const char *id, long n, uint64_t seed, hx_e
             json_array_append_new(arr, json_pack("{s:s,s:s}", "role", i % 2 ? "assistant" : "user", "content", buf));
         }
         json_t *body = json_pack("{s:o}", "messages", arr), *out = NULL;
-        int rc = hx_context_ingest(ctx, "default", id, body, &out, err);
+        int rc = hx_api_ctx_ingest_json(ctx, "default", id, body, &out, err);
         json_decref(body);
         json_decref(out);
         if (rc)

@@ -15,10 +15,11 @@ static const struct {
     driver_fn fn;
     const char *what;
 } drivers[] = {
-    {"kafka", hx_bench_kafka, "event log: 100K x 1 KiB to 12 lz4 partitions, consumed by a group"},
+    {"kafka", hx_bench_kafka, "event log: 100K x 1 KiB to 12 lz4 partitions, then 10K msg/s and 50% of peak"},
     {"context", hx_bench_context, "context: replay+compress 1K/5K/10K-message conversations, cold and warm"},
     {"memory", hx_bench_memory, "memory sync: 3 nodes, 5K writes/s, lag, conflicts, lost writes"},
     {"graph", hx_bench_graph, "knowledge graph: 100K entities / 300K relationships via events, 2-hop, fulltext, path"},
+    {"http", hx_bench_http, "HTTP API under wrk, 32 connections: records, messages, memory writes, /health"},
 };
 
 /* Components of the DESIGN.md table whose drivers come with their issues. */
@@ -28,11 +29,13 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
                  "                   [--data-dir DIR] [--backend embedded|kafka|mock] [--bootstrap HOST:PORT]\n"
-                 "                   [--topic NAME] [--eval] [--eval-data FILE]\n\n"
+                 "                   [--topic NAME] [--seconds S] [--compare-kcat] [--eval] [--eval-data FILE]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
-                 "`helix kafka-mock --topic bench:12`).\n"
+                 "`helix kafka-mock --topic bench:12`). --seconds sets each fixed-rate run (kafka) and\n"
+                 "each endpoint's run (http), default 10;\n"
+                 "--compare-kcat (mock or kafka) has kcat produce the same records into the same cluster.\n"
                  "--eval (context bench): answer recall of the compressed context on generated multi-session\n"
                  "conversations at ratios 0.30 and 0.15, against the uncompressed ceiling and two baselines;\n"
                  "--eval-data FILE runs it on FILE's conversations instead (docs/context.md: the helix or LoCoMo\n"
@@ -50,12 +53,13 @@ int hx_cmd_bench(int argc, char **argv)
                                          {"backend", required_argument, 0, 'b'},   {"bootstrap", required_argument, 0, 'B'},
                                          {"topic", required_argument, 0, 't'},     {"eval", no_argument, 0, 'e'},
                                          {"eval-data", required_argument, 0, 'E'},
+                                         {"seconds", required_argument, 0, 's'}, {"compare-kcat", no_argument, 0, 'K'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL, NULL, 0, NULL};
+    hx_bench_opts_t o = {.fsync = HX_FSYNC_INTERVAL};
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:s:Kh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -87,6 +91,14 @@ int hx_cmd_bench(int argc, char **argv)
             break;
         case 'B': o.bootstrap = optarg; break;
         case 't': o.topic = optarg; break;
+        case 's':
+            o.seconds = atof(optarg);
+            if (o.seconds <= 0 || o.seconds > 3600) {
+                fprintf(stderr, "helix bench: --seconds must be a number of seconds in (0, 3600]\n");
+                return 2;
+            }
+            break;
+        case 'K': o.compare_kcat = 1; break;
         case 'e': o.eval = 1; break;
         case 'E': o.eval = 1; o.eval_data = optarg; break;
         case 'h': usage(stdout); return 0;

@@ -11,12 +11,11 @@ static int put_str(hx_buf_t *b, const char *s)
     return hx_buf_put_bytes(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-/* The frame around data text (already JSON), for both encoders. */
-static int frame(const hx_envelope_t *e, const char *data, size_t dn, hx_buf_t *out, hx_err_t *err)
+/* The frame of e with data given as compact JSON text. */
+static int encode_frame(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err)
 {
-    int rc;
     size_t start = out->len;
-    rc = hx_buf_put_u8(out, FRAME_MAGIC);
+    int rc = hx_buf_put_u8(out, FRAME_MAGIC);
     rc = rc ? rc : hx_buf_put_u8(out, (uint8_t)e->v);
     rc = rc ? rc : put_str(out, e->id);
     rc = rc ? rc : put_str(out, e->type);
@@ -30,7 +29,7 @@ static int frame(const hx_envelope_t *e, const char *data, size_t dn, hx_buf_t *
         rc = put_str(out, e->headers[i].name);
         rc = rc ? rc : put_str(out, e->headers[i].value);
     }
-    rc = rc ? rc : hx_buf_put_bytes(out, data, dn);
+    rc = rc ? rc : hx_buf_put_bytes(out, data, data_len);
     if (rc) {
         out->len = start;
         return hx_err_set(err, rc, "out of memory encoding an envelope");
@@ -46,17 +45,32 @@ int hx_envelope_encode(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err)
     char *data = json_dumps(e->data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
     if (!data)
         return hx_err_set(err, HX_EINVAL, "field 'data' cannot be encoded as JSON");
-    rc = frame(e, data, strlen(data), out, err);
+    rc = encode_frame(e, data, strlen(data), out, err);
     free(data);
     return rc;
 }
 
-int hx_envelope_encode_raw(const hx_envelope_t *e, const char *data, size_t len, hx_buf_t *out, hx_err_t *err)
+int hx_envelope_encode_data(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err)
 {
-    hx_envelope_t fields = *e;
-    fields.data = json_null(); /* the caller vouches for the data text */
-    int rc = hx_envelope_validate(&fields, err);
-    return rc ? rc : frame(e, data, len, out, err);
+    hx_envelope_t head = *e;
+    head.data = json_null(); /* a singleton: nothing to free */
+    int rc = hx_envelope_validate(&head, err);
+    return rc ? rc : encode_frame(e, data, data_len, out, err);
+}
+
+int hx_envelope_source_is(const void *p, size_t len, const char *source)
+{
+    hx_rd_t r;
+    hx_rd_init(&r, p, len);
+    uint8_t magic, v;
+    const unsigned char *s;
+    size_t n;
+    if (hx_rd_u8(&r, &magic) || magic != FRAME_MAGIC || hx_rd_u8(&r, &v))
+        return 0;
+    for (int i = 0; i < 3; i++) /* id, type, source */
+        if (hx_rd_bytes(&r, &s, &n))
+            return 0;
+    return n == strlen(source) && memcmp(s, source, n) == 0;
 }
 
 /* Reads a length-prefixed string of at most max bytes without NULs. */

@@ -239,7 +239,7 @@ static int emit(pending_t *pd, int32_t part, const hx_graph_encode_opts_t *o, co
         hx_buf_free(&text);
         return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
     }
-    rc = hx_envelope_encode_raw(&e, (const char *)text.data, text.len, frame, err);
+    rc = hx_envelope_encode_data(&e, (const char *)text.data, text.len, frame, err);
     hx_buf_free(&text);
     if (rc) {
         hx_buf_free(frame);

@@ -2,6 +2,7 @@
  * summaries and for the `full` strategy's global summary: one that fails
  * (HTTP 500) makes every call fall back to the extractive summary and the
  * response says so; one that answers puts its summaries in the output. */
+#include "helix/hx_api_requests.h"
 #include "helix/hx_context.h"
 #include "helix/hx_server.h"
 #include "../hx_test.h"
@@ -57,7 +58,7 @@ static json_t *run_n(hx_handler_fn fn, const char *dir, const char *strategy, in
                                              "Alice Chen compared PostgreSQL and Redis for the billing ledger. We "
                                              "decided on PostgreSQL with 3 replicas in Berlin."));
     json_t *body = json_pack("{s:o}", "messages", arr), *ing = NULL;
-    CHECK_INT(hx_context_ingest(ctx, NULL, "conv-llm", body, &ing, &e), 0);
+    CHECK_INT(hx_api_ctx_ingest_json(ctx, NULL, "conv-llm", body, &ing, &e), 0);
     json_decref(body);
     json_decref(ing);
     hx_ctx_request_t rq;
