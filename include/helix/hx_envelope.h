@@ -85,6 +85,13 @@ int hx_envelope_source_is(const void *p, size_t len, const char *source);
 /* Strict: malformed, truncated, over-limit or trailing bytes give HX_ECORRUPT. */
 int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err);
 
+/* hx_envelope_decode with data left unparsed, for readers with their own
+ * codec of it (the knowledge graph's events, which hx_envelope_encode_data
+ * writes): every other field is decoded and checked, e->data is JSON null,
+ * and *data points into p, so p must outlive its use. */
+int hx_envelope_decode_raw(const void *p, size_t len, hx_envelope_t *e, const char **data, size_t *data_len,
+                           hx_err_t *err);
+
 /* Validates data against the schema of type where DESIGN.md defines one
  * (conversation messages, provider metrics, debate completion); other types
  * need an object. Messages name the field: "data.role must be one of ...". */

@@ -88,7 +88,8 @@ static int get_str(hx_rd_t *r, size_t max, char **dst)
     return HX_OK;
 }
 
-int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err)
+/* raw != NULL: data is not parsed; raw / raw_len point at its bytes in p. */
+static int decode(const void *p, size_t len, hx_envelope_t *e, const char **raw, size_t *raw_len, hx_err_t *err)
 {
     hx_rd_t r;
     hx_rd_init(&r, p, len);
@@ -125,9 +126,13 @@ int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *er
     if (hx_rd_bytes(&r, &d, &dn))
         goto fail;
     json_error_t je;
-    e->data = json_loadb((const char *)d, dn, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
-    if (!e->data)
+    if (raw) {
+        *raw = (const char *)d;
+        *raw_len = dn;
+        e->data = json_null();
+    } else if (!(e->data = json_loadb((const char *)d, dn, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
         goto fail;
+    }
     what = "trailing bytes";
     if (hx_rd_left(&r) != 0)
         goto fail;
@@ -145,4 +150,15 @@ fail:
     if (rc == HX_ENOMEM)
         return hx_err_set(err, rc, "out of memory decoding an envelope");
     return hx_err_set(err, HX_ECORRUPT, "malformed envelope frame (%s) at byte %zu of %zu", what, r.pos, len);
+}
+
+int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err)
+{
+    return decode(p, len, e, NULL, NULL, err);
+}
+
+int hx_envelope_decode_raw(const void *p, size_t len, hx_envelope_t *e, const char **data, size_t *data_len,
+                           hx_err_t *err)
+{
+    return decode(p, len, e, data, data_len, err);
 }
