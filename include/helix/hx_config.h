@@ -38,7 +38,7 @@ typedef struct hx_config {
     struct {
         char events[32];             /* embedded | kafka */
         char analytics[32];          /* embedded | clickhouse */
-        char graph[32];              /* embedded | neo4j */
+        char graph[32];              /* embedded | neo4j (docs/graph.md) */
     } backends;
     struct {
         hx_fsync_t fsync;            /* always | interval | never; default interval */
@@ -112,6 +112,17 @@ typedef struct hx_config {
             int compression;             /* bool, default 1 */
         } snapshot;
     } distributed_memory;
+    struct {
+        int batch_size;                  /* 1000 ops per store transaction */
+        int flush_ms;                    /* 50 */
+        int wait_ms;                     /* 5000: API writes wait for their events to apply */
+        int snapshot_interval_seconds;   /* 300 (embedded store) */
+        struct {
+            int enabled;                 /* bool, default 1 */
+            int window_sentences;        /* 3 */
+            int max_entities;            /* 64 per message */
+        } extract;
+    } graph;
 } hx_config_t;
 
 /* Fills cfg with every default from the knob table. */

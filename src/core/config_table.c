@@ -31,7 +31,7 @@ static const hx_knob_t knobs[] = {
     ENUM("backends.analytics", backends.analytics, "embedded", "embedded|clickhouse",
          "Analytics store backend (reserved for the analytics issue)."),
     ENUM("backends.graph", backends.graph, "embedded", "embedded|neo4j",
-         "Knowledge graph backend (reserved for the graph issue)."),
+         "Knowledge graph store: the embedded store under data_dir/graph or Neo4j over Bolt (docs/graph.md)."),
 
     {"event_log.fsync", HX_KT_ENUM, F(event_log.fsync), "interval", 0, 0, "always|interval|never", 0,
      "When appends reach disk: always (before the ack), interval (group commit), never (OS decides). Read by issue #3."},
@@ -118,6 +118,21 @@ static const hx_knob_t knobs[] = {
         "Snapshots kept. Read by issue #6."),
     BOOL("distributed_memory.snapshot.compression", distributed_memory.snapshot.compression, "true",
          "Compress snapshots with zstd. Read by issue #6."),
+
+    INT("graph.batch_size", graph.batch_size, "1000", 1, 100000,
+        "Graph ops the graph consumer applies in one store transaction (docs/graph.md)."),
+    INT("graph.flush_ms", graph.flush_ms, "50", 1, 60000,
+        "Longest the graph consumer holds a partial batch before applying it."),
+    INT("graph.wait_ms", graph.wait_ms, "5000", 0, 600000,
+        "How long a knowledge API write waits for its events to be applied (0 = answer once produced)."),
+    INT("graph.snapshot_interval_seconds", graph.snapshot_interval_seconds, "300", 1, 86400,
+        "Embedded graph store: snapshot period; the write-ahead log since the last snapshot is replayed on start."),
+    BOOL("graph.extract.enabled", graph.extract.enabled, "true",
+         "Run the entity extraction consumer of conversations and memory writes (group helix-graph-extract)."),
+    INT("graph.extract.window_sentences", graph.extract.window_sentences, "3", 1, 100,
+        "Entities this many sentences apart or closer in one message co-occur (strength 0.5; 1 in one sentence)."),
+    INT("graph.extract.max_entities", graph.extract.max_entities, "64", 1, 1000,
+        "Most entities taken from one message (the most frequent first)."),
 };
 
 const hx_knob_t *hx_config_knobs(size_t *n)
