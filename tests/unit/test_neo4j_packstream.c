@@ -373,6 +373,8 @@ static void test_hostile(void)
     CHECK_INT(decode_hex(&a, "DAFFFFFFFF", &v, &err), HX_ECORRUPT);
     CHECK_INT(decode_hex(&a, "A10101", &v, &err), HX_ECORRUPT);         /* integer key */
     CHECK_CONTAINS(err.msg, "map key");
+    CHECK_INT(decode_hex(&a, "A2816101816102", &v, &err), HX_ECORRUPT); /* key "a" twice */
+    CHECK_CONTAINS(err.msg, "duplicate map key");
     CHECK_INT(decode_hex(&a, "82C328", &v, &err), HX_ECORRUPT);         /* invalid UTF-8 */
     CHECK_INT(decode_hex(&a, "83EDA080", &v, &err), HX_ECORRUPT);       /* surrogate */
     CHECK_INT(decode_hex(&a, "82C0AF", &v, &err), HX_ECORRUPT);         /* overlong */

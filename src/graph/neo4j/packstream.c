@@ -235,6 +235,34 @@ static int utf8_ok(const unsigned char *s, size_t n)
 
 static int dec_value(dec_t *d, hx_ps_value_t *out, int depth);
 
+static int key_cmp(const void *a, const void *b)
+{
+    const hx_ps_value_t *x = *(const hx_ps_value_t *const *)a, *y = *(const hx_ps_value_t *const *)b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->u.s, y->u.s, n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* A repeated key has no agreed meaning (first or last wins?), so it is
+ * refused; sorting keeps a hostile 100K-key map from costing n^2. */
+static int check_keys(dec_t *d, const hx_ps_value_t *m)
+{
+    if (m->n < 2)
+        return 0;
+    const hx_ps_value_t *small[16], **keys = small;
+    if (m->n > 16 && !(keys = malloc(m->n * sizeof *keys)))
+        return hx_err_set(d->err, HX_ENOMEM, "packstream: out of memory checking %u map keys", m->n);
+    for (uint32_t i = 0; i < m->n; i++)
+        keys[i] = &m->u.items[2 * i];
+    qsort(keys, m->n, sizeof *keys, key_cmp);
+    int dup = 0;
+    for (uint32_t i = 1; i < m->n && !dup; i++)
+        dup = key_cmp(&keys[i - 1], &keys[i]) == 0;
+    if (keys != small)
+        free(keys);
+    return dup ? bad(d, "duplicate map key") : 0;
+}
+
 static int dec_items(dec_t *d, hx_ps_value_t *out, uint64_t count, int depth)
 {
     /* Every item takes at least one byte: a count past the bytes left is a
@@ -253,7 +281,7 @@ static int dec_items(dec_t *d, hx_ps_value_t *out, uint64_t count, int depth)
         if (out->type == HX_PS_MAP && i % 2 == 0 && out->u.items[i].type != HX_PS_STRING)
             return bad(d, "map key is not a string");
     }
-    return 0;
+    return out->type == HX_PS_MAP ? check_keys(d, out) : 0;
 }
 
 static int dec_blob(dec_t *d, hx_ps_value_t *out, hx_ps_type_t type, uint64_t n)
