@@ -50,6 +50,9 @@ void hx_bolt_version(const hx_bolt_conn_t *c, int *major, int *minor);
 const char *hx_bolt_server_agent(const hx_bolt_conn_t *c);   /* "Neo4j/5.20.0" */
 int hx_bolt_broken(const hx_bolt_conn_t *c);                 /* must be discarded */
 int hx_bolt_in_tx(const hx_bolt_conn_t *c);
+/* The connection broke after COMMIT went out and before its answer: the
+ * transaction may or may not have committed. */
+int hx_bolt_commit_unknown(const hx_bolt_conn_t *c);
 /* The server's code of the last FAILURE on this connection ("" if none). */
 const char *hx_bolt_last_code(const hx_bolt_conn_t *c);
 
@@ -106,7 +109,9 @@ void hx_bolt_pool_stats(hx_bolt_pool_t *p, hx_bolt_pool_stats_t *out);
 /* Runs fn on a pooled connection. When fn fails because the connection
  * broke (a server restart, an idle connection the server dropped), every
  * idle connection is dropped and fn runs once more on a new one: that is the
- * reconnect. fn must therefore be safe to repeat (our writes are MERGE/SET). */
+ * reconnect. Not after a timeout (it already waited its time) nor when the
+ * break came after a COMMIT was sent (it may have committed: the caller
+ * decides, knowing whether its work can be repeated). */
 typedef int (*hx_bolt_work_fn)(hx_bolt_conn_t *c, void *ctx, hx_err_t *err);
 int hx_bolt_pool_with(hx_bolt_pool_t *p, hx_bolt_work_fn fn, void *ctx, hx_err_t *err);
 

@@ -30,6 +30,7 @@ struct hx_bolt_conn {
     char db[128];
     int io_timeout_ms;
     int broken, in_tx, pending_begin;
+    int commit_unknown;  /* broke after COMMIT was sent, before its answer */
     char last_code[128];
     hx_buf_t out;        /* chunked requests not yet written */
     hx_buf_t tmp;        /* one message being encoded */
@@ -507,6 +508,7 @@ void hx_bolt_version(const hx_bolt_conn_t *c, int *major, int *minor)
 const char *hx_bolt_server_agent(const hx_bolt_conn_t *c) { return c->server; }
 int hx_bolt_broken(const hx_bolt_conn_t *c) { return c->broken; }
 int hx_bolt_in_tx(const hx_bolt_conn_t *c) { return c->in_tx; }
+int hx_bolt_commit_unknown(const hx_bolt_conn_t *c) { return c->commit_unknown; }
 const char *hx_bolt_last_code(const hx_bolt_conn_t *c) { return c->last_code; }
 
 /* ---- results ---- */
@@ -649,7 +651,11 @@ static int end_tx(hx_bolt_conn_t *c, uint8_t tag, const char *name, hx_err_t *er
     reqs[n++] = name;
     c->pending_begin = 0;
     c->in_tx = 0;
-    return finish(c, reqs, n, NULL, NULL, err);
+    c->commit_unknown = tag == HX_BOLT_COMMIT;
+    rc = finish(c, reqs, n, NULL, NULL, err);
+    if (!c->broken)
+        c->commit_unknown = 0;
+    return rc;
 }
 
 int hx_bolt_commit(hx_bolt_conn_t *c, hx_err_t *err) { return end_tx(c, HX_BOLT_COMMIT, "COMMIT", err); }

@@ -146,10 +146,10 @@ int hx_bolt_pool_with(hx_bolt_pool_t *p, hx_bolt_work_fn fn, void *ctx, hx_err_t
         if ((rc = hx_bolt_pool_acquire(p, &c, err)))
             return rc;
         rc = fn(c, ctx, err);
-        int was_broken = rc && hx_bolt_broken(c);
+        int was_broken = rc && hx_bolt_broken(c), unknown = hx_bolt_commit_unknown(c);
         hx_bolt_pool_release(p, c);
-        if (!was_broken || rc == HX_ETIMEOUT)
-            return rc; /* a timeout already waited long enough: no second try */
+        if (!was_broken || rc == HX_ETIMEOUT || unknown)
+            return rc;
         drop_idle(p);
     }
     return rc;

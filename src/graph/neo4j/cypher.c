@@ -90,8 +90,7 @@ const char *const hx_cy_resolve = "OPTIONAL MATCH (rd:HelixRedirect {tenant: $te
 const char *const hx_cy_get = "OPTIONAL MATCH (rd:HelixRedirect {tenant: $tenant, id: $id})\n"
                               "WITH coalesce(rd.into, $id) AS nid\n"
                               "MATCH (n:Entity {tenant: $tenant, id: nid})\n"
-                              "OPTIONAL MATCH (n)-[r]-()\n"
-                              "RETURN n, count(r) AS degree";
+                              "RETURN n, size([(n)--() | 1]) AS degree";
 
 /* $query is a Lucene query the backend builds from the terms (each one
  * alphanumeric, joined by OR), so user text never reaches Lucene syntax. */
@@ -100,7 +99,10 @@ const char *const hx_cy_search =
     "WHERE node.tenant = $tenant AND (size($types) = 0 OR node.type IN $types)\n"
     "WITH node, score ORDER BY score DESC, node.id ASC\n"
     "WITH collect({n: node, score: score}) AS rows\n"
-    "RETURN size(rows) AS total, rows[0..$limit] AS rows";
+    "WITH size(rows) AS total, rows[0..$limit] AS page\n"
+    "UNWIND page AS row\n"
+    "WITH total, row, row.n AS m\n"
+    "RETURN total, m AS n, row.score AS score, size([(m)--() | 1]) AS degree";
 
 const char *const hx_cy_cursors = "MATCH (x:HelixCursor)\n"
                                   "RETURN x.name AS name, x.value AS value ORDER BY name";
@@ -223,7 +225,10 @@ int hx_cy_related(hx_buf_t *out, int depth, int dir, const char *rel_type, hx_er
         "ORDER BY depth ASC, best DESC, x.importance DESC, x.id ASC\n"
         "WITH collect({n: x, depth: depth,\n"
         "  vias: [v IN vias WHERE v.strength = best | {from: startNode(v).id, to: endNode(v).id, rel: v}]}) AS rows\n"
-        "RETURN size(rows) AS total, rows[0..$limit] AS rows",
+        "WITH size(rows) AS total, rows[0..$limit] AS page\n"
+        "UNWIND page AS row\n"
+        "WITH total, row, row.n AS m\n"
+        "RETURN total, m AS n, row.depth AS depth, row.vias AS vias, size([(m)--() | 1]) AS degree",
         dir == 2 ? "<" : "", type, depth, dir == 1 ? ">" : "");
 }
 
@@ -236,7 +241,7 @@ int hx_cy_path(hx_buf_t *out, int max_depth, hx_err_t *err)
                          "MATCH (a:Entity {tenant: $tenant, id: $from})\n"
                          "MATCH (b:Entity {tenant: $tenant, id: $to})\n"
                          "MATCH p = shortestPath((a)-[*..%d]-(b))\n"
-                         "RETURN p",
+                         "RETURN p, [m IN nodes(p) | size([(m)--() | 1])] AS degrees",
                          max_depth);
 }
 

@@ -39,7 +39,7 @@ extern const char *const hx_cy_merge_finish;
 /* Reads. */
 extern const char *const hx_cy_resolve;      /* $tenant, $id -> id (after redirect) or no row */
 extern const char *const hx_cy_get;          /* $tenant, $id -> n, degree */
-extern const char *const hx_cy_search;       /* $tenant, $query, $types, $limit -> total, rows */
+extern const char *const hx_cy_search;       /* $tenant, $query, $types, $limit -> total, n, score, degree */
 extern const char *const hx_cy_cursors;
 extern const char *const hx_cy_health;
 extern const char *const hx_cy_count_nodes;
