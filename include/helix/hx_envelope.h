@@ -78,6 +78,15 @@ int hx_envelope_encode(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err);
 /* Strict: malformed, truncated, over-limit or trailing bytes give HX_ECORRUPT. */
 int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err);
 
+/* The same frame with data as JSON text the caller writes and reads itself
+ * (high-volume events with their own codec: the knowledge graph's). encode:
+ * e->data is ignored and data must be one JSON value (not checked here).
+ * decode: every field but data, which is left unparsed (e->data = JSON
+ * null); *data points into p, so p must outlive its use. */
+int hx_envelope_encode_raw(const hx_envelope_t *e, const char *data, size_t len, hx_buf_t *out, hx_err_t *err);
+int hx_envelope_decode_raw(const void *p, size_t len, hx_envelope_t *e, const char **data, size_t *data_len,
+                           hx_err_t *err);
+
 /* Validates data against the schema of type where DESIGN.md defines one
  * (conversation messages, provider metrics, debate completion); other types
  * need an object. Messages name the field: "data.role must be one of ...". */

@@ -103,6 +103,9 @@ typedef struct hx_graph hx_graph_t;
 void hx_graph_entity_id(const char *tenant, const char *type, const char *name, char *out);
 /* The normalised name above, into out (at most len bytes, NUL-terminated). */
 void hx_graph_normalize_name(const char *name, char *out, size_t len);
+/* The relationship id every backend gives (from)-[type]->(to): 16 hex digits
+ * of hash64(tenant \0 from \0 type \0 to). out must hold 17 bytes. */
+void hx_graph_rel_id(const char *tenant, const char *from, const char *type, const char *to, char *out);
 
 /* ---- mutations ---------------------------------------------------------- */
 
@@ -334,8 +337,9 @@ int hx_graph_sync(hx_graph_t *g, int include_extract, int timeout_ms, hx_err_t *
  *   relationship.upserted  {"relationships":[{from,to,type,strength,strength_set,properties}...]}
  *   relationship.deleted   {"relationships":[{from,to,type}...]}
  * A single item object as data is accepted as a batch of one. Headers
- * hx-src and hx-src-seq (extraction) let the graph consumer drop events a
- * restarted extractor produces again. */
+ * hx-src and hx-src-seq (extraction, below) let the graph consumer drop
+ * events a restarted extractor produces again. Decoded ops own their
+ * properties (hx_graph_ops_free releases them). */
 
 /* A batch of decoded (or to-be-encoded) ops that owns their strings. */
 typedef struct hx_graph_ops {
@@ -357,9 +361,15 @@ void hx_graph_records_free(hx_graph_records_t *r);
 typedef struct hx_graph_encode_opts {
     const char *source;          /* envelope source (node id); NULL = "" */
     int32_t partitions;          /* of helixagent.entities.updates */
-    int max_items;               /* per envelope; 0 = 1000 */
-    const char *src;             /* extraction: the hx-src header (e.g. "helixagent.conversations/3"); NULL none */
-    uint64_t src_seq;            /* extraction: hx-src-seq of the first op; op i gets src_seq + i */
+    int max_items;               /* per envelope; 0 = 1000; ignored with src */
+    /* Extraction: src names the source partition ("helixagent.conversations/3")
+     * and src_seq the source record's offset; every envelope of the call
+     * carries both as headers hx-src / hx-src-seq. One call is one source
+     * record and its ops for one partition stay in one envelope, so the graph
+     * consumer drops an envelope a restarted extractor produced again whole
+     * (src_seq <= the last one applied from src in that partition). */
+    const char *src;
+    int64_t src_seq;
 } hx_graph_encode_opts_t;
 
 /* Validates ops (all one tenant) and encodes them as envelopes grouped by
@@ -367,12 +377,21 @@ typedef struct hx_graph_encode_opts {
 int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_encode_opts_t *o,
                            hx_graph_records_t *out, hx_err_t *err);
 
+/* Reads items of one kind (the data of a graph event, and the body of the
+ * knowledge API's batch writes): {"entities"|"relationships": [item...]} or
+ * one item object, into ops of tenant with ts_ms; an entity upsert without
+ * an id gets hx_graph_entity_id(tenant, type, name); a relationship upsert
+ * without a strength adds 1. Every op is validated; messages start with
+ * prefix (may be NULL) and name the item and field. Appends to out. */
+int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t kind, const char *json, size_t len,
+                         const char *prefix, hx_graph_ops_t *out, hx_err_t *err);
+
 /* Decodes one record value of helixagent.entities.updates into out (owned);
  * *src / *src_seq (may be NULL) get the extraction headers ("" / 0 when
  * absent). Strict: HX_EINVAL naming the field for anything that is not a
  * valid graph event, HX_ECORRUPT for a bad frame. */
 int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, char *src, size_t src_len,
-                           uint64_t *src_seq, hx_err_t *err);
+                           int64_t *src_seq, hx_err_t *err);
 
 /* ---- extraction (src/graph/extract, docs/graph.md) ---------------------- */
 

@@ -65,10 +65,6 @@ hx_graph_rel_t *hx_graph_result_add_rel(hx_graph_result_t *r);
 int hx_graph_result_copy_entity(hx_graph_result_t *r, hx_graph_entity_t *dst, const hx_graph_entity_t *src);
 int hx_graph_result_copy_rel(hx_graph_result_t *r, hx_graph_rel_t *dst, const hx_graph_rel_t *src);
 
-/* The relationship id both backends give (from)-[type]->(to): 16 hex digits
- * of hash64(tenant \0 from \0 type \0 to). out holds 17 bytes. */
-void hx_graph_rel_id(const char *tenant, const char *from, const char *type, const char *to, char *out);
-
 /* BM25 terms of text, for backends that index themselves (the embedded
  * store) and for checks: calls fn for each lowercase term (at most 64 bytes
  * each, longer runs cut); returns the number of terms. */
