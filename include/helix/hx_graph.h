@@ -363,11 +363,11 @@ typedef struct hx_graph_encode_opts {
     int32_t partitions;          /* of helixagent.entities.updates */
     int max_items;               /* per envelope; 0 = 1000; ignored with src */
     /* Extraction: src names the source partition ("helixagent.conversations/3")
-     * and src_seq the source record's offset; every envelope of the call
-     * carries both as headers hx-src / hx-src-seq. One call is one source
-     * record and its ops for one partition stay in one envelope, so the graph
-     * consumer drops an envelope a restarted extractor produced again whole
-     * (src_seq <= the last one applied from src in that partition). */
+     * and src_seq the source record's offset. One call is one source record;
+     * every envelope of it carries hx-src = src and hx-src-seq = src_seq *
+     * 65536 + its number among the call's envelopes for its partition, so
+     * the graph consumer drops every envelope a restarted extractor produces
+     * again (hx-src-seq <= the last one applied from src in that partition). */
     const char *src;
     int64_t src_seq;
 } hx_graph_encode_opts_t;
