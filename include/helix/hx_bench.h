@@ -51,4 +51,15 @@ int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * conflict_resolution_ms and verdicts. */
 int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
+/* The knowledge graph on 100K entities / 300K relationships (messages sets
+ * the entity count; relationships are 3x) with a power-law degree
+ * distribution: writes through the event path (produce to queryable), 2-hop
+ * related, fulltext and shortest path p95 checked against a reference, and
+ * extraction on the context bench's messages. *out gets backend, nodes,
+ * relationships, write_nodes_per_sec, write_rels_per_sec,
+ * upsert_nodes_per_sec, related_2hop_p95_ms, search_p95_ms, path_p95_ms,
+ * extract_messages_per_sec, verified and verdicts. backend: graph store
+ * (embedded by default). */
+int hx_bench_graph(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+
 #endif

@@ -6,6 +6,7 @@
  * messages costs little": the replayed state is extended by the new records
  * and closed windows' summaries come from the cache) for every strategy at
  * target_ratio 0.30. */
+#include "bench/bench_int.h"
 #include "helix/hx_bench.h"
 #include "helix/hx_broker.h"
 #include "helix/hx_clock.h"
@@ -16,62 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t rnd(uint64_t *s, uint32_t n)
-{
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)((*s >> 33) % n);
-}
-
-static const char *people[] = {"Alice Chen", "Bob Li", "Dana Ortiz", "Marcus Weber", "Priya Nair", "Kenji Sato",
-                               "Elena Petrova", "Omar Haddad"};
-static const char *systems[] = {"PostgreSQL", "KafkaCluster", "Redis", "GPT-4", "ClickHouse", "Neo4j", "S3",
-                                "BillingService", "AuthGateway", "HelixAgent"};
-static const char *places[] = {"Berlin", "Singapore", "Toronto", "Sydney"};
-static const char *topics[][6] = {
-    {"latency", "p95", "timeout", "regression", "profile", "hotpath"},
-    {"schema", "migration", "column", "index", "backfill", "constraint"},
-    {"budget", "invoice", "pricing", "discount", "forecast", "quota"},
-    {"deploy", "rollback", "canary", "release", "pipeline", "artifact"},
-    {"incident", "outage", "alert", "pager", "postmortem", "runbook"},
-    {"model", "prompt", "embedding", "context", "token", "evaluation"},
-};
-
-static int sentence(char *b, size_t cap, uint64_t *s, int topic)
-{
-    const char *const *w = topics[topic];
-    const char *p = people[rnd(s, 8)], *sy = systems[rnd(s, 10)];
-    switch (rnd(s, 7)) {
-    case 0: return snprintf(b, cap, "Should %s move the %s of %s before Friday? ", p, w[rnd(s, 6)], sy);
-    case 1:
-        return snprintf(b, cap, "We decided that %s owns the %s %s for %s, with a limit of %u ms. ", p, w[rnd(s, 6)],
-                        w[rnd(s, 6)], sy, 50 + rnd(s, 950));
-    case 2:
-        return snprintf(b, cap, "The %s in %s went from %u to %u after the %s change. ", w[rnd(s, 6)],
-                        places[rnd(s, 4)], rnd(s, 400), rnd(s, 400), w[rnd(s, 6)]);
-    case 3: return snprintf(b, cap, "`%s_%s(%u)` returns the %s for %s. ", w[rnd(s, 6)], w[rnd(s, 6)], rnd(s, 64),
-                            w[rnd(s, 6)], sy);
-    case 4: return snprintf(b, cap, "I think the %s and the %s need another look from %s. ", w[rnd(s, 6)],
-                            w[rnd(s, 6)], p);
-    case 5: return snprintf(b, cap, "Agreed: %s will ship the %s fix to %s in release %u.%u. ", p, w[rnd(s, 6)], sy,
-                            1 + rnd(s, 4), rnd(s, 20));
-    default: return snprintf(b, cap, "Thanks, that %s %s makes sense. ", w[rnd(s, 6)], w[rnd(s, 6)]);
-    }
-}
-
 static int ingest(hx_context_t *ctx, const char *id, long n, uint64_t seed, hx_err_t *err)
 {
-    uint64_t s = seed;
-    int topic = 0;
+    hx_bench_conv_t conv;
+    hx_bench_conv_init(&conv, seed);
     for (long base = 0; base < n; base += 500) {
         json_t *arr = json_array();
         for (long i = base; i < n && i < base + 500; i++) {
-            if (rnd(&s, 60) == 0)
-                topic = (int)rnd(&s, 6); /* conversations drift between topics */
-            char buf[1200];
-            size_t k = 0;
-            int ns = 1 + (int)rnd(&s, 4);
-            for (int j = 0; j < ns && k < 900; j++)
-                k += (size_t)sentence(buf + k, sizeof buf - k, &s, topic);
+            char buf[HX_BENCH_CONV_MSG_MAX];
+            hx_bench_conv_next(&conv, buf, sizeof buf);
             json_array_append_new(arr, json_pack("{s:s,s:s}", "role", i % 2 ? "assistant" : "user", "content", buf));
         }
         json_t *body = json_pack("{s:o}", "messages", arr), *out = NULL;

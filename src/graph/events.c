@@ -38,18 +38,22 @@ static int put_json_str(hx_buf_t *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     int rc = hx_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    for (; *p && !rc; p++) {
         unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            rc = hx_buf_putc(b, '\\');
-            rc = rc ? rc : hx_buf_putc(b, c);
-        } else if (c < 0x20) {
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        rc = hx_buf_append(b, run, (size_t)(p - run)); /* the plain bytes before, in one go */
+        if (!rc && c < 0x20) {
             char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
             rc = hx_buf_append(b, e, 6);
-        } else {
-            rc = hx_buf_putc(b, c);
+        } else if (!rc) {
+            char e[2] = {'\\', (char)c};
+            rc = hx_buf_append(b, e, 2);
         }
+        run = p + 1;
     }
+    rc = rc ? rc : hx_buf_append(b, run, (size_t)(p - run));
     return rc ? rc : hx_buf_putc(b, '"');
 }
 
@@ -76,7 +80,10 @@ static int put_field_raw(hx_buf_t *b, int *first, const char *k, const char *tex
 static int put_field_num(hx_buf_t *b, int *first, const char *k, double v)
 {
     char num[40];
-    snprintf(num, sizeof num, "%.17g", v);
+    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) /* whole numbers (most strengths): no %g */
+        snprintf(num, sizeof num, "%" PRId64, (int64_t)v);
+    else
+        snprintf(num, sizeof num, "%.17g", v);
     return put_field_raw(b, first, k, num);
 }
 
@@ -241,7 +248,9 @@ static int emit(pending_t *pd, int32_t part, const hx_graph_encode_opts_t *o, co
         hx_buf_free(frame);
         return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
     }
-    out->msgs[ow->n] = (hx_msg_t){.topic = HX_TOPIC_ENTITIES, .partition = part, .timestamp_ms = pd->ts,
+    /* The record's time is when it is produced (retention counts from it);
+     * the ops' own time travels in the envelope. */
+    out->msgs[ow->n] = (hx_msg_t){.topic = HX_TOPIC_ENTITIES, .partition = part,
                                   .key = ow->keys[ow->n], .key_len = strlen(ow->keys[ow->n]), .value = frame->data,
                                   .value_len = frame->len};
     ow->n++;
@@ -328,6 +337,26 @@ static uint32_t allowed(hx_graph_op_kind_t k)
     return 0;
 }
 
+/* The field a key names, or -1: by length first, since every item's every
+ * key goes through here. */
+static int key_index(const char *k, size_t n)
+{
+    static const uint8_t by_len[13][3] = {
+        [2] = {K_ID + 1, K_TO + 1},        [4] = {K_TYPE + 1, K_NAME + 1, K_FROM + 1},
+        [5] = {K_LABEL + 1},               [7] = {K_ALIASES + 1},
+        [8] = {K_MENTIONS + 1, K_STRENGTH + 1}, [10] = {K_PROPS + 1, K_CONF + 1},
+        [11] = {K_DESC + 1},               [12] = {K_SET + 1},
+    };
+    if (n >= 13)
+        return -1;
+    for (int i = 0; i < 3 && by_len[n][i]; i++)
+        if (!memcmp(k, key_names[by_len[n][i] - 1], n))
+            return by_len[n][i] - 1;
+    if (n == 4 && !memcmp(k, "into", 4))
+        return K_INTO;
+    return -1;
+}
+
 static void known_list(uint32_t mask, char *buf, size_t len)
 {
     size_t o = 0;
@@ -375,10 +404,7 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
         size_t kn;
         if (jr_string(&d->r, &k, &kn) || !jr_eat(&d->r, ':'))
             return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", where, d->r.pos);
-        int f = -1;
-        for (int i = 0; i < K_N; i++)
-            if (!strcmp(k, key_names[i]))
-                f = i;
+        int f = key_index(k, kn);
         if (f < 0 || !(ok & (1u << f))) {
             known_list(ok, known, sizeof known);
             return hx_err_set(d->err, HX_EINVAL, "%s: unknown field '%.64s' (known: %s)", where, k, known);

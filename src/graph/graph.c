@@ -143,7 +143,7 @@ int hx_graph_open(const hx_graph_opts_t *o, hx_graph_t **out, hx_err_t *err)
     }
     metrics_init(g);
     hx_graph_refresh_metrics(g, 1);
-    if (g->broker && (o->consume || o->extract) && (rc = start_threads(g, o, err))) {
+    if (g->broker && (rc = start_threads(g, o, err))) {
         hx_graph_close(g);
         return rc;
     }

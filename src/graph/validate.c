@@ -53,9 +53,20 @@ void hx_graph_entity_id(const char *tenant, const char *type, const char *name, 
 
 void hx_graph_rel_id(const char *tenant, const char *from, const char *type, const char *to, char *out)
 {
+    /* every relationship write computes this: no printf */
     char buf[HX_ENV_TENANT_MAX + 2 * HX_GRAPH_ID_MAX + HX_GRAPH_TYPE_MAX + 8];
-    int n = snprintf(buf, sizeof buf, "%s%c%s%c%s%c%s", tenant, 0, from, 0, type, 0, to);
-    hex16(hx_hash64(buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1), out);
+    const char *parts[4] = {tenant, from, type, to};
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        size_t k = strlen(parts[i]);
+        if (n + k + 1 > sizeof buf)
+            k = sizeof buf - n - 1;
+        memcpy(buf + n, parts[i], k);
+        n += k;
+        if (i < 3 && n < sizeof buf)
+            buf[n++] = 0;
+    }
+    hex16(hx_hash64(buf, n), out);
 }
 
 size_t hx_graph_terms(const char *text, hx_graph_term_fn fn, void *ctx)

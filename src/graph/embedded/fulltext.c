@@ -40,25 +40,39 @@ static void collect(void *ctx, const char *term, size_t len)
 static void term_compact(es_store_t *s, es_term_t *t)
 {
     uint32_t k = 0;
-    for (uint32_t i = 0; i < t->n; i++) {
-        const es_node_t *n = &s->nodes[t->p[i].node];
-        if (n->state == ES_LIVE && n->ft_ver == t->p[i].ver)
+    for (uint32_t i = 0; i < t->n; i++)
+        if (s->ftver[t->p[i].node] == t->p[i].ver)
             t->p[k++] = t->p[i];
-    }
     t->n = k;
     t->stale = 0;
+}
+
+static es_df_t *df_of(es_term_t *t, uint32_t tenant, int create)
+{
+    for (uint32_t i = 0; i < t->n_dfs; i++)
+        if (t->dfs[i].tenant == tenant)
+            return &t->dfs[i];
+    if (!create)
+        return NULL;
+    es_df_t *p = realloc(t->dfs, (t->n_dfs + 1) * sizeof *p);
+    if (!p)
+        return NULL;
+    t->dfs = p;
+    p[t->n_dfs] = (es_df_t){tenant, 0};
+    return &p[t->n_dfs++];
 }
 
 void es_ft_unindex(es_store_t *s, uint32_t idx)
 {
     es_node_t *n = &s->nodes[idx];
+    s->ftver[idx]++; /* every posting of the old version is stale from here */
     for (uint32_t i = 0; i < n->n_terms; i++) {
         es_term_t *t = &s->terms[n->terms[i]];
-        if (++t->stale * 2 > t->n && t->n > 8) {
-            n->ft_ver++; /* this node's postings count as stale while compacting */
+        es_df_t *df = df_of(t, n->tenant, 0);
+        if (df && df->df)
+            df->df--;
+        if (++t->stale * 2 > t->n && t->n > 8)
             term_compact(s, t);
-            n->ft_ver--;
-        }
     }
     if (n->n_terms) {
         es_tenant_stats_t *ts = es_tstats(s, n->tenant);
@@ -69,10 +83,9 @@ void es_ft_unindex(es_store_t *s, uint32_t idx)
     n->terms = NULL;
     n->n_terms = 0;
     n->doclen = 0;
-    n->ft_ver++;
 }
 
-static int posting_add(es_store_t *s, const char *term, uint32_t node, uint32_t ver, float tf, uint32_t *term_idx)
+static int posting_add(es_store_t *s, const char *term, uint32_t node, float tf, float dl, uint32_t *term_idx)
 {
     uint32_t ti = es_intern(&s->terms_tab, term, 1);
     if (ti == ES_NONE)
@@ -98,7 +111,12 @@ static int posting_add(es_store_t *s, const char *term, uint32_t node, uint32_t 
         t->p = p;
         t->cap = nc;
     }
-    t->p[t->n++] = (es_posting_t){node, ver, tf};
+    uint32_t tenant = s->nodes[node].tenant;
+    es_df_t *df = df_of(t, tenant, 1);
+    if (!df)
+        return HX_ENOMEM;
+    df->df++;
+    t->p[t->n++] = (es_posting_t){node, s->ftver[node], tf, dl, tenant};
     *term_idx = ti;
     return HX_OK;
 }
@@ -120,13 +138,13 @@ int es_ft_index(es_store_t *s, uint32_t idx)
     if (d.n && !(n->terms = malloc(d.n * sizeof *n->terms)))
         rc = HX_ENOMEM;
     float len = 0;
+    for (size_t i = 0; i < d.n; i++)
+        len += terms[i].tf;
     for (size_t i = 0; !rc && i < d.n; i++) {
-        rc = posting_add(s, terms[i].t, idx, n->ft_ver, terms[i].tf, &n->terms[i]);
+        rc = posting_add(s, terms[i].t, idx, terms[i].tf, len, &n->terms[i]);
         n = &s->nodes[idx];
-        if (!rc) {
+        if (!rc)
             n->n_terms++;
-            len += terms[i].tf;
-        }
     }
     free(terms);
     if (n->n_terms) {
@@ -185,21 +203,20 @@ int es_ft_search(es_store_t *s, const hx_graph_search_q_t *q, hx_graph_result_t 
     uint32_t ep = es_scratch_begin(x, s->n_nodes);
     uint64_t reads = 0;
     for (size_t k = 0; k < qt.n && !x->failed; k++) {
-        const es_term_t *term = &s->terms[qt.terms[k]];
-        double df = 0;
-        for (uint32_t i = 0; i < term->n; i++) {
-            const es_posting_t *p = &term->p[i];
-            const es_node_t *n = &s->nodes[p->node];
-            df += n->state == ES_LIVE && n->ft_ver == p->ver && n->tenant == t;
-        }
-        reads += term->n;
+        es_term_t *term = &s->terms[qt.terms[k]];
+        es_df_t *dfe = df_of(term, t, 0);
+        double df = dfe ? dfe->df : 0;
         if (df == 0)
             continue;
+        reads += term->n;
         double idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
+        /* With nothing stale in the list (the common case: text rarely
+         * changes) no posting needs its node's version looked up. */
+        const uint32_t *ver = s->ftver;
+        int clean = term->stale == 0;
         for (uint32_t i = 0; i < term->n; i++) {
             const es_posting_t *p = &term->p[i];
-            const es_node_t *n = &s->nodes[p->node];
-            if (n->state != ES_LIVE || n->ft_ver != p->ver || n->tenant != t)
+            if (p->tenant != t || (!clean && ver[p->node] != p->ver))
                 continue;
             if (x->mark[p->node] != ep) {
                 x->mark[p->node] = ep;
@@ -207,7 +224,7 @@ int es_ft_search(es_store_t *s, const hx_graph_search_q_t *q, hx_graph_result_t 
                 es_scratch_push(x, p->node);
             }
             double tf = p->tf;
-            x->score[p->node] += idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * n->doclen / avgdl));
+            x->score[p->node] += idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * p->dl / avgdl));
         }
     }
     size_t k = (size_t)q->limit, nh = 0;

@@ -105,7 +105,7 @@ int es_cand_before(const es_store_t *s, const es_cand_t *a, const es_cand_t *b)
         return a->a > b->a;
     if (a->b != b->b)
         return a->b > b->b;
-    return strcmp(s->nodes[a->node].id, s->nodes[b->node].id) < 0;
+    return strcmp(es_nid(&s->nodes[a->node]), es_nid(&s->nodes[b->node])) < 0;
 }
 
 static void sift_down(const es_store_t *s, es_cand_t *h, size_t n)
@@ -382,7 +382,14 @@ int es_path(es_store_t *s, const hx_graph_path_q_t *q, hx_graph_result_t *out, h
         fbl[0] = b;
     }
     while (!rc && !met && na && nb && da + db < (uint32_t)q->max_depth) {
-        int side_b = nb < na;
+        /* expand the side whose next layer costs less: the one whose
+         * frontier has fewer relationships (hubs make node counts lie) */
+        uint64_t wa = 0, wb = 0;
+        for (uint32_t i = 0; i < na; i++)
+            wa += s->nodes[fa[i]].out.n + s->nodes[fa[i]].in.n;
+        for (uint32_t i = 0; i < nb; i++)
+            wb += s->nodes[fbl[i]].out.n + s->nodes[fbl[i]].in.n;
+        int side_b = wb < wa;
         uint32_t **f = side_b ? &fbl : &fa, *nf = side_b ? &nb : &na;
         /* Lay the frontier at the end of the shared list, expand it, and take
          * what it added as the next frontier. */

@@ -72,7 +72,7 @@ int es_snapshot_encode(const es_store_t *s, uint64_t seq, hx_buf_t *out)
         if (n->state != ES_LIVE)
             continue;
         rc = hx_buf_put_uvarint(out, n->tenant);
-        rc = rc ? rc : put_str(out, n->id);
+        rc = rc ? rc : put_str(out, es_nid(n));
         rc = rc ? rc : hx_buf_put_u8(out, n->label);
         rc = rc ? rc : put_str(out, es_str(&s->types, n->type));
         rc = rc ? rc : put_str(out, n->name);
@@ -93,7 +93,7 @@ int es_snapshot_encode(const es_store_t *s, uint64_t seq, hx_buf_t *out)
         if (target == ES_NONE)
             continue;
         rc = hx_buf_put_uvarint(out, s->nodes[i].tenant);
-        rc = rc ? rc : put_str(out, s->nodes[i].id);
+        rc = rc ? rc : put_str(out, es_nid(&s->nodes[i]));
         rc = rc ? rc : hx_buf_put_uvarint(out, ord[target]);
     }
     rc = rc ? rc : hx_buf_put_uvarint(out, rels);

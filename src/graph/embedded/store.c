@@ -29,15 +29,9 @@ static uint32_t mix32(uint64_t x)
 
 static int map_init(es_map_t *m, uint32_t cap)
 {
-    m->val = malloc(cap * sizeof *m->val);
-    m->hash = malloc(cap * sizeof *m->hash);
-    if (!m->val || !m->hash) {
-        free(m->val);
-        free(m->hash);
-        m->val = m->hash = NULL;
+    if (!(m->e = malloc(cap * sizeof *m->e)))
         return HX_ENOMEM;
-    }
-    memset(m->val, 0xff, cap * sizeof *m->val);
+    memset(m->e, 0xff, cap * sizeof *m->e);
     m->cap = cap;
     m->used = 0;
     return HX_OK;
@@ -45,18 +39,17 @@ static int map_init(es_map_t *m, uint32_t cap)
 
 static void map_free(es_map_t *m)
 {
-    free(m->val);
-    free(m->hash);
+    free(m->e);
     memset(m, 0, sizeof *m);
 }
 
 static void map_put_raw(es_map_t *m, uint32_t h, uint32_t v)
 {
     uint32_t i = h & (m->cap - 1);
-    while (m->val[i] != ES_NONE)
+    while (m->e[i].val != ES_NONE)
         i = (i + 1) & (m->cap - 1);
-    m->val[i] = v;
-    m->hash[i] = h;
+    m->e[i].val = v;
+    m->e[i].hash = h;
     m->used++;
 }
 
@@ -67,8 +60,8 @@ static int map_grow(es_map_t *m, int (*keep)(void *ctx, uint32_t v), void *ctx)
     if (map_init(&n, m->cap * 2))
         return HX_ENOMEM;
     for (uint32_t i = 0; i < m->cap; i++)
-        if (m->val[i] != ES_NONE && (!keep || keep(ctx, m->val[i])))
-            map_put_raw(&n, m->hash[i], m->val[i]);
+        if (m->e[i].val != ES_NONE && (!keep || keep(ctx, m->e[i].val)))
+            map_put_raw(&n, m->e[i].hash, m->e[i].val);
     map_free(m);
     *m = n;
     return HX_OK;
@@ -79,9 +72,9 @@ static int map_grow(es_map_t *m, int (*keep)(void *ctx, uint32_t v), void *ctx)
 uint32_t es_intern(es_strtab_t *t, const char *s, int create)
 {
     uint32_t h = es_hash32(s, strlen(s));
-    for (uint32_t i = h & (t->map.cap - 1); t->map.val[i] != ES_NONE; i = (i + 1) & (t->map.cap - 1))
-        if (t->map.hash[i] == h && !strcmp(t->s[t->map.val[i]], s))
-            return t->map.val[i];
+    for (uint32_t i = h & (t->map.cap - 1); t->map.e[i].val != ES_NONE; i = (i + 1) & (t->map.cap - 1))
+        if (t->map.e[i].hash == h && !strcmp(t->s[t->map.e[i].val], s))
+            return t->map.e[i].val;
     if (!create)
         return ES_NONE;
     if (t->n == t->cap) {
@@ -145,17 +138,20 @@ void es_store_free(es_store_t *s)
 {
     for (uint32_t i = 0; i < s->n_nodes; i++) {
         node_strings_free(&s->nodes[i]);
-        free(s->nodes[i].id);
+        free(s->nodes[i].idlong);
         free(s->nodes[i].out.r);
         free(s->nodes[i].in.r);
         free(s->nodes[i].terms);
     }
     free(s->nodes);
+    free(s->ftver);
     for (uint32_t i = 0; i < s->n_rels; i++)
         free(s->rels[i].props);
     free(s->rels);
-    for (uint32_t i = 0; i < s->terms_tab.n; i++)
+    for (uint32_t i = 0; i < s->terms_tab.n; i++) {
         free(s->terms[i].p);
+        free(s->terms[i].dfs);
+    }
     free(s->terms);
     map_free(&s->node_map);
     map_free(&s->rel_map);
@@ -209,10 +205,10 @@ uint32_t es_node_slot(const es_store_t *s, uint32_t tenant, const char *id)
         return ES_NONE;
     uint32_t h = node_hash(tenant, id);
     const es_map_t *m = &s->node_map;
-    for (uint32_t i = h & (m->cap - 1); m->val[i] != ES_NONE; i = (i + 1) & (m->cap - 1)) {
-        const es_node_t *n = &s->nodes[m->val[i]];
-        if (m->hash[i] == h && n->tenant == tenant && !strcmp(n->id, id))
-            return m->val[i];
+    for (uint32_t i = h & (m->cap - 1); m->e[i].val != ES_NONE; i = (i + 1) & (m->cap - 1)) {
+        const es_node_t *n = &s->nodes[m->e[i].val];
+        if (m->e[i].hash == h && n->tenant == tenant && !strcmp(es_nid(n), id))
+            return m->e[i].val;
     }
     return ES_NONE;
 }
@@ -242,18 +238,25 @@ uint32_t es_node_new(es_store_t *s, uint32_t tenant, const char *id)
     if (s->n_nodes == s->cap_nodes) {
         uint32_t nc = s->cap_nodes ? s->cap_nodes * 2 : 1024;
         es_node_t *p = realloc(s->nodes, (size_t)nc * sizeof *p);
-        if (!p)
+        if (p)
+            s->nodes = p;
+        uint32_t *v = p ? realloc(s->ftver, (size_t)nc * sizeof *v) : NULL;
+        if (!v)
             return ES_NONE;
-        s->nodes = p;
+        s->ftver = v;
         s->cap_nodes = nc;
     }
+    s->ftver[s->n_nodes] = 0;
     if ((s->node_map.used + 1) * 2 > s->node_map.cap && map_grow(&s->node_map, NULL, NULL))
         return ES_NONE;
     es_tenant_stats_t *ts = es_tstats(s, tenant);
     es_node_t *n = &s->nodes[s->n_nodes];
     memset(n, 0, sizeof *n);
-    if (!ts || !(n->id = strdup(id)))
+    size_t idn = strlen(id);
+    if (!ts || (idn >= ES_ID_INLINE && !(n->idlong = strdup(id))))
         return ES_NONE;
+    if (idn < ES_ID_INLINE)
+        memcpy(n->idbuf, id, idn + 1);
     n->tenant = (uint16_t)tenant;
     n->merged_into = ES_NONE;
     map_put_raw(&s->node_map, node_hash(tenant, id), s->n_nodes);
@@ -311,10 +314,10 @@ static uint32_t rel_find(const es_store_t *s, uint32_t from, uint16_t type, uint
 {
     uint32_t h = rel_hash(from, type, to);
     const es_map_t *m = &s->rel_map;
-    for (uint32_t i = h & (m->cap - 1); m->val[i] != ES_NONE; i = (i + 1) & (m->cap - 1)) {
-        const es_rel_t *r = &s->rels[m->val[i]];
-        if (m->hash[i] == h && r->from == from && r->to == to && r->type == type)
-            return m->val[i];
+    for (uint32_t i = h & (m->cap - 1); m->e[i].val != ES_NONE; i = (i + 1) & (m->cap - 1)) {
+        const es_rel_t *r = &s->rels[m->e[i].val];
+        if (m->e[i].hash == h && r->from == from && r->to == to && r->type == type)
+            return m->e[i].val;
     }
     return ES_NONE;
 }
@@ -332,7 +335,7 @@ static int rel_index(es_store_t *s, uint32_t r)
         /* Rebuild at the same size when garbage is most of the table. */
         uint32_t live = 0;
         for (uint32_t i = 0; i < s->rel_map.cap; i++)
-            live += s->rel_map.val[i] != ES_NONE && s->rels[s->rel_map.val[i]].alive;
+            live += s->rel_map.e[i].val != ES_NONE && s->rels[s->rel_map.e[i].val].alive;
         /* Room for as many insertions again as there are live entries. */
         es_map_t m;
         uint32_t cap = 1024;
@@ -341,8 +344,8 @@ static int rel_index(es_store_t *s, uint32_t r)
         if (map_init(&m, cap))
             return HX_ENOMEM;
         for (uint32_t i = 0; i < s->rel_map.cap; i++)
-            if (s->rel_map.val[i] != ES_NONE && rel_entry_keep(s, s->rel_map.val[i]))
-                map_put_raw(&m, s->rel_map.hash[i], s->rel_map.val[i]);
+            if (s->rel_map.e[i].val != ES_NONE && rel_entry_keep(s, s->rel_map.e[i].val))
+                map_put_raw(&m, s->rel_map.e[i].hash, s->rel_map.e[i].val);
         map_free(&s->rel_map);
         s->rel_map = m;
     }
@@ -369,7 +372,7 @@ static int adj_push(es_adj_t *a, uint32_t r, uint32_t *pos)
 static void rel_set_id(es_store_t *s, es_rel_t *r)
 {
     const es_node_t *a = &s->nodes[r->from], *b = &s->nodes[r->to];
-    hx_graph_rel_id(es_str(&s->tenants, a->tenant), a->id, es_str(&s->rtypes, r->type), b->id, r->id);
+    hx_graph_rel_id(es_str(&s->tenants, a->tenant), es_nid(a), es_str(&s->rtypes, r->type), es_nid(b), r->id);
 }
 
 static int rel_attach(es_store_t *s, uint32_t r)
@@ -675,11 +678,25 @@ static int entity_merge(es_store_t *s, uint32_t a, uint32_t b)
 
 /* ---- ops ---- */
 
-static int apply_op(es_store_t *s, const hx_graph_op_t *op)
+/* The tenant of the previous op: a batch is almost always one tenant, and
+ * decoded ops share one tenant string. */
+typedef struct {
+    const char *name;
+    uint32_t idx;
+} tcache_t;
+
+static int apply_op(es_store_t *s, const hx_graph_op_t *op, tcache_t *tc)
 {
-    uint32_t t = es_intern(&s->tenants, op->tenant, 1);
-    if (t == ES_NONE || t > UINT16_MAX || !es_tstats(s, t))
-        return HX_ENOMEM;
+    uint32_t t;
+    if (tc->name && (tc->name == op->tenant || !strcmp(tc->name, op->tenant))) {
+        t = tc->idx;
+    } else {
+        t = es_intern(&s->tenants, op->tenant, 1);
+        if (t == ES_NONE || t > UINT16_MAX || !es_tstats(s, t))
+            return HX_ENOMEM;
+        tc->name = op->tenant;
+        tc->idx = t;
+    }
     switch (op->kind) {
     case HX_GRAPH_OP_ENTITY_UPSERT: return entity_upsert(s, t, op);
     case HX_GRAPH_OP_ENTITY_DELETE: {
@@ -751,8 +768,9 @@ int es_cursor_set(es_store_t *s, const char *name, int64_t value)
 
 int es_store_apply(es_store_t *s, const hx_graph_batch_t *b)
 {
+    tcache_t tc = {NULL, 0};
     for (size_t i = 0; i < b->n_ops; i++)
-        if (apply_op(s, &b->ops[i]))
+        if (apply_op(s, &b->ops[i], &tc))
             return HX_ENOMEM;
     for (size_t i = 0; i < b->n_cursors; i++)
         if (es_cursor_set(s, b->cursors[i].name, b->cursors[i].value))
@@ -766,7 +784,7 @@ void es_node_view(const es_store_t *s, uint32_t idx, hx_graph_entity_t *v, const
     for (int i = 0; i < n->n_aliases; i++)
         aliases[i] = n->aliases[i];
     *v = (hx_graph_entity_t){
-        .id = n->id,
+        .id = es_nid(n),
         .label = label_names[n->label < 3 ? n->label : 0],
         .type = es_str(&s->types, n->type),
         .name = n->name ? n->name : "",
@@ -788,8 +806,8 @@ void es_rel_view(const es_store_t *s, uint32_t idx, hx_graph_rel_t *v)
     const es_rel_t *r = &s->rels[idx];
     *v = (hx_graph_rel_t){
         .id = r->id,
-        .from = s->nodes[r->from].id,
-        .to = s->nodes[r->to].id,
+        .from = es_nid(&s->nodes[r->from]),
+        .to = es_nid(&s->nodes[r->to]),
         .type = es_str(&s->rtypes, r->type),
         .strength = r->strength,
         .properties = r->props ? r->props : "{}",

@@ -26,12 +26,17 @@ typedef struct es_adj {
     uint32_t n, cap;
 } es_adj_t;
 
+#define ES_ID_INLINE 24
+
 typedef struct es_node {
-    char *id;
+    /* tenant and a short id share the first cache line: an id lookup
+     * compares them without chasing another pointer */
+    uint16_t tenant, type;       /* interned; type 0 = "" (stub) */
+    char idbuf[ES_ID_INLINE];    /* ids shorter than ES_ID_INLINE */
+    char *idlong;                /* longer ids; NULL for short ones */
     char *name, *desc, *props;   /* props: compact JSON object text or NULL */
     char **aliases;
     uint8_t n_aliases, label, state;
-    uint16_t tenant, type;       /* interned; type 0 = "" (stub) */
     uint32_t merged_into;        /* ES_MERGED: the node it went into ... */
     uint32_t merged_gen;         /* ... while that node had this generation */
     uint32_t gen;                /* bumped on delete: redirects to an older life are dead */
@@ -39,7 +44,6 @@ typedef struct es_node {
     double conf_sum, importance;
     int64_t created, updated;
     es_adj_t out, in;
-    uint32_t ft_ver;             /* postings of another version are stale */
     float doclen;                /* weighted terms indexed */
     uint32_t *terms;             /* term indices this version is indexed under */
     uint32_t n_terms;
@@ -56,23 +60,37 @@ typedef struct es_rel {
     char id[17];
 } es_rel_t;
 
+/* A posting carries what scoring needs (tf, the document's length, its
+ * tenant), so a search touches only the compact ftver array per posting:
+ * ftver[node] != ver means the posting is stale (the node was re-indexed,
+ * deleted or merged; each bumps the version). */
 typedef struct es_posting {
     uint32_t node, ver;
-    float tf;
+    float tf, dl;
+    uint32_t tenant;
 } es_posting_t;
+
+typedef struct es_df {
+    uint32_t tenant, df;         /* live documents of tenant holding the term */
+} es_df_t;
 
 typedef struct es_term {
     char *s;
     es_posting_t *p;
     uint32_t n, cap, stale;
+    es_df_t *dfs;
+    uint32_t n_dfs;
 } es_term_t;
 
 /* Open-addressing table of u32 values with a cached hash; the owner decides
  * what matches. */
+typedef struct es_slot {
+    uint32_t val, hash;          /* together: one cache line per probe */
+} es_slot_t;
+
 typedef struct es_map {
-    uint32_t *val;
-    uint32_t *hash;
-    uint32_t cap, used;          /* cap is a power of two */
+    es_slot_t *e;
+    uint32_t cap, used;          /* cap is a power of two; val ES_NONE = empty */
 } es_map_t;
 
 typedef struct es_strtab {       /* interned strings: index -> string, string -> index */
@@ -91,6 +109,7 @@ typedef struct es_scratch es_scratch_t;
 typedef struct es_store {
     pthread_rwlock_t lock;
     es_node_t *nodes;
+    uint32_t *ftver;             /* per node, parallel to nodes: its fulltext version */
     uint32_t n_nodes, cap_nodes;
     es_rel_t *rels;
     uint32_t n_rels, cap_rels;
@@ -109,6 +128,11 @@ typedef struct es_store {
     es_scratch_t *pool;
     _Atomic uint64_t reads, loaded; /* cache figures: records read by queries / loaded from disk */
 } es_store_t;
+
+static inline const char *es_nid(const es_node_t *n)
+{
+    return n->idlong ? n->idlong : n->idbuf;
+}
 
 /* ---- store.c ---- */
 int es_store_init(es_store_t *s);
