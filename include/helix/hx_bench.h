@@ -17,6 +17,7 @@ typedef struct hx_bench_opts {
     const char *backend;       /* kafka bench: embedded (NULL) | kafka | mock */
     const char *bootstrap;     /* kafka bench with backend kafka: HOST:PORT[,...] */
     const char *topic;         /* kafka bench: use this existing topic instead of creating one */
+    const char *uri;           /* graph bench with backend neo4j: bolt://host:port */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better
@@ -59,7 +60,8 @@ int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * relationships, write_nodes_per_sec, write_rels_per_sec,
  * upsert_nodes_per_sec, related_2hop_p95_ms, search_p95_ms, path_p95_ms,
  * extract_messages_per_sec, verified and verdicts. backend: graph store
- * (embedded by default). */
+ * (embedded by default, or neo4j at o->uri with neo4j.* from HELIX_NEO4J_*
+ * variables; the database must start empty for the counts to verify). */
 int hx_bench_graph(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
 #endif

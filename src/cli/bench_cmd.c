@@ -27,12 +27,14 @@ static const char *pending[] = {"analytics"};
 static void usage(FILE *out)
 {
     fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
-                 "                   [--data-dir DIR] [--backend embedded|kafka|mock] [--bootstrap HOST:PORT]\n"
-                 "                   [--topic NAME]\n\n"
+                 "                   [--data-dir DIR] [--backend embedded|kafka|mock|neo4j] [--bootstrap HOST:PORT]\n"
+                 "                   [--topic NAME] [--uri bolt://HOST:PORT]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
-                 "`helix kafka-mock --topic bench:12`).\n\ncomponents:\n");
+                 "`helix kafka-mock --topic bench:12`).\n"
+                 "--backend neo4j (graph bench): the Neo4j server at --uri, credentials and database from\n"
+                 "HELIX_NEO4J_USER/PASSWORD/DATABASE; use an empty database (docs/graph.md).\n\ncomponents:\n");
     for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
         fprintf(out, "  %-10s %s\n", drivers[i].name, drivers[i].what);
     fprintf(out, "  all        every component above\n\nNot built yet: analytics.\n");
@@ -43,13 +45,13 @@ int hx_cmd_bench(int argc, char **argv)
     static const struct option opts[] = {{"json", required_argument, 0, 'j'},      {"messages", required_argument, 0, 'n'},
                                          {"fsync", required_argument, 0, 'f'},     {"data-dir", required_argument, 0, 'd'},
                                          {"backend", required_argument, 0, 'b'},   {"bootstrap", required_argument, 0, 'B'},
-                                         {"topic", required_argument, 0, 't'},
+                                         {"topic", required_argument, 0, 't'},     {"uri", required_argument, 0, 'u'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL, NULL};
+    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL, NULL, NULL};
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:u:h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -73,14 +75,16 @@ int hx_cmd_bench(int argc, char **argv)
             break;
         case 'd': o.data_dir = optarg; break;
         case 'b':
-            if (strcmp(optarg, "embedded") && strcmp(optarg, "kafka") && strcmp(optarg, "mock")) {
-                fprintf(stderr, "helix bench: --backend must be embedded, kafka or mock\n");
+            if (strcmp(optarg, "embedded") && strcmp(optarg, "kafka") && strcmp(optarg, "mock") &&
+                strcmp(optarg, "neo4j")) {
+                fprintf(stderr, "helix bench: --backend must be embedded, kafka, mock (kafka bench) or neo4j (graph bench)\n");
                 return 2;
             }
             o.backend = optarg;
             break;
         case 'B': o.bootstrap = optarg; break;
         case 't': o.topic = optarg; break;
+        case 'u': o.uri = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -90,6 +94,10 @@ int hx_cmd_bench(int argc, char **argv)
         return 2;
     }
     const char *which = argv[optind];
+    if (o.backend && strcmp(o.backend, "neo4j") == 0 && (!o.uri || strcmp(which, "graph") != 0)) {
+        fprintf(stderr, "helix bench: --backend neo4j is for the graph bench and needs --uri bolt://HOST:PORT\n");
+        return 2;
+    }
     if (o.backend && strcmp(o.backend, "kafka") == 0 && !o.bootstrap) {
         fprintf(stderr, "helix bench: --backend kafka needs --bootstrap HOST:PORT (or use --backend mock)\n");
         return 2;
