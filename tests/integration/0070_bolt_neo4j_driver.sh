@@ -6,23 +6,16 @@
 # every message the driver sent against tests/bolt_server/driver_check.script.
 set -u
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/bolt_stub.sh"
 . "$(dirname "$0")/lib/npm.sh"
 src=${HX_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-stub_bin="$(dirname "$HELIX_BIN")/hx-bolt-stub"
 base=$(hx_tmpdir bolt-driver); HX_CLEAN_DIRS+=("$base")
 
 hx_npm_peers neo4j-driver@5.28.3 || finish
 script=$(hx_npm_script "$src/tests/bolt_server/driver_check.mjs")
 
-"$stub_bin" --timeout 60 "$src/tests/bolt_server/driver_check.script" >"$base/stub.out" 2>"$base/stub.err" &
-stub_pid=$!; pids+=("$stub_pid")
-uri=""
-for _ in $(seq 1 100); do
-  uri=$(grep -o 'bolt://127.0.0.1:[0-9]*' "$base/stub.out" | head -1)
-  [ -n "$uri" ] && break
-  sleep 0.05
-done
-[ -n "$uri" ] || { bad "hx-bolt-stub did not start: $(cat "$base/stub.err")"; finish; }
+hx_bolt_stub "$base" "$src/tests/bolt_server/driver_check.script" || finish
+uri=$STUB_URI; stub_pid=$STUB_PID
 
 out=$(timeout 60 node "$script" "$uri" 2>&1); rc=$?
 echo "$out" | sed 's/^/  driver: /' >&2

@@ -6,8 +6,8 @@
 # docs/graph.md; no Neo4j can run on the build machines.
 set -u
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/bolt_stub.sh"
 src=${HX_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-stub_bin="$(dirname "$HELIX_BIN")/hx-bolt-stub"
 base=$(hx_tmpdir bench-neo4j); HX_CLEAN_DIRS+=("$base")
 
 out=$("$HELIX_BIN" bench graph --backend neo4j 2>&1); rc=$?
@@ -23,15 +23,8 @@ C: LOGON {"scheme": "basic", "principal": "bench", "credentials": "wrong"}
 S: FAILURE {"code": "Neo.ClientError.Security.Unauthorized", "message": "The client is unauthorized due to authentication failure."}
 S: <EXIT>
 S
-"$stub_bin" --timeout 30 "$base/refuse.script" >"$base/stub.out" 2>"$base/stub.err" &
-stub_pid=$!; pids+=("$stub_pid")
-uri=""
-for _ in $(seq 1 100); do
-  uri=$(grep -o 'bolt://127.0.0.1:[0-9]*' "$base/stub.out" | head -1)
-  [ -n "$uri" ] && break
-  sleep 0.05
-done
-[ -n "$uri" ] || { bad "hx-bolt-stub did not start: $(cat "$base/stub.err")"; finish; }
+hx_bolt_stub "$base" "$base/refuse.script" || finish
+uri=$STUB_URI; stub_pid=$STUB_PID
 out=$(HELIX_NEO4J_USER=bench HELIX_NEO4J_PASSWORD=wrong timeout 60 "$HELIX_BIN" bench graph --backend neo4j \
       --uri "$uri" --messages 1000 --data-dir "$base/data" 2>&1); rc=$?
 expect "refused credentials: runtime failure" 1 "$rc"

@@ -48,6 +48,24 @@ static int start(const char *const *scripts, size_t n)
     return rc;
 }
 
+/* A connection to the running stub (on database db, NULL = default), or
+ * NULL after recording the failure and stopping the stub. */
+static hx_bolt_conn_t *connect_or_stop(const char *db)
+{
+    hx_bolt_opts_t o = opts();
+    o.database = db;
+    hx_bolt_conn_t *c = NULL;
+    hx_err_t err = {0};
+    if (hx_bolt_open(&o, &c, &err)) {
+        fprintf(stderr, "  %s\n", err.msg);
+        CHECK(0);
+        hx_bolt_stub_stop(stub);
+        stub = NULL;
+        return NULL;
+    }
+    return c;
+}
+
 static void finish_stub(void)
 {
     hx_err_t err = {0};
@@ -230,15 +248,10 @@ static void test_failure_then_reset(void)
     };
     if (start(s, 1))
         return;
-    hx_bolt_opts_t o = opts();
-    hx_bolt_conn_t *c = NULL;
     hx_err_t err = {0};
-    if (hx_bolt_open(&o, &c, &err)) {
-        fprintf(stderr, "  %s\n", err.msg);
-        CHECK(0);
-        hx_bolt_stub_stop(stub);
+    hx_bolt_conn_t *c = connect_or_stop(NULL);
+    if (!c)
         return;
-    }
     hx_bolt_result_t r = {0};
     CHECK_INT(hx_bolt_run(c, "RETURN nope(", NULL, &r, &err), HX_EINVAL);
     CHECK_CONTAINS(err.msg, "Neo.ClientError.Statement.SyntaxError");
@@ -294,16 +307,10 @@ static void test_transactions(void)
     };
     if (start(s, 1))
         return;
-    hx_bolt_opts_t o = opts();
-    o.database = "graph";
-    hx_bolt_conn_t *c = NULL;
     hx_err_t err = {0};
-    if (hx_bolt_open(&o, &c, &err)) {
-        fprintf(stderr, "  %s\n", err.msg);
-        CHECK(0);
-        hx_bolt_stub_stop(stub);
+    hx_bolt_conn_t *c = connect_or_stop("graph");
+    if (!c)
         return;
-    }
     hx_buf_t params = HX_BUF_INIT;
     hx_ps_put_map_header(&params, 1);
     hx_ps_put_cstr(&params, "k");
@@ -354,15 +361,10 @@ static void test_values_and_chunking(void)
     };
     if (start(s, 1))
         return;
-    hx_bolt_opts_t o = opts();
-    hx_bolt_conn_t *c = NULL;
     hx_err_t err = {0};
-    if (hx_bolt_open(&o, &c, &err)) {
-        fprintf(stderr, "  %s\n", err.msg);
-        CHECK(0);
-        hx_bolt_stub_stop(stub);
+    hx_bolt_conn_t *c = connect_or_stop(NULL);
+    if (!c)
         return;
-    }
     hx_buf_t p = HX_BUF_INIT;
     hx_ps_put_map_header(&p, 8);
     hx_ps_put_cstr(&p, "i");
