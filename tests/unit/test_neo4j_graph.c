@@ -149,6 +149,9 @@ static int apply(hx_graph_t *g, const hx_graph_op_t *ops, size_t n, const hx_gra
 #define ROW_BOB                                                                                              \
     "{\"tenant\": \"t1\", \"id\": \"bob\", \"label\": null, \"type\": \"person\", \"name\": \"Bob Li\", "     \
     "\"description\": null, \"aliases\": [], \"props\": {}, \"mentions\": 1, \"confidence\": 1.0, \"ts\": 1000}"
+#define ROW_ENT(id)                                                                                          \
+    "{\"tenant\": \"t1\", \"id\": \"" id "\", \"label\": null, \"type\": \"person\", \"name\": \"Bob Li\", "  \
+    "\"description\": null, \"aliases\": [], \"props\": {}, \"mentions\": 1, \"confidence\": 1.0, \"ts\": 1000}"
 #define REL(f, t, s) "{\"tenant\": \"t1\", \"from\": \"" f "\", \"to\": \"" t "\", \"strength\": " s ", \"strength_set\": false, \"props\": {}, \"ts\": 1000}"
 
 /* One transaction: runs of one kind become one UNWIND each, in order, then
@@ -158,8 +161,9 @@ static void test_write_batch(void)
     schema();
     hx_buf_puts(&sc, "C: BEGIN {}\nS: SUCCESS {}\n");
     run(hx_cy_entity_upsert, "{\"batch\": [" ROW_ALICE ", " ROW_BOB "]}", NULL, NULL);
-    run(built(hx_cy_rel_upsert, "KNOWS"), "{\"batch\": [" REL("alice", "bob", "1.5") ", " REL("alice", "bob", "1.0") "]}",
-        NULL, NULL);
+    /* The same pair twice: two statements, so the second adds to the first. */
+    run(built(hx_cy_rel_upsert, "KNOWS"), "{\"batch\": [" REL("alice", "bob", "1.5") "]}", NULL, NULL);
+    run(built(hx_cy_rel_upsert, "KNOWS"), "{\"batch\": [" REL("alice", "bob", "1.0") "]}", NULL, NULL);
     run(built(hx_cy_rel_upsert, "USES"), "{\"batch\": [" REL("alice", "redis", "1.0") "]}", NULL, NULL);
     run(hx_cy_entity_upsert, "{\"batch\": [" ROW_BOB "]}", NULL, NULL);
     run(hx_cy_entity_delete, "{\"batch\": [{\"tenant\": \"t1\", \"id\": \"carol\"}]}", NULL, NULL);
@@ -197,13 +201,15 @@ static void test_write_batch(void)
 }
 
 /* neo4j.batch_size splits a long run into several statements of one
- * transaction; a FAILURE rolls the whole batch back (RESET) and says why. */
+ * transaction, and so does a node written twice in a run; a FAILURE rolls
+ * the whole batch back (RESET) and says why. */
 static void test_write_split_and_failure(void)
 {
     schema();
     hx_buf_puts(&sc, "C: BEGIN {}\nS: SUCCESS {}\n");
-    run(hx_cy_entity_upsert, "{\"batch\": [" ROW_BOB ", " ROW_BOB "]}", NULL, NULL);
-    run(hx_cy_entity_upsert, "{\"batch\": [" ROW_BOB "]}", NULL, NULL);
+    run(hx_cy_entity_upsert, "{\"batch\": [" ROW_ENT("a") ", " ROW_ENT("b") "]}", NULL, NULL); /* batch_size */
+    run(hx_cy_entity_upsert, "{\"batch\": [" ROW_ENT("c") "]}", NULL, NULL);
+    run(hx_cy_entity_upsert, "{\"batch\": [" ROW_ENT("c") "]}", NULL, NULL); /* c again: a new statement */
     hx_buf_puts(&sc, "C: COMMIT\nS: SUCCESS {}\nC: BEGIN {}\nS: SUCCESS {}\n");
     run_fail(hx_cy_entity_upsert, "{\"batch\": [" ROW_BOB "]}", "Neo.TransientError.Transaction.LockClientStopped");
     const char *s[] = {hx_buf_cstr(&sc)};
@@ -212,11 +218,12 @@ static void test_write_split_and_failure(void)
     batch_size = 1000;
     if (!g)
         return done(NULL);
-    hx_graph_op_t ops[3] = {ent("bob", "person", "Bob Li", 1, 1.0), ent("bob", "person", "Bob Li", 1, 1.0),
-                            ent("bob", "person", "Bob Li", 1, 1.0)};
+    hx_graph_op_t ops[4] = {ent("a", "person", "Bob Li", 1, 1.0), ent("b", "person", "Bob Li", 1, 1.0),
+                            ent("c", "person", "Bob Li", 1, 1.0), ent("c", "person", "Bob Li", 1, 1.0)};
+    hx_graph_op_t bob = ent("bob", "person", "Bob Li", 1, 1.0);
     hx_err_t err = {0};
-    CHECK_INT(apply(g, ops, 3, NULL, 0, &err), 0);
-    CHECK_INT(apply(g, ops, 1, NULL, 0, &err), HX_EAGAIN);
+    CHECK_INT(apply(g, ops, 4, NULL, 0, &err), 0);
+    CHECK_INT(apply(g, &bob, 1, NULL, 0, &err), HX_EAGAIN);
     CHECK_CONTAINS(err.msg, "Neo.TransientError.Transaction.LockClientStopped");
     done(g);
 }

@@ -4,14 +4,13 @@
  * the batch's order; merges run op by op; the cursors go last, in the same
  * transaction, so the consumer's positions commit with the data. */
 #include "graph/neo4j/neo4j_int.h"
+#include "helix/hx_hash.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-typedef struct wctx {
-    nj_t *nj;
-    const hx_graph_batch_t *b;
-    hx_buf_t params, stmt;
-} wctx_t;
+typedef struct seen seen_t;
+typedef struct wctx wctx_t;
 
 static void put_kv_str(hx_buf_t *b, const char *k, const char *v)
 {
@@ -87,7 +86,46 @@ static int same_run(const hx_graph_op_t *a, const hx_graph_op_t *b)
     return 1;
 }
 
+/* The node (entity ops) or node pair (relationship ops) a row writes. */
+static uint64_t row_key(const hx_graph_op_t *op)
+{
+    if (op->kind == HX_GRAPH_OP_REL_UPSERT || op->kind == HX_GRAPH_OP_REL_DELETE) {
+        uint64_t a = hx_hash64(op->from, strlen(op->from)), b = hx_hash64(op->to, strlen(op->to));
+        return a * 0x9E3779B97F4A7C15ULL ^ b;
+    }
+    return hx_hash64(op->id, strlen(op->id));
+}
+
+/* A set of row keys for one run; a (rare) false "seen" only splits a run
+ * early, which is harmless. */
+#define SEEN_SLOTS 4096
+typedef struct seen {
+    uint64_t slot[SEEN_SLOTS];
+    int used;
+} seen_t;
+
+static int seen_add(seen_t *s, uint64_t k)
+{
+    k |= 1; /* 0 marks an empty slot */
+    for (size_t i = k % SEEN_SLOTS;; i = (i + 1) % SEEN_SLOTS) {
+        if (s->slot[i] == k)
+            return 1;
+        if (!s->slot[i]) {
+            s->slot[i] = k;
+            s->used++;
+            return 0;
+        }
+    }
+}
+
 /* ops[i..j) as one UNWIND statement. */
+struct wctx {
+    nj_t *nj;
+    const hx_graph_batch_t *b;
+    hx_buf_t params, stmt;
+    seen_t seen;
+};
+
 static int run_rows(hx_bolt_conn_t *c, wctx_t *w, size_t i, size_t j, hx_err_t *err)
 {
     const hx_graph_op_t *ops = w->b->ops;
@@ -199,8 +237,16 @@ static int apply_tx(hx_bolt_conn_t *c, void *ctx, hx_err_t *err)
             i++;
             continue;
         }
+        /* A run never writes one node (or node pair) twice: Cypher runs a
+         * statement clause by clause over all its rows, so a second row
+         * would read the counters from before the first row's SET (lost
+         * mentions and strength). A repeat starts the next statement. */
+        memset(w->seen.slot, 0, sizeof w->seen.slot);
+        w->seen.used = 0;
+        seen_add(&w->seen, row_key(&b->ops[i]));
         size_t j = i + 1;
-        while (j < b->n_ops && j - i < max && same_run(&b->ops[i], &b->ops[j]))
+        while (j < b->n_ops && j - i < max && w->seen.used < SEEN_SLOTS / 2 && same_run(&b->ops[i], &b->ops[j]) &&
+               !seen_add(&w->seen, row_key(&b->ops[j])))
             j++;
         rc = run_rows(c, w, i, j, err);
         i = j;
@@ -219,10 +265,15 @@ int nj_apply(void *impl, const hx_graph_batch_t *batch, hx_err_t *err)
     nj_t *nj = impl;
     if (batch->n_ops == 0 && batch->n_cursors == 0)
         return 0;
-    wctx_t w = {nj, batch, HX_BUF_INIT, HX_BUF_INIT};
-    int rc = hx_bolt_pool_with(nj->pool, apply_tx, &w, err);
-    hx_buf_free(&w.params);
-    hx_buf_free(&w.stmt);
+    wctx_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return hx_err_set(err, HX_ENOMEM, "neo4j: out of memory");
+    w->nj = nj;
+    w->b = batch;
+    int rc = hx_bolt_pool_with(nj->pool, apply_tx, w, err);
+    hx_buf_free(&w->params);
+    hx_buf_free(&w->stmt);
+    free(w);
     if (!rc)
         atomic_fetch_add(&nj->transactions, 1);
     else
