@@ -92,11 +92,7 @@ static int load_cursors(gc_t *s, hx_err_t *err)
 
 static void set_status(hx_graph_t *g, int failing, const char *msg)
 {
-    pthread_mutex_lock(&g->mu);
-    g->consumer_failing = failing ? g->consumer_failing + 1 : 0;
-    if (msg)
-        snprintf(g->consumer_err, sizeof g->consumer_err, "%s", msg);
-    pthread_mutex_unlock(&g->mu);
+    hx_graph_set_status(g, 0, failing, msg);
 }
 
 /* Joins the group and puts every partition at the store's position. */
@@ -228,7 +224,8 @@ static int hold(gc_t *s, hx_graph_ops_t *ops)
         s->ops = p;
         s->cap_ops = nc;
     }
-    memcpy(s->ops + s->n_ops, ops->ops, ops->n * sizeof *ops->ops);
+    if (ops->n)
+        memcpy(s->ops + s->n_ops, ops->ops, ops->n * sizeof *ops->ops);
     s->n_ops += ops->n;
     s->held[s->n_held++] = *ops;
     return HX_OK;

@@ -114,8 +114,9 @@ static int put_item(hx_buf_t *b, const hx_graph_op_t *op)
             char num[32];
             snprintf(num, sizeof num, "%" PRId64, op->mentions);
             rc = put_field_raw(b, &first, "mentions", num);
-            rc = rc ? rc : put_field_num(b, &first, "confidence", op->confidence);
         }
+        if (!rc && (op->mentions || op->confidence != 1.0)) /* 1 is what a reader assumes */
+            rc = put_field_num(b, &first, "confidence", op->confidence);
         break;
     case HX_GRAPH_OP_ENTITY_DELETE: rc = rc ? rc : put_field_str(b, &first, "id", op->id); break;
     case HX_GRAPH_OP_ENTITY_MERGE:
@@ -458,7 +459,8 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
             const char **al = na ? hx_graph_arena_alloc(&d->out->arena_, na * sizeof *al) : NULL;
             if (na && !al)
                 return hx_err_set(d->err, HX_ENOMEM, "out of memory reading graph events");
-            memcpy(al, tmp, na * sizeof *al);
+            if (na)
+                memcpy(al, tmp, na * sizeof *al);
             op->aliases = al;
             op->n_aliases = na;
             break;

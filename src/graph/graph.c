@@ -207,6 +207,17 @@ int hx_graph_health(hx_graph_t *g, char *detail, size_t len)
     return HX_OK;
 }
 
+void hx_graph_set_status(hx_graph_t *g, int which, int failing, const char *msg)
+{
+    int *count = which ? &g->extract_failing : &g->consumer_failing;
+    char *text = which ? g->extract_err : g->consumer_err;
+    pthread_mutex_lock(&g->mu);
+    *count = failing ? *count + 1 : 0;
+    if (msg)
+        snprintf(text, HX_ERR_MSG_MAX, "%s", msg);
+    pthread_mutex_unlock(&g->mu);
+}
+
 int hx_graph_apply_locked(hx_graph_t *g, const hx_graph_batch_t *b, hx_err_t *err)
 {
     pthread_mutex_lock(&g->apply_mu);

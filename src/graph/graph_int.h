@@ -72,6 +72,11 @@ struct hx_graph {
     int64_t metrics_refreshed_ms;
 };
 
+/* A consumer's health: failing counts consecutive failures (reset by 0);
+ * msg (may be NULL: keep) is the last error. which: 0 graph consumer, 1
+ * extractor. */
+void hx_graph_set_status(hx_graph_t *g, int which, int failing, const char *msg);
+
 /* Applies a batch (validated) under apply_mu and counts it. */
 int hx_graph_apply_locked(hx_graph_t *g, const hx_graph_batch_t *b, hx_err_t *err);
 /* Refreshes the store gauges from the backend's stats (at most once a second

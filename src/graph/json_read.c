@@ -100,24 +100,7 @@ int jr_string(jr_t *r, const char **s, size_t *len)
     if (end >= r->n)
         return HX_EINVAL;
     r->pos = end + 1;
-    if (!esc) {
-        if (!hx_utf8_valid(r->p + start, end - start))
-            return HX_EINVAL;
-        if (end - start + 1 > r->scratch_cap) {
-            size_t cap = (end - start + 1) * 2;
-            char *p = realloc(r->scratch, cap);
-            if (!p)
-                return HX_EINVAL;
-            r->scratch = p;
-            r->scratch_cap = cap;
-        }
-        memcpy(r->scratch, r->p + start, end - start);
-        r->scratch[end - start] = 0;
-        *s = r->scratch;
-        *len = end - start;
-        return HX_OK;
-    }
-    /* Escapes: the output is never longer than the input. */
+    /* the output is never longer than the input */
     if (end - start + 1 > r->scratch_cap) {
         size_t cap = (end - start + 1) * 2;
         char *p = realloc(r->scratch, cap);
@@ -125,6 +108,15 @@ int jr_string(jr_t *r, const char **s, size_t *len)
             return HX_EINVAL;
         r->scratch = p;
         r->scratch_cap = cap;
+    }
+    if (!esc) {
+        if (!hx_utf8_valid(r->p + start, end - start))
+            return HX_EINVAL;
+        memcpy(r->scratch, r->p + start, end - start);
+        r->scratch[end - start] = 0;
+        *s = r->scratch;
+        *len = end - start;
+        return HX_OK;
     }
     char *o = r->scratch;
     size_t k = 0;

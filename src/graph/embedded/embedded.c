@@ -200,7 +200,7 @@ static int eb_cursors(void *impl, hx_graph_cursor_t **out, size_t *n, hx_err_t *
     pthread_rwlock_rdlock(&b->st.lock);
     *n = b->st.n_cursors;
     *out = malloc((*n ? *n : 1) * sizeof **out);
-    if (*out)
+    if (*out && *n)
         memcpy(*out, b->st.cursors, *n * sizeof **out);
     pthread_rwlock_unlock(&b->st.lock);
     return *out ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");

@@ -48,6 +48,8 @@ int es_wal_rotate(es_wal_t *w, uint64_t next, hx_err_t *err);
 /* Removes every WAL file before the open one. */
 void es_wal_drop_old(es_wal_t *w);
 void es_wal_close(es_wal_t *w);
+/* The whole file at path into *data (malloc'd, caller frees). */
+int es_read_file(const char *path, unsigned char **data, size_t *len, hx_err_t *err);
 /* Bytes of every WAL and snapshot file in dir (-1 when unreadable). */
 int64_t es_store_disk_bytes(const char *dir);
 

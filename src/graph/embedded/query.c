@@ -186,6 +186,22 @@ int es_get(es_store_t *s, const char *tenant, const char *id, hx_graph_result_t 
     return HX_OK;
 }
 
+/* A scratch set for a search from root, root visited at dist (the side bit
+ * of a path search included); NULL when memory runs out. */
+static es_scratch_t *search_from(es_store_t *s, uint32_t root, uint32_t dist, uint32_t *ep)
+{
+    es_scratch_t *x = es_scratch_get(s);
+    if (!x)
+        return NULL;
+    *ep = es_scratch_begin(x, s->n_nodes);
+    if (!x->failed) {
+        x->mark[root] = *ep;
+        x->dist[root] = dist;
+        es_scratch_push(x, root);
+    }
+    return x;
+}
+
 /* ---- related ---- */
 
 /* r1 leads to a node better than r2: stronger, then the smaller id. */
@@ -220,16 +236,11 @@ int es_related(es_store_t *s, const hx_graph_related_q_t *q, hx_graph_result_t *
     out->total = 0;
     if ((q->rel_type && rt == ES_NONE) || (q->type && ty == ES_NONE))
         return HX_OK; /* a type nobody has: nothing can match */
-    es_scratch_t *x = es_scratch_get(s);
+    uint32_t ep;
+    es_scratch_t *x = search_from(s, start, 0, &ep);
     if (!x)
         return hx_err_set(err, HX_ENOMEM, "out of memory");
-    uint32_t ep = es_scratch_begin(x, s->n_nodes);
     uint64_t reads = 0;
-    if (!x->failed) {
-        x->mark[start] = ep;
-        x->dist[start] = 0;
-        es_scratch_push(x, start);
-    }
     uint32_t fb = 0, fe = x->n_list;
     for (uint32_t d = 1; d <= (uint32_t)q->depth && fb < fe && !x->failed; d++) {
         for (uint32_t i = fb; i < fe; i++) {
@@ -357,15 +368,12 @@ int es_path(es_store_t *s, const hx_graph_path_q_t *q, hx_graph_result_t *out, h
         hx_graph_entity_t *e = hx_graph_result_add_node(out);
         return !e || es_add_entity(s, out, e, a) ? hx_err_set(err, HX_ENOMEM, "out of memory") : HX_OK;
     }
-    es_scratch_t *x = es_scratch_get(s);
+    uint32_t ep;
+    es_scratch_t *x = search_from(s, a, 0, &ep);
     if (!x)
         return hx_err_set(err, HX_ENOMEM, "out of memory");
-    uint32_t ep = es_scratch_begin(x, s->n_nodes);
     uint64_t reads = 0;
     if (!x->failed) {
-        x->mark[a] = ep;
-        x->dist[a] = 0;
-        es_scratch_push(x, a);
         x->mark[b] = ep;
         x->dist[b] = SIDE_B;
         es_scratch_push(x, b);

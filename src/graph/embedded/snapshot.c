@@ -380,26 +380,10 @@ int es_snapshot_load(es_store_t *s, const char *dir, uint64_t *seq, int64_t *byt
         return rc;
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/snapshot-%016" PRIx64 ".bin", dir, *seq);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st)) {
-        if (fd >= 0)
-            close(fd);
-        return hx_err_set(err, HX_EIO, "cannot read %s: %s", path, strerror(errno));
-    }
-    size_t n = (size_t)st.st_size, got = 0;
-    unsigned char *p = malloc(n ? n : 1);
-    while (p && got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (!p)
-        return hx_err_set(err, HX_ENOMEM, "out of memory reading %s", path);
+    unsigned char *p;
+    size_t got;
+    if ((rc = es_read_file(path, &p, &got, err)))
+        return rc;
     uint64_t inner = 0;
     rc = es_snapshot_decode(s, p, got, &inner, err);
     free(p);

@@ -103,7 +103,7 @@ static void file_path(const es_wal_t *w, uint64_t first, char *buf, size_t len)
     snprintf(buf, len, "%s/wal-%016" PRIx64 ".log", w->dir, first);
 }
 
-static int read_file(const char *path, unsigned char **data, size_t *len, hx_err_t *err)
+int es_read_file(const char *path, unsigned char **data, size_t *len, hx_err_t *err)
 {
     *data = NULL;
     *len = 0;
@@ -186,7 +186,7 @@ int es_wal_open(es_wal_t *w, const char *dir, hx_fsync_t fsync, uint64_t after, 
         file_path(w, files[i], path, sizeof path);
         unsigned char *data;
         size_t len, end = 0;
-        if ((rc = read_file(path, &data, &len, err)))
+        if ((rc = es_read_file(path, &data, &len, err)))
             break;
         rc = es_wal_scan(data, len, replay_rec, &r, &end);
         free(data);

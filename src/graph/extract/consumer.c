@@ -29,11 +29,7 @@ typedef struct {
 
 static void set_status(hx_graph_t *g, int failing, const char *msg)
 {
-    pthread_mutex_lock(&g->mu);
-    g->extract_failing = failing ? g->extract_failing + 1 : 0;
-    if (msg)
-        snprintf(g->extract_err, sizeof g->extract_err, "%s", msg);
-    pthread_mutex_unlock(&g->mu);
+    hx_graph_set_status(g, 1, failing, msg);
 }
 
 /* Ops of one source record into records (one encode call = one record). */

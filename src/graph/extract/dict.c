@@ -255,7 +255,8 @@ int xd_load(xd_t *d, const char *text, size_t len, hx_err_t *err)
                 rc = hx_err_set(err, HX_EEXIST, "dictionary: '%s' is listed twice (as %s)", d->e[i].form,
                                 xd_type_name(d->e[i].type));
         for (int w = 0; !rc && w < XW_N; w++) {
-            qsort(d->words[w], d->n_words[w], sizeof(char *), cmp_str);
+            if (d->n_words[w] > 1)
+                qsort(d->words[w], d->n_words[w], sizeof(char *), cmp_str);
             /* duplicates in a word list are harmless: drop them */
             size_t k = 0;
             for (size_t i = 0; i < d->n_words[w]; i++) {

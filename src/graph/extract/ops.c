@@ -55,7 +55,8 @@ static int extract(hx_graph_extractor_t *x, const char *text, size_t max, xents_
             free(e->e[i].sents);
         e->n = max;
     }
-    qsort(e->e, e->n, sizeof *e->e, by_first);
+    if (e->n > 1)
+        qsort(e->e, e->n, sizeof *e->e, by_first);
     return HX_OK;
 }
 
