@@ -17,6 +17,8 @@ typedef struct hx_bench_opts {
     const char *backend;       /* kafka bench: embedded (NULL) | kafka | mock */
     const char *bootstrap;     /* kafka bench with backend kafka: HOST:PORT[,...] */
     const char *topic;         /* kafka bench: use this existing topic instead of creating one */
+    int eval;                  /* context bench: the answer-recall evaluation instead of the timings */
+    const char *eval_data;     /* context bench: evaluate on this file's conversations (implies eval) */
     const char *uri;           /* graph bench with backend neo4j: bolt://host:port */
 } hx_bench_opts_t;
 
@@ -43,7 +45,10 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 /* Conversations of 1K, 5K and 10K messages through the context engine:
  * replay+compress cold and warm per strategy at target_ratio 0.30; *out has
  * per size replay_ms_cold, replay_ms_warm, compression_ratio, quality_score,
- * entity_recall (hybrid) and a strategies object. --messages sets the largest size. */
+ * entity_recall (hybrid) and a strategies object. --messages sets the largest size.
+ * With o->eval: the answer-recall evaluation on generated multi-session
+ * conversations; *out has "eval" -> ratio ("0.30", "0.15") -> strategy ->
+ * {answer_recall, ceiling, recent_baseline, random_baseline, quality_score}. */
 int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
 /* Three memory engines sharing one embedded broker, 5,000 writes/s in all
