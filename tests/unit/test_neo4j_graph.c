@@ -86,6 +86,20 @@ static hx_config_t cfg;
 
 static int batch_size = 1000;
 
+/* The graph engine on cfg, without consumers (NULL after printing why). */
+static hx_graph_t *open_cfg(void)
+{
+    hx_graph_opts_t o;
+    hx_graph_opts_defaults(&o);
+    o.cfg = &cfg;
+    o.consume = o.extract = 0;
+    hx_graph_t *g = NULL;
+    hx_err_t err = {0};
+    if (hx_graph_open(&o, &g, &err))
+        fprintf(stderr, "open: %s\n", err.msg);
+    return g;
+}
+
 static hx_graph_t *open_on(const char *const *scripts, size_t n)
 {
     hx_err_t err = {0};
@@ -99,14 +113,7 @@ static hx_graph_t *open_on(const char *const *scripts, size_t n)
     snprintf(cfg.neo4j.password, sizeof cfg.neo4j.password, "pw");
     cfg.neo4j.timeout_ms = 3000;
     cfg.neo4j.batch_size = batch_size;
-    hx_graph_opts_t o;
-    hx_graph_opts_defaults(&o);
-    o.cfg = &cfg;
-    o.consume = o.extract = 0;
-    hx_graph_t *g = NULL;
-    if (hx_graph_open(&o, &g, &err))
-        fprintf(stderr, "open: %s\n", err.msg);
-    return g;
+    return open_cfg();
 }
 
 static void done(hx_graph_t *g)
@@ -540,14 +547,7 @@ static hx_graph_t *open_real(void)
         return NULL;
     }
     hx_bolt_close(c);
-    hx_graph_opts_t o;
-    hx_graph_opts_defaults(&o);
-    o.cfg = &cfg;
-    o.consume = o.extract = 0;
-    hx_graph_t *g = NULL;
-    if (hx_graph_open(&o, &g, &err))
-        fprintf(stderr, "open: %s\n", err.msg);
-    return g;
+    return open_cfg();
 }
 
 static hx_graph_t *open_graph(void)
@@ -568,18 +568,7 @@ static hx_graph_t *open_graph(void)
 static hx_graph_t *reopen_graph(hx_graph_t *g)
 {
     hx_graph_close(g);
-    if (!real_uri())
-        return NULL;
-    hx_graph_opts_t o;
-    hx_graph_opts_defaults(&o);
-    o.cfg = &cfg;
-    o.consume = o.extract = 0;
-    hx_err_t err = {0};
-    if (hx_graph_open(&o, &g, &err)) {
-        fprintf(stderr, "reopen: %s\n", err.msg);
-        return NULL;
-    }
-    return g;
+    return real_uri() ? open_cfg() : NULL;
 }
 
 static void test_conformance_subset(void)
