@@ -21,6 +21,7 @@ typedef struct hx_bench_opts {
     int compare_kcat;          /* kafka bench (mock or kafka): kcat produces the same records too */
     int eval;                  /* context bench: the answer-recall evaluation instead of the timings */
     const char *eval_data;     /* context bench: evaluate on this file's conversations (implies eval) */
+    const char *uri;           /* graph bench with backend neo4j: bolt://host:port */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better
@@ -77,7 +78,8 @@ int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * relationships, write_nodes_per_sec, write_rels_per_sec,
  * upsert_nodes_per_sec, related_2hop_p95_ms, search_p95_ms, path_p95_ms,
  * extract_messages_per_sec, verified and verdicts. backend: graph store
- * (embedded by default). */
+ * (embedded by default, or neo4j at o->uri with neo4j.* from HELIX_NEO4J_*
+ * variables; the database must start empty for the counts to verify). */
 int hx_bench_graph(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
 /* The HTTP API under wrk (32 connections, one item per request, `seconds`

@@ -80,6 +80,10 @@ typedef struct hx_config {
         char uri[HX_CFG_STR];        /* default bolt://127.0.0.1:7687 */
         char user[64];               /* default neo4j */
         char password[HX_CFG_STR];
+        char database[128];          /* empty = the server's default database */
+        int pool_size;               /* Bolt connections, default 4 */
+        int batch_size;              /* rows per UNWIND statement, default 1000 */
+        int timeout_ms;              /* one request and its answer, default 30000 */
     } neo4j;
     struct {
         struct {

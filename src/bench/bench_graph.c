@@ -499,6 +499,19 @@ int hx_bench_graph(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     cfg.event_log.fsync = o->fsync;
     if (o->backend && strcmp(o->backend, "embedded"))
         snprintf(cfg.backends.graph, sizeof cfg.backends.graph, "%s", o->backend);
+    if (!strcmp(cfg.backends.graph, "neo4j")) {
+        /* Credentials and the database come the usual way (HELIX_NEO4J_*),
+         * the server from --uri. */
+        hx_config_t env;
+        hx_config_defaults(&env);
+        if ((rc = hx_config_apply_env(&env, NULL, err))) {
+            hx_bench_workdir_done(o, "graph", dir);
+            return rc;
+        }
+        cfg.neo4j = env.neo4j;
+        if (o->uri)
+            snprintf(cfg.neo4j.uri, sizeof cfg.neo4j.uri, "%s", o->uri);
+    }
     char gdir[HX_CFG_STR + 16];
     snprintf(gdir, sizeof gdir, "%s/graph", dir);
     data_t d = {0};

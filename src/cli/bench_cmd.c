@@ -28,14 +28,17 @@ static const char *pending[] = {"analytics"};
 static void usage(FILE *out)
 {
     fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
-                 "                   [--data-dir DIR] [--backend embedded|kafka|mock] [--bootstrap HOST:PORT]\n"
-                 "                   [--topic NAME] [--seconds S] [--compare-kcat] [--eval] [--eval-data FILE]\n\n"
+                 "                   [--data-dir DIR] [--backend embedded|kafka|mock|neo4j] [--bootstrap HOST:PORT]\n"
+                 "                   [--topic NAME] [--seconds S] [--compare-kcat] [--uri bolt://HOST:PORT]\n"
+                 "                   [--eval] [--eval-data FILE]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
                  "`helix kafka-mock --topic bench:12`). --seconds sets each fixed-rate run (kafka) and\n"
                  "each endpoint's run (http), default 10;\n"
                  "--compare-kcat (mock or kafka) has kcat produce the same records into the same cluster.\n"
+                 "--backend neo4j (graph bench): the Neo4j server at --uri, credentials and database from\n"
+                 "HELIX_NEO4J_USER/PASSWORD/DATABASE; use an empty database (docs/graph.md).\n"
                  "--eval (context bench): answer recall of the compressed context on generated multi-session\n"
                  "conversations at ratios 0.30 and 0.15, against the uncompressed ceiling and two baselines;\n"
                  "--eval-data FILE runs it on FILE's conversations instead (docs/context.md: the helix or LoCoMo\n"
@@ -52,14 +55,14 @@ int hx_cmd_bench(int argc, char **argv)
                                          {"fsync", required_argument, 0, 'f'},     {"data-dir", required_argument, 0, 'd'},
                                          {"backend", required_argument, 0, 'b'},   {"bootstrap", required_argument, 0, 'B'},
                                          {"topic", required_argument, 0, 't'},     {"eval", no_argument, 0, 'e'},
-                                         {"eval-data", required_argument, 0, 'E'},
+                                         {"eval-data", required_argument, 0, 'E'}, {"uri", required_argument, 0, 'u'},
                                          {"seconds", required_argument, 0, 's'}, {"compare-kcat", no_argument, 0, 'K'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     hx_bench_opts_t o = {.fsync = HX_FSYNC_INTERVAL};
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:s:Kh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:s:Ku:h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -83,8 +86,9 @@ int hx_cmd_bench(int argc, char **argv)
             break;
         case 'd': o.data_dir = optarg; break;
         case 'b':
-            if (strcmp(optarg, "embedded") && strcmp(optarg, "kafka") && strcmp(optarg, "mock")) {
-                fprintf(stderr, "helix bench: --backend must be embedded, kafka or mock\n");
+            if (strcmp(optarg, "embedded") && strcmp(optarg, "kafka") && strcmp(optarg, "mock") &&
+                strcmp(optarg, "neo4j")) {
+                fprintf(stderr, "helix bench: --backend must be embedded, kafka, mock (kafka bench) or neo4j (graph bench)\n");
                 return 2;
             }
             o.backend = optarg;
@@ -101,6 +105,7 @@ int hx_cmd_bench(int argc, char **argv)
         case 'K': o.compare_kcat = 1; break;
         case 'e': o.eval = 1; break;
         case 'E': o.eval = 1; o.eval_data = optarg; break;
+        case 'u': o.uri = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -110,6 +115,10 @@ int hx_cmd_bench(int argc, char **argv)
         return 2;
     }
     const char *which = argv[optind];
+    if (o.backend && strcmp(o.backend, "neo4j") == 0 && (!o.uri || strcmp(which, "graph") != 0)) {
+        fprintf(stderr, "helix bench: --backend neo4j is for the graph bench and needs --uri bolt://HOST:PORT\n");
+        return 2;
+    }
     if (o.backend && strcmp(o.backend, "kafka") == 0 && !o.bootstrap) {
         fprintf(stderr, "helix bench: --backend kafka needs --bootstrap HOST:PORT (or use --backend mock)\n");
         return 2;

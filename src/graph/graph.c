@@ -13,12 +13,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Every backend: one row each (the neo4j backend adds its own). */
+/* Every backend: one row each. */
 static const struct {
     const char *name;
     hx_graph_backend_open_fn open;
 } backends[] = {
     {"embedded", hx_graph_embedded_open},
+    {"neo4j", hx_graph_neo4j_open},
 };
 
 void hx_graph_opts_defaults(hx_graph_opts_t *o)
@@ -120,7 +121,7 @@ int hx_graph_open(const hx_graph_opts_t *o, hx_graph_t **out, hx_err_t *err)
         if (!strcmp(backends[i].name, o->cfg->backends.graph))
             open = backends[i].open;
     if (!open)
-        return hx_err_set(err, HX_ECONFIG, "backends.graph '%s' is not built into this binary (built: embedded)",
+        return hx_err_set(err, HX_ECONFIG, "backends.graph '%s' is not built into this binary (built: embedded, neo4j)",
                           o->cfg->backends.graph);
     hx_graph_t *g = calloc(1, sizeof *g);
     if (!g)
