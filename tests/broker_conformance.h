@@ -549,6 +549,22 @@ static void test_async_batching_and_metrics(void)
     CHECK_CONTAINS(hx_buf_cstr(&out), want);
     hx_buf_free(&out);
     hx_consumer_close(c);
+    /* ... and for a group that reads without ever committing, refreshed
+     * periodically (every second on both backends). */
+    REQUIRE_INT(hx_consumer_new(b, "reader", topics, 1, &o, &c, &e), 0);
+    snprintf(want, sizeof want, "kafka_consumer_lag_records{backend=\"%s\",group=\"reader\",topic=\"async\"", be);
+    int found = 0;
+    for (int i = 0; i < 60 && !found; i++) {
+        hx_fetch_t f;
+        if (hx_consumer_poll(c, 100, &f, &e) == 0)
+            hx_fetch_free(&f);
+        hx_buf_free(&out);
+        hx_metrics_render(reg, &out);
+        found = strstr(hx_buf_cstr(&out), want) != NULL;
+    }
+    CHECK(found);
+    hx_buf_free(&out);
+    hx_consumer_close(c);
     hx_broker_close(b);
     hx_metrics_free(reg);
 }
