@@ -12,6 +12,7 @@
 #include "helix/hx_broker.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_metrics.h"
+#include "helix/hx_topics.h"
 #include "hx_test.h"
 
 #include <stdlib.h>
@@ -242,14 +243,14 @@ static void test_groups(void)
     hx_err_t e = {0};
     hx_consumer_t *c1, *c2;
     hx_consumer_opts_t small = bc_opts(10, HX_RESET_EARLIEST); /* so the rebalance lands mid-stream */
-    CHECK_INT(hx_consumer_new(b, "grp", topics, 1, &small, &c1, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "grp", topics, 1, &small, &c1, &e), 0);
     int mask = 0;
     CHECK_INT(assigned(c1, &mask), 4);
     int seen[400] = {0};
     int got = drain(c1, seen, 100, 5000); /* polls of up to 10: at least 100 */
     CHECK(got >= 100 && got < 110);
     /* A second member joins: partitions split, disjoint and complete. */
-    CHECK_INT(hx_consumer_new(b, "grp", topics, 1, &small, &c2, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "grp", topics, 1, &small, &c2, &e), 0);
     hx_consumer_t *both[] = {c1, c2};
     got += settle(both, (const size_t[]){2, 2}, 2, 0xF, seen, 20000);
     int m1 = 0, m2 = 0;
@@ -335,7 +336,7 @@ static void test_resets_and_seeks(void)
      * "latest" past the records produced below. */
     o.session_timeout_ms = 10000;
     hx_consumer_t *c;
-    CHECK_INT(hx_consumer_new(b, "late", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "late", topics, 1, &o, &c, &e), 0);
     int seen[64] = {0};
     CHECK_INT(drain(c, seen, 1, 200), 0); /* latest: nothing old */
     produce_n(b, "s", 10, 2, 0);
@@ -364,14 +365,14 @@ static void test_resets_and_seeks(void)
     /* Commit, close, a new member resumes at the commit. */
     CHECK_INT(hx_consumer_commit_offset(c, "s", 0, 7, &e), 0);
     hx_consumer_close(c);
-    CHECK_INT(hx_consumer_new(b, "late", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "late", topics, 1, &o, &c, &e), 0);
     CHECK_INT(poll_some(c, 5000, &f, &e), 0);
     CHECK(f.count > 0 && f.msgs[0].offset == 7);
     hx_fetch_free(&f);
     hx_consumer_close(c);
     /* earliest for a new group */
     hx_consumer_opts_t early = bc_opts(0, HX_RESET_EARLIEST);
-    CHECK_INT(hx_consumer_new(b, "early", topics, 1, &early, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "early", topics, 1, &early, &c, &e), 0);
     memset(seen, 0, sizeof seen);
     CHECK_INT(drain(c, seen, 12, 10000), 12);
     hx_consumer_close(c);
@@ -397,7 +398,7 @@ static void test_seek_one_partition(void)
     hx_consumer_opts_t o = bc_opts(0, HX_RESET_EARLIEST);
     hx_consumer_t *c;
     hx_err_t e = {0};
-    CHECK_INT(hx_consumer_new(b, "seek1", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "seek1", topics, 1, &o, &c, &e), 0);
     CHECK_INT(hx_consumer_seek(c, "s3", 0, 4, &e), 0);
     CHECK_INT(hx_consumer_seek(c, "s3", 1, 7, &e), 0);
     int seen[64] = {0};
@@ -432,7 +433,7 @@ static void test_dlq(void)
     hx_err_t e = {0};
     hx_consumer_t *c;
     hx_consumer_opts_t o = bc_opts(0, HX_RESET_EARLIEST);
-    CHECK_INT(hx_consumer_new(b, "workers", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "workers", topics, 1, &o, &c, &e), 0);
     int calls[3] = {0};
     hx_dlq_policy_t p = {3, 5, 20};
     CHECK_INT(hx_consumer_run(c, fail_on_7, calls, &p, &calls[2], &e), 0);
@@ -441,7 +442,7 @@ static void test_dlq(void)
     hx_fetch_t f;
     int64_t total = 0;
     for (int part = 0; part < 3; part++) {
-        CHECK_INT(hx_broker_fetch(b, HX_DLQ_TOPIC, part, 0, 10, 0, &f, &e), 0);
+        CHECK_INT(hx_broker_fetch(b, HX_TOPIC_DLQ, part, 0, 10, 0, &f, &e), 0);
         for (size_t i = 0; i < f.count; i++) {
             total++;
             CHECK_INT(value_index(&f.msgs[i]), 7);
@@ -541,17 +542,127 @@ static void test_async_batching_and_metrics(void)
     const char *topics[] = {"async"};
     hx_consumer_t *c;
     hx_consumer_opts_t o = bc_opts(0, HX_RESET_EARLIEST);
-    CHECK_INT(hx_consumer_new(b, "lagger", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "lagger", topics, 1, &o, &c, &e), 0);
     CHECK_INT(hx_consumer_commit_offset(c, "async", 0, 0, &e), 0);
     hx_metrics_render(reg, &out);
     snprintf(want, sizeof want, "kafka_consumer_lag_records{backend=\"%s\",group=\"lagger\",topic=\"async\",partition=\"0\"}", be);
     CHECK_CONTAINS(hx_buf_cstr(&out), want);
     hx_buf_free(&out);
     hx_consumer_close(c);
+    /* ... and for a group that reads without ever committing, refreshed
+     * periodically (every second on both backends). */
+    REQUIRE_INT(hx_consumer_new(b, "reader", topics, 1, &o, &c, &e), 0);
+    snprintf(want, sizeof want, "kafka_consumer_lag_records{backend=\"%s\",group=\"reader\",topic=\"async\"", be);
+    int found = 0;
+    for (int i = 0; i < 60 && !found; i++) {
+        hx_fetch_t f;
+        if (hx_consumer_poll(c, 100, &f, &e) == 0)
+            hx_fetch_free(&f);
+        hx_buf_free(&out);
+        hx_metrics_render(reg, &out);
+        found = strstr(hx_buf_cstr(&out), want) != NULL;
+    }
+    CHECK(found);
+    hx_buf_free(&out);
+    hx_consumer_close(c);
     hx_broker_close(b);
     hx_metrics_free(reg);
 }
 
+/* Pipelined batches: queued back to back without waiting, every record is
+ * acknowledged once through its batch callback, and each key's records keep
+ * the order they were queued in. */
+typedef struct {
+    pthread_mutex_t mu;
+    int batches, records, failed;
+    int64_t offset[1000];
+    int32_t partition[1000];
+} pipe_t;
+
+typedef struct {
+    pipe_t *pp;
+    int base;
+} pipe_batch_t;
+
+static void on_pipe_batch(void *ctx, const hx_delivery_t *d, size_t n, int rc, const hx_err_t *err)
+{
+    pipe_batch_t *pb = ctx;
+    (void)err;
+    pthread_mutex_lock(&pb->pp->mu);
+    for (size_t i = 0; i < n; i++) {
+        pb->pp->offset[pb->base + (int)i] = d[i].status ? -1 : d[i].offset;
+        pb->pp->partition[pb->base + (int)i] = d[i].partition;
+        pb->pp->records++;
+    }
+    pb->pp->failed += rc != 0;
+    pb->pp->batches++;
+    pthread_mutex_unlock(&pb->pp->mu);
+}
+
+/* Records in topic (high watermarks summed; the topics here start at 0). */
+static int64_t topic_records(hx_broker_t *b, const char *topic)
+{
+    hx_topic_info_t ti;
+    hx_err_t e = {0};
+    if (hx_broker_topic_describe(b, topic, &ti, &e))
+        return -1;
+    int64_t total = 0;
+    for (int p = 0; p < ti.config.partitions; p++)
+        total += ti.partitions[p].high_watermark;
+    hx_topic_info_free(&ti);
+    return total;
+}
+
+static void test_pipelined_batches(void)
+{
+    hx_broker_t *b = open_broker(NULL);
+    make_topic(b, "pipe", 3);
+    static pipe_t pp;
+    memset(&pp, 0, sizeof pp);
+    pthread_mutex_init(&pp.mu, NULL);
+    pipe_batch_t pb[20];
+    hx_err_t e = {0};
+    for (int bt = 0; bt < 20; bt++) {
+        hx_msg_t msgs[50];
+        char keys[50][8], vals[50][16];
+        for (int i = 0; i < 50; i++) {
+            int seq = bt * 50 + i;
+            snprintf(keys[i], sizeof keys[i], "k%d", seq % 10);
+            snprintf(vals[i], sizeof vals[i], "v%d", seq);
+            msgs[i] = (hx_msg_t){.topic = "pipe", .partition = -1, .key = keys[i], .key_len = strlen(keys[i]),
+                                 .value = vals[i], .value_len = strlen(vals[i])};
+        }
+        pb[bt] = (pipe_batch_t){&pp, bt * 50};
+        CHECK_INT(hx_broker_produce_batch(b, msgs, 50, on_pipe_batch, &pb[bt], &e), 0);
+    }
+    for (int i = 0; i < 300; i++) {
+        pthread_mutex_lock(&pp.mu);
+        int done = pp.batches;
+        pthread_mutex_unlock(&pp.mu);
+        if (done == 20)
+            break;
+        hx_sleep_ms(20);
+    }
+    CHECK_INT(pp.batches, 20);
+    CHECK_INT(pp.records, 1000);
+    CHECK_INT(pp.failed, 0);
+    int in_order = 1;
+    for (int i = 10; i < 1000; i++)
+        in_order &= pp.offset[i] >= 0 && pp.partition[i] == pp.partition[i - 10] && pp.offset[i] > pp.offset[i - 10];
+    CHECK(in_order);
+    CHECK_INT(topic_records(b, "pipe"), 1000);
+    /* A bad record fails the call at once; nothing is queued, cb never runs. */
+    hx_msg_t bad[2] = {{.topic = "pipe", .partition = -1, .value = "a", .value_len = 1},
+                       {.topic = "pipe", .partition = 7, .value = "b", .value_len = 1}};
+    CHECK_INT(hx_broker_produce_batch(b, bad, 2, on_pipe_batch, &pb[0], &e), HX_EINVAL);
+    hx_msg_t missing = {.topic = "no.such.topic", .partition = -1, .value = "c", .value_len = 1};
+    CHECK_INT(hx_broker_produce_batch(b, &missing, 1, on_pipe_batch, &pb[0], &e), HX_ENOTFOUND);
+    hx_sleep_ms(50);
+    CHECK_INT(pp.batches, 20);
+    CHECK_INT(topic_records(b, "pipe"), 1000);
+    hx_broker_close(b);
+    pthread_mutex_destroy(&pp.mu);
+}
 
 /* Every shared test, in order. */
 static void run_conformance(void)
@@ -563,6 +674,7 @@ static void run_conformance(void)
     RUN(test_seek_one_partition);
     RUN(test_dlq);
     RUN(test_async_batching_and_metrics);
+    RUN(test_pipelined_batches);
 }
 
 #endif

@@ -25,6 +25,7 @@ typedef struct hx_broker hx_broker_t;
 typedef struct hx_context hx_context_t;
 typedef struct hx_memory hx_memory_t;
 typedef struct hx_analytics hx_analytics_t;
+typedef struct hx_graph hx_graph_t;
 
 typedef struct hx_app {
     const hx_config_t *cfg;   /* borrowed; node.node_id is set */
@@ -34,6 +35,10 @@ typedef struct hx_app {
     hx_context_t *context;    /* "context" */
     hx_memory_t *memory;      /* "memory" */
     hx_analytics_t *analytics; /* "analytics" */
+    hx_graph_t *graph;        /* "graph" */
+    /* "event_log": built-in topics found missing at open (they existed at the
+     * previous start and were recreated empty), ", "-separated; owned, NULL if none. */
+    char *lost_topics;
     /* Which subsystems opened, so close and mount skip the others. */
     unsigned char opened[32];
 } hx_app_t;

@@ -17,10 +17,20 @@ static const hx_knob_t knobs[] = {
     STR("server.host", server.host, "127.0.0.1", "Address the HTTP API listens on."),
     INT("server.port", server.port, "7061", 0, 65535, "HTTP port; 0 picks a free port (logged at startup)."),
     {"server.token", HX_KT_STR, F(server.token), "", 0, 0, NULL, 1,
-     "Bearer token required on every endpoint but /health and /metrics; empty disables auth."},
+     "Bearer token that acts as an admin key of the default tenant. Auth is on when this is set or the keys file "
+     "exists; then every endpoint but /health and /metrics needs a key."},
+    STR("server.keys_file", server.keys_file, "",
+        "API keys file (tenant- and role-bound keys, stored as SHA-256; `helix keys add`); empty = <node.data_dir>/api_keys. "
+        "Re-read when it changes."),
     I64("server.body_limit_bytes", server.body_limit_bytes, "1048576", 1024, 1073741824,
         "Largest request body accepted; larger bodies get 413."),
     INT("server.threads", server.threads, "4", 1, 256, "HTTP worker threads."),
+
+    STR("cli.server_url", cli.server_url, "",
+        "Server the data commands (topic, produce, consume, replay) use over HTTP when a running `helix serve` holds "
+        "the data dir, or always with --server; empty = the address in <data_dir>/serve.url (written by serve), else "
+        "http://<server.host>:<server.port>."),
+    SECRET("cli.api_key", cli.api_key, "Bearer key those commands send over HTTP; empty = server.token."),
 
     STR("node.data_dir", node.data_dir, "./helix-data", "Directory for all local state (event log, offsets, node id)."),
     STR("node.node_id", node.node_id, "", "This node's id; empty generates one on first start and keeps it in data_dir."),
@@ -31,7 +41,7 @@ static const hx_knob_t knobs[] = {
     ENUM("backends.analytics", backends.analytics, "embedded", "embedded|clickhouse",
          "Analytics store backend: our embedded column store or ClickHouse (docs/analytics.md)."),
     ENUM("backends.graph", backends.graph, "embedded", "embedded|neo4j",
-         "Knowledge graph backend (reserved for the graph issue)."),
+         "Knowledge graph store: the embedded store under data_dir/graph or Neo4j over Bolt (docs/graph.md)."),
 
     {"event_log.fsync", HX_KT_ENUM, F(event_log.fsync), "interval", 0, 0, "always|interval|never", 0,
      "When appends reach disk: always (before the ack), interval (group commit), never (OS decides). Read by issue #3."},
@@ -107,9 +117,17 @@ static const hx_knob_t knobs[] = {
     STR("clickhouse.user", clickhouse.user, "default", "ClickHouse user (reserved for the analytics issue)."),
     SECRET("clickhouse.password", clickhouse.password, "ClickHouse password (reserved for the analytics issue)."),
 
-    STR("neo4j.uri", neo4j.uri, "bolt://127.0.0.1:7687", "Neo4j Bolt address (reserved for the graph issue)."),
-    STR("neo4j.user", neo4j.user, "neo4j", "Neo4j user (reserved for the graph issue)."),
-    SECRET("neo4j.password", neo4j.password, "Neo4j password (reserved for the graph issue)."),
+    STR("neo4j.uri", neo4j.uri, "bolt://127.0.0.1:7687",
+        "Neo4j Bolt address when backends.graph=neo4j: bolt://host:port (neo4j:// is taken without routing; no TLS) (docs/graph.md)."),
+    STR("neo4j.user", neo4j.user, "neo4j", "Neo4j user for basic auth; empty sends no credentials."),
+    SECRET("neo4j.password", neo4j.password, "Neo4j password for basic auth."),
+    STR("neo4j.database", neo4j.database, "", "Neo4j database the graph lives in; empty = the server's default (usually neo4j)."),
+    INT("neo4j.pool_size", neo4j.pool_size, "4", 1, 1024,
+        "Bolt connections to Neo4j at most; queries beyond that wait up to neo4j.timeout_ms."),
+    INT("neo4j.batch_size", neo4j.batch_size, "1000", 1, 100000,
+        "Rows per UNWIND statement when a graph batch is written (a batch is still one transaction)."),
+    INT("neo4j.timeout_ms", neo4j.timeout_ms, "30000", 100, 3600000,
+        "Longest one Neo4j request (and the connect) may take; a timed-out connection is replaced."),
 
     ENUM("infinite_context.compression.default_strategy", infinite_context.compression.default_strategy, "hybrid",
          "hybrid|entity_graph|window_summary|full", "Compression strategy when a request names none. Read by issue #5."),
@@ -121,6 +139,10 @@ static const hx_knob_t knobs[] = {
         "50", 0, 100000, "Most recent messages kept verbatim. Read by issue #5."),
     INT("infinite_context.compression.window_size", infinite_context.compression.window_size, "50", 2, 10000,
         "Messages per summary window. Read by issue #5."),
+    INT("infinite_context.compression.min_budget_tokens", infinite_context.compression.min_budget_tokens, "4096", 0,
+        100000000,
+        "Token budget floor of a replay that gives neither max_tokens nor target_ratio: a conversation this short comes "
+        "back whole, a longer one is compressed to max(target_ratio x tokens, this). 0 = no floor."),
     INT("infinite_context.cache.size", infinite_context.cache.size, "1000", 0, 10000000,
         "Cached summaries (LRU entries). Read by issue #5."),
     INT("infinite_context.cache.ttl_seconds", infinite_context.cache.ttl_seconds, "1800", 1, 31536000,
@@ -150,6 +172,21 @@ static const hx_knob_t knobs[] = {
         "Snapshots kept. Read by issue #6."),
     BOOL("distributed_memory.snapshot.compression", distributed_memory.snapshot.compression, "true",
          "Compress snapshots with zstd. Read by issue #6."),
+
+    INT("graph.batch_size", graph.batch_size, "1000", 1, 100000,
+        "Graph ops the graph consumer applies in one store transaction (docs/graph.md)."),
+    INT("graph.flush_ms", graph.flush_ms, "50", 1, 60000,
+        "Longest the graph consumer holds a partial batch before applying it."),
+    INT("graph.wait_ms", graph.wait_ms, "5000", 0, 600000,
+        "How long a knowledge API write waits for its events to be applied (0 = answer once produced)."),
+    INT("graph.snapshot_interval_seconds", graph.snapshot_interval_seconds, "300", 1, 86400,
+        "Embedded graph store: snapshot period; the write-ahead log since the last snapshot is replayed on start."),
+    BOOL("graph.extract.enabled", graph.extract.enabled, "true",
+         "Run the entity extraction consumer of conversations and memory writes (group helix-graph-extract)."),
+    INT("graph.extract.window_sentences", graph.extract.window_sentences, "3", 1, 100,
+        "Entities this many sentences apart or closer in one message co-occur (strength 0.5; 1 in one sentence)."),
+    INT("graph.extract.max_entities", graph.extract.max_entities, "64", 1, 1000,
+        "Most entities taken from one message (the most frequent first)."),
 };
 
 const hx_knob_t *hx_config_knobs(size_t *n)

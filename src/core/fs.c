@@ -33,6 +33,11 @@ static void dir_of(const char *path, char *dir, size_t len)
         snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
+int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t *err)
+{
+    return hx_fs_write_atomic_flags(path, data, len, 0, err);
+}
+
 int hx_fs_write_file(const char *path, const void *data, size_t len, int fsync_it, hx_err_t *err)
 {
     const char *step = "create";
@@ -66,14 +71,15 @@ int hx_fs_write_file(const char *path, const void *data, size_t len, int fsync_i
     return HX_OK;
 }
 
-int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t *err)
+int hx_fs_write_atomic_flags(const char *path, const void *data, size_t len, unsigned flags, hx_err_t *err)
 {
+    int sync = !(flags & HX_FS_NO_SYNC);
     size_t n = strlen(path) + 8;
     char *tmp = malloc(n), dir[4096];
     if (!tmp)
         return hx_err_set(err, HX_ENOMEM, "out of memory writing %s", path);
     snprintf(tmp, n, "%s.tmp", path);
-    int rc = hx_fs_write_file(tmp, data, len, 1, err);
+    int rc = hx_fs_write_file(tmp, data, len, sync, err);
     if (!rc && rename(tmp, path) != 0)
         rc = hx_err_set(err, HX_EIO, "cannot rename %s: %s", tmp, strerror(errno));
     if (rc) {
@@ -82,6 +88,8 @@ int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t 
         return rc;
     }
     free(tmp);
+    if (!sync)
+        return HX_OK;
     dir_of(path, dir, sizeof dir);
     if (hx_fsync_dir(dir))
         return hx_err_set(err, HX_EIO, "cannot fsync directory %s after replacing %s: %s", dir, path,

@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #define ZSTD_LEVEL 1
+#define HX_BATCH_MIN_COMPRESS 512 /* raw bytes */
 
 const char *hx_codec_name(hx_codec_t c)
 {
@@ -175,6 +176,10 @@ int hx_batch_encode(hx_batch_enc_t *e, int codec, int64_t base, uint32_t last_de
     unsigned char *dst = e->out.data + HX_BATCH_HDR;
     size_t stored = 0;
     h.codec = HX_CODEC_NONE;
+    /* A batch this small (one record from an HTTP request, typically) gains
+     * a few bytes from compression and costs a codec setup per append. */
+    if (e->raw.len < HX_BATCH_MIN_COMPRESS)
+        codec = HX_CODEC_NONE;
     if (codec == HX_CODEC_LZ4) {
         int c = LZ4_compress_default((const char *)e->raw.data, (char *)dst, (int)e->raw.len, (int)bound);
         if (c > 0 && (size_t)c < e->raw.len) {
@@ -211,6 +216,18 @@ int hx_batch_raw(const unsigned char *batch, const hx_batch_hdr_t *h, hx_buf_t *
     if (h->codec == HX_CODEC_NONE) {
         *raw = src;
         return HX_OK;
+    }
+    /* Check the claimed size before allocating it: LZ4 expands at most 255x,
+     * and a zstd frame states its size. A damaged header (CRC collisions
+     * happen; hx_log_read can skip verification) must not cost a GiB. */
+    if (h->codec == HX_CODEC_LZ4 && (uint64_t)h->raw_len > (uint64_t)h->stored_len * 255 + 16)
+        return hx_err_set(err, HX_ECORRUPT, "lz4 batch at offset %lld claims %u bytes from %u", (long long)h->base,
+                          h->raw_len, h->stored_len);
+    if (h->codec == HX_CODEC_ZSTD) {
+        unsigned long long fs = ZSTD_getFrameContentSize(src, h->stored_len);
+        if (fs == ZSTD_CONTENTSIZE_ERROR || (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != h->raw_len))
+            return hx_err_set(err, HX_ECORRUPT, "zstd batch at offset %lld is not a frame of %u bytes",
+                              (long long)h->base, h->raw_len);
     }
     hx_buf_reset(scratch);
     if (hx_buf_reserve(scratch, h->raw_len + 1))

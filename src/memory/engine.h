@@ -48,6 +48,8 @@ int hx_mwal_append(hx_mwal_t *w, const void *rec, size_t len, uint64_t *lsn);
 /* Returns once lsn is written (and fsynced for fsync=always). Group commit:
  * one caller writes everything queued for all waiters. */
 int hx_mwal_wait(hx_mwal_t *w, uint64_t lsn, hx_err_t *err);
+/* 1 once a write or fsync failed: every later write is refused until restart. */
+int hx_mwal_failed(hx_mwal_t *w);
 /* fsync if anything was written since the last one (fsync=interval tick). */
 int hx_mwal_sync(hx_mwal_t *w);
 /* Starts a new segment; returns its number. Older segments are only covered
@@ -167,9 +169,9 @@ int64_t hx_memory_origin_lag_ms(const hx_origin_t *o, int64_t now);
 void hx_memory_record_conflict(hx_memory_t *m, const hx_mitem_t *it, const hx_join_info_t *info, double secs);
 
 /* model.c */
-int hx_mmodel_create_delta(hx_memory_t *m, const char *tenant, const json_t *body, const hx_stamp_t *st,
+int hx_mmodel_create_delta(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, const hx_stamp_t *st,
                            hx_mcrdt_t **out, hx_err_t *err);
-int hx_mmodel_update_delta(hx_memory_t *m, const hx_mcrdt_t *cur, const json_t *patch, const hx_stamp_t *st,
+int hx_mmodel_update_delta(hx_memory_t *m, const hx_mcrdt_t *cur, const hx_memory_write_t *w, const hx_stamp_t *st,
                            hx_mcrdt_t **out, hx_err_t *err);
 json_t *hx_mmodel_view(const hx_memory_t *m, const hx_mitem_t *it);
 int hx_mmodel_validate_id(const char *id, hx_err_t *err);

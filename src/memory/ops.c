@@ -1,6 +1,6 @@
 /* The public CRUD and query calls of the memory engine. A write is: stamp
  * with the HLC, build the delta against the current state (so it supersedes
- * exactly the versions this node saw), join it, append it to the WAL, wait
+ * exactly the versions this node saw), append it to the WAL, join it, wait
  * for the group commit, then queue it for publishing. */
 #include "helix/hx_clock.h"
 #include "memory/engine.h"
@@ -8,23 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Called with m->mu held: logs the delta as op (origin, seq, hlc, wall). */
+/* Called with m->mu held: logs the delta as op (origin, seq, hlc, wall).
+ * The text is written directly (hx_mcrdt_to_text), not built as JSON and
+ * dumped: it is what the WAL keeps and what the publisher sends. */
 static int log_op(hx_memory_t *m, const hx_mcrdt_t *d, const hx_stamp_t *st, uint64_t *lsn, char **text,
                   uint64_t *seq, hx_err_t *err)
 {
-    json_t *dj = NULL;
-    if (hx_mcrdt_to_json(d, &dj))
-        return hx_err_set(err, HX_ENOMEM, "out of memory encoding a memory delta");
     *seq = ++m->seq;
-    json_t *op = json_pack("{s:s,s:I,s:I,s:I,s:o}", "o", m->node, "s", (json_int_t)*seq, "h", (json_int_t)st->hlc,
-                           "w", (json_int_t)hx_now_us(), "d", dj);
-    *text = op ? json_dumps(op, JSON_COMPACT) : NULL;
-    json_decref(op);
-    if (!*text)
+    hx_buf_t b = HX_BUF_INIT;
+    if (hx_mop_to_text(m->node, *seq, st->hlc, hx_now_us(), d, &b) || !(*text = hx_buf_steal(&b))) {
+        hx_buf_free(&b);
+        m->seq--;
         return hx_err_set(err, HX_ENOMEM, "out of memory encoding a memory op");
+    }
     if (hx_mwal_append(m->wal, *text, strlen(*text), lsn)) {
         free(*text);
         *text = NULL;
+        m->seq--; /* nothing was applied: the seq stays free, no gap for peers to wait on */
         return hx_err_set(err, HX_EIO, "the memory write-ahead log failed (disk full or I/O error); see the log");
     }
     return HX_OK;
@@ -49,14 +49,18 @@ typedef struct pending {
     uint64_t lsn, seq;
 } pending_t;
 
-/* Called with m->mu held: joins the delta into the state and logs it. */
+/* Called with m->mu held: logs the delta, then joins it into the state, so
+ * a write the WAL refused is never visible. (A join only fails on ENOMEM;
+ * the logged op is then applied at the next start, like any acked write.) */
 static int commit_locked(hx_memory_t *m, pending_t *p, const char *what, hx_err_t *err)
 {
-    hx_join_info_t info;
-    int rc = hx_memory_apply_state(m, p->d, 0, &info);
+    int rc = log_op(m, p->d, &p->st, &p->lsn, &p->text, &p->seq, err);
     if (rc)
+        return rc;
+    hx_join_info_t info;
+    if ((rc = hx_memory_apply_state(m, p->d, 0, &info)))
         return hx_err_set(err, rc, "out of memory %s", what);
-    return log_op(m, p->d, &p->st, &p->lsn, &p->text, &p->seq, err);
+    return HX_OK;
 }
 
 /* After the lock: a committed write waits for durability and is queued for
@@ -109,14 +113,14 @@ static hx_mitem_t *find_live(hx_memory_t *m, const char *tenant, const char *id,
     return it;
 }
 
-int hx_memory_create(hx_memory_t *m, const char *tenant, const json_t *body, json_t **out, hx_err_t *err)
+int hx_memory_create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, json_t **out, hx_err_t *err)
 {
     if (out)
         *out = NULL;
     pending_t p = {0};
     pthread_mutex_lock(&m->mu);
     stamp_now(m, &p.st);
-    int rc = hx_mmodel_create_delta(m, tenant, body, &p.st, &p.d, err);
+    int rc = hx_mmodel_create_delta(m, tenant, w, &p.st, &p.d, err);
     if (rc)
         goto unlock;
     hx_mitem_t *it = hx_mstore_get(&m->store, tenant, p.d->id);
@@ -136,7 +140,7 @@ unlock:
     return finish_pending(m, &p, rc, out, err);
 }
 
-int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const json_t *patch, json_t **out,
+int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const hx_memory_write_t *w, json_t **out,
                      hx_err_t *err)
 {
     if (out)
@@ -150,7 +154,7 @@ int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const j
         goto unlock;
     }
     stamp_now(m, &p.st);
-    if ((rc = hx_mmodel_update_delta(m, it->s, patch, &p.st, &p.d, err)) ||
+    if ((rc = hx_mmodel_update_delta(m, it->s, w, &p.st, &p.d, err)) ||
         (rc = commit_locked(m, &p, "updating a memory", err)))
         goto unlock;
     if (out) {
@@ -213,12 +217,14 @@ int hx_memory_get(hx_memory_t *m, const char *tenant, const char *id, int count_
         stamp_now(m, &st);
         d = hx_mcrdt_new(tenant, id);
         hx_join_info_t info;
-        if (d && !hx_counter_set(d, m->node, mine + 1) && !hx_memory_apply_state(m, d, 0, &info) &&
-            log_op(m, d, &st, &lsn, &text, &seq, NULL) == 0) {
+        if (d && !hx_counter_set(d, m->node, mine + 1) && log_op(m, d, &st, &lsn, &text, &seq, NULL) == 0 &&
+            !hx_memory_apply_state(m, d, 0, &info)) {
             /* logged */
         } else {
             hx_mcrdt_free(d);
             d = NULL;
+            free(text);
+            text = NULL;
         }
     }
     *out = hx_mmodel_view(m, it);

@@ -92,7 +92,7 @@ int an_commit(an_store_t *s, an_change_t *ch, size_t nch, const hx_an_offsets_t 
         return hx_err_set(err, HX_ENOMEM, "out of memory writing the analytics MANIFEST");
     }
     snprintf(path, sizeof path, "%s/MANIFEST", s->dir);
-    rc = hx_fs_write_atomic(path, b.data, b.len, err);
+    rc = hx_fs_write_atomic_flags(path, b.data, b.len, s->fsync ? 0 : HX_FS_NO_SYNC, err);
     hx_buf_free(&b);
     if (rc)
         return rc;

@@ -212,18 +212,23 @@ static int pub_add(pub_t *p, const char *tenant, size_t tenant_len, const char *
     /* The batch's random prefix and a counter: unique without a syscall or
      * printf per event. */
     static const char hex[] = "0123456789abcdef";
-    char id[32];
+    char id[33], k[HX_ENV_KEY_MAX + 1];
     memcpy(id, p->prefix, 16);
     uint64_t c = p->counter++;
     for (int i = 31; i >= 16; i--, c >>= 4)
         id[i] = hex[c & 15];
+    id[32] = 0;
+    if (key_len > HX_ENV_KEY_MAX || (key_len && memchr(key, 0, key_len)))
+        return hx_err_set(err, HX_EINVAL, "the key of an analytics row must be at most %d bytes without NULs",
+                          HX_ENV_KEY_MAX);
+    memcpy(k, key, key_len);
+    k[key_len] = 0;
     /* The key goes first, the frame after it: both live in one buffer. */
     size_t key_off = p->frames.len;
-    if (hx_buf_append(&p->frames, key, key_len) || hx_buf_putc(&p->frames, 0))
+    if (hx_buf_append(&p->frames, k, key_len + 1))
         return hx_err_set(err, HX_ENOMEM, "out of memory publishing rows");
     size_t off = p->frames.len;
-    int rc = hx_envelope_encoder_put(&p->enc, id, sizeof id, key, key_len, ts_s * 1000, data, data_len, &p->frames,
-                                     err);
+    int rc = hx_envelope_encoder_put(&p->enc, id, k, ts_s * 1000, data, data_len, &p->frames, err);
     if (rc)
         return rc;
     p->msgs[p->n] = (hx_msg_t){.topic = p->route.topic, .partition = -1, .key = (const void *)(uintptr_t)key_off,

@@ -128,9 +128,33 @@ static int health(void *impl, char *detail, size_t len)
     return HX_OK;
 }
 
-/* Publishes per-partition size gauges and runs retention/compaction. */
+/* kafka_consumer_lag_records for every group and every partition it has
+ * committed or is assigned, refreshed each maintenance tick (a gauge set
+ * only on commit never shows a group that reads without committing). */
+static void export_lag(emb_t *b)
+{
+    hx_name_list_t groups;
+    if (!b->m_lag || emb_group_list(b, &groups, NULL))
+        return;
+    for (size_t i = 0; i < groups.count; i++) {
+        hx_group_info_t gi;
+        if (emb_group_describe(b, groups.names[i], &gi, NULL))
+            continue;
+        for (size_t k = 0; k < gi.n_offsets; k++) {
+            char part[16];
+            snprintf(part, sizeof part, "%d", gi.offsets[k].partition);
+            const char *l[] = {"embedded", gi.group_id, gi.offsets[k].topic, part};
+            hx_gauge_set_labels(b->m_lag, l, (double)gi.offsets[k].lag);
+        }
+        hx_group_info_free(&gi);
+    }
+    hx_name_list_free(&groups);
+}
+
+/* Publishes per-partition size and lag gauges and runs retention/compaction. */
 static void maintain(emb_t *b, int run_retention)
 {
+    export_lag(b);
     hx_err_t err = {0};
     if (run_retention) {
         int deleted = 0;
@@ -199,6 +223,7 @@ static const hx_broker_ops_t emb_ops = {
     .topic_list = topic_list,
     .topic_describe = topic_describe,
     .produce = emb_produce,
+    .produce_batch = emb_produce_batch,
     .produce_async = emb_produce_async,
     .flush = emb_flush,
     .fetch = emb_fetch,
@@ -276,6 +301,10 @@ int hx_embedded_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const
     }
     if ((rc = emb_offsets_load(b, err)))
         goto fail;
+    if (cfg->event_log.fsync == HX_FSYNC_ALWAYS) {
+        emb_pool_start(&b->pool, EMB_POOL_MAX); /* with no worker, appends just run in turn */
+        b->pool_on = 1;
+    }
     if (pthread_create(&b->sender, NULL, emb_sender_main, b)) {
         rc = hx_err_set(err, HX_ENOMEM, "cannot start the producer thread");
         goto fail;
@@ -293,6 +322,8 @@ int hx_embedded_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const
     *impl = b;
     return HX_OK;
 fail:
+    if (b->pool_on)
+        emb_pool_stop(&b->pool);
     emb_offsets_free(b);
     hx_log_close(b->log);
     free(b);
@@ -312,6 +343,8 @@ static void emb_close(void *impl)
     pthread_mutex_unlock(&b->qmu);
     pthread_join(b->maint, NULL);
     pthread_join(b->sender, NULL);
+    if (b->pool_on)
+        emb_pool_stop(&b->pool);
     emb_groups_free(b);
     emb_offsets_free(b);
     hx_log_close(b->log);

@@ -32,7 +32,7 @@ start() {
   PID=$!; pids+=("$PID"); PORT=""
   local tries=$(( ${HX_START_SECONDS:-5} * 20 ))
   for _ in $(seq 1 "$tries"); do
-    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://')
+    PORT=$(grep -so 'listening on http://127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://')
     [ -n "$PORT" ] && return 0
     kill -0 "$PID" 2>/dev/null || break
     sleep 0.05
@@ -41,4 +41,11 @@ start() {
 }
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time "${HX_CURL_SECONDS:-10}" "$@"; }
 body() { curl -s --max-time "${HX_CURL_SECONDS:-10}" "$@"; }
+# need_peer TOOL: a test peer from Debian (kcat, wrk); missing, the test FAILS
+# with the command that installs it.
+need_peer() {
+  command -v "$1" >/dev/null && return 0
+  echo "FAIL: $1 is not installed; install it with: apt-get install $1 (or bash scripts/deps.sh)" >&2
+  echo "0 passed, 1 failed"; exit 1
+}
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
