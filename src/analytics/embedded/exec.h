@@ -92,6 +92,32 @@ typedef int (*xc_leaf_fn)(void *ctx, const hx_sql_expr_t *e, xs_t *out);
 void xc_scalar(const hx_sql_expr_t *e, xc_leaf_fn leaf, void *ctx, xs_t *out);
 int xs_compare(const xs_t *a, const xs_t *b);
 
+/* ---- pruning (exec_prune.c) ---- */
+typedef struct {
+    int col;
+    int isf;
+    int op;                 /* HX_SQL_OP_* (comparison) or -1 = IN list, -2 = range [a, b] */
+    int64_t a, b;           /* int domain: values or codes */
+    double fa, fb;
+    int64_t *list;
+    int nlist;
+    int fn;                 /* -1, or a monotonic function applied to the stats first */
+} xp_test_t;
+
+typedef struct {
+    const hx_sql_expr_t **c;
+    int n, cap;
+} xp_conj_t;
+
+/* Flattens the WHERE's ANDs into cj; -1 on ENOMEM. */
+int xp_add_conj(xp_conj_t *cj, const hx_sql_expr_t *e);
+/* Tests of part p (at most 64, lists room for 64 x 64 values); *none when no
+ * row of the part can match. */
+int xp_prepare(an_part_t *p, const xp_conj_t *cj, const char *tenant, xp_test_t *tests, int *ntests, int64_t *lists,
+               int *none);
+/* 0 when no row of the granule with these stats can pass t. */
+int xp_test_ok(const xp_test_t *t, const an_stat_t *st, hx_an_type_t coltype);
+
 /* ---- grouping (exec_group.c) ---- */
 typedef struct xagg {
     const hx_sql_expr_t *e;

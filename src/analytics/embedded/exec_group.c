@@ -59,7 +59,7 @@ static int key_kind(const xctx_t *x, const hx_sql_expr_t *e)
     return XV_STR;
 }
 
-static int collect_aggs(xgroups_t *g, const hx_sql_expr_t *e, int rollup)
+static int collect_aggs(xgroups_t *g, const hx_sql_expr_t *e)
 {
     if (e->kind == HX_SQL_AGG) {
         for (int i = 0; i < g->naggs; i++)
@@ -76,11 +76,10 @@ static int collect_aggs(xgroups_t *g, const hx_sql_expr_t *e, int rollup)
         a->rollup_m[0] = e->m[0];
         a->rollup_m[1] = e->m[1];
         a->arg_float = e->nargs && e->args[0]->type == HX_AN_T_FLOAT64;
-        (void)rollup;
         return 0;
     }
     for (int i = 0; i < e->nargs; i++)
-        if (collect_aggs(g, e->args[i], rollup))
+        if (collect_aggs(g, e->args[i]))
             return -1;
     return 0;
 }
@@ -146,10 +145,10 @@ int xg_init(xctx_t *x, xgroups_t *g)
             g->key_dict[k] = &x->t->dict[q->group_by[k]->col];
     }
     for (int i = 0; i < q->nitems; i++)
-        if (collect_aggs(g, q->items[i].e, x->rollup_mode))
+        if (collect_aggs(g, q->items[i].e))
             return hx_err_set(x->err, HX_ENOMEM, "out of memory");
     for (int o = 0; o < q->norder; o++)
-        if (collect_aggs(g, q->order_by[o].e, x->rollup_mode))
+        if (collect_aggs(g, q->order_by[o].e))
             return hx_err_set(x->err, HX_ENOMEM, "out of memory");
     if (x->rollup_mode)
         for (int a = 0; a < g->naggs; a++) {

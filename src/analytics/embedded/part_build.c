@@ -502,7 +502,6 @@ int an_part_sort(an_part_t *p)
     an_table_t *t = p->tab;
     const hx_an_table_def_t *d = t->def;
     const an_vec_t *(*cols)[HX_AN_MAX_COLS] = calloc(1, sizeof *cols);
-    size_t run[2] = {0, p->rows};
     build_t b = {.t = t, .cols = cols, .src = &p, .nsrc = 1, .n = p->rows, .run = NULL};
     an_pdict_t pd[HX_AN_MAX_COLS];
     memset(pd, 0, sizeof pd);
@@ -519,7 +518,6 @@ int an_part_sort(an_part_t *p)
         if (d->cols[c].type == HX_AN_T_STRING && d->cols[c].low_cardinality)
             rc = local_dict(&b, &pd[c], c);
     }
-    (void)run;
     if (!rc)
         rc = sort_rows(&b, &perm);
     an_part_t tmp = *p;

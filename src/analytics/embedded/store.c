@@ -180,7 +180,7 @@ static int emb_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n
     an_store_t *s = impl;
     an_part_t **mem = calloc(n ? n : 1, sizeof *mem);
     an_part_t **built[HX_AN_NTABLES] = {0};
-    size_t nbuilt[HX_AN_NTABLES] = {0}, cap[HX_AN_NTABLES] = {0};
+    size_t nbuilt[HX_AN_NTABLES] = {0};
     an_change_t ch[HX_AN_NTABLES];
     size_t nch = 0;
     int rc = mem ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory storing an ingest batch");
@@ -207,7 +207,6 @@ static int emb_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n
         if ((rc = an_partitions_of(src, ns, &parts, &np, err)))
             break;
         built[ti] = calloc(np ? np : 1, sizeof *built[ti]);
-        cap[ti] = np;
         if (!built[ti])
             rc = hx_err_set(err, HX_ENOMEM, "out of memory storing an ingest batch");
         for (size_t k = 0; k < np && !rc; k++) {
@@ -225,10 +224,8 @@ static int emb_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n
         rc = an_commit(s, ch, nch, next, 1, err);
         pthread_mutex_unlock(&s->commit_mu);
         if (!rc)
-            for (int ti = 0; ti < HX_AN_NTABLES; ti++) {
-                s->tabs[ti].rows_inserted += 0;
-                nbuilt[ti] = 0;
-            }
+            for (int ti = 0; ti < HX_AN_NTABLES; ti++)
+                nbuilt[ti] = 0; /* the tables own them now */
     }
     for (int ti = 0; ti < HX_AN_NTABLES; ti++) {
         for (size_t k = 0; k < nbuilt[ti]; k++) {
@@ -237,7 +234,6 @@ static int emb_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n
         }
         free(built[ti]);
     }
-    (void)cap;
     for (size_t i = 0; i < n && mem; i++)
         an_part_unref(mem[i]);
     free(mem);
