@@ -14,6 +14,13 @@
  * code points past U+10FFFF). */
 int hx_utf8_valid(const char *s, size_t len);
 
+/* Writes code point cp (at most U+10FFFF) as UTF-8 to o, which has room for
+ * 4 bytes; returns the bytes written. */
+size_t hx_utf8_put(char *o, unsigned cp);
+
+/* The value of hex digit c (either case), -1 when c is not one. */
+int hx_hex_digit(int c);
+
 /* An id is 1..HX_ID_MAX bytes of valid UTF-8 without control characters
  * (U+0000-U+001F, U+007F). HX_EINVAL naming `what` ("conversation_id") and the
  * rule otherwise; NULL is "missing". */

@@ -81,8 +81,7 @@ static void *stats_main(void *arg)
         refresh_gauges(a, &last_rows, &last_ns);
         pthread_mutex_lock(&a->mu);
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        hx_deadline_after_ms(&ts, 1000);
         if (!a->stop)
             pthread_cond_timedwait(&a->cv, &a->mu, &ts);
     }

@@ -33,6 +33,17 @@ void hx_sleep_ms(int64_t ms)
         ;
 }
 
+void hx_deadline_after_ms(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 char *hx_format_rfc3339(int64_t ms, char *out, unsigned long outlen)
 {
     time_t s = (time_t)(ms / 1000);

@@ -1,5 +1,6 @@
 /* The strict JSON reader of json_read.h (RFC 8259 grammar). */
 #include "graph/json_read.h"
+#include "helix/hx_id.h"
 #include "graph/graph_int.h"
 
 #include <math.h>
@@ -55,30 +56,6 @@ static int hex4(const char *p, uint32_t *v)
         *v = *v << 4 | (uint32_t)d;
     }
     return HX_OK;
-}
-
-static size_t utf8_put(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 int jr_string(jr_t *r, const char **s, size_t *len)
@@ -150,7 +127,7 @@ int jr_string(jr_t *r, const char **s, size_t *len)
             } else if ((cp >= 0xdc00 && cp <= 0xdfff) || cp == 0) {
                 return HX_EINVAL;
             }
-            k += utf8_put(o + k, cp);
+            k += hx_utf8_put(o + k, cp);
             break;
         }
         default: return HX_EINVAL;

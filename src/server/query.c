@@ -1,20 +1,10 @@
 /* Query-string parsing and percent-decoding (pure). */
 #include "server/router.h"
+#include "helix/hx_id.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int hx_percent_decode(const char *s, size_t len, int plus_space, char **out)
 {
@@ -26,9 +16,9 @@ int hx_percent_decode(const char *s, size_t len, int plus_space, char **out)
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '%') {
-            if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+            if (len - i < 3 || hx_hex_digit(s[i + 1]) < 0 || hx_hex_digit(s[i + 2]) < 0)
                 goto bad;
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            c = (char)(hx_hex_digit(s[i + 1]) * 16 + hx_hex_digit(s[i + 2]));
             i += 2;
         } else if (c == '+' && plus_space) {
             c = ' ';

@@ -370,13 +370,7 @@ static void *maint_main(void *arg)
         pthread_mutex_lock(&s->maint_mu);
         if (!s->stop && !s->flush_req) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += interval / 1000;
-            ts.tv_nsec += (long)(interval % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            hx_deadline_after_ms(&ts, interval);
             pthread_cond_timedwait(&s->maint_cv, &s->maint_mu, &ts);
         }
         int stop = s->stop;

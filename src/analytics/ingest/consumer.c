@@ -484,12 +484,7 @@ int an_ingest_wait(an_ingest_t *g, int timeout_ms, hx_err_t *err)
         }
         g->flush_now = 1;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        hx_deadline_after_ms(&ts, 20);
         pthread_cond_timedwait(&g->cv, &g->mu, &ts);
     }
     pthread_mutex_unlock(&g->mu);

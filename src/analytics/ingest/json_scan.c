@@ -1,5 +1,6 @@
 /* The row codec's JSON scanner (see json_scan.h). */
 #include "analytics/ingest/json_scan.h"
+#include "helix/hx_id.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -79,30 +80,6 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
     return n;
-}
-
-static int put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 int js_string(js_t *j, const char **s, size_t *n)
@@ -214,7 +191,7 @@ int js_string(js_t *j, const char **s, size_t *n)
                     j->p = q;
                     return -1;
                 }
-                w += (size_t)put_utf8(o + w, cp);
+                w += hx_utf8_put(o + w, cp);
                 break;
             }
             default:

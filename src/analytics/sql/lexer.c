@@ -1,5 +1,6 @@
 /* Tokens of the SQL subset, and the arena the parse tree lives in. */
 #include "analytics/sql/sql_int.h"
+#include "helix/hx_id.h"
 
 #include <errno.h>
 #include <math.h>
@@ -88,17 +89,6 @@ static int lex_err(sql_lexer_t *lx, size_t pos, const char *why)
     return sql_error_at(lx->err, lx->src, lx->len, (uint32_t)pos, "%s", why);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Single-quoted string: backslash escapes (\\ \' \n \t \r \0 \xHH) and ''. */
 static int lex_string(sql_lexer_t *lx, sql_tok_t *t)
 {
@@ -130,7 +120,7 @@ static int lex_string(sql_lexer_t *lx, sql_tok_t *t)
             case 'r': out[n++] = '\r'; break;
             case '0': return lex_err(lx, i - 2, "NUL bytes are not allowed in strings");
             case 'x': {
-                int h = i + 1 < lx->len ? hexval(s[i]) : -1, l = i + 1 < lx->len ? hexval(s[i + 1]) : -1;
+                int h = i + 1 < lx->len ? hx_hex_digit(s[i]) : -1, l = i + 1 < lx->len ? hx_hex_digit(s[i + 1]) : -1;
                 if (h < 0 || l < 0)
                     return lex_err(lx, i - 2, "\\x needs two hex digits");
                 if (h == 0 && l == 0)
