@@ -1,0 +1,299 @@
+/* Column buffering for the writer: values, dictionary, statistics. */
+#include "lake/parquet/wcol.h"
+
+#include "helix/hx_hash.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int phys_of[] = {PT_BOOLEAN, PT_INT32, PT_INT64, PT_DOUBLE, PT_BYTE_ARRAY, PT_INT64};
+
+int pq_wcol_init(pq_wcol_t *c, const hx_pq_column_t *def, int dictionary)
+{
+    memset(c, 0, sizeof *c);
+    c->def = *def;
+    c->def.name = strdup(def->name);
+    if (!c->def.name)
+        return HX_ENOMEM;
+    c->phys = phys_of[def->type];
+    c->dict_on = dictionary && def->type != HX_PQ_BOOL;
+    return HX_OK;
+}
+
+void pq_wcol_free(pq_wcol_t *c)
+{
+    free((char *)c->def.name);
+    free(c->defs);
+    free(c->i64);
+    free(c->f64);
+    free(c->soff);
+    hx_buf_free(&c->sdata);
+    free(c->idx);
+    free(c->slots);
+    free(c->dict_i);
+    free(c->dict_off);
+    free(c->dict_len);
+    memset(c, 0, sizeof *c);
+}
+
+void pq_wcol_reset(pq_wcol_t *c, int dictionary)
+{
+    c->rows = c->nvals = 0;
+    hx_buf_reset(&c->sdata);
+    c->dict_on = dictionary && c->def.type != HX_PQ_BOOL;
+    if (c->slots)
+        memset(c->slots, 0, c->nslots * sizeof *c->slots);
+    c->ndict = 0;
+    c->dict_bytes = 0;
+    c->has_mm = 0;
+    c->nulls = 0;
+    c->raw_bytes = 0;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return HX_OK;
+    size_t nc = *cap ? *cap * 2 : 1024;
+    while (nc < need)
+        nc *= 2;
+    void *q = realloc(*p, nc * elem);
+    if (!q)
+        return HX_ENOMEM;
+    *p = q;
+    *cap = nc;
+    return HX_OK;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static int dict_rehash(pq_wcol_t *c)
+{
+    size_t ns = c->nslots ? c->nslots * 2 : 1024;
+    uint32_t *s = calloc(ns, sizeof *s);
+    if (!s)
+        return HX_ENOMEM;
+    for (size_t k = 0; k < c->ndict; k++) {
+        uint64_t h = c->def.type == HX_PQ_STRING ? hx_hash64(c->sdata.data + c->dict_off[k], c->dict_len[k])
+                                                 : mix64((uint64_t)c->dict_i[k]);
+        size_t j = (size_t)h & (ns - 1);
+        while (s[j])
+            j = (j + 1) & (ns - 1);
+        s[j] = (uint32_t)k + 1;
+    }
+    free(c->slots);
+    c->slots = s;
+    c->nslots = ns;
+    return HX_OK;
+}
+
+/* Finds or adds the value (bits for fixed types, or string value `vi`);
+ * returns its entry, or -1 when the dictionary was abandoned. */
+static int64_t dict_put(pq_wcol_t *c, int64_t bits, size_t vi, size_t limit)
+{
+    int is_str = c->def.type == HX_PQ_STRING;
+    const unsigned char *sp = NULL;
+    size_t sn = 0;
+    uint64_t h;
+    if (is_str) {
+        sp = c->sdata.data + c->soff[vi];
+        sn = (size_t)(c->soff[vi + 1] - c->soff[vi]);
+        h = hx_hash64(sp, sn);
+    } else {
+        h = mix64((uint64_t)bits);
+    }
+    if ((c->ndict + 1) * 2 > c->nslots && dict_rehash(c))
+        return -1;
+    size_t j = (size_t)h & (c->nslots - 1);
+    while (c->slots[j]) {
+        size_t k = c->slots[j] - 1;
+        if (is_str ? (c->dict_len[k] == sn && memcmp(c->sdata.data + c->dict_off[k], sp, sn) == 0)
+                   : c->dict_i[k] == bits)
+            return (int64_t)k;
+        j = (j + 1) & (c->nslots - 1);
+    }
+    size_t add = is_str ? sn + 4 : (c->phys == PT_INT32 ? 4 : 8);
+    if (c->dict_bytes + add > limit)
+        return -1;
+    if (grow((void **)&c->dict_i, &c->dict_cap, c->ndict + 1, sizeof *c->dict_i))
+        return -1;
+    if (is_str) {
+        /* dict_off/dict_len grow in step with dict_i's capacity. */
+        uint64_t *o = realloc(c->dict_off, c->dict_cap * sizeof *o);
+        if (!o)
+            return -1;
+        c->dict_off = o;
+        uint32_t *l = realloc(c->dict_len, c->dict_cap * sizeof *l);
+        if (!l)
+            return -1;
+        c->dict_len = l;
+        c->dict_off[c->ndict] = c->soff[vi];
+        c->dict_len[c->ndict] = (uint32_t)sn;
+    }
+    c->dict_i[c->ndict] = bits;
+    c->slots[j] = (uint32_t)c->ndict + 1;
+    c->dict_bytes += add;
+    return (int64_t)c->ndict++;
+}
+
+static int str_less(const pq_wcol_t *c, size_t a, size_t b)
+{
+    size_t an = (size_t)(c->soff[a + 1] - c->soff[a]), bn = (size_t)(c->soff[b + 1] - c->soff[b]);
+    int r = memcmp(c->sdata.data + c->soff[a], c->sdata.data + c->soff[b], an < bn ? an : bn);
+    return r < 0 || (r == 0 && an < bn);
+}
+
+int pq_wcol_add(pq_wcol_t *c, const hx_pq_value_t *v, size_t dict_limit, hx_err_t *err)
+{
+    if (v->is_null && !c->def.optional)
+        return hx_err_set(err, HX_EINVAL, "column '%s' is required and got a null", c->def.name);
+    /* UTF-8 and INT32 range were checked by the writer for the whole row. */
+    if (!v->is_null && c->def.type == HX_PQ_STRING && v->v.str.n > UINT32_MAX)
+        return hx_err_set(err, HX_ETOOBIG, "column '%s': a string of %zu bytes is over 4 GiB", c->def.name,
+                          v->v.str.n);
+    if (c->def.optional) {
+        if (grow((void **)&c->defs, &c->cap_rows, c->rows + 1, 1))
+            return hx_err_set(err, HX_ENOMEM, "out of memory buffering column '%s'", c->def.name);
+        c->defs[c->rows] = !v->is_null;
+    }
+    c->rows++;
+    if (v->is_null) {
+        c->nulls++;
+        return HX_OK;
+    }
+    size_t k = c->nvals;
+    int rc = HX_OK;
+    int64_t bits = 0;
+    switch (c->def.type) {
+    case HX_PQ_DOUBLE: {
+        if ((rc = grow((void **)&c->f64, &c->cap_vals, k + 1, sizeof *c->f64)))
+            break;
+        double d = v->v.d;
+        c->f64[k] = d;
+        memcpy(&bits, &d, 8);
+        c->raw_bytes += 8;
+        if (!isnan(d)) {
+            if (!c->has_mm) { c->dmin = c->dmax = d; c->has_mm = 1; }
+            else { if (d < c->dmin) c->dmin = d; if (d > c->dmax) c->dmax = d; }
+        }
+        break;
+    }
+    case HX_PQ_STRING:
+        if ((rc = grow((void **)&c->soff, &c->cap_vals, k + 2, sizeof *c->soff)))
+            break;
+        if (k == 0)
+            c->soff[0] = c->sdata.len;
+        if ((rc = hx_buf_append(&c->sdata, v->v.str.s, v->v.str.n)))
+            break;
+        c->soff[k + 1] = c->sdata.len;
+        c->raw_bytes += v->v.str.n + 4;
+        break;
+    default:
+        if ((rc = grow((void **)&c->i64, &c->cap_vals, k + 1, sizeof *c->i64)))
+            break;
+        bits = c->def.type == HX_PQ_BOOL ? (v->v.i != 0) : v->v.i;
+        c->i64[k] = bits;
+        c->raw_bytes += c->def.type == HX_PQ_BOOL ? 1 : (c->phys == PT_INT32 ? 4 : 8);
+        if (!c->has_mm) { c->imin = c->imax = bits; c->has_mm = 1; }
+        else { if (bits < c->imin) c->imin = bits; if (bits > c->imax) c->imax = bits; }
+    }
+    if (rc == HX_OK && c->dict_on)
+        rc = grow((void **)&c->idx, &c->cap_idx, k + 1, sizeof *c->idx);
+    if (rc)
+        return hx_err_set(err, HX_ENOMEM, "out of memory buffering column '%s'", c->def.name);
+    if (c->def.type == HX_PQ_STRING) {
+        if (!c->has_mm) {
+            c->smin = c->smax = k;
+            c->has_mm = 1;
+        } else {
+            if (str_less(c, k, c->smin)) c->smin = k;
+            if (str_less(c, c->smax, k)) c->smax = k;
+        }
+    }
+    if (c->dict_on) {
+        int64_t e = dict_put(c, bits, k, dict_limit);
+        if (e < 0)
+            c->dict_on = 0;
+        else
+            c->idx[k] = (uint32_t)e;
+    }
+    c->nvals++;
+    return HX_OK;
+}
+
+/* Longest prefix of at most PQ_STAT_MAX bytes ending on a UTF-8 boundary. */
+static size_t utf8_cut(const unsigned char *s, size_t n)
+{
+    if (n <= PQ_STAT_MAX)
+        return n;
+    size_t k = PQ_STAT_MAX;
+    while (k > 0 && (s[k] & 0xC0) == 0x80)
+        k--;
+    return k;
+}
+
+void pq_wcol_stats(const pq_wcol_t *c, pq_chunk_t *ch)
+{
+    ch->null_count = c->nulls;
+    ch->has_nulls = 1;
+    ch->has_min = ch->has_max = 0;
+    if (!c->has_mm)
+        return;
+    switch (c->def.type) {
+    case HX_PQ_DOUBLE:
+        memcpy(ch->minb, &c->dmin, 8);
+        memcpy(ch->maxb, &c->dmax, 8);
+        ch->min_n = ch->max_n = 8;
+        break;
+    case HX_PQ_STRING: {
+        const unsigned char *mn = c->sdata.data + c->soff[c->smin];
+        size_t mn_n = (size_t)(c->soff[c->smin + 1] - c->soff[c->smin]);
+        const unsigned char *mx = c->sdata.data + c->soff[c->smax];
+        size_t mx_n = (size_t)(c->soff[c->smax + 1] - c->soff[c->smax]);
+        ch->min_n = utf8_cut(mn, mn_n);
+        memcpy(ch->minb, mn, ch->min_n);
+        ch->has_min = 1;
+        size_t k = utf8_cut(mx, mx_n);
+        if (k < mx_n) {
+            /* A truncated max must still be an upper bound: bump its last
+             * byte, which is only safe (and valid UTF-8) for ASCII below DEL. */
+            if (k == 0 || mx[k - 1] >= 0x7E)
+                return;
+            memcpy(ch->maxb, mx, k);
+            ch->maxb[k - 1]++;
+        } else {
+            memcpy(ch->maxb, mx, k);
+        }
+        ch->max_n = k;
+        ch->has_max = 1;
+        return;
+    }
+    case HX_PQ_INT32:
+    case HX_PQ_BOOL: {
+        if (c->def.type == HX_PQ_BOOL) {
+            ch->minb[0] = (unsigned char)c->imin;
+            ch->maxb[0] = (unsigned char)c->imax;
+            ch->min_n = ch->max_n = 1;
+        } else {
+            hx_store_u32le(ch->minb, (uint32_t)(int32_t)c->imin);
+            hx_store_u32le(ch->maxb, (uint32_t)(int32_t)c->imax);
+            ch->min_n = ch->max_n = 4;
+        }
+        break;
+    }
+    default:
+        hx_store_u64le(ch->minb, (uint64_t)c->imin);
+        hx_store_u64le(ch->maxb, (uint64_t)c->imax);
+        ch->min_n = ch->max_n = 8;
+    }
+    ch->has_min = ch->has_max = 1;
+}
