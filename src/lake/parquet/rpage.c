@@ -280,7 +280,7 @@ static int values_decode(dec_t *d, int enc, const unsigned char *p, size_t len, 
     case ENC_DELTA_BA: {
         if (d->phys != PT_BYTE_ARRAY && d->phys != PT_FIXED)
             return CORRUPT("DELTA_BYTE_ARRAY on a non-byte-array column");
-        size_t used, used2;
+        size_t used = 0, used2 = 0;
         int64_t *pre = malloc((nv ? nv : 1) * sizeof *pre);
         if (!pre)
             return hx_err_set(err, HX_ENOMEM, "out of memory decoding a page");

@@ -145,11 +145,33 @@ static int64_t dict_put(pq_wcol_t *c, int64_t bits, size_t vi, size_t limit)
     return (int64_t)c->ndict++;
 }
 
-static int str_less(const pq_wcol_t *c, size_t a, size_t b)
+static int str_less(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
 {
-    size_t an = (size_t)(c->soff[a + 1] - c->soff[a]), bn = (size_t)(c->soff[b + 1] - c->soff[b]);
-    int r = memcmp(c->sdata.data + c->soff[a], c->sdata.data + c->soff[b], an < bn ? an : bn);
+    int r = memcmp(a, b, an < bn ? an : bn);
     return r < 0 || (r == 0 && an < bn);
+}
+
+/* String min/max over plain values; dictionary columns take theirs from
+ * the dictionary when the chunk is written, which is far cheaper. */
+static void track_str(pq_wcol_t *c, size_t k)
+{
+    uint64_t off = c->soff[k];
+    uint32_t n = (uint32_t)(c->soff[k + 1] - off);
+    const unsigned char *p = c->sdata.data + off;
+    if (!c->has_mm) {
+        c->smin_off = c->smax_off = off;
+        c->smin_n = c->smax_n = n;
+        c->has_mm = 1;
+        return;
+    }
+    if (str_less(p, n, c->sdata.data + c->smin_off, c->smin_n)) {
+        c->smin_off = off;
+        c->smin_n = n;
+    }
+    if (str_less(c->sdata.data + c->smax_off, c->smax_n, p, n)) {
+        c->smax_off = off;
+        c->smax_n = n;
+    }
 }
 
 int pq_wcol_add(pq_wcol_t *c, const hx_pq_value_t *v, size_t dict_limit, hx_err_t *err)
@@ -210,21 +232,20 @@ int pq_wcol_add(pq_wcol_t *c, const hx_pq_value_t *v, size_t dict_limit, hx_err_
         rc = grow((void **)&c->idx, &c->cap_idx, k + 1, sizeof *c->idx);
     if (rc)
         return hx_err_set(err, HX_ENOMEM, "out of memory buffering column '%s'", c->def.name);
-    if (c->def.type == HX_PQ_STRING) {
-        if (!c->has_mm) {
-            c->smin = c->smax = k;
-            c->has_mm = 1;
-        } else {
-            if (str_less(c, k, c->smin)) c->smin = k;
-            if (str_less(c, c->smax, k)) c->smax = k;
-        }
-    }
+    int is_str = c->def.type == HX_PQ_STRING;
     if (c->dict_on) {
-        int64_t e = dict_put(c, bits, k, dict_limit);
-        if (e < 0)
-            c->dict_on = 0;
-        else
+        /* Mostly-distinct columns (ids, times) gain nothing from a dictionary:
+         * give up early, before the hash table outgrows the caches. */
+        int64_t e = k == 16384 && c->ndict * 2 > k ? -1 : dict_put(c, bits, k, dict_limit);
+        if (e >= 0) {
             c->idx[k] = (uint32_t)e;
+        } else {
+            c->dict_on = 0;
+            for (size_t j = 0; is_str && j <= k; j++)
+                track_str(c, j);
+        }
+    } else if (is_str) {
+        track_str(c, k);
     }
     c->nvals++;
     return HX_OK;
@@ -246,7 +267,24 @@ void pq_wcol_stats(const pq_wcol_t *c, pq_chunk_t *ch)
     ch->null_count = c->nulls;
     ch->has_nulls = 1;
     ch->has_min = ch->has_max = 0;
-    if (!c->has_mm)
+    uint64_t smin_off = c->smin_off, smax_off = c->smax_off;
+    uint32_t smin_n = c->smin_n, smax_n = c->smax_n;
+    int has_mm = c->has_mm;
+    if (c->def.type == HX_PQ_STRING && c->dict_on) {
+        has_mm = c->ndict > 0;
+        for (size_t k = 0; k < c->ndict; k++) {
+            const unsigned char *p = c->sdata.data + c->dict_off[k];
+            if (k == 0 || str_less(p, c->dict_len[k], c->sdata.data + smin_off, smin_n)) {
+                smin_off = c->dict_off[k];
+                smin_n = c->dict_len[k];
+            }
+            if (k == 0 || str_less(c->sdata.data + smax_off, smax_n, p, c->dict_len[k])) {
+                smax_off = c->dict_off[k];
+                smax_n = c->dict_len[k];
+            }
+        }
+    }
+    if (!has_mm)
         return;
     switch (c->def.type) {
     case HX_PQ_DOUBLE:
@@ -255,10 +293,8 @@ void pq_wcol_stats(const pq_wcol_t *c, pq_chunk_t *ch)
         ch->min_n = ch->max_n = 8;
         break;
     case HX_PQ_STRING: {
-        const unsigned char *mn = c->sdata.data + c->soff[c->smin];
-        size_t mn_n = (size_t)(c->soff[c->smin + 1] - c->soff[c->smin]);
-        const unsigned char *mx = c->sdata.data + c->soff[c->smax];
-        size_t mx_n = (size_t)(c->soff[c->smax + 1] - c->soff[c->smax]);
+        const unsigned char *mn = c->sdata.data + smin_off, *mx = c->sdata.data + smax_off;
+        size_t mn_n = smin_n, mx_n = smax_n;
         ch->min_n = utf8_cut(mn, mn_n);
         memcpy(ch->minb, mn, ch->min_n);
         ch->has_min = 1;

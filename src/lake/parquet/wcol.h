@@ -29,7 +29,8 @@ typedef struct pq_wcol {
     int has_mm;
     int64_t imin, imax;
     double dmin, dmax;
-    size_t smin, smax;           /* value indices of the string min/max */
+    uint64_t smin_off, smax_off; /* string min/max in sdata (plain columns) */
+    uint32_t smin_n, smax_n;
     int64_t nulls;
     size_t raw_bytes;
 } pq_wcol_t;

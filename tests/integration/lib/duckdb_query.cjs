@@ -3,7 +3,7 @@
 // an array of row objects, values converted to JSON-safe forms by DuckDB.
 // Usage: node duckdb_query.cjs NODE_MODULES_DIR 'SQL' ['SQL'...]
 const path = require('path');
-const { DuckDBInstance } = require(path.join(process.argv[2], '@duckdb/node-api'));
+const { DuckDBInstance } = require(path.resolve(process.argv[2], '@duckdb/node-api'));
 (async () => {
   const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
   const c = await inst.connect();

@@ -1,0 +1,237 @@
+/* Partitioned dataset writer: one open Parquet file per day partition. */
+#include "helix/hx_lake.h"
+#include "lake/lake_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct part {
+    int key;                     /* y*10000 + m*100 + d */
+    int64_t day_ms;
+    hx_pq_writer_t *w;
+    int seq;
+    char path[1200];
+} part_t;
+
+struct hx_lake_writer {
+    hx_lake_opts_t o;
+    char *root;
+    const hx_lake_dataset_t *ds;
+    char file_id[96];
+    part_t *parts;
+    size_t nparts, cap;
+    size_t last;                 /* rows usually arrive in day order */
+    pq_kv_pairs_t kv;
+    int64_t rows, bytes;
+    size_t files;
+};
+
+int hx_lake_mkdirs(const char *path, hx_err_t *err)
+{
+    char buf[1024];
+    size_t n = strlen(path);
+    if (n >= sizeof buf)
+        return hx_err_set(err, HX_ERANGE, "path too long: %s", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return hx_err_set(err, HX_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+            buf[i] = c;
+        }
+    }
+    return HX_OK;
+}
+
+int hx_lake_kv_set(pq_kv_pairs_t *kv, const char *key, const char *value)
+{
+    for (size_t i = 0; i < kv->n; i++) {
+        if (strcmp(kv->keys[i], key) == 0) {
+            char *v = strdup(value);
+            if (!v)
+                return HX_ENOMEM;
+            free(kv->vals[i]);
+            kv->vals[i] = v;
+            return HX_OK;
+        }
+    }
+    char **k = realloc(kv->keys, (kv->n + 1) * sizeof *k);
+    if (!k)
+        return HX_ENOMEM;
+    kv->keys = k;
+    char **v = realloc(kv->vals, (kv->n + 1) * sizeof *v);
+    if (!v)
+        return HX_ENOMEM;
+    kv->vals = v;
+    k[kv->n] = strdup(key);
+    v[kv->n] = strdup(value);
+    if (!k[kv->n] || !v[kv->n]) {
+        free(k[kv->n]);
+        free(v[kv->n]);
+        return HX_ENOMEM;
+    }
+    kv->n++;
+    return HX_OK;
+}
+
+void hx_lake_kv_free(pq_kv_pairs_t *kv)
+{
+    for (size_t i = 0; i < kv->n; i++) {
+        free(kv->keys[i]);
+        free(kv->vals[i]);
+    }
+    free(kv->keys);
+    free(kv->vals);
+    kv->keys = kv->vals = NULL;
+    kv->n = 0;
+}
+
+int hx_lake_writer_open(const hx_lake_opts_t *o, const hx_lake_dataset_t *ds, const char *file_id,
+                        hx_lake_writer_t **out, hx_err_t *err)
+{
+    *out = NULL;
+    hx_lake_writer_t *w = calloc(1, sizeof *w);
+    if (!w || !(w->root = strdup(o->root))) {
+        free(w);
+        return hx_err_set(err, HX_ENOMEM, "out of memory opening a lake writer");
+    }
+    w->o = *o;
+    w->o.root = w->root;
+    w->ds = ds;
+    snprintf(w->file_id, sizeof w->file_id, "%s", file_id);
+    *out = w;
+    return HX_OK;
+}
+
+int hx_lake_writer_set_kv(hx_lake_writer_t *w, const char *key, const char *value, hx_err_t *err)
+{
+    if (hx_lake_kv_set(&w->kv, key, value))
+        return hx_err_set(err, HX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].w && hx_pq_writer_set_kv(w->parts[i].w, key, value, err))
+            return err ? err->code : HX_ENOMEM;
+    return HX_OK;
+}
+
+static int part_open(hx_lake_writer_t *w, part_t *p, hx_err_t *err)
+{
+    char dir[1024];
+    if (hx_lake_partition_dir(w->root, w->ds->name, p->day_ms, dir, sizeof dir))
+        return hx_err_set(err, HX_ERANGE, "lake path too long under %s", w->root);
+    int rc = hx_lake_mkdirs(dir, err);
+    if (rc)
+        return rc;
+    snprintf(p->path, sizeof p->path, "%s/part-%s-%d.parquet", dir, w->file_id, p->seq++);
+    hx_pq_write_opts_t po = {.codec = w->o.codec, .zstd_level = w->o.zstd_level,
+                             .row_group_bytes = w->o.row_group_bytes, .page_bytes = w->o.page_bytes,
+                             .no_fsync = w->o.no_fsync};
+    if ((rc = hx_pq_writer_open(p->path, w->ds->cols, w->ds->ncols, &po, &p->w, err)))
+        return rc;
+    hx_pq_writer_set_kv(p->w, "helix.dataset", w->ds->name, err);
+    for (size_t i = 0; i < w->kv.n; i++)
+        if ((rc = hx_pq_writer_set_kv(p->w, w->kv.keys[i], w->kv.vals[i], err)))
+            return rc;
+    return HX_OK;
+}
+
+static int part_close(hx_lake_writer_t *w, part_t *p, hx_err_t *err)
+{
+    if (!p->w)
+        return HX_OK;
+    hx_pq_writer_t *pw = p->w;
+    p->w = NULL;
+    int rc = hx_pq_writer_close(pw, err);
+    struct stat st;
+    if (rc == HX_OK) {
+        if (stat(p->path, &st) == 0)
+            w->bytes += (int64_t)st.st_size;
+        w->files++;
+    }
+    return rc;
+}
+
+int hx_lake_writer_write(hx_lake_writer_t *w, const hx_pq_value_t *row, hx_err_t *err)
+{
+    if (row[w->ds->ts_col].is_null)
+        return hx_err_set(err, HX_EINVAL, "%s row without its event time ts", w->ds->name);
+    int y, m, d;
+    int64_t ts = row[w->ds->ts_col].v.i;
+    hx_lake_civil(ts, &y, &m, &d);
+    int key = y * 10000 + m * 100 + d;
+    part_t *p = NULL;
+    if (w->nparts && w->parts[w->last].key == key) {
+        p = &w->parts[w->last];
+    } else {
+        for (size_t i = 0; i < w->nparts; i++)
+            if (w->parts[i].key == key) {
+                p = &w->parts[i];
+                w->last = i;
+            }
+    }
+    if (!p) {
+        if (w->nparts == w->cap) {
+            size_t nc = w->cap ? w->cap * 2 : 8;
+            part_t *np = realloc(w->parts, nc * sizeof *np);
+            if (!np)
+                return hx_err_set(err, HX_ENOMEM, "out of memory");
+            w->parts = np;
+            w->cap = nc;
+        }
+        p = &w->parts[w->nparts];
+        memset(p, 0, sizeof *p);
+        p->key = key;
+        p->day_ms = hx_lake_day_start(y, m, d);
+        w->last = w->nparts++;
+    }
+    int rc;
+    if (!p->w && (rc = part_open(w, p, err)))
+        return rc;
+    if ((rc = hx_pq_writer_write_row(p->w, row, err)))
+        return rc;
+    w->rows++;
+    if (w->o.file_rows > 0 && hx_pq_writer_rows(p->w) >= w->o.file_rows)
+        return part_close(w, p, err);
+    return HX_OK;
+}
+
+int64_t hx_lake_writer_rows(const hx_lake_writer_t *w)
+{
+    return w->rows;
+}
+
+static void writer_free(hx_lake_writer_t *w)
+{
+    for (size_t i = 0; i < w->nparts; i++)
+        hx_pq_writer_abort(w->parts[i].w);
+    free(w->parts);
+    hx_lake_kv_free(&w->kv);
+    free(w->root);
+    free(w);
+}
+
+int hx_lake_writer_close(hx_lake_writer_t *w, size_t *files, int64_t *bytes, hx_err_t *err)
+{
+    int rc = HX_OK;
+    for (size_t i = 0; i < w->nparts; i++) {
+        int r = part_close(w, &w->parts[i], rc ? NULL : err);
+        if (r && !rc)
+            rc = r;
+    }
+    if (files)
+        *files = w->files;
+    if (bytes)
+        *bytes = w->bytes;
+    writer_free(w);
+    return rc;
+}
+
+void hx_lake_writer_abort(hx_lake_writer_t *w)
+{
+    if (w)
+        writer_free(w);
+}
