@@ -63,6 +63,14 @@ int64_t hx_lake_writer_rows(const hx_lake_writer_t *w);
  * unpublished files are removed; published ones stay. Frees w. */
 int hx_lake_writer_close(hx_lake_writer_t *w, size_t *files, int64_t *bytes, hx_err_t *err);
 void hx_lake_writer_abort(hx_lake_writer_t *w);
+/* Two-phase close (hx_pq_writer_close_staged): every file complete and
+ * fsynced under its hidden temp name, none published. Frees w. */
+typedef struct hx_lake_staged {
+    char *tmp, *path;
+    int64_t rows;
+} hx_lake_staged_t;
+int hx_lake_writer_close_staged(hx_lake_writer_t *w, hx_lake_staged_t **out, size_t *n, hx_err_t *err);
+void hx_lake_staged_free(hx_lake_staged_t *s, size_t n, int unlink_tmp);
 
 /* One file of a dataset. */
 typedef struct hx_lake_file {
@@ -108,5 +116,64 @@ int hx_lake_scan(const char *root, const hx_lake_dataset_t *ds, const char *tena
 /* One row of a scan batch as a JSON object of its columns (caller owns):
  * timestamps as ms since epoch, nulls as null. */
 json_t *hx_lake_row_json(const hx_lake_dataset_t *ds, const hx_pq_batch_t *b, size_t row);
+
+/* ---- the lake engine (one per node) ---- */
+
+typedef struct hx_lake hx_lake_t;
+typedef struct hx_broker hx_broker_t;
+typedef struct hx_config hx_config_t;
+
+/* Opens the lake at lake.root (created when missing). With a broker and
+ * lake.enabled it starts the archiver: consumer group helix-lake on the
+ * conversation, provider, debate and entity topics. It first finishes or
+ * undoes a flush a crash interrupted, so no row is lost or written twice. */
+int hx_lake_open(const hx_config_t *cfg, hx_broker_t *broker, hx_lake_t **out, hx_err_t *err);
+void hx_lake_close(hx_lake_t *l);
+const char *hx_lake_root(const hx_lake_t *l);
+/* Writer options from the configuration (codec, sizes). */
+void hx_lake_write_opts(const hx_lake_t *l, hx_lake_opts_t *o);
+/* Writes what the archiver has buffered now and commits its offsets; waits
+ * up to timeout_ms. HX_EUNAVAIL when no archiver runs. */
+int hx_lake_archiver_flush(hx_lake_t *l, int timeout_ms, hx_err_t *err);
+/* {"running","rows_archived","files_written","flushes","buffered_rows","last_error",...} */
+json_t *hx_lake_archiver_status(hx_lake_t *l);
+int hx_lake_health(hx_lake_t *l, char *detail, size_t len);
+
+/* Long operations report progress and stop when *cancel becomes non-zero
+ * (HX_EAGAIN "cancelled"). Any field may be NULL. */
+typedef struct hx_lake_task {
+    volatile int *cancel;
+    void (*progress)(void *ctx, double fraction);
+    void *ctx;
+} hx_lake_task_t;
+
+/* Read side, scoped to a tenant. */
+int hx_lake_datasets_json(hx_lake_t *l, const char *tenant, json_t **out, hx_err_t *err);
+int hx_lake_partitions_json(hx_lake_t *l, const char *tenant, const char *dataset, json_t **out, hx_err_t *err);
+/* The archived events of one conversation, in (seq, ts) order. HX_ENOTFOUND
+ * when the lake holds none for this tenant. */
+int hx_lake_conversation_json(hx_lake_t *l, const char *tenant, const char *conversation_id, json_t **out,
+                              hx_err_t *err);
+/* Rewrites every file holding rows of the conversation without them (a
+ * file left with no rows is removed) and remembers the deletion so rows
+ * still on the topic are dropped when they are archived. *out: deleted_rows,
+ * files_rewritten, files_removed. */
+int hx_lake_conversation_delete(hx_lake_t *l, const char *tenant, const char *conversation_id, json_t **out,
+                                hx_err_t *err);
+
+/* Maintenance (jobs). dataset NULL = every dataset. */
+int hx_lake_retention(hx_lake_t *l, const char *dataset, int64_t now_ms, const hx_lake_task_t *t, json_t **out,
+                      hx_err_t *err);
+/* Retention of a dataset in days from lake.retention_days and
+ * lake.dataset_retention_days (0 = keep forever). */
+int hx_lake_retention_days(const hx_lake_t *l, const char *dataset);
+/* Coalesces the files of each partition smaller than lake.target_file_bytes
+ * into files of about that size; partition "year=Y/month=M/day=D" or NULL. */
+int hx_lake_compact(hx_lake_t *l, const char *dataset, const char *partition, const hx_lake_task_t *t,
+                    json_t **out, hx_err_t *err);
+/* Copies a tenant's rows of a dataset with ts in [from_ms, to_ms) to
+ * <lake.export_dir>/<name>/ as a hive-partitioned Parquet directory. */
+int hx_lake_export(hx_lake_t *l, const char *tenant, const char *dataset, int64_t from_ms, int64_t to_ms,
+                   const char *name, const hx_lake_task_t *t, json_t **out, hx_err_t *err);
 
 #endif

@@ -93,6 +93,12 @@ int64_t hx_pq_writer_bytes(const hx_pq_writer_t *w);
 int hx_pq_writer_close(hx_pq_writer_t *w, hx_err_t *err);
 /* Drops everything written; no file stays. NULL is a no-op. */
 void hx_pq_writer_abort(hx_pq_writer_t *w);
+/* Two-phase close for writers that publish several files as one unit (the
+ * archiver): the complete, fsynced file stays at *tmp_path (hidden) and
+ * hx_pq_publish() renames it to *final_path later. Both strings are the
+ * caller's to free; w is freed in every case. */
+int hx_pq_writer_close_staged(hx_pq_writer_t *w, char **tmp_path, char **final_path, hx_err_t *err);
+int hx_pq_publish(const char *tmp_path, const char *final_path, int no_fsync, hx_err_t *err);
 
 /* ---- reader ---- */
 

@@ -118,6 +118,31 @@ static const hx_knob_t knobs[] = {
         "Snapshots kept. Read by issue #6."),
     BOOL("distributed_memory.snapshot.compression", distributed_memory.snapshot.compression, "true",
          "Compress snapshots with zstd. Read by issue #6."),
+
+    BOOL("lake.enabled", lake.enabled, "true",
+         "Run the archiver (consumer group helix-lake) that writes the topics to the Parquet lake (docs/lake.md)."),
+    STR("lake.root", lake.root, "", "Lake directory; empty = <node.data_dir>/lake."),
+    ENUM("lake.codec", lake.codec, "snappy", "none|snappy|zstd", "Parquet compression codec of new lake files."),
+    INT("lake.zstd_level", lake.zstd_level, "3", 1, 19, "zstd level when lake.codec=zstd."),
+    I64("lake.row_group_bytes", lake.row_group_bytes, "134217728", 65536, 1073741824,
+        "Raw bytes buffered per Parquet row group (the seed's 128 MB blocks)."),
+    I64("lake.page_bytes", lake.page_bytes, "1048576", 4096, 67108864, "Raw bytes per Parquet data page."),
+    I64("lake.file_rows", lake.file_rows, "100000", 1, 100000000,
+        "The archiver writes its buffered rows once this many are buffered..."),
+    INT("lake.flush_ms", lake.flush_ms, "60000", 10, 86400000,
+        "...or once the oldest buffered row is this old; then it commits the group offsets."),
+    I64("lake.target_file_bytes", lake.target_file_bytes, "134217728", 4096, 17179869184LL,
+        "Compaction coalesces a partition's smaller files into files of about this size."),
+    INT("lake.retention_days", lake.retention_days, "365", 0, 36500,
+        "Day partitions older than this are deleted by the retention job; 0 keeps everything."),
+    STR("lake.dataset_retention_days", lake.dataset_retention_days, "",
+        "Per-dataset retention overriding lake.retention_days: \"provider_metrics=30,debates=90\"."),
+    STR("lake.export_dir", lake.export_dir, "", "Where export jobs write; empty = <lake.root>/_exports."),
+
+    INT("jobs.concurrency", jobs.concurrency, "2", 1, 64, "Batch jobs running at once."),
+    STR("jobs.schedules", jobs.schedules, "retention every 1h; compaction every 6h",
+        "Jobs submitted on a schedule: \"TYPE every N(s|m|h|d)\" entries separated by ';'; empty = none."),
+    INT("jobs.history", jobs.history, "1000", 10, 1000000, "Finished job records kept (oldest dropped first)."),
 };
 
 const hx_knob_t *hx_config_knobs(size_t *n)

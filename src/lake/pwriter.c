@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct part {
     int key;                     /* y*10000 + m*100 + d */
@@ -228,6 +229,48 @@ int hx_lake_writer_close(hx_lake_writer_t *w, size_t *files, int64_t *bytes, hx_
         *bytes = w->bytes;
     writer_free(w);
     return rc;
+}
+
+int hx_lake_writer_close_staged(hx_lake_writer_t *w, hx_lake_staged_t **out, size_t *n, hx_err_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    int rc = HX_OK;
+    hx_lake_staged_t *st = calloc(w->nparts ? w->nparts : 1, sizeof *st);
+    if (!st)
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory closing lake files");
+    size_t k = 0;
+    for (size_t i = 0; rc == HX_OK && i < w->nparts; i++) {
+        part_t *p = &w->parts[i];
+        if (!p->w)
+            continue;
+        st[k].rows = hx_pq_writer_rows(p->w);
+        hx_pq_writer_t *pw = p->w;
+        p->w = NULL;
+        if ((rc = hx_pq_writer_close_staged(pw, &st[k].tmp, &st[k].path, err)))
+            break;
+        k++;
+    }
+    if (rc) {
+        hx_lake_staged_free(st, k, 1);
+        writer_free(w);
+        return rc;
+    }
+    writer_free(w);
+    *out = st;
+    *n = k;
+    return HX_OK;
+}
+
+void hx_lake_staged_free(hx_lake_staged_t *s, size_t n, int unlink_tmp)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        if (unlink_tmp && s[i].tmp)
+            unlink(s[i].tmp);
+        free(s[i].tmp);
+        free(s[i].path);
+    }
+    free(s);
 }
 
 void hx_lake_writer_abort(hx_lake_writer_t *w)

@@ -418,59 +418,74 @@ void hx_pq_writer_abort(hx_pq_writer_t *w)
     writer_free(w);
 }
 
-int hx_pq_writer_close(hx_pq_writer_t *w, hx_err_t *err)
+/* Footer, flush, fsync and close of the temp file; w keeps its paths. */
+static int finish(hx_pq_writer_t *w, hx_err_t *err)
 {
     int rc = flush_rowgroup(w, err);
     if (rc)
-        goto fail;
+        return rc;
     hx_pq_column_t *defs = calloc(w->ncols, sizeof *defs);
-    if (!defs) {
-        rc = hx_err_set(err, HX_ENOMEM, "out of memory writing the footer");
-        goto fail;
-    }
+    if (!defs)
+        return hx_err_set(err, HX_ENOMEM, "out of memory writing the footer");
     for (size_t i = 0; i < w->ncols; i++)
         defs[i] = w->cols[i].def;
     pq_footer_in_t in = {defs, w->ncols, w->rgs, w->nrg, w->rows, w->kvs, w->nkv};
     hx_buf_reset(&w->tmpb);
     rc = pq_footer_encode(&in, &w->tmpb);
     free(defs);
-    if (rc || hx_buf_put_u32le(&w->tmpb, (uint32_t)w->tmpb.len) || hx_buf_append(&w->tmpb, "PAR1", 4)) {
-        rc = hx_err_set(err, HX_ENOMEM, "out of memory writing the footer");
-        goto fail;
-    }
+    if (rc || hx_buf_put_u32le(&w->tmpb, (uint32_t)w->tmpb.len) || hx_buf_append(&w->tmpb, "PAR1", 4))
+        return hx_err_set(err, HX_ENOMEM, "out of memory writing the footer");
     if ((rc = out_put(w, w->tmpb.data, w->tmpb.len, err)) || (rc = out_flush(w, err)))
-        goto fail;
-    if (!w->o.no_fsync && fsync(w->fd) != 0) {
-        rc = hx_err_set(err, HX_EIO, "fsync %s: %s", w->tmp, strerror(errno));
-        goto fail;
-    }
-    if (close(w->fd) != 0) {
-        w->fd = -1;
-        unlink(w->tmp);
-        rc = hx_err_set(err, HX_EIO, "close %s: %s", w->tmp, strerror(errno));
-        writer_free(w);
         return rc;
-    }
+    if (!w->o.no_fsync && fsync(w->fd) != 0)
+        return hx_err_set(err, HX_EIO, "fsync %s: %s", w->tmp, strerror(errno));
+    int fd = w->fd;
     w->fd = -1;
-    if (rename(w->tmp, w->path) != 0) {
-        rc = hx_err_set(err, HX_EIO, "rename %s -> %s: %s", w->tmp, w->path, strerror(errno));
+    if (close(fd) != 0) {
         unlink(w->tmp);
-        writer_free(w);
+        return hx_err_set(err, HX_EIO, "close %s: %s", w->tmp, strerror(errno));
+    }
+    return HX_OK;
+}
+
+int hx_pq_writer_close_staged(hx_pq_writer_t *w, char **tmp_path, char **final_path, hx_err_t *err)
+{
+    *tmp_path = *final_path = NULL;
+    int rc = finish(w, err);
+    if (rc) {
+        hx_pq_writer_abort(w);
         return rc;
     }
-    if (!w->o.no_fsync) {
-        char *d = strdup(w->path);
-        int drc = d ? hx_fsync_dir(dirname(d)) : HX_ENOMEM;
-        free(d);
-        if (drc) {
-            rc = hx_err_set(err, HX_EIO, "fsync of the directory of %s failed", w->path);
-            writer_free(w);
-            return rc;
-        }
-    }
+    *tmp_path = w->tmp;
+    *final_path = w->path;
+    w->tmp = w->path = NULL;
     writer_free(w);
     return HX_OK;
-fail:
-    hx_pq_writer_abort(w);
+}
+
+int hx_pq_publish(const char *tmp_path, const char *final_path, int no_fsync, hx_err_t *err)
+{
+    if (rename(tmp_path, final_path) != 0)
+        return hx_err_set(err, HX_EIO, "rename %s -> %s: %s", tmp_path, final_path, strerror(errno));
+    if (no_fsync)
+        return HX_OK;
+    char *d = strdup(final_path);
+    int rc = d ? hx_fsync_dir(dirname(d)) : HX_ENOMEM;
+    free(d);
+    return rc ? hx_err_set(err, HX_EIO, "fsync of the directory of %s failed", final_path) : HX_OK;
+}
+
+int hx_pq_writer_close(hx_pq_writer_t *w, hx_err_t *err)
+{
+    int no_fsync = w->o.no_fsync;
+    char *tmp, *fin;
+    int rc = hx_pq_writer_close_staged(w, &tmp, &fin, err);
+    if (rc)
+        return rc;
+    rc = hx_pq_publish(tmp, fin, no_fsync, err);
+    if (rc)
+        unlink(tmp);
+    free(tmp);
+    free(fin);
     return rc;
 }
