@@ -237,7 +237,9 @@ static void archive_one(lake_archiver_t *a, const hx_msg_t *m)
         pthread_mutex_unlock(&a->mu);
         return;
     }
-    const hx_lake_dataset_t *ds = lake_dataset_for(m->topic, e.type);
+    /* Replays of archived rows (analytics_backfill) are in the lake already. */
+    const char *replay = hx_envelope_header(&e, "helix.replay");
+    const hx_lake_dataset_t *ds = replay && !strcmp(replay, "lake") ? NULL : lake_dataset_for(m->topic, e.type);
     int d = ds ? ds_index(ds) : -1;
     if (d < 0)
         goto out;

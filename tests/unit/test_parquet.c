@@ -239,6 +239,45 @@ static void test_projection_and_pruning(void)
     free(dir);
 }
 
+/* Columns that are all null, in a page or a whole file, and an empty file. */
+static void test_all_null_and_empty(void)
+{
+    char *dir = hx_test_tmpdir("pqnull");
+    char path[512];
+    hx_pq_column_t c3[] = {{"s", HX_PQ_STRING, 1}, {"i", HX_PQ_INT64, 1}, {"d", HX_PQ_DOUBLE, 1}, {"b", HX_PQ_BOOL, 1}};
+    for (int rows = 0; rows <= 300; rows += 150) {
+        snprintf(path, sizeof path, "%s/n%d.parquet", dir, rows);
+        hx_pq_write_opts_t o = {.codec = HX_PQ_ZSTD, .no_fsync = 1};
+        hx_pq_writer_t *w;
+        hx_err_t err;
+        CHECK_INT(hx_pq_writer_open(path, c3, 4, &o, &w, &err), 0);
+        for (int i = 0; i < rows; i++) {
+            hx_pq_value_t v[4] = {{1, {0}}, {1, {0}}, {1, {0}}, {1, {0}}};
+            CHECK_INT(hx_pq_writer_write_row(w, v, &err), 0);
+        }
+        CHECK_INT(hx_pq_writer_close(w, &err), 0);
+        hx_pq_reader_t *r;
+        CHECK_INT(hx_pq_reader_open(path, &r, &err), 0);
+        if (!r)
+            continue;
+        CHECK_INT(hx_pq_reader_nrows(r), rows);
+        for (size_t g = 0; g < hx_pq_reader_nrowgroups(r); g++) {
+            hx_pq_batch_t b;
+            CHECK_INT(hx_pq_read_rowgroup(r, g, NULL, 0, &b, &err), 0);
+            for (size_t i = 0; i < b.nrows; i++)
+                for (size_t k = 0; k < 4; k++)
+                    CHECK(!b.vecs[k].valid[i]);
+            hx_pq_pred_t p = {.col = 0, .op = HX_PQ_EQ, .s = "x", .n = 1};
+            CHECK(hx_pq_rowgroup_pruned(r, g, &p, 1));
+            hx_pq_batch_free(&b);
+        }
+        hx_pq_reader_close(r);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_bad_input(void)
 {
     char *dir = hx_test_tmpdir("pqbad");
@@ -271,6 +310,7 @@ int main(void)
     RUN(test_rle_roundtrip);
     RUN(test_roundtrip_codecs);
     RUN(test_projection_and_pruning);
+    RUN(test_all_null_and_empty);
     RUN(test_bad_input);
     return HX_TEST_DONE();
 }

@@ -250,6 +250,8 @@ static int check_schema(pq_meta_t *m, hx_err_t *err)
                           (int)root->num_children, m->nschema);
     for (size_t i = 1; i < m->nschema; i++) {
         pq_schema_el_t *e = &m->schema[i];
+        if (!e->name)
+            return BAD("column without a name");
         if (e->num_children > 0 || e->type < 0)
             return hx_err_set(err, HX_EUNSUPPORTED, "Parquet column '%.*s' is a group; Helix reads flat schemas only",
                               (int)e->name_n, (const char *)e->name);

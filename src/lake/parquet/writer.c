@@ -161,6 +161,8 @@ static uint32_t *scratch_u32(hx_pq_writer_t *w, size_t n)
 /* PLAIN values [v0, v1) of a column into b. */
 static int plain_values(const pq_wcol_t *c, size_t v0, size_t v1, hx_buf_t *b)
 {
+    if (v1 <= v0)
+        return HX_OK;   /* a page of nulls: the value arrays may not even exist */
     switch (c->def.type) {
     case HX_PQ_BOOL: {
         size_t nb = (v1 - v0 + 7) / 8;
