@@ -25,6 +25,8 @@ int hx_cmd_consume(int argc, char **argv);
 int hx_cmd_bench(int argc, char **argv);
 int hx_cmd_kafka_mock(int argc, char **argv);
 int hx_cmd_replay(int argc, char **argv);
+int hx_cmd_lake(int argc, char **argv);
+int hx_cmd_job(int argc, char **argv);
 
 struct hx_broker;
 /* For the data commands: loads the config (as hx_cli_load_config, from the

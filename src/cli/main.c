@@ -11,6 +11,8 @@ static const hx_cmd_t commands[] = {
     {"consume", hx_cmd_consume, "print a topic's records as JSON lines"},
     {"replay", hx_cmd_replay, "print a conversation's compressed context"},
     {"kafka-mock", hx_cmd_kafka_mock, "host librdkafka's mock Kafka cluster on loopback"},
+    {"lake", hx_cmd_lake, "list, print or delete data lake rows (Parquet)"},
+    {"job", hx_cmd_job, "submit, list, watch or cancel batch jobs of a running server"},
     {"bench", hx_cmd_bench, "measure performance against the DESIGN.md table"},
     {"config", hx_cmd_config, "check, show or document configuration"},
     {"version", hx_cmd_version, "print version information"},
