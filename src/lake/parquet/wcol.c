@@ -174,8 +174,46 @@ static void track_str(pq_wcol_t *c, size_t k)
     }
 }
 
+/* The dictionary is built when the chunk is written, one column at a time:
+ * its hash table stays in cache, where building it row by row across every
+ * column's table did not (it was most of the write profile). */
+int pq_wcol_build_dict(pq_wcol_t *c, size_t limit)
+{
+    int is_str = c->def.type == HX_PQ_STRING;
+    if (c->dict_on && c->nvals) {
+        if (grow((void **)&c->idx, &c->cap_idx, c->nvals, sizeof *c->idx))
+            return HX_ENOMEM;
+        for (size_t k = 0; k < c->nvals; k++) {
+            /* Mostly-distinct columns (ids, times) gain nothing from a
+             * dictionary: give up early. */
+            if (k == 16384 && c->ndict * 2 > k) {
+                c->dict_on = 0;
+                break;
+            }
+            int64_t bits = 0;
+            if (c->def.type == HX_PQ_DOUBLE)
+                memcpy(&bits, &c->f64[k], 8);
+            else if (!is_str)
+                bits = c->i64[k];
+            int64_t e = dict_put(c, bits, k, limit);
+            if (e < 0) {
+                c->dict_on = 0;
+                break;
+            }
+            c->idx[k] = (uint32_t)e;
+        }
+    }
+    if (!c->nvals)
+        c->dict_on = 0;
+    /* Plain string columns take min/max from every value. */
+    for (size_t k = 0; is_str && !c->dict_on && k < c->nvals; k++)
+        track_str(c, k);
+    return HX_OK;
+}
+
 int pq_wcol_add(pq_wcol_t *c, const hx_pq_value_t *v, size_t dict_limit, hx_err_t *err)
 {
+    (void)dict_limit;
     if (v->is_null && !c->def.optional)
         return hx_err_set(err, HX_EINVAL, "column '%s' is required and got a null", c->def.name);
     /* UTF-8 and INT32 range were checked by the writer for the whole row. */
@@ -228,25 +266,8 @@ int pq_wcol_add(pq_wcol_t *c, const hx_pq_value_t *v, size_t dict_limit, hx_err_
         if (!c->has_mm) { c->imin = c->imax = bits; c->has_mm = 1; }
         else { if (bits < c->imin) c->imin = bits; if (bits > c->imax) c->imax = bits; }
     }
-    if (rc == HX_OK && c->dict_on)
-        rc = grow((void **)&c->idx, &c->cap_idx, k + 1, sizeof *c->idx);
     if (rc)
         return hx_err_set(err, HX_ENOMEM, "out of memory buffering column '%s'", c->def.name);
-    int is_str = c->def.type == HX_PQ_STRING;
-    if (c->dict_on) {
-        /* Mostly-distinct columns (ids, times) gain nothing from a dictionary:
-         * give up early, before the hash table outgrows the caches. */
-        int64_t e = k == 16384 && c->ndict * 2 > k ? -1 : dict_put(c, bits, k, dict_limit);
-        if (e >= 0) {
-            c->idx[k] = (uint32_t)e;
-        } else {
-            c->dict_on = 0;
-            for (size_t j = 0; is_str && j <= k; j++)
-                track_str(c, j);
-        }
-    } else if (is_str) {
-        track_str(c, k);
-    }
     c->nvals++;
     return HX_OK;
 }

@@ -40,6 +40,8 @@ void pq_wcol_free(pq_wcol_t *c);
 /* Forgets the row group's values (keeps capacity). */
 void pq_wcol_reset(pq_wcol_t *c, int dictionary);
 int pq_wcol_add(pq_wcol_t *c, const hx_pq_value_t *v, size_t dict_limit, hx_err_t *err);
+/* Builds the chunk's dictionary (or gives it up); before pq_wcol_stats. */
+int pq_wcol_build_dict(pq_wcol_t *c, size_t limit);
 /* Fills the statistics of a finished chunk. */
 void pq_wcol_stats(const pq_wcol_t *c, pq_chunk_t *ch);
 

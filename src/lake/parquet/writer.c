@@ -249,6 +249,8 @@ static int write_chunk(hx_pq_writer_t *w, pq_wcol_t *c, pq_chunk_t *ch, hx_err_t
     ch->codec = w->o.codec;
     ch->num_values = (int64_t)c->rows;
     ch->dict_page_offset = -1;
+    if (pq_wcol_build_dict(c, w->o.dictionary_bytes))
+        return hx_err_set(err, HX_ENOMEM, "out of memory building a dictionary");
     pq_wcol_stats(c, ch);
     int use_dict = c->dict_on && c->ndict > 0;
     int bw = use_dict ? pq_bit_width((uint32_t)(c->ndict - 1)) : 0;
