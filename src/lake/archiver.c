@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define GROUP "helix-lake"
@@ -56,6 +57,7 @@ struct lake_archiver {
     int64_t records, first_ms;
     char manifest[1200];
     uint64_t seq;
+    int64_t started_ms;
 };
 
 static const char *const topics[] = {HX_TOPIC_CONVERSATIONS, HX_TOPIC_ANALYTICS_PROVIDERS,
@@ -285,10 +287,40 @@ out:
     hx_envelope_free(&e);
 }
 
+static int recover(lake_archiver_t *a, hx_err_t *err);
+
+/* Joining the group (seconds on Kafka) and recovery happen here, not in
+ * hx_lake_open, so `helix serve` starts without waiting for them. */
+static int connect(lake_archiver_t *a)
+{
+    while (!a->stop) {
+        hx_consumer_opts_t co;
+        hx_consumer_opts_defaults(&co);
+        co.auto_offset_reset = HX_RESET_EARLIEST;
+        co.client_id = "helix-lake-archiver";
+        hx_err_t err = {0};
+        int rc = hx_broker_ensure_builtin_topics(a->b, &err);
+        if (!rc)
+            rc = hx_consumer_new(a->b, GROUP, topics, sizeof topics / sizeof topics[0], &co, &a->c, &err);
+        if (!rc && (rc = recover(a, &err))) {
+            hx_consumer_close(a->c);
+            a->c = NULL;
+        }
+        if (!rc)
+            return HX_OK;
+        note_error(a, &err);
+        for (int i = 0; i < 20 && !a->stop; i++)
+            hx_sleep_ms(100);
+    }
+    return HX_EUNAVAIL;
+}
+
 static void *run(void *arg)
 {
     lake_archiver_t *a = arg;
     const hx_config_t *cfg = a->l->cfg;
+    if (connect(a))
+        return NULL;
     while (!a->stop) {
         hx_fetch_t f = {0};
         hx_err_t err = {0};
@@ -327,8 +359,9 @@ static void *run(void *arg)
     return NULL;
 }
 
-/* Removes hidden temp files a crash left in the dataset partitions. */
-static void sweep_tmp(const char *dir, int depth)
+/* Removes hidden temp files a crash left in the dataset partitions: only
+ * those older than this process, never a job's file being written now. */
+static void sweep_tmp(const char *dir, int depth, int64_t before_ms)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -341,10 +374,13 @@ static void sweep_tmp(const char *dir, int depth)
         char p[2048];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         size_t n = strlen(e->d_name);
-        if (e->d_name[0] == '.' && n > 4 && !strcmp(e->d_name + n - 4, ".tmp"))
-            unlink(p);
-        else if (depth < 4 && e->d_type == DT_DIR)
-            sweep_tmp(p, depth + 1);
+        struct stat st;
+        if (e->d_name[0] == '.' && n > 4 && !strcmp(e->d_name + n - 4, ".tmp")) {
+            if (stat(p, &st) == 0 && (int64_t)st.st_mtim.tv_sec * 1000 < before_ms)
+                unlink(p);
+        } else if (depth < 4 && e->d_type == DT_DIR) {
+            sweep_tmp(p, depth + 1, before_ms);
+        }
     }
     closedir(d);
 }
@@ -352,6 +388,10 @@ static void sweep_tmp(const char *dir, int depth)
 static int recover(lake_archiver_t *a, hx_err_t *err)
 {
     json_error_t je;
+    if (access(a->manifest, F_OK) != 0) {
+        sweep_tmp(a->l->root, 0, a->started_ms);
+        return HX_OK;
+    }
     json_t *man = json_load_file(a->manifest, 0, &je);
     if (man) {
         size_t i;
@@ -377,7 +417,7 @@ static int recover(lake_archiver_t *a, hx_err_t *err)
         return hx_err_set(err, HX_ECORRUPT, "lake flush manifest %s is unreadable (%s); the flush it describes "
                                             "cannot be finished", a->manifest, je.text);
     }
-    sweep_tmp(a->l->root, 0);
+    sweep_tmp(a->l->root, 0, a->started_ms);
     return HX_OK;
 }
 
@@ -393,16 +433,9 @@ int lake_archiver_start(hx_lake_t *l, hx_broker_t *broker, hx_err_t *err)
     snprintf(a->manifest, sizeof a->manifest, "%s/archiver-%s.manifest.json", l->meta_dir,
              l->cfg->node.node_id[0] ? l->cfg->node.node_id : "node");
     l->arch = a;
-    hx_consumer_opts_t co;
-    hx_consumer_opts_defaults(&co);
-    co.auto_offset_reset = HX_RESET_EARLIEST;
-    co.client_id = "helix-lake-archiver";
-    int rc = hx_broker_ensure_builtin_topics(broker, err);
-    if (!rc)
-        rc = hx_consumer_new(broker, GROUP, topics, sizeof topics / sizeof topics[0], &co, &a->c, err);
-    if (!rc)
-        rc = recover(a, err);
-    if (!rc && pthread_create(&a->th, NULL, run, a) != 0)
+    a->started_ms = hx_now_ms() - 1000;
+    int rc = HX_OK;
+    if (pthread_create(&a->th, NULL, run, a) != 0)
         rc = hx_err_set(err, HX_EINTERNAL, "cannot start the archiver thread");
     if (rc) {
         hx_err_wrap(err, "lake archiver");
