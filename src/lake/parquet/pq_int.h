@@ -117,6 +117,8 @@ int pq_rle_encode(const uint32_t *v, size_t n, int w, hx_buf_t *out);
  * does not fit. */
 int pq_rle_decode(const unsigned char *p, size_t len, int w, uint32_t *out, size_t n);
 int pq_bit_width(uint32_t max);
+/* ULEB128 at p[*pos]; *ok = 0 when it runs past len or over 64 bits. */
+uint64_t pq_uvar(const unsigned char *p, size_t len, size_t *pos, int *ok);
 
 /* Page codecs. compress appends to out; decompress needs the exact size. */
 int pq_compress(int codec, int zstd_level, const void *in, size_t n, hx_buf_t *out, void **zctx, hx_err_t *err);

@@ -92,7 +92,7 @@ int pq_rle_encode(const uint32_t *v, size_t n, int w, hx_buf_t *out)
     return HX_OK;
 }
 
-static uint64_t get_uvar(const unsigned char *p, size_t len, size_t *pos, int *ok)
+uint64_t pq_uvar(const unsigned char *p, size_t len, size_t *pos, int *ok)
 {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -143,7 +143,7 @@ int pq_rle_decode(const unsigned char *p, size_t len, int w, uint32_t *out, size
     int ok = 1;
     int vb = (w + 7) / 8;
     while (done < n) {
-        uint64_t h = get_uvar(p, len, &pos, &ok);
+        uint64_t h = pq_uvar(p, len, &pos, &ok);
         if (!ok)
             return HX_ECORRUPT;
         if (h & 1) {

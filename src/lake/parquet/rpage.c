@@ -64,6 +64,19 @@ static uint32_t *ensure_u32(dec_t *d, size_t n)
     return d->u32;
 }
 
+/* The scratch buffer a page decompresses into, at least n bytes. */
+static unsigned char *page_buf(dec_t *d, size_t n)
+{
+    if (n > d->page_cap || !d->page) {
+        unsigned char *np = realloc(d->page, n ? n : 1);
+        if (!np)
+            return NULL;
+        d->page = np;
+        d->page_cap = n;
+    }
+    return d->page;
+}
+
 static int is_float(int phys) { return phys == PT_FLOAT || phys == PT_DOUBLE; }
 static int is_bytes(int phys) { return phys == PT_BYTE_ARRAY || phys == PT_FIXED || phys == PT_INT96; }
 
@@ -128,26 +141,9 @@ static uint64_t get_bits(const unsigned char *p, size_t bitpos, int w)
     return w == 64 ? v : v & ((1ULL << w) - 1);
 }
 
-static uint64_t rd_uvar(const unsigned char *p, size_t len, size_t *pos, int *ok)
-{
-    uint64_t v = 0;
-    for (int s = 0; s < 64; s += 7) {
-        if (*pos >= len) {
-            *ok = 0;
-            return 0;
-        }
-        unsigned char c = p[(*pos)++];
-        v |= (uint64_t)(c & 0x7F) << s;
-        if (!(c & 0x80))
-            return v;
-    }
-    *ok = 0;
-    return 0;
-}
-
 static int64_t rd_zz(const unsigned char *p, size_t len, size_t *pos, int *ok)
 {
-    uint64_t u = rd_uvar(p, len, pos, ok);
+    uint64_t u = pq_uvar(p, len, pos, ok);
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
@@ -157,8 +153,8 @@ static int dbp_decode(const unsigned char *p, size_t len, size_t nv, int is32, i
 {
     size_t pos = 0;
     int ok = 1;
-    uint64_t block = rd_uvar(p, len, &pos, &ok), mbs = rd_uvar(p, len, &pos, &ok);
-    uint64_t total = rd_uvar(p, len, &pos, &ok);
+    uint64_t block = pq_uvar(p, len, &pos, &ok), mbs = pq_uvar(p, len, &pos, &ok);
+    uint64_t total = pq_uvar(p, len, &pos, &ok);
     int64_t val = rd_zz(p, len, &pos, &ok);
     if (!ok || block == 0 || block % 128 || mbs == 0 || block % mbs || (block / mbs) % 32 || mbs > 256 ||
         block > (1u << 20))
@@ -424,13 +420,8 @@ static int data_page(hx_pq_reader_t *r, dec_t *d, const pq_page_hdr_t *h, const 
         lvn = (size_t)h->def_len;
         size_t un = (size_t)h->uncompressed - lev, cn = (size_t)h->compressed - lev;
         if (h->is_compressed && codec != HX_PQ_NONE) {
-            if (un > d->page_cap) {
-                unsigned char *np = realloc(d->page, un ? un : 1);
-                if (!np)
-                    return hx_err_set(err, HX_ENOMEM, "out of memory decompressing a page");
-                d->page = np;
-                d->page_cap = un;
-            }
+            if (!page_buf(d, un))
+                return hx_err_set(err, HX_ENOMEM, "out of memory decompressing a page");
             int rc = pq_decompress(codec, body + lev, cn, d->page, un, err);
             if (rc)
                 return rc;
@@ -443,13 +434,8 @@ static int data_page(hx_pq_reader_t *r, dec_t *d, const pq_page_hdr_t *h, const 
         vals_n = un;
     } else {
         size_t un = (size_t)h->uncompressed;
-        if (un > d->page_cap) {
-            unsigned char *np = realloc(d->page, un ? un : 1);
-            if (!np)
-                return hx_err_set(err, HX_ENOMEM, "out of memory decompressing a page");
-            d->page = np;
-            d->page_cap = un;
-        }
+        if (!page_buf(d, un))
+            return hx_err_set(err, HX_ENOMEM, "out of memory decompressing a page");
         int rc = pq_decompress(codec, body, (size_t)h->compressed, d->page, un, err);
         if (rc)
             return rc;
@@ -527,14 +513,9 @@ static int read_chunk(hx_pq_reader_t *r, size_t rg, size_t col, hx_pq_vec_t *v, 
         const unsigned char *body = r->data + pos;
         pos += (size_t)h.compressed;
         if (h.type == PAGE_DICT) {
-            if ((size_t)h.uncompressed > d.page_cap) {
-                unsigned char *np = realloc(d.page, h.uncompressed ? (size_t)h.uncompressed : 1);
-                if (!np) {
-                    rc = hx_err_set(err, HX_ENOMEM, "out of memory decompressing a dictionary");
-                    goto out;
-                }
-                d.page = np;
-                d.page_cap = (size_t)h.uncompressed;
+            if (!page_buf(&d, (size_t)h.uncompressed)) {
+                rc = hx_err_set(err, HX_ENOMEM, "out of memory decompressing a dictionary");
+                goto out;
             }
             if ((rc = pq_decompress(ch->codec, body, (size_t)h.compressed, d.page, (size_t)h.uncompressed, err)) ||
                 (rc = dict_page(&d, d.page, (size_t)h.uncompressed, (size_t)h.num_values, err)))
