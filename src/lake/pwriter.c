@@ -124,7 +124,7 @@ static int part_open(hx_lake_writer_t *w, part_t *p, hx_err_t *err)
     char dir[1024];
     if (hx_lake_partition_dir(w->root, w->ds->name, p->day_ms, dir, sizeof dir))
         return hx_err_set(err, HX_ERANGE, "lake path too long under %s", w->root);
-    int rc = hx_lake_mkdirs(dir, err);
+    int rc = p->seq ? HX_OK : hx_lake_mkdirs(dir, err);   /* the partition's next file: its dir exists */
     if (rc)
         return rc;
     snprintf(p->path, sizeof p->path, "%s/part-%s-%d.parquet", dir, w->file_id, p->seq++);
