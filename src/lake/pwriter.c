@@ -3,6 +3,7 @@
 #include "lake/lake_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,11 @@ typedef struct part {
     hx_pq_writer_t *w;
     int seq;
     char path[1200];
+    /* Result of the last finish_part. */
+    int done, rc;
+    hx_err_t err;
+    char *tmp, *fin;
+    int64_t rows, bytes;
 } part_t;
 
 struct hx_lake_writer {
@@ -140,20 +146,68 @@ static int part_open(hx_lake_writer_t *w, part_t *p, hx_err_t *err)
     return HX_OK;
 }
 
-static int part_close(hx_lake_writer_t *w, part_t *p, hx_err_t *err)
+/* Completes a part's open file: published, or staged under its temp name. */
+static void finish_part(part_t *p, int staged)
 {
+    p->done = 0;
     if (!p->w)
-        return HX_OK;
+        return;
     hx_pq_writer_t *pw = p->w;
     p->w = NULL;
-    int rc = hx_pq_writer_close(pw, err);
-    struct stat st;
-    if (rc == HX_OK) {
-        if (stat(p->path, &st) == 0)
-            w->bytes += (int64_t)st.st_size;
-        w->files++;
+    p->rows = hx_pq_writer_rows(pw);
+    p->bytes = 0;
+    hx_err_clear(&p->err);
+    p->tmp = p->fin = NULL;
+    if (staged) {
+        p->rc = hx_pq_writer_close_staged(pw, &p->tmp, &p->fin, &p->err);
+    } else {
+        p->rc = hx_pq_writer_close(pw, &p->err);
+        struct stat st;
+        if (p->rc == HX_OK && stat(p->path, &st) == 0)
+            p->bytes = (int64_t)st.st_size;
     }
-    return rc;
+    p->done = 1;
+}
+
+typedef struct finish_job {
+    hx_lake_writer_t *w;
+    int staged;
+} finish_job_t;
+
+static void *finish_odd(void *arg)
+{
+    finish_job_t *j = arg;
+    for (size_t i = 1; i < j->w->nparts; i += 2)
+        finish_part(&j->w->parts[i], j->staged);
+    return NULL;
+}
+
+/* Encoding and compressing the buffered row groups is most of a close: the
+ * parts are independent, so two threads share them (the machine's 2 cores). */
+static void finish_all(hx_lake_writer_t *w, int staged)
+{
+    finish_job_t j = {w, staged};
+    pthread_t th;
+    int threaded = w->nparts >= 2 && pthread_create(&th, NULL, finish_odd, &j) == 0;
+    for (size_t i = 0; i < w->nparts; i += threaded ? 2 : 1)
+        finish_part(&w->parts[i], staged);
+    if (threaded)
+        pthread_join(th, NULL);
+}
+
+static int part_close(hx_lake_writer_t *w, part_t *p, hx_err_t *err)
+{
+    finish_part(p, 0);
+    if (!p->done)
+        return HX_OK;
+    if (p->rc) {
+        if (err)
+            *err = p->err;
+        return p->rc;
+    }
+    w->bytes += p->bytes;
+    w->files++;
+    return HX_OK;
 }
 
 int hx_lake_writer_write(hx_lake_writer_t *w, const hx_pq_value_t *row, hx_err_t *err)
@@ -218,10 +272,19 @@ static void writer_free(hx_lake_writer_t *w)
 int hx_lake_writer_close(hx_lake_writer_t *w, size_t *files, int64_t *bytes, hx_err_t *err)
 {
     int rc = HX_OK;
+    finish_all(w, 0);
     for (size_t i = 0; i < w->nparts; i++) {
-        int r = part_close(w, &w->parts[i], rc ? NULL : err);
-        if (r && !rc)
-            rc = r;
+        part_t *p = &w->parts[i];
+        if (!p->done)
+            continue;
+        if (p->rc) {
+            if (!rc && err)
+                *err = p->err;
+            rc = rc ? rc : p->rc;
+            continue;
+        }
+        w->bytes += p->bytes;
+        w->files++;
     }
     if (files)
         *files = w->files;
@@ -235,28 +298,35 @@ int hx_lake_writer_close_staged(hx_lake_writer_t *w, hx_lake_staged_t **out, siz
 {
     *out = NULL;
     *n = 0;
+    finish_all(w, 1);
     int rc = HX_OK;
     hx_lake_staged_t *st = calloc(w->nparts ? w->nparts : 1, sizeof *st);
-    if (!st)
-        rc = hx_err_set(err, HX_ENOMEM, "out of memory closing lake files");
     size_t k = 0;
-    for (size_t i = 0; rc == HX_OK && i < w->nparts; i++) {
+    for (size_t i = 0; i < w->nparts; i++) {
         part_t *p = &w->parts[i];
-        if (!p->w)
+        if (!p->done)
             continue;
-        st[k].rows = hx_pq_writer_rows(p->w);
-        hx_pq_writer_t *pw = p->w;
-        p->w = NULL;
-        if ((rc = hx_pq_writer_close_staged(pw, &st[k].tmp, &st[k].path, err)))
-            break;
-        k++;
+        if (p->rc) {
+            if (!rc && err)
+                *err = p->err;
+            rc = rc ? rc : p->rc;
+            continue;
+        }
+        if (!st) {
+            unlink(p->tmp);
+            free(p->tmp);
+            free(p->fin);
+            continue;
+        }
+        st[k++] = (hx_lake_staged_t){p->tmp, p->fin, p->rows};
     }
+    if (!st && !rc)
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory closing lake files");
+    writer_free(w);
     if (rc) {
         hx_lake_staged_free(st, k, 1);
-        writer_free(w);
         return rc;
     }
-    writer_free(w);
     *out = st;
     *n = k;
     return HX_OK;
