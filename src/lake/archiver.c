@@ -263,8 +263,10 @@ static void archive_one(lake_archiver_t *a, const hx_msg_t *m)
     if (!a->w[d]) {
         hx_lake_opts_t o;
         hx_lake_write_opts(a->l, &o);
-        char fid[48];
-        snprintf(fid, sizeof fid, "%lld-%llu", (long long)hx_now_ms(), (unsigned long long)a->seq++);
+        /* Nodes sharing one lake root never pick the same file name. */
+        char fid[160];
+        snprintf(fid, sizeof fid, "%s-%lld-%llu", a->l->cfg->node.node_id[0] ? a->l->cfg->node.node_id : "node",
+                 (long long)hx_now_ms(), (unsigned long long)a->seq++);
         if (hx_lake_writer_open(&o, ds, fid, &a->w[d], &err)) {
             note_error(a, &err);
             lake_row_scratch_free(&sc);

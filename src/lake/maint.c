@@ -97,7 +97,8 @@ int hx_lake_retention(hx_lake_t *l, const char *dataset, int64_t now_ms, const h
 static int merge_commit(hx_lake_t *l, const char *tmp, const char *path, char **inputs, size_t nin, hx_err_t *err)
 {
     char man[1300];
-    snprintf(man, sizeof man, "%s/compact-%lld.manifest.json", l->meta_dir, (long long)hx_now_ms());
+    snprintf(man, sizeof man, "%s/compact-%s-%lld.manifest.json", l->meta_dir, l->cfg->node.node_id,
+             (long long)hx_now_ms());
     json_t *in = json_array();
     for (size_t i = 0; i < nin; i++)
         json_array_append_new(in, json_string(inputs[i]));
@@ -155,7 +156,7 @@ static int merge(hx_lake_t *l, const hx_lake_dataset_t *ds, hx_lake_file_t *file
     snprintf(dir, sizeof dir, "%s", files[a].path);
     char *slash = strrchr(dir, '/');
     *slash = 0;
-    snprintf(path, sizeof path, "%s/part-c%lld-%zu.parquet", dir, (long long)hx_now_ms(), a);
+    snprintf(path, sizeof path, "%s/part-c-%s-%lld-%zu.parquet", dir, l->cfg->node.node_id, (long long)hx_now_ms(), a);
     hx_lake_opts_t o;
     hx_lake_write_opts(l, &o);
     hx_pq_write_opts_t po = {.codec = o.codec, .zstd_level = o.zstd_level, .row_group_bytes = o.row_group_bytes,

@@ -27,7 +27,7 @@ struct hx_lake_writer {
     hx_lake_opts_t o;
     char *root;
     const hx_lake_dataset_t *ds;
-    char file_id[96];
+    char file_id[160];
     part_t *parts;
     size_t nparts, cap;
     size_t last;                 /* rows usually arrive in day order */
