@@ -58,6 +58,7 @@ struct lake_archiver {
     char manifest[1200];
     uint64_t seq;
     int64_t started_ms;
+    int connected;                     /* under mu: joined the group and recovered */
 };
 
 static const char *const topics[] = {HX_TOPIC_CONVERSATIONS, HX_TOPIC_ANALYTICS_PROVIDERS,
@@ -323,6 +324,10 @@ static void *run(void *arg)
     const hx_config_t *cfg = a->l->cfg;
     if (connect(a))
         return NULL;
+    pthread_mutex_lock(&a->mu);
+    a->connected = 1;
+    a->last_error[0] = 0;
+    pthread_mutex_unlock(&a->mu);
     while (!a->stop) {
         hx_fetch_t f = {0};
         hx_err_t err = {0};
@@ -491,7 +496,8 @@ json_t *hx_lake_archiver_status(hx_lake_t *l)
     if (!a)
         return json_pack("{s:b,s:s}", "running", 0, "group", GROUP);
     pthread_mutex_lock(&a->mu);
-    json_t *j = json_pack("{s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "running", 1, "group", GROUP, "rows_archived",
+    json_t *j = json_pack("{s:b,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "running", 1, "connected", a->connected,
+                          "group", GROUP, "rows_archived",
                           (json_int_t)a->rows_archived, "files_written", (json_int_t)a->files_written, "flushes",
                           (json_int_t)a->flushes, "buffered_rows", (json_int_t)a->buffered, "bad_records",
                           (json_int_t)a->bad_records, "dropped_deleted", (json_int_t)a->dropped_deleted,
@@ -512,8 +518,10 @@ int hx_lake_health(hx_lake_t *l, char *detail, size_t len)
         return HX_OK;
     }
     pthread_mutex_lock(&a->mu);
-    snprintf(detail, len, "lake at %s; archived %lld rows in %lld files%s%s", l->root, (long long)a->rows_archived,
-             (long long)a->files_written, a->last_error[0] ? "; last error: " : "", a->last_error);
+    int up = a->connected || !a->last_error[0];
+    snprintf(detail, len, "lake at %s; archived %lld rows in %lld files%s%s%s", l->root, (long long)a->rows_archived,
+             (long long)a->files_written, up ? "" : "; archiver not connected", a->last_error[0] ? "; last error: " : "",
+             a->last_error);
     pthread_mutex_unlock(&a->mu);
-    return HX_OK;
+    return up ? HX_OK : HX_EUNAVAIL;
 }
