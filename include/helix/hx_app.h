@@ -36,6 +36,9 @@ typedef struct hx_app {
     hx_memory_t *memory;      /* "memory" */
     hx_lake_t *lake;          /* "lake" */
     hx_jobs_t *jobs;          /* "jobs" */
+    /* "event_log": built-in topics found missing at open (they existed at the
+     * previous start and were recreated empty), ", "-separated; owned, NULL if none. */
+    char *lost_topics;
     /* Which subsystems opened, so close and mount skip the others. */
     unsigned char opened[32];
 } hx_app_t;

@@ -10,6 +10,7 @@ static const hx_cmd_t commands[] = {
     {"produce", hx_cmd_produce, "produce stdin lines to a topic"},
     {"consume", hx_cmd_consume, "print a topic's records as JSON lines"},
     {"replay", hx_cmd_replay, "print a conversation's compressed context"},
+    {"keys", hx_cmd_keys, "create, list or revoke API keys"},
     {"kafka-mock", hx_cmd_kafka_mock, "host librdkafka's mock Kafka cluster on loopback"},
     {"lake", hx_cmd_lake, "list, print or delete data lake rows (Parquet)"},
     {"job", hx_cmd_job, "submit, list, watch or cancel batch jobs of a running server"},

@@ -4,7 +4,9 @@
  *
  * Budget B: with max_tokens and no target_ratio, B = max_tokens (compress
  * only what does not fit); otherwise B = floor(target_ratio x original
- * tokens), capped by max_tokens. A conversation within B is returned as is.
+ * tokens), capped by max_tokens. With neither given, B is at least
+ * min_budget_tokens, so a short conversation is not cut to 30% of a few
+ * tokens. A conversation within B is returned as is.
  * The last preserve_recent_count messages are kept verbatim, dropping the
  * oldest of them while they alone exceed B; the summaries get the rest. */
 #include "context/strategies.h"
@@ -30,6 +32,7 @@ int ctx_opts_resolve(const hx_config_t *cfg, const hx_ctx_request_t *rq, ctx_opt
         return hx_err_set(err, HX_EINVAL, "target_ratio must be in (0, 1]");
     o->ratio_given = rq->target_ratio > 0;
     o->ratio = o->ratio_given ? rq->target_ratio : cfg->infinite_context.compression.target_ratio;
+    o->min_budget = cfg->infinite_context.compression.min_budget_tokens;
     if (rq->preserve_recent_count < -1)
         return hx_err_set(err, HX_EINVAL, "preserve_recent_count must be >= 0");
     o->preserve = rq->preserve_recent_count >= 0 ? rq->preserve_recent_count
@@ -209,6 +212,8 @@ int ctx_compress(const ctx_opts_t *o, const ctx_env_t *env, const ctx_msg_t *con
         B = (uint64_t)floor(o->ratio * (double)T);
         if (o->max_tokens > 0 && B > (uint64_t)o->max_tokens)
             B = (uint64_t)o->max_tokens;
+        else if (o->max_tokens <= 0 && !o->ratio_given && o->min_budget > 0 && B < (uint64_t)o->min_budget)
+            B = (uint64_t)o->min_budget;
     }
     ctx_gstats_t g;
     int with_graph = o->strategy == CTX_S_HYBRID || o->strategy == CTX_S_ENTITY_GRAPH;

@@ -150,6 +150,7 @@ typedef struct ctx_opts {
     int64_t max_tokens;        /* 0 = none */
     double ratio;
     int ratio_given;
+    int64_t min_budget;        /* budget floor when neither max_tokens nor a ratio is given */
     int preserve;
     int window;
     double quality_threshold;

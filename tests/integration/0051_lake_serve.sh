@@ -130,7 +130,7 @@ expect "unknown job type" 400 "$(code "${J[@]}" -X POST "$U/v1/jobs" -d '{"type"
 expect "bad params" 400 "$(code "${J[@]}" -X POST "$U/v1/jobs" -d '{"type":"export","params":{"dataset":"x"}}')"
 expect "unknown job" 404 "$(code "$U/v1/jobs/job-none")"
 expect "cancel finished job" 409 "$(code -X DELETE "$U/v1/jobs/$id")"
-contains "cli job ls" "$("$HELIX_BIN" job ls --url "$U")" 'retention'
+contains "cli job ls" "$("$HELIX_BIN" job ls --server "$U")" 'retention'
 
 # kill -9 while the archiver flushes every 40 rows: every acknowledged
 # message is in the lake exactly once after the restart.

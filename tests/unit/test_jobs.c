@@ -107,7 +107,7 @@ static void test_cancel_running(void)
     CHECK_INT(json_integer_value(json_object_get(json_object_get(o, "result"), "rows")), 1500 * 20);
     json_decref(o);
     /* Maintenance needs an admin; unknown types and params are refused. */
-    CHECK_INT(hx_jobs_submit(j, "default", 0, "compaction", NULL, &o, &err), HX_EAUTH);
+    CHECK_INT(hx_jobs_submit(j, "default", 0, "compaction", NULL, &o, &err), HX_EFORBIDDEN);
     CHECK_INT(hx_jobs_submit(j, "default", 1, "nope", NULL, &o, &err), HX_EINVAL);
     json_t *bad = json_pack("{s:s}", "dataset", "nope");
     CHECK_INT(hx_jobs_submit(j, "default", 0, "export", bad, &o, &err), HX_EINVAL);

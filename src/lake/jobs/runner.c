@@ -395,7 +395,7 @@ int hx_jobs_submit(hx_jobs_t *j, const char *tenant, int is_admin, const char *t
         return hx_err_set(err, HX_EINVAL, "unknown job type '%s' (compaction, retention, export, entity_extraction, "
                                           "analytics_backfill)", type ? type : "");
     if (t->admin_only && !is_admin)
-        return hx_err_set(err, HX_EAUTH, "job type %s changes every tenant's files and needs an admin key", type);
+        return hx_err_set(err, HX_EFORBIDDEN, "job type %s changes every tenant's files and needs an admin key", type);
     if (params && !json_is_object(params))
         return hx_err_set(err, HX_EINVAL, "params must be an object");
     int rc = t->check ? t->check(params, err) : HX_OK;
