@@ -205,6 +205,14 @@ int pq_wcol_build_dict(pq_wcol_t *c, size_t limit)
     }
     if (!c->nvals)
         c->dict_on = 0;
+    /* Keep the dictionary only where it is smaller than the plain values:
+     * a mostly-distinct column of a small chunk (ids, times) never is. */
+    if (c->dict_on) {
+        size_t bw = (size_t)pq_bit_width((uint32_t)(c->ndict ? c->ndict - 1 : 0));
+        size_t plain = is_str ? c->raw_bytes : c->nvals * (c->phys == PT_INT32 ? 4 : 8);
+        if (c->dict_bytes + c->nvals * bw / 8 >= plain - plain / 8)
+            c->dict_on = 0;
+    }
     /* Plain string columns take min/max from every value. */
     for (size_t k = 0; is_str && !c->dict_on && k < c->nvals; k++)
         track_str(c, k);
