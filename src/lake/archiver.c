@@ -301,6 +301,8 @@ static int connect(lake_archiver_t *a)
         hx_consumer_opts_defaults(&co);
         co.auto_offset_reset = HX_RESET_EARLIEST;
         co.client_id = "helix-lake-archiver";
+        /* Short: a shutdown while the cluster is gone waits about this long to leave the group. */
+        co.session_timeout_ms = 6000;
         hx_err_t err = {0};
         int rc = hx_broker_ensure_builtin_topics(a->b, &err);
         if (!rc)
@@ -459,11 +461,15 @@ void lake_archiver_stop(hx_lake_t *l)
     if (!a)
         return;
     a->stop = 1;
+    uint64_t t0 = hx_mono_ns();
     if (a->started)
         pthread_join(a->th, NULL);   /* the loop flushes what it buffered on the way out */
+    uint64_t t1 = hx_mono_ns();
     for (int d = 0; d < NDS; d++)
         hx_lake_writer_abort(a->w[d]);
     hx_consumer_close(a->c);
+    HX_INFO("lake", "archiver stopped: loop %.0f ms, leaving group %s %.0f ms", (double)(t1 - t0) / 1e6, GROUP,
+            (double)(hx_mono_ns() - t1) / 1e6);
     free(a->pos);
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->mu);
