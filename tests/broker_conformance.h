@@ -553,6 +553,100 @@ static void test_async_batching_and_metrics(void)
     hx_metrics_free(reg);
 }
 
+/* Pipelined batches: queued back to back without waiting, every record is
+ * acknowledged once through its batch callback, and each key's records keep
+ * the order they were queued in. */
+typedef struct {
+    pthread_mutex_t mu;
+    int batches, records, failed;
+    int64_t offset[1000];
+    int32_t partition[1000];
+} pipe_t;
+
+typedef struct {
+    pipe_t *pp;
+    int base;
+} pipe_batch_t;
+
+static void on_pipe_batch(void *ctx, const hx_delivery_t *d, size_t n, int rc, const hx_err_t *err)
+{
+    pipe_batch_t *pb = ctx;
+    (void)err;
+    pthread_mutex_lock(&pb->pp->mu);
+    for (size_t i = 0; i < n; i++) {
+        pb->pp->offset[pb->base + (int)i] = d[i].status ? -1 : d[i].offset;
+        pb->pp->partition[pb->base + (int)i] = d[i].partition;
+        pb->pp->records++;
+    }
+    pb->pp->failed += rc != 0;
+    pb->pp->batches++;
+    pthread_mutex_unlock(&pb->pp->mu);
+}
+
+/* Records in topic (high watermarks summed; the topics here start at 0). */
+static int64_t topic_records(hx_broker_t *b, const char *topic)
+{
+    hx_topic_info_t ti;
+    hx_err_t e = {0};
+    if (hx_broker_topic_describe(b, topic, &ti, &e))
+        return -1;
+    int64_t total = 0;
+    for (int p = 0; p < ti.config.partitions; p++)
+        total += ti.partitions[p].high_watermark;
+    hx_topic_info_free(&ti);
+    return total;
+}
+
+static void test_pipelined_batches(void)
+{
+    hx_broker_t *b = open_broker(NULL);
+    make_topic(b, "pipe", 3);
+    static pipe_t pp;
+    memset(&pp, 0, sizeof pp);
+    pthread_mutex_init(&pp.mu, NULL);
+    pipe_batch_t pb[20];
+    hx_err_t e = {0};
+    for (int bt = 0; bt < 20; bt++) {
+        hx_msg_t msgs[50];
+        char keys[50][8], vals[50][16];
+        for (int i = 0; i < 50; i++) {
+            int seq = bt * 50 + i;
+            snprintf(keys[i], sizeof keys[i], "k%d", seq % 10);
+            snprintf(vals[i], sizeof vals[i], "v%d", seq);
+            msgs[i] = (hx_msg_t){.topic = "pipe", .partition = -1, .key = keys[i], .key_len = strlen(keys[i]),
+                                 .value = vals[i], .value_len = strlen(vals[i])};
+        }
+        pb[bt] = (pipe_batch_t){&pp, bt * 50};
+        CHECK_INT(hx_broker_produce_batch(b, msgs, 50, on_pipe_batch, &pb[bt], &e), 0);
+    }
+    for (int i = 0; i < 300; i++) {
+        pthread_mutex_lock(&pp.mu);
+        int done = pp.batches;
+        pthread_mutex_unlock(&pp.mu);
+        if (done == 20)
+            break;
+        hx_sleep_ms(20);
+    }
+    CHECK_INT(pp.batches, 20);
+    CHECK_INT(pp.records, 1000);
+    CHECK_INT(pp.failed, 0);
+    int in_order = 1;
+    for (int i = 10; i < 1000; i++)
+        in_order &= pp.offset[i] >= 0 && pp.partition[i] == pp.partition[i - 10] && pp.offset[i] > pp.offset[i - 10];
+    CHECK(in_order);
+    CHECK_INT(topic_records(b, "pipe"), 1000);
+    /* A bad record fails the call at once; nothing is queued, cb never runs. */
+    hx_msg_t bad[2] = {{.topic = "pipe", .partition = -1, .value = "a", .value_len = 1},
+                       {.topic = "pipe", .partition = 7, .value = "b", .value_len = 1}};
+    CHECK_INT(hx_broker_produce_batch(b, bad, 2, on_pipe_batch, &pb[0], &e), HX_EINVAL);
+    hx_msg_t missing = {.topic = "no.such.topic", .partition = -1, .value = "c", .value_len = 1};
+    CHECK_INT(hx_broker_produce_batch(b, &missing, 1, on_pipe_batch, &pb[0], &e), HX_ENOTFOUND);
+    hx_sleep_ms(50);
+    CHECK_INT(pp.batches, 20);
+    CHECK_INT(topic_records(b, "pipe"), 1000);
+    hx_broker_close(b);
+    pthread_mutex_destroy(&pp.mu);
+}
 
 /* Every shared test, in order. */
 static void run_conformance(void)
@@ -564,6 +658,7 @@ static void run_conformance(void)
     RUN(test_seek_one_partition);
     RUN(test_dlq);
     RUN(test_async_batching_and_metrics);
+    RUN(test_pipelined_batches);
 }
 
 #endif

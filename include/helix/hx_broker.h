@@ -147,6 +147,20 @@ int hx_broker_produce(hx_broker_t *b, const hx_msg_t *msgs, size_t n, hx_deliver
 typedef void (*hx_delivery_cb)(void *ctx, const hx_delivery_t *d, const hx_err_t *err);
 int hx_broker_produce_async(hx_broker_t *b, const hx_msg_t *msg, hx_delivery_cb cb, void *ctx, hx_err_t *err);
 
+/* Pipelined produce of a batch: the n records are copied and queued in order
+ * before this returns, so a later call for the same key lands after them,
+ * and the caller can queue more without waiting (a producer keeps several
+ * batches in flight; a server answers its client from cb). cb runs exactly
+ * once, when every record is acknowledged or failed: d holds the n
+ * deliveries (valid during cb only), rc the first failure (0 if none), err
+ * its message (NULL when rc is 0). It runs on a broker thread, or on the
+ * calling thread before this returns (the embedded log appends inline), so
+ * it must not block nor take a lock the caller holds around this call.
+ * A non-zero return means nothing was queued and cb never runs. */
+typedef void (*hx_batch_cb)(void *ctx, const hx_delivery_t *d, size_t n, int rc, const hx_err_t *err);
+int hx_broker_produce_batch(hx_broker_t *b, const hx_msg_t *msgs, size_t n, hx_batch_cb cb, void *ctx,
+                            hx_err_t *err);
+
 /* Waits until every async record produced so far is acknowledged or failed. */
 int hx_broker_flush(hx_broker_t *b, int timeout_ms, hx_err_t *err);
 

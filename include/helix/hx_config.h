@@ -43,7 +43,7 @@ typedef struct hx_config {
     struct {
         char events[32];             /* embedded | kafka */
         char analytics[32];          /* embedded | clickhouse */
-        char graph[32];              /* embedded | neo4j */
+        char graph[32];              /* embedded | neo4j (docs/graph.md) */
     } backends;
     struct {
         hx_fsync_t fsync;            /* always | interval | never; default interval */
@@ -80,6 +80,10 @@ typedef struct hx_config {
         char uri[HX_CFG_STR];        /* default bolt://127.0.0.1:7687 */
         char user[64];               /* default neo4j */
         char password[HX_CFG_STR];
+        char database[128];          /* empty = the server's default database */
+        int pool_size;               /* Bolt connections, default 4 */
+        int batch_size;              /* rows per UNWIND statement, default 1000 */
+        int timeout_ms;              /* one request and its answer, default 30000 */
     } neo4j;
     struct {
         struct {
@@ -137,6 +141,17 @@ typedef struct hx_config {
         char schedules[HX_CFG_STR];  /* "retention every 1h; compaction every 6h" */
         int history;                 /* finished job records kept, 1000 */
     } jobs;
+    struct {
+        int batch_size;                  /* 1000 ops per store transaction */
+        int flush_ms;                    /* 50 */
+        int wait_ms;                     /* 5000: API writes wait for their events to apply */
+        int snapshot_interval_seconds;   /* 300 (embedded store) */
+        struct {
+            int enabled;                 /* bool, default 1 */
+            int window_sentences;        /* 3 */
+            int max_entities;            /* 64 per message */
+        } extract;
+    } graph;
 } hx_config_t;
 
 /* Fills cfg with every default from the knob table. */

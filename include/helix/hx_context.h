@@ -35,16 +35,39 @@ int hx_context_new(const hx_config_t *cfg, hx_broker_t *broker, hx_metrics_t *me
                    hx_err_t *err);
 void hx_context_free(hx_context_t *c); /* NULL ok */
 
-/* Ingest: body is one item or {"messages":[item...]}. An item is a message
- * (DESIGN.md fields) with an optional "op": add (default; message_id is
- * generated when absent), update (message_id + new fields), delete
- * (message_id) or complete. Every item is validated before anything is
- * written: HX_EINVAL for a bad item, HX_ENOTFOUND for an update or delete of
- * a message that does not exist (or no longer) when it applies; seq numbers
- * are assigned per conversation. *out:
+/* Ingest: items are applied in order to one conversation. An item is a
+ * message (DESIGN.md fields) with an op: add (message_id is generated when
+ * NULL), update (message_id + new fields), delete (message_id) or complete.
+ * JSON bodies are parsed into this form in src/api (hx_api_requests.h). */
+typedef enum { HX_CTX_ADD = 0, HX_CTX_UPDATE, HX_CTX_DELETE, HX_CTX_COMPLETE } hx_ctx_op_t;
+
+typedef struct hx_ctx_item {
+    hx_ctx_op_t op;
+    const char *message_id;        /* NULL = absent (add: msg-<seq>) */
+    const char *role;              /* user|assistant|system|tool; add needs it */
+    const char *content;           /* add needs it */
+    const char *model, *provider, *user_id, *session_id; /* NULL = absent */
+    int64_t tokens;                /* -1 = absent */
+    int64_t created_at;            /* ms; -1 = absent (add: now) */
+} hx_ctx_item_t;
+
+void hx_ctx_item_init(hx_ctx_item_t *it); /* op add, every field absent */
+
+typedef struct hx_ctx_ingest {
+    const char *tenant;            /* NULL = "default" */
+    const char *conversation_id;
+    const hx_ctx_item_t *items;
+    size_t n;
+} hx_ctx_ingest_t;
+
+/* Every item is validated before anything is written: HX_EINVAL for a bad
+ * item (the message names messages[i]), HX_ENOTFOUND for an update or delete
+ * of a message that does not exist (or no longer) when it applies; seq
+ * numbers are assigned per conversation. Ingests of different conversations
+ * run side by side; those of one conversation are written in the order their
+ * seqs were given. *out:
  * {"conversation_id","accepted","first_seq","last_seq","events":[{seq,type,message_id,partition,offset}]} */
-int hx_context_ingest(hx_context_t *c, const char *tenant, const char *conversation_id, const json_t *body,
-                      json_t **out, hx_err_t *err);
+int hx_context_ingest(hx_context_t *c, const hx_ctx_ingest_t *rq, json_t **out, hx_err_t *err);
 
 /* The live messages (updates applied, deletes removed) with seq >= from_seq
  * and created at or after since_ms (0 = all), at most limit.

@@ -75,8 +75,22 @@ int hx_envelope_to_json_text(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *er
  * then varint-length strings id, type, source, tenant, key, zigzag ts, varint
  * seq, varint header count + name/value pairs, varint-length compact JSON data. */
 int hx_envelope_encode(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err);
+/* The same frame with data given as compact JSON text (e->data is not
+ * read): for producers that already hold the data serialized. The caller
+ * guarantees data is valid JSON. */
+int hx_envelope_encode_data(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err);
+/* 1 when the frame's source is source, without decoding the rest (a
+ * consumer skipping its own records). */
+int hx_envelope_source_is(const void *p, size_t len, const char *source);
 /* Strict: malformed, truncated, over-limit or trailing bytes give HX_ECORRUPT. */
 int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err);
+
+/* hx_envelope_decode with data left unparsed, for readers with their own
+ * codec of it (the knowledge graph's events, which hx_envelope_encode_data
+ * writes): every other field is decoded and checked, e->data is JSON null,
+ * and *data points into p, so p must outlive its use. */
+int hx_envelope_decode_raw(const void *p, size_t len, hx_envelope_t *e, const char **data, size_t *data_len,
+                           hx_err_t *err);
 
 /* Validates data against the schema of type where DESIGN.md defines one
  * (conversation messages, provider metrics, debate completion); other types

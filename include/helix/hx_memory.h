@@ -55,14 +55,48 @@ int hx_memory_open(const hx_memory_opts_t *o, hx_memory_t **out, hx_err_t *err);
 void hx_memory_close(hx_memory_t *m);
 
 /* ---- CRUD (bodies as in docs/memory.md) ----
- * Writes return once the delta is in the WAL per event_log.fsync; *out (may
+ * A write is typed: JSON bodies are parsed into hx_memory_write_t in src/api
+ * (hx_api_requests.h). `set` says which fields the write sets; the engine
+ * checks the values (lengths, ranges, choices, required fields). */
+enum {
+    HX_MW_ID = 1u << 0,         /* create only, like the three below */
+    HX_MW_USER_ID = 1u << 1,
+    HX_MW_AGENT_ID = 1u << 2,
+    HX_MW_SESSION_ID = 1u << 3,
+    HX_MW_CONTENT = 1u << 4,
+    HX_MW_SUMMARY = 1u << 5,    /* NULL clears */
+    HX_MW_TYPE = 1u << 6,
+    HX_MW_CATEGORY = 1u << 7,   /* NULL clears */
+    HX_MW_IMPORTANCE = 1u << 8,
+    HX_MW_EXPIRES_AT = 1u << 9, /* 0 clears */
+    HX_MW_ENTITIES = 1u << 10,
+    HX_MW_TAGS = 1u << 11,
+    HX_MW_METADATA = 1u << 12,
+};
+
+typedef struct hx_memory_write {
+    unsigned set;               /* HX_MW_* */
+    const char *id, *user_id, *agent_id, *session_id; /* NULL = null */
+    const char *content;
+    const char *summary, *type, *category;
+    double importance;          /* 0..1 */
+    int64_t expires_at;         /* ms since the epoch; 0 = none */
+    const json_t *entities;     /* array */
+    const char *const *tags;    /* n_tags names: the whole tag set after the write */
+    size_t n_tags;
+    const json_t *metadata;     /* object: keys to set, a null value removes the key */
+} hx_memory_write_t;
+
+/* Writes return once the delta is in the WAL per event_log.fsync; *out (may
  * be NULL) gets the memory as read afterwards, plus "write": {hlc, node,
- * superseded: [[hlc,node]...]} naming the sibling versions the write saw. */
-int hx_memory_create(hx_memory_t *m, const char *tenant, const json_t *body, json_t **out, hx_err_t *err);
+ * superseded: [[hlc,node]...]} naming the sibling versions the write saw.
+ * Create needs user_id and content; id is generated when not set. */
+int hx_memory_create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, json_t **out, hx_err_t *err);
 /* Counts an access (access_count) unless count_access is 0. */
 int hx_memory_get(hx_memory_t *m, const char *tenant, const char *id, int count_access, json_t **out,
                   hx_err_t *err);
-int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const json_t *patch, json_t **out,
+/* Sets at least one field; id, user_id, agent_id and session_id cannot change. */
+int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const hx_memory_write_t *w, json_t **out,
                      hx_err_t *err);
 int hx_memory_delete(hx_memory_t *m, const char *tenant, const char *id, hx_err_t *err);
 

@@ -16,6 +16,7 @@ extern const hx_subsystem_t hx_subsys_memory;    /* memory.c */
 extern const hx_subsystem_t hx_subsys_context;   /* context.c */
 extern const hx_subsystem_t hx_subsys_lake;      /* lake.c */
 extern const hx_subsystem_t hx_subsys_jobs;      /* jobs.c */
+extern const hx_subsystem_t hx_subsys_graph;     /* knowledge.c */
 extern const hx_subsystem_t hx_subsys_pending;   /* pending.c */
 
 /* event_log.c mounts these (topics.c, records.c, groups.c); ctx is the app. */

@@ -2,6 +2,7 @@
  * compression, and per-conversation stats (docs/context.md). A conversation
  * id names a different conversation in each tenant. */
 #include "api/api.h"
+#include "helix/hx_api_requests.h"
 #include "helix/hx_context.h"
 
 #include <stdlib.h>
@@ -18,8 +19,15 @@ static int post_messages(hx_req_t *req, hx_res_t *res, void *ctx)
     json_t *body = hx_req_json(req, err);
     if (!body)
         return HX_EINVAL;
+    hx_ctx_ingest_t rq;
+    int rc = hx_api_ctx_ingest_parse(body, &rq, err);
+    if (rc)
+        return rc;
+    rq.tenant = hx_req_tenant(req);
+    rq.conversation_id = id;
     json_t *out;
-    int rc = hx_context_ingest(CTX(ctx), hx_req_tenant(req), id, body, &out, err);
+    rc = hx_context_ingest(CTX(ctx), &rq, &out, err);
+    hx_api_ctx_ingest_free(&rq);
     return rc ? rc : hx_res_json(res, 201, out);
 }
 

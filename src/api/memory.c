@@ -2,6 +2,7 @@
  * through the broker with the node's persistent id, and its HTTP API
  * (docs/memory.md). Every call is scoped to the request's tenant. */
 #include "api/api.h"
+#include "helix/hx_api_requests.h"
 #include "helix/hx_memory.h"
 
 #include <stdio.h>
@@ -15,7 +16,7 @@ static int create(hx_req_t *req, hx_res_t *res, void *ctx)
     json_t *body = hx_req_json(req, hx_req_err(req)), *out = NULL;
     if (!body)
         return HX_EINVAL;
-    int rc = hx_memory_create(MEM(ctx), hx_req_tenant(req), body, &out, hx_req_err(req));
+    int rc = hx_api_memory_create_json(MEM(ctx), hx_req_tenant(req), body, &out, hx_req_err(req));
     return rc ? rc : hx_res_json(res, 201, out);
 }
 
@@ -37,7 +38,7 @@ static int patch(hx_req_t *req, hx_res_t *res, void *ctx)
     json_t *body = hx_req_json(req, hx_req_err(req)), *out = NULL;
     if (!body)
         return HX_EINVAL;
-    int rc = hx_memory_update(MEM(ctx), hx_req_tenant(req), id, body, &out, hx_req_err(req));
+    int rc = hx_api_memory_update_json(MEM(ctx), hx_req_tenant(req), id, body, &out, hx_req_err(req));
     return rc ? rc : hx_res_json(res, 200, out);
 }
 

@@ -12,9 +12,6 @@ typedef struct pending {
 } pending_t;
 
 static const pending_t routes_pending[] = {
-    {"GET", "/v1/knowledge/related/{entity_id}", "the knowledge graph"},
-    {"POST", "/v1/knowledge/search", "the knowledge graph"},
-    {"GET", "/v1/knowledge/path", "the knowledge graph"},
     {"GET", "/v1/analytics/provider/{provider}", "the analytics store"},
     {"GET", "/v1/analytics/debate/{debate_id}", "the analytics store"},
     {"POST", "/v1/analytics/query", "the analytics store"},
@@ -26,7 +23,6 @@ static const struct {
     const char *name, *detail;
 } health_pending[] = {
     {"analytics", "analytics store not built yet"},
-    {"graph", "knowledge graph not built yet"},
 };
 
 static int not_built(hx_req_t *req, hx_res_t *res, void *ctx)

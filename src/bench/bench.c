@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 const char *hx_bench_verdict(double value, double target, double acceptable, int higher_better)
 {
@@ -40,4 +43,33 @@ void hx_bench_workdir_done(const hx_bench_opts_t *o, const char *name, const cha
 {
     if (!o->data_dir && dir && hx_rm_rf(dir))
         fprintf(stderr, "bench %s: could not remove %s\n", name, dir);
+}
+
+int hx_bench_run_tool(char *const argv[], const char *stdout_path, double *secs, hx_err_t *err)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid < 0)
+        return hx_err_set(err, HX_EIO, "cannot start %s: fork: %s", argv[0], strerror(errno));
+    if (pid == 0) {
+        if (stdout_path && !freopen(stdout_path, "w", stdout))
+            _exit(126);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (secs)
+        *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return hx_err_set(err, HX_ENOTFOUND, "%s is not installed: apt-get install %s (or bash scripts/deps.sh)",
+                          argv[0], argv[0]);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return hx_err_set(err, HX_EIO, "%s failed (exit status %d)%s%s", argv[0],
+                          WIFEXITED(status) ? WEXITSTATUS(status) : -1, stdout_path ? "; its output is in " : "",
+                          stdout_path ? stdout_path : "");
+    return HX_OK;
 }

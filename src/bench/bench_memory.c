@@ -7,6 +7,7 @@
  * conflict resolution time and lost_writes: after convergence, every
  * acknowledged write must be live on every node or superseded by an
  * acknowledged write that saw it. */
+#include "helix/hx_api_requests.h"
 #include "helix/hx_bench.h"
 #include "helix/hx_broker.h"
 #include "helix/hx_clock.h"
@@ -70,12 +71,12 @@ static void *writer_main(void *arg)
         if (rng % 10 < 3) {
             snprintf(a->id, sizeof a->id, "hot-%llu", (unsigned long long)(rng >> 20) % HOT);
             body = json_pack("{s:s}", "content", content);
-            rc = hx_memory_update(w->m, "bench", a->id, body, &out, &w->err);
+            rc = hx_api_memory_update_json(w->m, "bench", a->id, body, &out, &w->err);
         } else {
             snprintf(a->id, sizeof a->id, "n%d-%ld", w->node, i);
             body = json_pack("{s:s,s:s,s:s,s:[s]}", "id", a->id, "user_id", "bench-user", "content", content, "tags",
                              "bench");
-            rc = hx_memory_create(w->m, "bench", body, &out, &w->err);
+            rc = hx_api_memory_create_json(w->m, "bench", body, &out, &w->err);
         }
         json_decref(body);
         if (rc) {
@@ -201,7 +202,7 @@ int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
         char id[24];
         snprintf(id, sizeof id, "hot-%d", h);
         json_t *body = json_pack("{s:s,s:s,s:s}", "id", id, "user_id", "bench-user", "content", "seed");
-        rc = hx_memory_create(m[h % NODES], "bench", body, NULL, err);
+        rc = hx_api_memory_create_json(m[h % NODES], "bench", body, NULL, err);
         json_decref(body);
         if (rc)
             goto cleanup;

@@ -15,27 +15,39 @@ static const struct {
     driver_fn fn;
     const char *what;
 } drivers[] = {
-    {"kafka", hx_bench_kafka, "event log: 100K x 1 KiB to 12 lz4 partitions, consumed by a group"},
+    {"kafka", hx_bench_kafka, "event log: 100K x 1 KiB to 12 lz4 partitions, then 10K msg/s and 50% of peak"},
     {"context", hx_bench_context, "context: replay+compress 1K/5K/10K-message conversations, cold and warm"},
     {"memory", hx_bench_memory, "memory sync: 3 nodes, 5K writes/s, lag, conflicts, lost writes"},
     {"lake", hx_bench_lake, "data lake: 1M metric rows + 100K messages to Parquet per codec, projected read"},
+    {"graph", hx_bench_graph, "knowledge graph: 100K entities / 300K relationships via events, 2-hop, fulltext, path"},
+    {"http", hx_bench_http, "HTTP API under wrk, 32 connections: records, messages, memory writes, /health"},
 };
 
 /* Components of the DESIGN.md table whose drivers come with their issues. */
-static const char *pending[] = {"analytics", "graph"};
+static const char *pending[] = {"analytics"};
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
-                 "                   [--data-dir DIR] [--backend embedded|kafka|mock] [--bootstrap HOST:PORT]\n"
-                 "                   [--topic NAME]\n\n"
+                 "                   [--data-dir DIR] [--backend embedded|kafka|mock|neo4j] [--bootstrap HOST:PORT]\n"
+                 "                   [--topic NAME] [--seconds S] [--compare-kcat] [--uri bolt://HOST:PORT]\n"
+                 "                   [--eval] [--eval-data FILE]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
-                 "`helix kafka-mock --topic bench:12`).\n\ncomponents:\n");
+                 "`helix kafka-mock --topic bench:12`). --seconds sets each fixed-rate run (kafka) and\n"
+                 "each endpoint's run (http), default 10;\n"
+                 "--compare-kcat (mock or kafka) has kcat produce the same records into the same cluster.\n"
+                 "--backend neo4j (graph bench): the Neo4j server at --uri, credentials and database from\n"
+                 "HELIX_NEO4J_USER/PASSWORD/DATABASE; use an empty database (docs/graph.md).\n"
+                 "--eval (context bench): answer recall of the compressed context on generated multi-session\n"
+                 "conversations at ratios 0.30 and 0.15, against the uncompressed ceiling and two baselines;\n"
+                 "--eval-data FILE runs it on FILE's conversations instead (docs/context.md: the helix or LoCoMo\n"
+                 "JSON shape).\n\n"
+                 "components:\n");
     for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
         fprintf(out, "  %-10s %s\n", drivers[i].name, drivers[i].what);
-    fprintf(out, "  all        every component above\n\nNot built yet: analytics, graph.\n");
+    fprintf(out, "  all        every component above\n\nNot built yet: analytics.\n");
 }
 
 int hx_cmd_bench(int argc, char **argv)
@@ -43,13 +55,15 @@ int hx_cmd_bench(int argc, char **argv)
     static const struct option opts[] = {{"json", required_argument, 0, 'j'},      {"messages", required_argument, 0, 'n'},
                                          {"fsync", required_argument, 0, 'f'},     {"data-dir", required_argument, 0, 'd'},
                                          {"backend", required_argument, 0, 'b'},   {"bootstrap", required_argument, 0, 'B'},
-                                         {"topic", required_argument, 0, 't'},
+                                         {"topic", required_argument, 0, 't'},     {"eval", no_argument, 0, 'e'},
+                                         {"eval-data", required_argument, 0, 'E'}, {"uri", required_argument, 0, 'u'},
+                                         {"seconds", required_argument, 0, 's'}, {"compare-kcat", no_argument, 0, 'K'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL, NULL};
+    hx_bench_opts_t o = {.fsync = HX_FSYNC_INTERVAL};
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:s:Ku:h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -73,14 +87,26 @@ int hx_cmd_bench(int argc, char **argv)
             break;
         case 'd': o.data_dir = optarg; break;
         case 'b':
-            if (strcmp(optarg, "embedded") && strcmp(optarg, "kafka") && strcmp(optarg, "mock")) {
-                fprintf(stderr, "helix bench: --backend must be embedded, kafka or mock\n");
+            if (strcmp(optarg, "embedded") && strcmp(optarg, "kafka") && strcmp(optarg, "mock") &&
+                strcmp(optarg, "neo4j")) {
+                fprintf(stderr, "helix bench: --backend must be embedded, kafka, mock (kafka bench) or neo4j (graph bench)\n");
                 return 2;
             }
             o.backend = optarg;
             break;
         case 'B': o.bootstrap = optarg; break;
         case 't': o.topic = optarg; break;
+        case 's':
+            o.seconds = atof(optarg);
+            if (o.seconds <= 0 || o.seconds > 3600) {
+                fprintf(stderr, "helix bench: --seconds must be a number of seconds in (0, 3600]\n");
+                return 2;
+            }
+            break;
+        case 'K': o.compare_kcat = 1; break;
+        case 'e': o.eval = 1; break;
+        case 'E': o.eval = 1; o.eval_data = optarg; break;
+        case 'u': o.uri = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -90,6 +116,10 @@ int hx_cmd_bench(int argc, char **argv)
         return 2;
     }
     const char *which = argv[optind];
+    if (o.backend && strcmp(o.backend, "neo4j") == 0 && (!o.uri || strcmp(which, "graph") != 0)) {
+        fprintf(stderr, "helix bench: --backend neo4j is for the graph bench and needs --uri bolt://HOST:PORT\n");
+        return 2;
+    }
     if (o.backend && strcmp(o.backend, "kafka") == 0 && !o.bootstrap) {
         fprintf(stderr, "helix bench: --backend kafka needs --bootstrap HOST:PORT (or use --backend mock)\n");
         return 2;

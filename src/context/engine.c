@@ -64,6 +64,7 @@ int hx_context_new(const hx_config_t *cfg, hx_broker_t *broker, hx_metrics_t *me
     c->cfg = *cfg;
     c->b = broker;
     pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->indexed_cv, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = ncpu > 1 ? (int)(ncpu > 8 ? 7 : ncpu - 1) : 0;
@@ -108,6 +109,7 @@ void hx_context_free(hx_context_t *c)
     ctx_cache_free(c->cache);
     ctx_index_free(c);
     pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->indexed_cv);
     free(c);
 }
 

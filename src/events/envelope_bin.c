@@ -11,16 +11,11 @@ static int put_str(hx_buf_t *b, const char *s)
     return hx_buf_put_bytes(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-int hx_envelope_encode(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err)
+/* The frame of e with data given as compact JSON text. */
+static int encode_frame(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err)
 {
-    int rc = hx_envelope_validate(e, err);
-    if (rc)
-        return rc;
-    char *data = json_dumps(e->data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (!data)
-        return hx_err_set(err, HX_EINVAL, "field 'data' cannot be encoded as JSON");
     size_t start = out->len;
-    rc = hx_buf_put_u8(out, FRAME_MAGIC);
+    int rc = hx_buf_put_u8(out, FRAME_MAGIC);
     rc = rc ? rc : hx_buf_put_u8(out, (uint8_t)e->v);
     rc = rc ? rc : put_str(out, e->id);
     rc = rc ? rc : put_str(out, e->type);
@@ -34,13 +29,48 @@ int hx_envelope_encode(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err)
         rc = put_str(out, e->headers[i].name);
         rc = rc ? rc : put_str(out, e->headers[i].value);
     }
-    rc = rc ? rc : hx_buf_put_bytes(out, data, strlen(data));
-    free(data);
+    rc = rc ? rc : hx_buf_put_bytes(out, data, data_len);
     if (rc) {
         out->len = start;
         return hx_err_set(err, rc, "out of memory encoding an envelope");
     }
     return HX_OK;
+}
+
+int hx_envelope_encode(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err)
+{
+    int rc = hx_envelope_validate(e, err);
+    if (rc)
+        return rc;
+    char *data = json_dumps(e->data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    if (!data)
+        return hx_err_set(err, HX_EINVAL, "field 'data' cannot be encoded as JSON");
+    rc = encode_frame(e, data, strlen(data), out, err);
+    free(data);
+    return rc;
+}
+
+int hx_envelope_encode_data(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err)
+{
+    hx_envelope_t head = *e;
+    head.data = json_null(); /* a singleton: nothing to free */
+    int rc = hx_envelope_validate(&head, err);
+    return rc ? rc : encode_frame(e, data, data_len, out, err);
+}
+
+int hx_envelope_source_is(const void *p, size_t len, const char *source)
+{
+    hx_rd_t r;
+    hx_rd_init(&r, p, len);
+    uint8_t magic, v;
+    const unsigned char *s;
+    size_t n;
+    if (hx_rd_u8(&r, &magic) || magic != FRAME_MAGIC || hx_rd_u8(&r, &v))
+        return 0;
+    for (int i = 0; i < 3; i++) /* id, type, source */
+        if (hx_rd_bytes(&r, &s, &n))
+            return 0;
+    return n == strlen(source) && memcmp(s, source, n) == 0;
 }
 
 /* Reads a length-prefixed string of at most max bytes without NULs. */
@@ -58,7 +88,8 @@ static int get_str(hx_rd_t *r, size_t max, char **dst)
     return HX_OK;
 }
 
-int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err)
+/* raw != NULL: data is not parsed; raw / raw_len point at its bytes in p. */
+static int decode(const void *p, size_t len, hx_envelope_t *e, const char **raw, size_t *raw_len, hx_err_t *err)
 {
     hx_rd_t r;
     hx_rd_init(&r, p, len);
@@ -95,9 +126,13 @@ int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *er
     if (hx_rd_bytes(&r, &d, &dn))
         goto fail;
     json_error_t je;
-    e->data = json_loadb((const char *)d, dn, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
-    if (!e->data)
+    if (raw) {
+        *raw = (const char *)d;
+        *raw_len = dn;
+        e->data = json_null();
+    } else if (!(e->data = json_loadb((const char *)d, dn, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
         goto fail;
+    }
     what = "trailing bytes";
     if (hx_rd_left(&r) != 0)
         goto fail;
@@ -115,4 +150,15 @@ fail:
     if (rc == HX_ENOMEM)
         return hx_err_set(err, rc, "out of memory decoding an envelope");
     return hx_err_set(err, HX_ECORRUPT, "malformed envelope frame (%s) at byte %zu of %zu", what, r.pos, len);
+}
+
+int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err)
+{
+    return decode(p, len, e, NULL, NULL, err);
+}
+
+int hx_envelope_decode_raw(const void *p, size_t len, hx_envelope_t *e, const char **data, size_t *data_len,
+                           hx_err_t *err)
+{
+    return decode(p, len, e, data, data_len, err);
 }

@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #define ZSTD_LEVEL 1
+#define HX_BATCH_MIN_COMPRESS 512 /* raw bytes */
 
 const char *hx_codec_name(hx_codec_t c)
 {
@@ -175,6 +176,10 @@ int hx_batch_encode(hx_batch_enc_t *e, int codec, int64_t base, uint32_t last_de
     unsigned char *dst = e->out.data + HX_BATCH_HDR;
     size_t stored = 0;
     h.codec = HX_CODEC_NONE;
+    /* A batch this small (one record from an HTTP request, typically) gains
+     * a few bytes from compression and costs a codec setup per append. */
+    if (e->raw.len < HX_BATCH_MIN_COMPRESS)
+        codec = HX_CODEC_NONE;
     if (codec == HX_CODEC_LZ4) {
         int c = LZ4_compress_default((const char *)e->raw.data, (char *)dst, (int)e->raw.len, (int)bound);
         if (c > 0 && (size_t)c < e->raw.len) {

@@ -134,6 +134,10 @@ static void apply_states(hx_memory_t *m, const json_t *states)
 
 void hx_msync_handle(hx_memory_t *m, const hx_msg_t *msg)
 {
+    /* Our own records (deltas we published, our digests) change nothing
+     * here: skipped before their data is parsed. */
+    if (hx_envelope_source_is(msg->value, msg->value_len, m->node))
+        return;
     hx_envelope_t e;
     hx_envelope_init(&e);
     hx_err_t err = {0};

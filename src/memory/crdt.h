@@ -24,6 +24,8 @@
 
 #include "helix/hx_error.h"
 
+#include "helix/hx_buf.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +105,13 @@ int hx_mcrdt_join(hx_mcrdt_t *dst, const hx_mcrdt_t *src, hx_crdt_strategy_t str
 /* Canonical JSON (sorted keys, sorted arrays): equal states serialise to
  * identical text. *out is a new reference. */
 int hx_mcrdt_to_json(const hx_mcrdt_t *s, json_t **out);
+/* The same canonical text, compact, appended to out without building the
+ * JSON (crdt_text.c). HX_ENOMEM leaves out partly written. */
+int hx_mcrdt_to_text(const hx_mcrdt_t *s, hx_buf_t *out);
+/* A logged op as text: {"o":origin,"s":seq,"h":hlc,"w":wall_us,"d":delta},
+ * what json_dumps of that object gives (the WAL and the publisher's form). */
+int hx_mop_to_text(const char *origin, uint64_t seq, uint64_t hlc, int64_t wall_us, const hx_mcrdt_t *d,
+                   hx_buf_t *out);
 /* Strict decoder of the canonical form (also the delta wire form). */
 int hx_mcrdt_from_json(const json_t *j, hx_mcrdt_t **out, hx_err_t *err);
 

@@ -169,9 +169,9 @@ int64_t hx_memory_origin_lag_ms(const hx_origin_t *o, int64_t now);
 void hx_memory_record_conflict(hx_memory_t *m, const hx_mitem_t *it, const hx_join_info_t *info, double secs);
 
 /* model.c */
-int hx_mmodel_create_delta(hx_memory_t *m, const char *tenant, const json_t *body, const hx_stamp_t *st,
+int hx_mmodel_create_delta(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, const hx_stamp_t *st,
                            hx_mcrdt_t **out, hx_err_t *err);
-int hx_mmodel_update_delta(hx_memory_t *m, const hx_mcrdt_t *cur, const json_t *patch, const hx_stamp_t *st,
+int hx_mmodel_update_delta(hx_memory_t *m, const hx_mcrdt_t *cur, const hx_memory_write_t *w, const hx_stamp_t *st,
                            hx_mcrdt_t **out, hx_err_t *err);
 json_t *hx_mmodel_view(const hx_memory_t *m, const hx_mitem_t *it);
 int hx_mmodel_validate_id(const char *id, hx_err_t *err);

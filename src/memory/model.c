@@ -28,122 +28,125 @@ int hx_mmodel_validate_id(const char *id, hx_err_t *err)
     return HX_OK;
 }
 
-static int check_short_str(const json_t *v, const char *name, size_t max, hx_err_t *err)
+static int check_len(const char *v, const char *name, size_t max, hx_err_t *err)
 {
-    if (!json_is_string(v) || json_string_length(v) > max)
+    if (v && strlen(v) > max)
         return hx_err_set(err, HX_EINVAL, "field '%s' must be a string of at most %zu bytes", name, max);
     return HX_OK;
 }
 
-/* Validates the value of a mutable field; shared by create and patch. */
-static int check_field(const char *k, const json_t *v, hx_err_t *err)
+/* Checks the values of the mutable fields w sets; shared by create and patch. */
+static int check_write(const hx_memory_write_t *w, hx_err_t *err)
 {
-    if (!strcmp(k, "content")) {
-        if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > CONTENT_MAX)
-            return hx_err_set(err, HX_EINVAL, "field 'content' must be a non-empty string of at most %d bytes",
-                              CONTENT_MAX);
-    } else if (!strcmp(k, "summary")) {
-        if (!json_is_null(v))
-            return check_short_str(v, k, 8192, err);
-    } else if (!strcmp(k, "category")) {
-        if (!json_is_null(v))
-            return check_short_str(v, k, 128, err);
-    } else if (!strcmp(k, "type")) {
-        const char *t = json_string_value(v);
-        for (int i = 0; t && types[i]; i++)
-            if (!strcmp(t, types[i]))
-                return HX_OK;
-        return hx_err_set(err, HX_EINVAL, "field 'type' must be episodic, semantic, procedural or working");
-    } else if (!strcmp(k, "importance")) {
-        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
-            return hx_err_set(err, HX_EINVAL, "field 'importance' must be a number between 0 and 1");
-    } else if (!strcmp(k, "expires_at")) {
-        if (!json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) <= 0))
-            return hx_err_set(err, HX_EINVAL, "field 'expires_at' must be null or ms since the epoch (integer)");
-    } else if (!strcmp(k, "entities")) {
-        if (!json_is_array(v) || json_array_size(v) > 256)
-            return hx_err_set(err, HX_EINVAL, "field 'entities' must be an array of at most 256 items");
-    } else if (!strcmp(k, "tags")) {
-        size_t i;
-        json_t *t;
-        if (!json_is_array(v) || json_array_size(v) > TAGS_MAX)
-            return hx_err_set(err, HX_EINVAL, "field 'tags' must be an array of at most %d strings", TAGS_MAX);
-        json_array_foreach(v, i, t) if (!json_is_string(t) || json_string_length(t) == 0 ||
-                                        json_string_length(t) > 128) return hx_err_set(err, HX_EINVAL,
-                                                                                      "every tag must be a "
-                                                                                      "non-empty string of at "
-                                                                                      "most 128 bytes");
-    } else if (!strcmp(k, "metadata")) {
-        if (!json_is_object(v) || json_object_size(v) > META_MAX)
-            return hx_err_set(err, HX_EINVAL, "field 'metadata' must be an object of at most %d keys", META_MAX);
-    } else {
-        return hx_err_set(err, HX_EINVAL, "field '%s' cannot be set here", k);
+    int rc;
+    if ((w->set & HX_MW_CONTENT) && (!w->content || !*w->content || strlen(w->content) > CONTENT_MAX))
+        return hx_err_set(err, HX_EINVAL, "field 'content' must be a non-empty string of at most %d bytes",
+                          CONTENT_MAX);
+    if ((w->set & HX_MW_SUMMARY) && (rc = check_len(w->summary, "summary", 8192, err)))
+        return rc;
+    if ((w->set & HX_MW_CATEGORY) && (rc = check_len(w->category, "category", 128, err)))
+        return rc;
+    if (w->set & HX_MW_TYPE) {
+        int ok = 0;
+        for (int i = 0; w->type && types[i] && !ok; i++)
+            ok = !strcmp(w->type, types[i]);
+        if (!ok)
+            return hx_err_set(err, HX_EINVAL, "field 'type' must be episodic, semantic, procedural or working");
     }
+    if ((w->set & HX_MW_IMPORTANCE) && !(w->importance >= 0 && w->importance <= 1))
+        return hx_err_set(err, HX_EINVAL, "field 'importance' must be a number between 0 and 1");
+    if ((w->set & HX_MW_EXPIRES_AT) && w->expires_at < 0)
+        return hx_err_set(err, HX_EINVAL, "field 'expires_at' must be null or ms since the epoch (integer)");
+    if ((w->set & HX_MW_ENTITIES) && (!json_is_array(w->entities) || json_array_size(w->entities) > 256))
+        return hx_err_set(err, HX_EINVAL, "field 'entities' must be an array of at most 256 items");
+    if (w->set & HX_MW_TAGS) {
+        if (w->n_tags > TAGS_MAX)
+            return hx_err_set(err, HX_EINVAL, "field 'tags' must be an array of at most %d strings", TAGS_MAX);
+        for (size_t i = 0; i < w->n_tags; i++)
+            if (!w->tags[i] || !*w->tags[i] || strlen(w->tags[i]) > 128)
+                return hx_err_set(err, HX_EINVAL, "every tag must be a non-empty string of at most 128 bytes");
+    }
+    if ((w->set & HX_MW_METADATA) && (!json_is_object(w->metadata) || json_object_size(w->metadata) > META_MAX))
+        return hx_err_set(err, HX_EINVAL, "field 'metadata' must be an object of at most %d keys", META_MAX);
     return HX_OK;
 }
 
-static int field_index(const char *k)
+/* Sets LWW field fi to v (a new reference, taken). */
+static int set_field(hx_mcrdt_t *d, int fi, const hx_stamp_t *st, json_t *v)
 {
-    for (int i = 0; i < HX_MF_N; i++)
-        if (!strcmp(k, hx_mfield_names[i]))
-            return i;
-    return -1;
+    if (!v)
+        return HX_ENOMEM;
+    int rc = hx_lww_set(&d->fields[fi], st, v);
+    json_decref(v);
+    return rc;
 }
 
-/* Applies the mutable fields of body to delta d, as one write stamped st
- * that saw cur (NULL on create). */
-static int apply_fields(hx_mcrdt_t *d, const hx_mcrdt_t *cur, const json_t *body, const hx_stamp_t *st)
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+static int has_name(const char *const *names, size_t n, const char *name)
 {
-    const char *k;
-    json_t *v;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], name))
+            return 1;
+    return 0;
+}
+
+/* Applies the mutable fields of w to delta d, as one write stamped st that
+ * saw cur (NULL on create). */
+static int apply_write(hx_mcrdt_t *d, const hx_mcrdt_t *cur, const hx_memory_write_t *w, const hx_stamp_t *st)
+{
     int rc = HX_OK;
-    json_object_foreach((json_t *)body, k, v)
-    {
-        int fi = field_index(k);
-        if (fi >= 0) {
-            rc = hx_lww_set(&d->fields[fi], st, v);
-        } else if (!strcmp(k, "content")) {
-            if (!(rc = hx_dset_add(&d->content, st, v)) && cur)
-                rc = hx_dset_kill_live_of(&d->content, &cur->content); /* the write saw the siblings */
-        } else if (!strcmp(k, "tags")) {
-            size_t i;
-            json_t *t;
-            for (size_t c = 0; cur && c < cur->ntags && !rc; c++) {
-                int keep = 0;
-                json_array_foreach(v, i, t) keep |= !strcmp(json_string_value(t), cur->tags[c].name);
-                if (!keep && cur->tags[c].set.nlive) {
-                    hx_dset_t *ds = hx_named_get(&d->tags, &d->ntags, cur->tags[c].name, 1);
-                    rc = ds ? hx_dset_kill_live_of(ds, &cur->tags[c].set) : HX_ENOMEM;
-                }
+    if ((w->set & HX_MW_TYPE) && (rc = set_field(d, HX_MF_TYPE, st, json_string(w->type))))
+        return rc;
+    if ((w->set & HX_MW_CATEGORY) && (rc = set_field(d, HX_MF_CATEGORY, st, str_or_null(w->category))))
+        return rc;
+    if ((w->set & HX_MW_IMPORTANCE) && (rc = set_field(d, HX_MF_IMPORTANCE, st, json_real(w->importance))))
+        return rc;
+    if ((w->set & HX_MW_EXPIRES_AT) &&
+        (rc = set_field(d, HX_MF_EXPIRES_AT, st, w->expires_at ? json_integer(w->expires_at) : json_null())))
+        return rc;
+    if ((w->set & HX_MW_SUMMARY) && (rc = set_field(d, HX_MF_SUMMARY, st, str_or_null(w->summary))))
+        return rc;
+    if ((w->set & HX_MW_ENTITIES) && (rc = hx_lww_set(&d->fields[HX_MF_ENTITIES], st, (json_t *)w->entities)))
+        return rc;
+    if (w->set & HX_MW_CONTENT) {
+        json_t *v = json_string(w->content);
+        rc = v ? hx_dset_add(&d->content, st, v) : HX_ENOMEM;
+        json_decref(v);
+        if (!rc && cur)
+            rc = hx_dset_kill_live_of(&d->content, &cur->content); /* the write saw the siblings */
+        if (rc)
+            return rc;
+    }
+    if (w->set & HX_MW_TAGS) {
+        for (size_t c = 0; cur && c < cur->ntags && !rc; c++)
+            if (!has_name(w->tags, w->n_tags, cur->tags[c].name) && cur->tags[c].set.nlive) {
+                hx_dset_t *ds = hx_named_get(&d->tags, &d->ntags, cur->tags[c].name, 1);
+                rc = ds ? hx_dset_kill_live_of(ds, &cur->tags[c].set) : HX_ENOMEM;
             }
-            json_array_foreach(v, i, t)
-            {
-                if (rc)
-                    break;
-                const char *name = json_string_value(t);
-                if (cur && hx_mmodel_has_tag(cur, name))
-                    continue;
-                hx_dset_t *ds = hx_named_get(&d->tags, &d->ntags, name, 1);
-                rc = ds ? hx_dset_add(ds, st, NULL) : HX_ENOMEM;
-            }
-        } else if (!strcmp(k, "metadata")) {
-            const char *mk;
-            json_t *mv;
-            json_object_foreach(v, mk, mv)
-            {
-                hx_dset_t *ds = hx_named_get(&d->meta, &d->nmeta, mk, 1);
-                if (!ds)
-                    return HX_ENOMEM;
-                hx_dset_t *old = cur ? hx_named_get((hx_named_dset_t **)&cur->meta, (size_t *)&cur->nmeta, mk, 0)
-                                     : NULL;
-                if (old && (rc = hx_dset_kill_live_of(ds, old)))
-                    return rc;
-                if (!json_is_null(mv) && (rc = hx_dset_add(ds, st, mv)))
-                    return rc;
-            }
+        for (size_t i = 0; i < w->n_tags && !rc; i++) {
+            if (cur && hx_mmodel_has_tag(cur, w->tags[i]))
+                continue;
+            hx_dset_t *ds = hx_named_get(&d->tags, &d->ntags, w->tags[i], 1);
+            rc = ds ? hx_dset_add(ds, st, NULL) : HX_ENOMEM;
         }
         if (rc)
             return rc;
+    }
+    if (w->set & HX_MW_METADATA) {
+        const char *mk;
+        json_t *mv;
+        json_object_foreach((json_t *)w->metadata, mk, mv)
+        {
+            hx_dset_t *ds = hx_named_get(&d->meta, &d->nmeta, mk, 1);
+            if (!ds)
+                return HX_ENOMEM;
+            hx_dset_t *old = cur ? hx_named_get((hx_named_dset_t **)&cur->meta, (size_t *)&cur->nmeta, mk, 0) : NULL;
+            if (old && (rc = hx_dset_kill_live_of(ds, old)))
+                return rc;
+            if (!json_is_null(mv) && (rc = hx_dset_add(ds, st, mv)))
+                return rc;
+        }
     }
     return HX_OK;
 }
@@ -162,41 +165,31 @@ static void random_id(char *out, size_t n)
         p += sprintf(p, "%02x", r[i]);
 }
 
-int hx_mmodel_create_delta(hx_memory_t *m, const char *tenant, const json_t *body, const hx_stamp_t *st,
+int hx_mmodel_create_delta(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, const hx_stamp_t *st,
                            hx_mcrdt_t **out, hx_err_t *err)
 {
     (void)m;
     *out = NULL;
-    if (!json_is_object(body))
-        return hx_err_set(err, HX_EINVAL, "the body must be a JSON object with at least user_id and content");
-    static const char *const ident_keys[] = {"user_id", "agent_id", "session_id", NULL};
-    const char *k;
-    json_t *v;
     int rc;
-    json_object_foreach((json_t *)body, k, v)
-    {
-        int ident = !strcmp(k, "id");
-        for (int i = 0; ident_keys[i]; i++)
-            ident |= !strcmp(k, ident_keys[i]);
-        if (ident) {
-            if (!json_is_null(v) && (rc = check_short_str(v, k, 128, err)))
-                return rc;
-        } else if (field_index(k) < 0 && strcmp(k, "content") && strcmp(k, "tags") && strcmp(k, "metadata")) {
-            return hx_err_set(err, HX_EINVAL,
-                              "unknown field '%s' (known: id, user_id, agent_id, session_id, content, summary, "
-                              "type, category, tags, metadata, entities, importance, expires_at)",
-                              k);
-        } else if ((rc = check_field(k, v, err))) {
+    const struct {
+        unsigned bit;
+        const char *name, *v;
+    } ident[] = {{HX_MW_USER_ID, "user_id", w->user_id},
+                 {HX_MW_AGENT_ID, "agent_id", w->agent_id},
+                 {HX_MW_SESSION_ID, "session_id", w->session_id}};
+    for (size_t i = 0; i < 3; i++)
+        if ((w->set & ident[i].bit) && (rc = check_len(ident[i].v, ident[i].name, 128, err)))
             return rc;
-        }
-    }
-    const char *user = json_string_value(json_object_get(body, "user_id"));
-    if (!user || !*user)
+    if ((w->set & HX_MW_ID) && (rc = check_len(w->id, "id", 128, err)))
+        return rc;
+    if ((rc = check_write(w, err)))
+        return rc;
+    if (!(w->set & HX_MW_USER_ID) || !w->user_id || !*w->user_id)
         return hx_err_set(err, HX_EINVAL, "field 'user_id' is required");
-    if (!json_object_get(body, "content"))
+    if (!(w->set & HX_MW_CONTENT))
         return hx_err_set(err, HX_EINVAL, "field 'content' is required");
     char idbuf[64];
-    const char *id = json_string_value(json_object_get(body, "id"));
+    const char *id = (w->set & HX_MW_ID) ? w->id : NULL;
     if (id && (rc = hx_mmodel_validate_id(id, err)))
         return rc;
     if (!id) {
@@ -204,46 +197,42 @@ int hx_mmodel_create_delta(hx_memory_t *m, const char *tenant, const json_t *bod
         id = idbuf;
     }
     hx_mcrdt_t *d = hx_mcrdt_new(tenant, id);
-    json_t *ident = json_object();
-    if (!d || !ident)
-        goto nomem;
-    for (int i = 0; ident_keys[i]; i++) {
-        const char *s = json_string_value(json_object_get(body, ident_keys[i]));
-        json_object_set_new(ident, ident_keys[i], s ? json_string(s) : json_null());
+    json_t *idj = d ? json_object() : NULL;
+    for (size_t i = 0; idj && i < 3; i++)
+        json_object_set_new(idj, ident[i].name, str_or_null((w->set & ident[i].bit) ? ident[i].v : NULL));
+    if (!idj || hx_lww_set(&d->ident, st, idj) ||
+        (!(w->set & HX_MW_TYPE) && set_field(d, HX_MF_TYPE, st, json_string("semantic"))) ||
+        (!(w->set & HX_MW_IMPORTANCE) && set_field(d, HX_MF_IMPORTANCE, st, json_real(0.5))) ||
+        apply_write(d, NULL, w, st)) {
+        json_decref(idj);
+        hx_mcrdt_free(d);
+        return hx_err_set(err, HX_ENOMEM, "out of memory building a memory");
     }
-    json_t *dflt = json_pack("{s:s,s:f}", "type", "semantic", "importance", 0.5);
-    json_object_foreach(dflt, k, v) if (!json_object_get(body, k)) hx_lww_set(&d->fields[field_index(k)], st, v);
-    json_decref(dflt);
-    if (hx_lww_set(&d->ident, st, ident) || apply_fields(d, NULL, body, st))
-        goto nomem;
-    json_decref(ident);
+    json_decref(idj);
     *out = d;
     return HX_OK;
-nomem:
-    json_decref(ident);
-    hx_mcrdt_free(d);
-    return hx_err_set(err, HX_ENOMEM, "out of memory building a memory");
 }
 
-int hx_mmodel_update_delta(hx_memory_t *m, const hx_mcrdt_t *cur, const json_t *patch, const hx_stamp_t *st,
+int hx_mmodel_update_delta(hx_memory_t *m, const hx_mcrdt_t *cur, const hx_memory_write_t *w, const hx_stamp_t *st,
                            hx_mcrdt_t **out, hx_err_t *err)
 {
     (void)m;
     *out = NULL;
-    if (!json_is_object(patch) || json_object_size(patch) == 0)
+    if (!w->set)
         return hx_err_set(err, HX_EINVAL, "the body must be a JSON object with the fields to change");
-    const char *k;
-    json_t *v;
-    int rc;
-    json_object_foreach((json_t *)patch, k, v)
-    {
-        if (!strcmp(k, "id") || !strcmp(k, "user_id") || !strcmp(k, "agent_id") || !strcmp(k, "session_id"))
-            return hx_err_set(err, HX_EINVAL, "field '%s' cannot change after creation", k);
-        if ((rc = check_field(k, v, err)))
-            return rc;
-    }
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } fixed[] = {{HX_MW_ID, "id"}, {HX_MW_USER_ID, "user_id"}, {HX_MW_AGENT_ID, "agent_id"},
+                 {HX_MW_SESSION_ID, "session_id"}};
+    for (size_t i = 0; i < 4; i++)
+        if (w->set & fixed[i].bit)
+            return hx_err_set(err, HX_EINVAL, "field '%s' cannot change after creation", fixed[i].name);
+    int rc = check_write(w, err);
+    if (rc)
+        return rc;
     hx_mcrdt_t *d = hx_mcrdt_new(cur->tenant, cur->id);
-    if (!d || apply_fields(d, cur, patch, st)) {
+    if (!d || apply_write(d, cur, w, st)) {
         hx_mcrdt_free(d);
         return hx_err_set(err, HX_ENOMEM, "out of memory building an update");
     }

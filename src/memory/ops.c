@@ -8,20 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Called with m->mu held: logs the delta as op (origin, seq, hlc, wall). */
+/* Called with m->mu held: logs the delta as op (origin, seq, hlc, wall).
+ * The text is written directly (hx_mcrdt_to_text), not built as JSON and
+ * dumped: it is what the WAL keeps and what the publisher sends. */
 static int log_op(hx_memory_t *m, const hx_mcrdt_t *d, const hx_stamp_t *st, uint64_t *lsn, char **text,
                   uint64_t *seq, hx_err_t *err)
 {
-    json_t *dj = NULL;
-    if (hx_mcrdt_to_json(d, &dj))
-        return hx_err_set(err, HX_ENOMEM, "out of memory encoding a memory delta");
     *seq = ++m->seq;
-    json_t *op = json_pack("{s:s,s:I,s:I,s:I,s:o}", "o", m->node, "s", (json_int_t)*seq, "h", (json_int_t)st->hlc,
-                           "w", (json_int_t)hx_now_us(), "d", dj);
-    *text = op ? json_dumps(op, JSON_COMPACT) : NULL;
-    json_decref(op);
-    if (!*text)
+    hx_buf_t b = HX_BUF_INIT;
+    if (hx_mop_to_text(m->node, *seq, st->hlc, hx_now_us(), d, &b) || !(*text = hx_buf_steal(&b))) {
+        hx_buf_free(&b);
+        m->seq--;
         return hx_err_set(err, HX_ENOMEM, "out of memory encoding a memory op");
+    }
     if (hx_mwal_append(m->wal, *text, strlen(*text), lsn)) {
         free(*text);
         *text = NULL;
@@ -114,14 +113,14 @@ static hx_mitem_t *find_live(hx_memory_t *m, const char *tenant, const char *id,
     return it;
 }
 
-int hx_memory_create(hx_memory_t *m, const char *tenant, const json_t *body, json_t **out, hx_err_t *err)
+int hx_memory_create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, json_t **out, hx_err_t *err)
 {
     if (out)
         *out = NULL;
     pending_t p = {0};
     pthread_mutex_lock(&m->mu);
     stamp_now(m, &p.st);
-    int rc = hx_mmodel_create_delta(m, tenant, body, &p.st, &p.d, err);
+    int rc = hx_mmodel_create_delta(m, tenant, w, &p.st, &p.d, err);
     if (rc)
         goto unlock;
     hx_mitem_t *it = hx_mstore_get(&m->store, tenant, p.d->id);
@@ -141,7 +140,7 @@ unlock:
     return finish_pending(m, &p, rc, out, err);
 }
 
-int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const json_t *patch, json_t **out,
+int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const hx_memory_write_t *w, json_t **out,
                      hx_err_t *err)
 {
     if (out)
@@ -155,7 +154,7 @@ int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const j
         goto unlock;
     }
     stamp_now(m, &p.st);
-    if ((rc = hx_mmodel_update_delta(m, it->s, patch, &p.st, &p.d, err)) ||
+    if ((rc = hx_mmodel_update_delta(m, it->s, w, &p.st, &p.d, err)) ||
         (rc = commit_locked(m, &p, "updating a memory", err)))
         goto unlock;
     if (out) {

@@ -13,6 +13,7 @@
 #include "helix/hx_clock.h"
 #include "helix/hx_fs.h"
 #include "helix/hx_envelope.h"
+#include "helix/hx_hash.h"
 #include "helix/hx_logger.h"
 #include "helix/hx_topics.h"
 #include "memory/engine.h"
@@ -82,45 +83,101 @@ int hx_msync_encode(hx_memory_t *m, const char *type, const char *tenant, const 
     return rc;
 }
 
-/* Groups the batch by memory id (ops of one memory stay in order) and
- * produces one record per memory. */
+/* A memory.delta record whose data is already JSON text; id is
+ * "<node>:<seq>" of its first op, as every node names it. */
+static int encode_delta_text(hx_memory_t *m, const char *type, const char *tenant, const char *key, uint64_t seq,
+                             const char *data, size_t len, hx_buf_t *out, hx_err_t *err)
+{
+    char id[HX_MNODE_MAX + 32];
+    snprintf(id, sizeof id, "%s:%" PRIu64, m->node, seq);
+    hx_envelope_t e;
+    hx_envelope_init(&e);
+    e.type = (char *)type;
+    e.source = m->node;
+    e.tenant = (char *)(tenant && *tenant ? tenant : "default");
+    e.key = (char *)key;
+    e.id = id;
+    e.ts = hx_now_ms();
+    return hx_envelope_encode_data(&e, data, len, out, err);
+}
+
+/* Groups of a publish batch: ops of one memory (tenant, id), in order. */
+typedef struct {
+    size_t first;  /* index of the group's first op */
+    size_t n;      /* ops in the group */
+} pub_group_t;
+
+/* Groups ops by (tenant, key) in one pass with a hash table; next[i] links
+ * op i to the next op of its group. Returns the number of groups. */
+static size_t group_ops(const hx_pending_op_t *ops, size_t n, pub_group_t *groups, size_t *next, size_t *last,
+                        size_t *slots, size_t nslots)
+{
+    size_t ng = 0;
+    for (size_t s = 0; s < nslots; s++)
+        slots[s] = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = hx_hash64(ops[i].key, strlen(ops[i].key)) * 31 + hx_hash64(ops[i].tenant, strlen(ops[i].tenant));
+        size_t s = (size_t)h & (nslots - 1);
+        while (slots[s] != SIZE_MAX) {
+            const hx_pending_op_t *g = &ops[groups[slots[s]].first];
+            if (!strcmp(g->key, ops[i].key) && !strcmp(g->tenant, ops[i].tenant))
+                break;
+            s = (s + 1) & (nslots - 1);
+        }
+        next[i] = SIZE_MAX;
+        if (slots[s] == SIZE_MAX) {
+            slots[s] = ng;
+            groups[ng++] = (pub_group_t){i, 1};
+        } else {
+            pub_group_t *g = &groups[slots[s]];
+            next[last[slots[s]]] = i;
+            g->n++;
+        }
+        last[slots[s]] = i;
+    }
+    return ng;
+}
+
+/* Produces one memory.delta record per memory of the batch, ops in order.
+ * The ops are the text the WAL logged; they go into the record's data as
+ * they are ({"ops":[op,...]}), never parsed again. */
 static int publish_batch(hx_memory_t *m, hx_pending_op_t *ops, size_t n, hx_err_t *err)
 {
     if (atomic_load(&m->drop_out))
         return HX_OK;
+    size_t nslots = 16;
+    while (nslots < 2 * n)
+        nslots *= 2;
     hx_msg_t *msgs = calloc(n, sizeof *msgs);
     hx_buf_t *bufs = calloc(n, sizeof *bufs);
-    char *used = calloc(n, 1);
-    size_t nm = 0;
-    int rc = (!msgs || !bufs || !used) ? hx_err_set(err, HX_ENOMEM, "out of memory publishing") : HX_OK;
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (used[i])
-            continue;
-        json_t *arr = json_array();
-        char id[HX_MNODE_MAX + 32];
-        snprintf(id, sizeof id, "%s:%" PRIu64, m->node, ops[i].seq);
-        for (size_t j = i; j < n; j++) {
-            if (used[j] || strcmp(ops[j].key, ops[i].key) || strcmp(ops[j].tenant, ops[i].tenant))
-                continue;
-            used[j] = 1;
-            json_error_t je;
-            json_t *op = json_loadb(ops[j].text, ops[j].len, 0, &je);
-            if (op)
-                json_array_append_new(arr, op);
-        }
-        rc = hx_msync_encode(m, HX_EV_MEMORY_DELTA, ops[i].tenant, ops[i].key, id, json_pack("{s:o}", "ops", arr),
-                             &bufs[nm], err);
-        msgs[nm] = (hx_msg_t){.topic = HX_TOPIC_MEMORY_EVENTS, .partition = -1, .key = ops[i].key,
-                              .key_len = strlen(ops[i].key), .value = bufs[nm].data, .value_len = bufs[nm].len};
-        nm++;
+    pub_group_t *groups = calloc(n, sizeof *groups);
+    size_t *next = calloc(3 * n + nslots, sizeof *next), *last = next + n, *slots = next + 2 * n;
+    hx_buf_t data = HX_BUF_INIT;
+    int rc = (!msgs || !bufs || !groups || !next) ? hx_err_set(err, HX_ENOMEM, "out of memory publishing") : HX_OK;
+    size_t ng = rc ? 0 : group_ops(ops, n, groups, next, last, slots, nslots);
+    for (size_t g = 0; !rc && g < ng; g++) {
+        const hx_pending_op_t *head = &ops[groups[g].first];
+        data.len = 0;
+        int bad = hx_buf_append(&data, "{\"ops\":[", 8) != 0;
+        for (size_t i = groups[g].first, k = 0; !bad && i != SIZE_MAX; i = next[i], k++)
+            bad = (k && hx_buf_append(&data, ",", 1)) || hx_buf_append(&data, ops[i].text, ops[i].len);
+        if (bad || hx_buf_append(&data, "]}", 2))
+            rc = hx_err_set(err, HX_ENOMEM, "out of memory publishing");
+        else
+            rc = encode_delta_text(m, HX_EV_MEMORY_DELTA, head->tenant, head->key, head->seq, (const char *)data.data,
+                                   data.len, &bufs[g], err);
+        msgs[g] = (hx_msg_t){.topic = HX_TOPIC_MEMORY_EVENTS, .partition = -1, .key = head->key,
+                             .key_len = strlen(head->key), .value = bufs[g].data, .value_len = bufs[g].len};
     }
     if (!rc)
-        rc = hx_broker_produce(m->broker, msgs, nm, NULL, err);
-    for (size_t i = 0; i < nm; i++)
+        rc = hx_broker_produce(m->broker, msgs, ng, NULL, err);
+    for (size_t i = 0; i < ng; i++)
         hx_buf_free(&bufs[i]);
+    hx_buf_free(&data);
     free(msgs);
     free(bufs);
-    free(used);
+    free(groups);
+    free(next);
     return rc;
 }
 

@@ -14,7 +14,9 @@ typedef struct hx_broker_ops {
     int (*topic_delete)(void *impl, const char *name, hx_err_t *err);
     int (*topic_list)(void *impl, hx_name_list_t *out, hx_err_t *err);
     int (*topic_describe)(void *impl, const char *name, hx_topic_info_t *out, hx_err_t *err);
+    /* produce may be NULL: hx_broker_produce then queues with produce_batch and waits. */
     int (*produce)(void *impl, const hx_msg_t *msgs, size_t n, hx_delivery_t *out, hx_err_t *err);
+    int (*produce_batch)(void *impl, const hx_msg_t *msgs, size_t n, hx_batch_cb cb, void *ctx, hx_err_t *err);
     int (*produce_async)(void *impl, const hx_msg_t *msg, hx_delivery_cb cb, void *ctx, hx_err_t *err);
     int (*flush)(void *impl, int timeout_ms, hx_err_t *err);
     int (*fetch)(void *impl, const char *topic, int32_t partition, int64_t offset, int max_records, size_t max_bytes,

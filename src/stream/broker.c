@@ -3,6 +3,7 @@
 #include "helix/hx_kafka_mock.h"
 #include "helix/hx_topics.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,9 +77,59 @@ int hx_broker_topic_describe(hx_broker_t *b, const char *name, hx_topic_info_t *
     return b->ops->topic_describe(b->impl, name, out, err);
 }
 
+/* A synchronous produce over a pipelined backend: queue, then wait for cb. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, rc;
+    hx_delivery_t *out;
+    hx_err_t *err;
+} produce_wait_t;
+
+static void produce_wait_cb(void *ctx, const hx_delivery_t *d, size_t n, int rc, const hx_err_t *err)
+{
+    produce_wait_t *w = ctx;
+    pthread_mutex_lock(&w->mu);
+    if (w->out)
+        memcpy(w->out, d, n * sizeof *d);
+    w->rc = rc;
+    if (rc && w->err && err)
+        *w->err = *err;
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
 int hx_broker_produce(hx_broker_t *b, const hx_msg_t *msgs, size_t n, hx_delivery_t *out, hx_err_t *err)
 {
-    return b->ops->produce(b->impl, msgs, n, out, err);
+    if (b->ops->produce)
+        return b->ops->produce(b->impl, msgs, n, out, err);
+    if (n == 0)
+        return HX_OK;
+    produce_wait_t w = {.out = out, .err = err};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    int rc = b->ops->produce_batch(b->impl, msgs, n, produce_wait_cb, &w, err);
+    if (!rc) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.done)
+            pthread_cond_wait(&w.cv, &w.mu);
+        pthread_mutex_unlock(&w.mu);
+        rc = w.rc;
+    }
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    return rc;
+}
+
+int hx_broker_produce_batch(hx_broker_t *b, const hx_msg_t *msgs, size_t n, hx_batch_cb cb, void *ctx,
+                            hx_err_t *err)
+{
+    if (n == 0) {
+        cb(ctx, NULL, 0, HX_OK, NULL);
+        return HX_OK;
+    }
+    return b->ops->produce_batch(b->impl, msgs, n, cb, ctx, err);
 }
 
 int hx_broker_produce_async(hx_broker_t *b, const hx_msg_t *msg, hx_delivery_cb cb, void *ctx, hx_err_t *err)

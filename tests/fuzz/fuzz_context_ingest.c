@@ -1,7 +1,9 @@
 /* Bodies of POST /v1/conversations/{id}/messages: one item or
- * {"messages":[...]}, each item validated by ctx_ingest_item before anything
- * is written. Properties:
- *   - a bad item is HX_EINVAL with a message naming messages[i], and no data;
+ * {"messages":[...]}, parsed by hx_api_ctx_ingest_parse (src/api), each
+ * typed item then checked by ctx_ingest_item before anything is written.
+ * Properties:
+ *   - a refused body is HX_EINVAL with a message; a bad item is HX_EINVAL
+ *     with a message naming messages[i], and no data;
  *   - an accepted item's data has no "op" and, built into an envelope as
  *     ingest does, either fails envelope validation cleanly or encodes and
  *     decodes to the same envelope;
@@ -10,6 +12,7 @@
  *     conversation succeeds, and each added or updated message then holds
  *     the role and content the item gave (nothing accepted is lost). */
 #include "context/engine.h"
+#include "helix/hx_api_requests.h"
 #include "helix/hx_topics.h"
 #include "fuzz_util.h"
 
@@ -34,12 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *body = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
     if (!body)
         return 0;
-    json_t *list = json_object_get(body, "messages");
-    if (list && !json_is_array(list)) {
+    hx_ctx_ingest_t rq;
+    hx_err_t perr = {0};
+    int prc = hx_api_ctx_ingest_parse(body, &rq, &perr);
+    if (prc) {
+        FZ_ASSERT(prc == HX_EINVAL && perr.msg[0] && !rq.items, "body refused badly (rc %d: %s)", prc, perr.msg);
         json_decref(body);
-        return 0; /* refused by hx_context_ingest before any item */
+        return 0; /* refused before any item */
     }
-    size_t n = list ? json_array_size(list) : 1;
+    size_t n = rq.n;
     ctx_conv_t cv;
     FZ_ASSERT(ctx_conv_init(&cv) == 0, "out of memory");
     json_t *live = json_object(); /* message_id -> true (live) / false (deleted) */
@@ -47,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *type = NULL;
         json_t *d = NULL;
         hx_err_t err = {0};
-        int rc = ctx_ingest_item(list ? json_array_get(list, i) : body, i, &type, &d, &err);
+        int rc = ctx_ingest_item(&rq.items[i], i, &type, &d, &err);
         if (rc) {
             char want[32];
             snprintf(want, sizeof want, "messages[%zu]", i);
@@ -56,6 +62,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break; /* ingest stops at the first bad item and writes nothing */
         }
         FZ_ASSERT(json_is_object(d) && !json_object_get(d, "op") && type, "accepted item %zu has bad data", i);
+        const json_t *src = json_is_array(json_object_get(body, "messages"))
+                                ? json_array_get(json_object_get(body, "messages"), i) : body;
+        FZ_ASSERT(!json_string_value(json_object_get(src, "content")) ||
+                      !strcmp(json_string_value(json_object_get(src, "content")),
+                              json_string_value(json_object_get(d, "content"))),
+                  "item %zu lost its content between the body and the envelope", i);
         /* ingest's target check: an update or delete needs a live message
          * (this batch is the only history here); else nothing is written */
         const char *mid = json_string_value(json_object_get(d, "message_id"));
@@ -101,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     ctx_conv_free(&cv);
     json_decref(live);
+    hx_api_ctx_ingest_free(&rq);
     json_decref(body);
     return 0;
 }

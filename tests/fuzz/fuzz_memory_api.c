@@ -7,6 +7,7 @@
  *     another tenant never sees it;
  *   - a search answers {memories, count} with count == the array's size and
  *     never more than the limit. */
+#include "helix/hx_api_requests.h"
 #include "helix/hx_memory.h"
 #include "fuzz_util.h"
 
@@ -22,7 +23,7 @@ static void reopen(void)
     hx_err_t err = {0};
     json_t *seed = json_pack("{s:s,s:s,s:s,s:[s]}", "id", "m1", "user_id", "u", "content", "Alice likes SQLite",
                              "tags", "db");
-    if (hx_memory_create(mem, "t", seed, NULL, &err)) {
+    if (hx_api_memory_create_json(mem, "t", seed, NULL, &err)) {
         fprintf(stderr, "fuzz: cannot prepare the memory engine: %s\n", err.msg);
         exit(2);
     }
@@ -76,8 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *out = NULL;
     hx_err_t err = {0};
     char *before = op < 2 ? fz_memory_canonical(mem) : NULL;
-    int rc = op == 0   ? hx_memory_create(mem, "t", body, &out, &err)
-             : op == 1 ? hx_memory_update(mem, "t", "m1", body, &out, &err)
+    int rc = op == 0   ? hx_api_memory_create_json(mem, "t", body, &out, &err)
+             : op == 1 ? hx_api_memory_update_json(mem, "t", "m1", body, &out, &err)
                        : hx_memory_search(mem, "t", body, &out, &err);
     if (rc) {
         FZ_ASSERT(user_error(rc) && err.msg[0], "call %d failed with %d (%s): not a user error", op, rc, err.msg);

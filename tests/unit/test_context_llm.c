@@ -2,6 +2,7 @@
  * summaries and for the `full` strategy's global summary: one that fails
  * (HTTP 500) makes every call fall back to the extractive summary and the
  * response says so; one that answers puts its summaries in the output. */
+#include "helix/hx_api_requests.h"
 #include "helix/hx_context.h"
 #include "helix/hx_server.h"
 #include "../hx_test.h"
@@ -57,7 +58,7 @@ static json_t *run_n(hx_handler_fn fn, const char *dir, const char *strategy, in
                                              "Alice Chen compared PostgreSQL and Redis for the billing ledger. We "
                                              "decided on PostgreSQL with 3 replicas in Berlin."));
     json_t *body = json_pack("{s:o}", "messages", arr), *ing = NULL;
-    CHECK_INT(hx_context_ingest(ctx, NULL, "conv-llm", body, &ing, &e), 0);
+    CHECK_INT(hx_api_ctx_ingest_json(ctx, NULL, "conv-llm", body, &ing, &e), 0);
     json_decref(body);
     json_decref(ing);
     hx_ctx_request_t rq;
@@ -129,7 +130,10 @@ static void test_full_fallback(void)
     json_t *first = json_array_get(json_object_get(out, "messages"), 0);
     CHECK(json_is_true(json_object_get(first, "summary")));
     CHECK_STR(json_string_value(json_object_get(first, "method")), "extractive");
-    CHECK_INT(json_integer_value(json_object_get(first, "message_count")), 35);
+    /* the verbatim tail is capped at an eighth of the budget (docs/context.md) */
+    json_int_t kept = json_integer_value(json_object_get(st, "preserved_recent"));
+    CHECK(kept >= 1 && kept <= 5);
+    CHECK_INT(json_integer_value(json_object_get(first, "message_count")), 40 - kept);
     CHECK(json_is_true(json_object_get(st, "fits_budget")));
     json_decref(out);
     free(dir);
@@ -146,9 +150,12 @@ static void test_full_success(void)
     CHECK_INT(json_integer_value(json_object_get(llm, "fallbacks")), 0);
     json_t *msgs = json_object_get(out, "messages"), *first = json_array_get(msgs, 0);
     CHECK_STR(json_string_value(json_object_get(first, "method")), "llm");
-    CHECK_CONTAINS(json_string_value(json_object_get(first, "content")), "[LLM summary of messages #1-#35");
+    json_int_t kept = json_integer_value(json_object_get(st, "preserved_recent"));
+    char head[64];
+    snprintf(head, sizeof head, "[LLM summary of messages #1-#%d", (int)(40 - kept));
+    CHECK_CONTAINS(json_string_value(json_object_get(first, "content")), head);
     CHECK_CONTAINS(json_string_value(json_object_get(first, "content")), "Alice Chen chose PostgreSQL.");
-    CHECK_INT(json_array_size(msgs), 6); /* one global summary + 5 preserved */
+    CHECK_INT(json_array_size(msgs), 1 + kept); /* one global summary + the preserved tail */
     CHECK(json_is_true(json_object_get(st, "fits_budget")));
     json_decref(out);
     free(dir);

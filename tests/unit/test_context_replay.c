@@ -6,6 +6,7 @@
  * adds, updates (also of created_at), deletes and re-adds of deleted ids.
  * Also: ingest rejects updates and deletes of messages that do not exist
  * (404) and writes nothing of such a batch. */
+#include "helix/hx_api_requests.h"
 #include "helix/hx_context.h"
 #include "helix/hx_hash.h"
 #include "../hx_test.h"
@@ -53,7 +54,7 @@ static void env_close(env_t *v)
 static int ingest(env_t *v, const char *conv, json_t *items, hx_err_t *e)
 {
     json_t *body = json_pack("{s:o}", "messages", items), *out = NULL;
-    int rc = hx_context_ingest(v->ctx, NULL, conv, body, &out, e);
+    int rc = hx_api_ctx_ingest_json(v->ctx, NULL, conv, body, &out, e);
     json_decref(body);
     json_decref(out);
     return rc;

@@ -160,6 +160,39 @@ static void test_topics(void)
     CHECK(hx_topics_find("nope") == NULL);
 }
 
+/* A frame built from data already serialized is the frame hx_envelope_encode
+ * builds from the same data as JSON; the source is read without decoding. */
+static void test_encode_data_and_source(void)
+{
+    hx_envelope_t e;
+    hx_envelope_init(&e);
+    e.id = strdup("n1:7");
+    e.type = strdup("memory.delta");
+    e.source = strdup("n1");
+    e.tenant = strdup("acme");
+    e.key = strdup("m1");
+    e.ts = 1700000000000;
+    const char *text = "{\"ops\":[{\"o\":\"n1\",\"s\":7},{\"o\":\"n1\",\"s\":8}]}";
+    e.data = json_loads(text, 0, NULL);
+    hx_buf_t a = HX_BUF_INIT, b = HX_BUF_INIT;
+    hx_err_t err = {0};
+    CHECK_INT(hx_envelope_encode(&e, &a, &err), 0);
+    CHECK_INT(hx_envelope_encode_data(&e, text, strlen(text), &b, &err), 0);
+    CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+    CHECK(hx_envelope_source_is(b.data, b.len, "n1"));
+    CHECK(!hx_envelope_source_is(b.data, b.len, "n2"));
+    CHECK(!hx_envelope_source_is(b.data, b.len, "n"));
+    CHECK(!hx_envelope_source_is(b.data, 3, "n1")); /* truncated */
+    hx_envelope_t bad = e;
+    bad.tenant = "no spaces allowed";
+    hx_buf_t c = HX_BUF_INIT;
+    CHECK_INT(hx_envelope_encode_data(&bad, text, strlen(text), &c, &err), HX_EINVAL);
+    CHECK_INT((int)c.len, 0);
+    hx_buf_free(&a);
+    hx_buf_free(&b);
+    hx_envelope_free(&e);
+}
+
 int main(void)
 {
     RUN(test_json_roundtrip);
@@ -167,5 +200,6 @@ int main(void)
     RUN(test_validation_names_field);
     RUN(test_schemas);
     RUN(test_topics);
+    RUN(test_encode_data_and_source);
     return HX_TEST_DONE();
 }

@@ -5,7 +5,33 @@
 #include "helix/hx_hlc.h"
 #include "memory/crdt.h"
 #include "memory/engine.h"
+#include "helix/hx_api_requests.h"
 #include "../hx_test.h"
+
+/* The model's delta builders take typed writes; these tests speak JSON. */
+static int create_delta_json(hx_memory_t *m, const char *tenant, const json_t *body, const hx_stamp_t *st,
+                             hx_mcrdt_t **out, hx_err_t *err)
+{
+    hx_memory_write_t w;
+    *out = NULL;
+    int rc = hx_api_memory_write_parse(body, &w, err);
+    if (!rc)
+        rc = hx_mmodel_create_delta(m, tenant, &w, st, out, err);
+    hx_api_memory_write_free(&w);
+    return rc;
+}
+
+static int update_delta_json(hx_memory_t *m, const hx_mcrdt_t *cur, const json_t *patch, const hx_stamp_t *st,
+                             hx_mcrdt_t **out, hx_err_t *err)
+{
+    hx_memory_write_t w;
+    *out = NULL;
+    int rc = hx_api_memory_write_parse(patch, &w, err);
+    if (!rc)
+        rc = hx_mmodel_update_delta(m, cur, &w, st, out, err);
+    hx_api_memory_write_free(&w);
+    return rc;
+}
 
 #define NODES 3
 #define IDS 4
@@ -71,7 +97,7 @@ static hx_mcrdt_t *random_write(replica_t *r, int id, int64_t wall)
             return NULL;
         json_t *b = json_pack("{s:s,s:s,s:s,s:[s],s:{s:i}}", "id", idbuf, "user_id", "u1", "content",
                               words[rnd() % 8], "tags", words[rnd() % 8], "metadata", "n", (int)(rnd() % 5));
-        hx_mmodel_create_delta(NULL, "t1", b, &st, &d, &err);
+        create_delta_json(NULL, "t1", b, &st, &d, &err);
         json_decref(b);
     } else if (k == 0) {
         d = hx_mcrdt_new("t1", idbuf);
@@ -85,7 +111,7 @@ static hx_mcrdt_t *random_write(replica_t *r, int id, int64_t wall)
         case 3: p = json_pack("{s:f,s:s}", "importance", (rnd() % 100) / 100.0, "category", words[rnd() % 8]); break;
         default: p = json_pack("{s:s,s:s}", "content", words[rnd() % 8], "type", "episodic"); break;
         }
-        hx_mmodel_update_delta(NULL, cur, p, &st, &d, &err);
+        update_delta_json(NULL, cur, p, &st, &d, &err);
         json_decref(p);
     }
     return d;
@@ -306,7 +332,7 @@ static void conflict_run(hx_crdt_strategy_t strat)
         stamp(&r[w], 2000 + k / 10, &st);
         hx_err_t err = {0};
         deltas[k] = NULL;
-        hx_mmodel_update_delta(NULL, r[w].s[0], p, &st, &deltas[k], &err);
+        update_delta_json(NULL, r[w].s[0], p, &st, &deltas[k], &err);
         json_decref(p);
         apply(&r[w], deltas[k], strat);
         if (rnd() % 4 == 0) /* sometimes a node hears of another's write before writing again */
@@ -366,7 +392,7 @@ static void test_remove_wins_and_add_wins(void)
     hx_mcrdt_t *c = NULL;
     hx_err_t err = {0};
     json_t *body = json_pack("{s:s,s:s,s:s,s:[s]}", "id", "m0", "user_id", "u", "content", "secret", "tags", "x");
-    CHECK_INT(hx_mmodel_create_delta(NULL, "t1", body, &st, &c, &err), 0);
+    CHECK_INT(create_delta_json(NULL, "t1", body, &st, &c, &err), 0);
     json_decref(body);
     a.s[0] = dup_state(c);
     b.s[0] = dup_state(c);
@@ -374,12 +400,12 @@ static void test_remove_wins_and_add_wins(void)
     json_t *p1 = json_pack("{s:[]}", "tags"), *p2 = json_pack("{s:[s,s]}", "tags", "y", "x");
     hx_mcrdt_t *d1 = NULL, *d2 = NULL;
     stamp(&a, 200, &st);
-    hx_mmodel_update_delta(NULL, a.s[0], p1, &st, &d1, &err);
+    update_delta_json(NULL, a.s[0], p1, &st, &d1, &err);
     hx_mcrdt_t *fresh = hx_mcrdt_new("t1", "m0");
     hx_stamp_t st2;
     stamp(&b, 150, &st2);
     /* b re-adds x with a new dot: model it as b not having seen x yet. */
-    hx_mmodel_update_delta(NULL, fresh, p2, &st2, &d2, &err);
+    update_delta_json(NULL, fresh, p2, &st2, &d2, &err);
     hx_mcrdt_join(a.s[0], d1, HX_CRDT_MERGE_ALL, NULL);
     hx_mcrdt_join(a.s[0], d2, HX_CRDT_MERGE_ALL, NULL);
     CHECK(hx_mmodel_has_tag(a.s[0], "x"));
@@ -390,7 +416,7 @@ static void test_remove_wins_and_add_wins(void)
     json_t *p3 = json_pack("{s:s}", "content", "new secret");
     hx_mcrdt_t *d3 = NULL;
     stamp(&a, 300, &st);
-    hx_mmodel_update_delta(NULL, a.s[0], p3, &st, &d3, &err);
+    update_delta_json(NULL, a.s[0], p3, &st, &d3, &err);
     hx_mcrdt_join(a.s[0], d3, HX_CRDT_MERGE_ALL, NULL);
     hx_mcrdt_join(a.s[0], del, HX_CRDT_MERGE_ALL, NULL);
     hx_mcrdt_join(b.s[0], del, HX_CRDT_MERGE_ALL, NULL);
@@ -430,10 +456,90 @@ static void test_hlc(void)
     CHECK(hx_hlc_now(&c, 5000) > hx_hlc_make(7000, 0));
 }
 
+/* The direct text writer gives the bytes json_dumps gives for the JSON
+ * form, over seeded random histories (joins, deletes, siblings) and values
+ * that need escaping. */
+static int same_text(const hx_mcrdt_t *st)
+{
+    json_t *j = NULL;
+    hx_mcrdt_to_json(st, &j);
+    char *want = json_dumps(j, JSON_COMPACT);
+    hx_buf_t b = HX_BUF_INIT;
+    int ok = hx_mcrdt_to_text(st, &b) == 0 && want && strcmp(hx_buf_cstr(&b), want) == 0;
+    if (!ok)
+        fprintf(stderr, "text mismatch:\n  json %s\n  text %s\n", want, hx_buf_cstr(&b));
+    free(want);
+    json_decref(j);
+    hx_buf_free(&b);
+    return ok;
+}
+
+static void test_text_equals_json(void)
+{
+    rng_state = 77;
+    replica_t r[2];
+    memset(r, 0, sizeof r);
+    for (int k = 0; k < 2; k++) {
+        hx_hlc_init(&r[k].hlc, 0);
+        snprintf(r[k].node, sizeof r[k].node, "n%d", k);
+    }
+    int mismatches = 0;
+    for (int step = 0; step < 400; step++) {
+        replica_t *w = &r[rnd() % 2], *o = w == &r[0] ? &r[1] : &r[0];
+        int id = (int)(rnd() % IDS);
+        hx_mcrdt_t *d = random_write(w, id, 1000 + step);
+        if (!d)
+            continue;
+        mismatches += !same_text(d);
+        apply(w, d, HX_CRDT_MERGE_ALL);
+        if (rnd() % 2)
+            apply(o, d, HX_CRDT_MERGE_ALL);
+        hx_mcrdt_free(d);
+        if (w->s[id])
+            mismatches += !same_text(w->s[id]);
+    }
+    /* escapes, unicode, NUL, nested values, access counters */
+    hx_stamp_t st = {.hlc = 5};
+    snprintf(st.node, sizeof st.node, "n\"1");
+    json_t *body = json_pack("{s:s,s:s,s:s%,s:[s,s],s:{s:o,s:[i,f,b,n]},s:[{s:s}],s:s}", "id", "e-1", "user_id",
+                             "u\\1", "content", "q\"b\\s/\x01\x1f\n\t\r\b\f \xc3\xa9 \xe2\x80\xa8 \x7f x\0y", 23,
+                             "tags", "t\x02", "tag two", "metadata", "k\"", json_pack("{s:s}", "deep", "\x05"),
+                             "arr", 1, 2.5, 1, "entities", "name", "\xf0\x9f\x98\x80", "summary", "s/s");
+    hx_mcrdt_t *e = NULL;
+    hx_err_t err = {0};
+    CHECK_INT(create_delta_json(NULL, "ten-1", body, &st, &e, &err), 0);
+    if (e) {
+        CHECK_INT(hx_counter_set(e, "n\"1", 42), 0);
+        mismatches += !same_text(e);
+        hx_buf_t b = HX_BUF_INIT;
+        CHECK_INT(hx_mop_to_text("n\"1", 3, 5, 1700000000000000, e, &b), 0);
+        json_t *dj = NULL;
+        hx_mcrdt_to_json(e, &dj);
+        json_t *op = json_pack("{s:s,s:I,s:I,s:I,s:o}", "o", "n\"1", "s", (json_int_t)3, "h", (json_int_t)5, "w",
+                               (json_int_t)1700000000000000, "d", dj);
+        char *want = json_dumps(op, JSON_COMPACT);
+        CHECK_STR(hx_buf_cstr(&b), want);
+        free(want);
+        json_decref(op);
+        hx_buf_free(&b);
+        hx_mcrdt_t *del = hx_mcrdt_new("t", "gone");
+        del->del = st;
+        mismatches += !same_text(del);
+        hx_mcrdt_free(del);
+    }
+    hx_mcrdt_free(e);
+    json_decref(body);
+    CHECK_INT(mismatches, 0);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < IDS; i++)
+            hx_mcrdt_free(r[k].s[i]);
+}
+
 int main(void)
 {
     RUN(test_hlc);
     RUN(test_codec_roundtrip_and_errors);
+    RUN(test_text_equals_json);
     RUN(test_join_laws);
     RUN(test_convergence_merge_all);
     RUN(test_convergence_lww);

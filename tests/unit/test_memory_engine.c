@@ -1,6 +1,7 @@
 /* The memory engine: CRUD and validation, tenant isolation, search, WAL and
  * snapshot recovery, and multi-node sync over one shared embedded broker
  * (three engines, each with its own dir and node id). */
+#include "helix/hx_api_requests.h"
 #include "helix/hx_broker.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_fs.h"
@@ -37,7 +38,7 @@ static json_t *create(hx_memory_t *m, const char *tenant, const char *fmt, ...)
     va_end(ap);
     json_t *out = NULL;
     hx_err_t err = {0};
-    int rc = hx_memory_create(m, tenant, body, &out, &err);
+    int rc = hx_api_memory_create_json(m, tenant, body, &out, &err);
     if (rc)
         fprintf(stderr, "create: %s\n", err.msg);
     json_decref(body);
@@ -64,19 +65,19 @@ static void test_crud_and_validation(void)
     json_t *out = NULL;
     /* Errors a user can act on. */
     json_t *bad = json_pack("{s:s}", "content", "x");
-    CHECK_INT(hx_memory_create(m, "acme", bad, &out, &err), HX_EINVAL);
+    CHECK_INT(hx_api_memory_create_json(m, "acme", bad, &out, &err), HX_EINVAL);
     CHECK_CONTAINS(err.msg, "user_id");
     json_decref(bad);
     bad = json_pack("{s:s,s:s,s:s}", "user_id", "u", "content", "x", "colour", "red");
-    CHECK_INT(hx_memory_create(m, "acme", bad, &out, &err), HX_EINVAL);
+    CHECK_INT(hx_api_memory_create_json(m, "acme", bad, &out, &err), HX_EINVAL);
     CHECK_CONTAINS(err.msg, "colour");
     json_decref(bad);
     bad = json_pack("{s:s,s:s,s:s}", "user_id", "u", "content", "x", "type", "dream");
-    CHECK_INT(hx_memory_create(m, "acme", bad, &out, &err), HX_EINVAL);
+    CHECK_INT(hx_api_memory_create_json(m, "acme", bad, &out, &err), HX_EINVAL);
     CHECK_CONTAINS(err.msg, "episodic");
     json_decref(bad);
     bad = json_pack("{s:s,s:s,s:s}", "id", "pref-1", "user_id", "u", "content", "x");
-    CHECK_INT(hx_memory_create(m, "acme", bad, &out, &err), HX_EEXIST);
+    CHECK_INT(hx_api_memory_create_json(m, "acme", bad, &out, &err), HX_EEXIST);
     json_decref(bad);
     /* Get counts accesses; other tenants see nothing. */
     CHECK_INT(hx_memory_get(m, "acme", "pref-1", 1, &out, &err), 0);
@@ -88,7 +89,7 @@ static void test_crud_and_validation(void)
     /* Patch. */
     json_t *p = json_pack("{s:s,s:[s],s:{s:n,s:i}}", "content", "prefers OAuth2 with PKCE", "tags", "auth",
                           "metadata", "src", "n", 3);
-    CHECK_INT(hx_memory_update(m, "acme", "pref-1", p, &out, &err), 0);
+    CHECK_INT(hx_api_memory_update_json(m, "acme", "pref-1", p, &out, &err), 0);
     CHECK_STR(json_string_value(json_object_get(out, "content")), "prefers OAuth2 with PKCE");
     CHECK_INT(json_array_size(json_object_get(out, "tags")), 1);
     CHECK(json_object_get(json_object_get(out, "metadata"), "src") == NULL);
@@ -97,7 +98,7 @@ static void test_crud_and_validation(void)
     json_decref(out);
     json_decref(p);
     p = json_pack("{s:s}", "user_id", "u2");
-    CHECK_INT(hx_memory_update(m, "acme", "pref-1", p, &out, &err), HX_EINVAL);
+    CHECK_INT(hx_api_memory_update_json(m, "acme", "pref-1", p, &out, &err), HX_EINVAL);
     json_decref(p);
     /* List and filters. */
     hx_memory_query_t q = {.user_id = "u1"};
@@ -159,11 +160,11 @@ static void test_recovery_wal_and_snapshot(void)
     hx_err_t err = {0};
     CHECK_INT(hx_memory_snapshot(m, 1, &err), 0);
     json_t *p = json_pack("{s:s}", "content", "after full");
-    CHECK_INT(hx_memory_update(m, "t", "r1", p, NULL, &err), 0);
+    CHECK_INT(hx_api_memory_update_json(m, "t", "r1", p, NULL, &err), 0);
     json_decref(p);
     CHECK_INT(hx_memory_snapshot(m, 0, &err), 0);
     p = json_pack("{s:s}", "content", "only in the WAL");
-    CHECK_INT(hx_memory_update(m, "t", "r2", p, NULL, &err), 0);
+    CHECK_INT(hx_api_memory_update_json(m, "t", "r2", p, NULL, &err), 0);
     json_decref(p);
     CHECK_INT(hx_memory_delete(m, "t", "r3", &err), 0);
     hx_buf_t before = HX_BUF_INIT, after = HX_BUF_INIT;
@@ -179,7 +180,7 @@ static void test_recovery_wal_and_snapshot(void)
     json_decref(out);
     /* A write after restart gets a greater stamp than any before it. */
     p = json_pack("{s:s}", "content", "after restart");
-    CHECK_INT(hx_memory_update(m, "t", "r2", p, &out, &err), 0);
+    CHECK_INT(hx_api_memory_update_json(m, "t", "r2", p, &out, &err), 0);
     CHECK_INT(json_array_size(json_object_get(out, "conflicts")), 0);
     json_decref(out);
     json_decref(p);
@@ -253,7 +254,7 @@ static void test_three_nodes_sync_and_conflicts(void)
         snprintf(v, sizeof v, "value-%d", k);
         json_t *p = json_pack("{s:s}", "content", v);
         acked[k] = NULL;
-        CHECK_INT(hx_memory_update(m[k % 3], "t", "hot", p, &acked[k], &err), 0);
+        CHECK_INT(hx_api_memory_update_json(m[k % 3], "t", "hot", p, &acked[k], &err), 0);
         json_decref(p);
     }
     CHECK(converged(m, 3, 10000));

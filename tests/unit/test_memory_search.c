@@ -1,6 +1,7 @@
 /* How memory search matches (docs/memory.md, "Search"): tokens are runs of
  * letters or runs of digits, lowercased, so "oauth" finds "OAuth2" and "2fa"
  * finds "2FA"; UTF-8 words stay whole; no prefix matching. */
+#include "helix/hx_api_requests.h"
 #include "helix/hx_config.h"
 #include "helix/hx_fs.h"
 #include "helix/hx_memory.h"
@@ -12,7 +13,7 @@ static void add(const char *id, const char *content)
 {
     json_t *b = json_pack("{s:s,s:s,s:s}", "id", id, "user_id", "u1", "content", content);
     hx_err_t err = {0};
-    CHECK_INT(hx_memory_create(m, "acme", b, NULL, &err), 0);
+    CHECK_INT(hx_api_memory_create_json(m, "acme", b, NULL, &err), 0);
     json_decref(b);
 }
 

@@ -7,6 +7,7 @@
  * (librdkafka's mock cluster), which must behave the same; the ones that
  * delete a topic to fake an outage run on the embedded log only (the mock
  * cluster cannot delete topics). */
+#include "helix/hx_api_requests.h"
 #include "helix/hx_broker.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_fs.h"
@@ -58,7 +59,7 @@ static int create(hx_memory_t *m, const char *id, const char *content)
 {
     json_t *body = json_pack("{s:s,s:s,s:s,s:[s]}", "id", id, "user_id", "u", "content", content, "tags", "base");
     hx_err_t err = {0};
-    int rc = hx_memory_create(m, "t", body, NULL, &err);
+    int rc = hx_api_memory_create_json(m, "t", body, NULL, &err);
     if (rc)
         fprintf(stderr, "create %s: %s\n", id, err.msg);
     json_decref(body);
@@ -68,7 +69,7 @@ static int create(hx_memory_t *m, const char *id, const char *content)
 static int update(hx_memory_t *m, const char *id, json_t *patch, json_t **out)
 {
     hx_err_t err = {0};
-    int rc = hx_memory_update(m, "t", id, patch, out, &err);
+    int rc = hx_api_memory_update_json(m, "t", id, patch, out, &err);
     if (rc)
         fprintf(stderr, "update %s: %s\n", id, err.msg);
     json_decref(patch);
@@ -285,7 +286,7 @@ static void *write_hot(void *arg)
         snprintf(v, sizeof w->val[k], "value-n%d-%d", w->node, k);
         json_t *p = json_pack("{s:s}", "content", v);
         hx_err_t err = {0};
-        if (hx_memory_update(w->m, "t", "hot", p, &w->acked[k], &err))
+        if (hx_api_memory_update_json(w->m, "t", "hot", p, &w->acked[k], &err))
             w->failed++;
         json_decref(p);
     }

@@ -3,6 +3,7 @@
  * would), a create, update or delete returns an error and changes nothing a
  * read can see, and health says the engine refuses writes. Its own process:
  * RLIMIT_FSIZE is process-wide. */
+#include "helix/hx_api_requests.h"
 #include "helix/hx_config.h"
 #include "helix/hx_fs.h"
 #include "helix/hx_memory.h"
@@ -37,7 +38,7 @@ static void test_failed_wal_changes_nothing(void)
     if (!m)
         return;
     json_t *b = json_pack("{s:s,s:s,s:s}", "id", "keep", "user_id", "u", "content", "before the failure");
-    CHECK_INT(hx_memory_create(m, "t", b, NULL, &err), 0);
+    CHECK_INT(hx_api_memory_create_json(m, "t", b, NULL, &err), 0);
     json_decref(b);
 
     /* From now on no file may grow: the next WAL write fails. */
@@ -45,7 +46,7 @@ static void test_failed_wal_changes_nothing(void)
     struct rlimit rl = {0, RLIM_INFINITY};
     CHECK_INT(setrlimit(RLIMIT_FSIZE, &rl), 0);
     b = json_pack("{s:s,s:s,s:s}", "id", "first", "user_id", "u", "content", "in the failing batch");
-    CHECK(hx_memory_create(m, "t", b, NULL, &err) < 0);
+    CHECK(hx_api_memory_create_json(m, "t", b, NULL, &err) < 0);
     json_decref(b);
     char why[512];
     CHECK_INT(hx_memory_health(m, why, sizeof why), HX_EIO);
@@ -54,14 +55,14 @@ static void test_failed_wal_changes_nothing(void)
     /* Every write after the failure: an error, and nothing visible. */
     hx_err_clear(&err);
     b = json_pack("{s:s,s:s,s:s}", "id", "later", "user_id", "u", "content", "never logged");
-    CHECK_INT(hx_memory_create(m, "t", b, NULL, &err), HX_EIO);
+    CHECK_INT(hx_api_memory_create_json(m, "t", b, NULL, &err), HX_EIO);
     CHECK_CONTAINS(err.msg, "write-ahead log failed");
     json_decref(b);
     json_t *g = get(m, "later");
     CHECK(g == NULL);
     json_decref(g);
     json_t *p = json_pack("{s:s}", "content", "changed after the failure");
-    CHECK_INT(hx_memory_update(m, "t", "keep", p, NULL, &err), HX_EIO);
+    CHECK_INT(hx_api_memory_update_json(m, "t", "keep", p, NULL, &err), HX_EIO);
     json_decref(p);
     CHECK_INT(hx_memory_delete(m, "t", "keep", &err), HX_EIO);
     g = get(m, "keep");

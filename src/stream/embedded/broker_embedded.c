@@ -223,6 +223,7 @@ static const hx_broker_ops_t emb_ops = {
     .topic_list = topic_list,
     .topic_describe = topic_describe,
     .produce = emb_produce,
+    .produce_batch = emb_produce_batch,
     .produce_async = emb_produce_async,
     .flush = emb_flush,
     .fetch = emb_fetch,
@@ -300,6 +301,10 @@ int hx_embedded_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const
     }
     if ((rc = emb_offsets_load(b, err)))
         goto fail;
+    if (cfg->event_log.fsync == HX_FSYNC_ALWAYS) {
+        emb_pool_start(&b->pool, EMB_POOL_MAX); /* with no worker, appends just run in turn */
+        b->pool_on = 1;
+    }
     if (pthread_create(&b->sender, NULL, emb_sender_main, b)) {
         rc = hx_err_set(err, HX_ENOMEM, "cannot start the producer thread");
         goto fail;
@@ -317,6 +322,8 @@ int hx_embedded_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const
     *impl = b;
     return HX_OK;
 fail:
+    if (b->pool_on)
+        emb_pool_stop(&b->pool);
     emb_offsets_free(b);
     hx_log_close(b->log);
     free(b);
@@ -336,6 +343,8 @@ static void emb_close(void *impl)
     pthread_mutex_unlock(&b->qmu);
     pthread_join(b->maint, NULL);
     pthread_join(b->sender, NULL);
+    if (b->pool_on)
+        emb_pool_stop(&b->pool);
     emb_groups_free(b);
     emb_offsets_free(b);
     hx_log_close(b->log);

@@ -3,6 +3,7 @@
 #include "stream/embedded/embedded.h"
 
 #include "helix/hx_clock.h"
+#include "helix/hx_hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,20 @@ static int read_once(emb_consumer_t *c, emb_stage_t *s, hx_err_t *err)
     return HX_OK;
 }
 
+/* Counts this poller in (+1) or out (-1) of the buckets of mask; data_mu held. */
+static void wait_register(emb_t *b, uint64_t mask, int d)
+{
+    uint64_t set = 0;
+    for (int i = 0; i < 64; i++)
+        if (mask >> i & 1) {
+            b->wait_count[i] += d;
+            if (b->wait_count[i] > 0)
+                set |= 1ull << i;
+        }
+    uint64_t cur = __atomic_load_n(&b->wait_mask, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->wait_mask, (cur & ~mask) | set, __ATOMIC_SEQ_CST);
+}
+
 int emb_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *err)
 {
     emb_consumer_t *c = cimpl;
@@ -152,9 +167,12 @@ int emb_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *er
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000;
     }
+    uint64_t mask = 0;
+    for (size_t i = 0; i < c->n_topics; i++)
+        mask |= emb_topic_bit(c->topics[i]);
     int rc;
     for (;;) {
-        uint64_t seen = __atomic_load_n(&b->data_seq, __ATOMIC_ACQUIRE);
+        uint64_t seen = __atomic_load_n(&b->data_seq, __ATOMIC_SEQ_CST);
         /* Reads run under b->mu so a rebalance cannot change pos under us. */
         pthread_mutex_lock(&b->mu);
         rc = sync_assignment(c, err);
@@ -165,8 +183,10 @@ int emb_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *er
             break;
         int timed_out = 0;
         pthread_mutex_lock(&b->data_mu);
-        while (!timed_out && __atomic_load_n(&b->data_seq, __ATOMIC_ACQUIRE) == seen)
+        wait_register(b, mask, 1);
+        while (!timed_out && __atomic_load_n(&b->data_seq, __ATOMIC_SEQ_CST) == seen)
             timed_out = pthread_cond_timedwait(&b->data_cond, &b->data_mu, &deadline) != 0;
+        wait_register(b, mask, -1);
         pthread_mutex_unlock(&b->data_mu);
         if (timed_out) {
             pthread_mutex_lock(&b->mu);

@@ -31,6 +31,26 @@ typedef struct emb_group {
 
 typedef struct emb_pending emb_pending_t; /* an async record waiting for its batch */
 
+/* syncpool.c: workers that run one batch's partition appends side by side
+ * under fsync=always, so their fdatasyncs overlap. */
+#define EMB_POOL_MAX 8
+typedef struct emb_job emb_job_t;
+typedef struct emb_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    emb_job_t *head;
+    int stop, n;
+    pthread_t th[EMB_POOL_MAX];
+} emb_pool_t;
+
+/* Starts up to threads workers; returns how many run (0: emb_pool_run runs
+ * jobs on the caller). */
+int emb_pool_start(emb_pool_t *p, int threads);
+void emb_pool_stop(emb_pool_t *p);
+/* Runs fn on each of the n args (arg_size bytes apart), the caller taking a
+ * share, and returns when all are done. */
+void emb_pool_run(emb_pool_t *p, void (*fn)(void *arg), void *args, size_t arg_size, size_t n);
+
 typedef struct emb {
     hx_log_t *log;
     hx_config_t cfg;
@@ -44,6 +64,12 @@ typedef struct emb {
     pthread_mutex_t data_mu;
     pthread_cond_t data_cond;
     uint64_t data_seq;
+    /* Sleeping pollers by topic bucket (emb_topic_bit): a produce wakes them
+     * only when one waits for its topic's bucket, so a consumer of one topic
+     * is not woken by every append to the others. counts under data_mu,
+     * mask atomic. */
+    int wait_count[64];
+    uint64_t wait_mask;
     emb_group_t *groups;
     emb_offset_t *offsets[256];
 
@@ -58,6 +84,9 @@ typedef struct emb {
     uint64_t q_enqueued, q_done;
     int64_t q_oldest_ms;
     pthread_t sender;
+
+    emb_pool_t pool;                 /* started under fsync=always only */
+    int pool_on;
 
     /* background maintenance */
     pthread_t maint;
@@ -100,10 +129,13 @@ struct emb_consumer {
 
 /* produce.c */
 int emb_produce(void *impl, const hx_msg_t *msgs, size_t n, hx_delivery_t *out, hx_err_t *err);
+int emb_produce_batch(void *impl, const hx_msg_t *msgs, size_t n, hx_batch_cb cb, void *ctx, hx_err_t *err);
 int emb_produce_async(void *impl, const hx_msg_t *msg, hx_delivery_cb cb, void *ctx, hx_err_t *err);
 int emb_flush(void *impl, int timeout_ms, hx_err_t *err);
 void *emb_sender_main(void *arg);
-void emb_notify_data(emb_t *b);
+void emb_notify_data(emb_t *b);              /* everyone (rebalances) */
+void emb_notify_topic(emb_t *b, const char *topic); /* pollers of topic's bucket */
+uint64_t emb_topic_bit(const char *topic);
 
 /* fetch.c: records from one or more partitions are staged, then packed into
  * one malloc'd block as hx_fetch_t requires. */

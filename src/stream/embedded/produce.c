@@ -23,7 +23,21 @@ struct emb_pending {
 
 void emb_notify_data(emb_t *b)
 {
-    __atomic_add_fetch(&b->data_seq, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&b->data_seq, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&b->data_mu);
+    pthread_cond_broadcast(&b->data_cond);
+    pthread_mutex_unlock(&b->data_mu);
+}
+
+uint64_t emb_topic_bit(const char *topic) { return 1ull << (hx_hash64(topic, strlen(topic)) & 63); }
+
+void emb_notify_topic(emb_t *b, const char *topic)
+{
+    /* seq_cst with the poller's mask store and seq load (consumer.c): either
+     * it sees the new seq and does not sleep, or we see its bit and wake it. */
+    __atomic_add_fetch(&b->data_seq, 1, __ATOMIC_SEQ_CST);
+    if (!(__atomic_load_n(&b->wait_mask, __ATOMIC_SEQ_CST) & emb_topic_bit(topic)))
+        return;
     pthread_mutex_lock(&b->data_mu);
     pthread_cond_broadcast(&b->data_cond);
     pthread_mutex_unlock(&b->data_mu);
@@ -125,6 +139,24 @@ static int append_partition(emb_t *b, const char *topic, int32_t p, hx_log_recor
     return HX_OK;
 }
 
+/* One partition's share of a batch (run by the sync pool under always). */
+typedef struct {
+    emb_t *b;
+    const char *topic;
+    int32_t p;
+    hx_log_record_t *recs;
+    size_t *idx, m;
+    hx_delivery_t *out;
+    int rc;
+    hx_err_t err;
+} part_job_t;
+
+static void part_job_run(void *arg)
+{
+    part_job_t *j = arg;
+    append_partition(j->b, j->topic, j->p, j->recs, j->idx, j->m, j->out, &j->rc, &j->err);
+}
+
 /* Produces msgs[0..n) which all name the same topic. */
 static int produce_topic(emb_t *b, const hx_msg_t *msgs, size_t n, hx_delivery_t *out, int *first_rc, hx_err_t *err)
 {
@@ -150,20 +182,50 @@ static int produce_topic(emb_t *b, const hx_msg_t *msgs, size_t n, hx_delivery_t
             *first_rc = rc;
         goto cleanup;
     }
-    int64_t now = hx_now_ms();
-    for (int32_t p = 0; p < nparts; p++) {
-        size_t m = 0, hoff = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (part[i] != p)
-                continue;
-            to_log_record(&msgs[i], hdrs + hoff, now, &recs[m]);
-            hoff += msgs[i].header_count;
-            idx[m++] = i;
-        }
-        if (m)
-            append_partition(b, topic, p, recs, idx, m, out, first_rc, err);
+    /* Records grouped by partition in one counting pass, order kept. */
+    size_t *start = calloc(2 * (size_t)nparts + 1, sizeof *start), *fill = start ? start + nparts + 1 : NULL;
+    part_job_t *jobs = calloc(n < (size_t)nparts ? n : (size_t)nparts, sizeof *jobs);
+    if (!start || !jobs) {
+        free(start);
+        free(jobs);
+        for (size_t i = 0; i < n; i++)
+            out[i] = (hx_delivery_t){-1, -1, HX_ENOMEM};
+        if (!*first_rc)
+            *first_rc = hx_err_set(err, HX_ENOMEM, "out of memory producing %zu records", n);
+        goto cleanup;
     }
-    emb_notify_data(b);
+    for (size_t i = 0; i < n; i++)
+        start[part[i] + 1]++;
+    for (int32_t p = 0; p < nparts; p++)
+        start[p + 1] += start[p];
+    int64_t now = hx_now_ms();
+    memcpy(fill, start, (size_t)nparts * sizeof *fill);
+    size_t hoff = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = fill[part[i]]++;
+        to_log_record(&msgs[i], hdrs + hoff, now, &recs[at]);
+        hoff += msgs[i].header_count;
+        idx[at] = i;
+    }
+    size_t nj = 0;
+    for (int32_t p = 0; p < nparts; p++)
+        if (start[p + 1] > start[p])
+            jobs[nj++] = (part_job_t){b, topic, p, recs + start[p], idx + start[p], start[p + 1] - start[p], out, 0,
+                                      {0}};
+    if (b->pool_on)
+        emb_pool_run(&b->pool, part_job_run, jobs, sizeof *jobs, nj);
+    else
+        for (size_t j = 0; j < nj; j++)
+            part_job_run(&jobs[j]);
+    for (size_t j = 0; j < nj; j++)
+        if (jobs[j].rc && !*first_rc) {
+            *first_rc = jobs[j].rc;
+            if (err)
+                *err = jobs[j].err;
+        }
+    free(start);
+    free(jobs);
+    emb_notify_topic(b, topic);
 cleanup:
     free(part);
     free(idx);
@@ -194,6 +256,29 @@ int emb_produce(void *impl, const hx_msg_t *msgs, size_t n, hx_delivery_t *out, 
     }
     free(own);
     return first_rc;
+}
+
+/* The log appends inline, so a batch is acknowledged when emb_produce
+ * returns and cb runs on the caller's thread. */
+int emb_produce_batch(void *impl, const hx_msg_t *msgs, size_t n, hx_batch_cb cb, void *ctx, hx_err_t *err)
+{
+    hx_delivery_t one, *dl = n == 1 ? &one : malloc(n * sizeof *dl);
+    if (!dl)
+        return hx_err_set(err, HX_ENOMEM, "out of memory producing %zu records", n);
+    hx_err_t e = {0};
+    int rc = emb_produce(impl, msgs, n, dl, &e), any = 0;
+    for (size_t i = 0; i < n && !any; i++)
+        any = dl[i].status == 0;
+    if (rc && !any) {
+        if (err)
+            *err = e;
+    } else {
+        cb(ctx, dl, n, rc, rc ? &e : NULL);
+        rc = HX_OK;
+    }
+    if (dl != &one)
+        free(dl);
+    return rc;
 }
 
 static void pending_free(emb_pending_t *p)
@@ -260,7 +345,8 @@ int emb_produce_async(void *impl, const hx_msg_t *msg, hx_delivery_cb cb, void *
     b->qtail = p;
     b->qbytes += p->bytes;
     b->q_enqueued++;
-    if (b->qbytes >= (size_t)b->cfg.kafka.producer.batch_size)
+    /* The first record wakes the sender too: its linger starts now. */
+    if (b->qhead == p || b->qbytes >= (size_t)b->cfg.kafka.producer.batch_size)
         pthread_cond_signal(&b->qcond);
     pthread_mutex_unlock(&b->qmu);
     return HX_OK;

@@ -126,7 +126,7 @@ void kf_group_record_commit(kf_t *k, const char *group, const char *topic, int32
 void kf_groups_free(kf_t *k);
 
 /* Ops of each file. */
-int kf_produce(void *impl, const hx_msg_t *msgs, size_t n, hx_delivery_t *out, hx_err_t *err);
+int kf_produce_batch(void *impl, const hx_msg_t *msgs, size_t n, hx_batch_cb cb, void *ctx, hx_err_t *err);
 int kf_produce_async(void *impl, const hx_msg_t *msg, hx_delivery_cb cb, void *ctx, hx_err_t *err);
 int kf_flush(void *impl, int timeout_ms, hx_err_t *err);
 void kf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);

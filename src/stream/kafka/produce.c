@@ -1,6 +1,9 @@
 /* Producing through librdkafka. Every record carries an op as its opaque;
- * the delivery report (served by the poller thread) resolves it: a waiting
- * hx_broker_produce call is counted down, an async callback is invoked. */
+ * the delivery report (served by the poller thread) resolves it: a record of
+ * a batch fills its slot and the last one calls the batch's callback, a
+ * single async record calls its own. Nothing here waits for a delivery, so
+ * a producer keeps as many batches in flight as librdkafka's queue holds;
+ * hx_broker_produce waits on top of this (src/stream/broker.c). */
 #include "stream/kafka/kafka.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_hash.h"
@@ -8,21 +11,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct kf_wait {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    size_t pending;
-    hx_delivery_t *out;
-    int first_rc;
-    hx_err_t first_err;
-} kf_wait_t;
+typedef struct kf_batch kf_batch_t;
 
 typedef struct kf_op {
-    kf_wait_t *w;        /* sync produce, or NULL */
+    kf_batch_t *bt;      /* a record of a batch, or NULL */
     size_t idx;
-    hx_delivery_cb cb;   /* async produce */
+    hx_delivery_cb cb;   /* single async produce */
     void *ctx;
 } kf_op_t;
+
+/* One hx_broker_produce_batch call: its ops and deliveries in one block. */
+struct kf_batch {
+    size_t n;
+    size_t pending;      /* records not yet resolved + 1 while queueing (atomic) */
+    hx_batch_cb cb;
+    void *ctx;
+    pthread_mutex_t err_mu; /* first_rc/first_err: the poller and the queueing thread */
+    int first_rc;
+    hx_err_t first_err;
+    hx_delivery_t *dl;
+    kf_op_t ops[];
+};
+
+static void batch_fail(kf_batch_t *bt, int rc, const hx_err_t *e)
+{
+    pthread_mutex_lock(&bt->err_mu);
+    if (!bt->first_rc) {
+        bt->first_rc = rc;
+        bt->first_err = *e;
+    }
+    pthread_mutex_unlock(&bt->err_mu);
+}
+
+static void batch_release(kf_batch_t *bt)
+{
+    if (__atomic_sub_fetch(&bt->pending, 1, __ATOMIC_ACQ_REL))
+        return;
+    bt->cb(bt->ctx, bt->dl, bt->n, bt->first_rc, bt->first_rc ? &bt->first_err : NULL);
+    pthread_mutex_destroy(&bt->err_mu);
+    free(bt);
+}
 
 /* The partition is chosen here, not by librdkafka's partitioner: the
  * embedded log's key hash, so a key lands on the same partition number on
@@ -49,21 +77,16 @@ void kf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         hx_counter_inc_labels(k->m_sent, (const char *[]){"kafka", rd_kafka_topic_name(m->rkt)}, 1);
     if (!op)
         return;
-    if (op->w) {
-        kf_wait_t *w = op->w;
-        pthread_mutex_lock(&w->mu);
-        if (w->out)
-            w->out[op->idx] = d;
-        if (m->err && !w->first_rc) {
-            w->first_rc = d.status;
-            w->first_err = e;
-        }
-        if (--w->pending == 0)
-            pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-    } else if (op->cb) {
-        op->cb(op->ctx, &d, m->err ? &e : NULL);
+    if (op->bt) {
+        kf_batch_t *bt = op->bt;
+        bt->dl[op->idx] = d;
+        if (m->err)
+            batch_fail(bt, d.status, &e);
+        batch_release(bt);
+        return;
     }
+    if (op->cb)
+        op->cb(op->ctx, &d, m->err ? &e : NULL);
     free(op);
 }
 
@@ -116,55 +139,57 @@ static int enqueue(kf_t *k, const hx_msg_t *m, int parts, kf_op_t *op, hx_err_t 
     return HX_OK;
 }
 
-int kf_produce(void *impl, const hx_msg_t *msgs, size_t n, hx_delivery_t *out, hx_err_t *err)
+int kf_produce_batch(void *impl, const hx_msg_t *msgs, size_t n, hx_batch_cb cb, void *ctx, hx_err_t *err)
 {
     kf_t *k = impl;
-    kf_wait_t w = {.out = out};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    int rc = HX_OK;
+    size_t hdr = (sizeof(kf_batch_t) + n * sizeof(kf_op_t) + 15) & ~(size_t)15;
+    kf_batch_t *bt = malloc(hdr + n * (sizeof(hx_delivery_t) + sizeof(int)));
+    if (!bt)
+        return hx_err_set(err, HX_ENOMEM, "out of memory producing %zu records", n);
+    bt->dl = (hx_delivery_t *)((char *)bt + hdr);
+    int *parts = (int *)(bt->dl + n);
+    /* Every record's topic and partition are checked (cached metadata)
+     * before any is queued, so a bad one fails the call with nothing written. */
     for (size_t i = 0; i < n; i++) {
+        int rc;
+        if (i > 0 && strcmp(msgs[i].topic, msgs[i - 1].topic) == 0 && msgs[i].partition < parts[i - 1])
+            parts[i] = parts[i - 1];
+        else if ((rc = check_partition(k, &msgs[i], &parts[i], err))) {
+            free(bt);
+            return rc;
+        }
+    }
+    bt->n = n;
+    bt->pending = n + 1;
+    bt->cb = cb;
+    bt->ctx = ctx;
+    bt->first_rc = 0;
+    pthread_mutex_init(&bt->err_mu, NULL);
+    size_t queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        bt->ops[i] = (kf_op_t){.bt = bt, .idx = i};
         hx_err_t e = {0};
-        int parts = 0;
-        int r = check_partition(k, &msgs[i], &parts, &e); /* cached metadata */
-        kf_op_t *op = NULL;
-        if (!r && !(op = calloc(1, sizeof *op)))
-            r = hx_err_set(&e, HX_ENOMEM, "out of memory producing");
-        if (!r) {
-            op->w = &w;
-            op->idx = i;
-            pthread_mutex_lock(&w.mu);
-            w.pending++;
-            pthread_mutex_unlock(&w.mu);
-            if ((r = enqueue(k, &msgs[i], parts, op, &e))) {
-                free(op);
-                pthread_mutex_lock(&w.mu);
-                w.pending--;
-                pthread_mutex_unlock(&w.mu);
-            }
-        }
+        int r = enqueue(k, &msgs[i], parts[i], &bt->ops[i], &e);
         if (r) {
-            if (out)
-                out[i] = (hx_delivery_t){msgs[i].partition, -1, r};
-            if (!rc) {
-                rc = r;
-                if (err)
-                    *err = e;
-            }
+            bt->dl[i] = (hx_delivery_t){msgs[i].partition, -1, r};
+            batch_fail(bt, r, &e);
+            __atomic_sub_fetch(&bt->pending, 1, __ATOMIC_ACQ_REL);
+        } else {
+            queued++;
         }
     }
-    pthread_mutex_lock(&w.mu);
-    while (w.pending)
-        pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
-    if (!rc && w.first_rc) {
-        rc = w.first_rc;
+    if (!queued) {
+        /* Not one record queued (the queue stayed full): the caller gets the
+         * error now and cb never runs. */
+        int rc = bt->first_rc;
         if (err)
-            *err = w.first_err;
+            *err = bt->first_err;
+        pthread_mutex_destroy(&bt->err_mu);
+        free(bt);
+        return rc;
     }
-    pthread_mutex_destroy(&w.mu);
-    pthread_cond_destroy(&w.cv);
-    return rc;
+    batch_release(bt);
+    return HX_OK;
 }
 
 int kf_produce_async(void *impl, const hx_msg_t *msg, hx_delivery_cb cb, void *ctx, hx_err_t *err)

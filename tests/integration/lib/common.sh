@@ -41,4 +41,11 @@ start() {
 }
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time "${HX_CURL_SECONDS:-10}" "$@"; }
 body() { curl -s --max-time "${HX_CURL_SECONDS:-10}" "$@"; }
+# need_peer TOOL: a test peer from Debian (kcat, wrk); missing, the test FAILS
+# with the command that installs it.
+need_peer() {
+  command -v "$1" >/dev/null && return 0
+  echo "FAIL: $1 is not installed; install it with: apt-get install $1 (or bash scripts/deps.sh)" >&2
+  echo "0 passed, 1 failed"; exit 1
+}
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }

@@ -1,0 +1,245 @@
+/* The extraction consumer (group helix-graph-extract): conversation messages
+ * (helixagent.conversations: conversation.message.added, roles other than
+ * tool) and memory writes (helixagent.memory.events: the content
+ * of each memory.delta op) become graph events on
+ * helixagent.entities.updates. A poll's events are produced, acknowledged,
+ * and only then are the source offsets committed: after a crash the
+ * messages since the last commit are extracted again into the same events
+ * (extraction is deterministic), which the graph consumer recognises by
+ * their hx-src / hx-src-seq headers and drops. */
+#include "graph/extract/extract.h"
+#include "helix/hx_clock.h"
+#include "helix/hx_logger.h"
+#include "helix/hx_topics.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    hx_graph_t *g;
+    hx_graph_extractor_t *x;
+    hx_consumer_t *c;
+    hx_graph_records_t *recs;    /* produced per poll, in order */
+    size_t n_recs, cap_recs;
+    int64_t newest_ts;
+    uint64_t messages;
+} xc_t;
+
+static void set_status(hx_graph_t *g, int failing, const char *msg)
+{
+    hx_graph_set_status(g, 1, failing, msg);
+}
+
+/* Ops of one source record into records (one encode call = one record). */
+static int emit(xc_t *s, const hx_msg_t *m, hx_graph_ops_t *ops, hx_err_t *err)
+{
+    if (!ops->n)
+        return HX_OK;
+    if (s->n_recs == s->cap_recs) {
+        size_t nc = s->cap_recs ? s->cap_recs * 2 : 64;
+        hx_graph_records_t *p = realloc(s->recs, nc * sizeof *p);
+        if (!p)
+            return hx_err_set(err, HX_ENOMEM, "out of memory");
+        s->recs = p;
+        s->cap_recs = nc;
+    }
+    char src[HX_TOPIC_NAME_MAX + 16];
+    snprintf(src, sizeof src, "%s/%d", m->topic, m->partition);
+    hx_graph_encode_opts_t eo = {.source = s->g->node_id, .partitions = s->g->parts, .src = src,
+                                 .src_seq = m->offset};
+    int rc = hx_graph_events_encode(ops->ops, ops->n, &eo, &s->recs[s->n_recs], err);
+    if (!rc)
+        s->n_recs++;
+    return rc;
+}
+
+static int from_message(xc_t *s, const hx_envelope_t *e, hx_graph_ops_t *ops, hx_err_t *err)
+{
+    /* Mentions are observations: an edited message was observed already
+     * (counting it again would inflate every count), a deleted one was still
+     * said. */
+    if (strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_ADDED))
+        return HX_OK;
+    const char *content = json_string_value(json_object_get(e->data, "content"));
+    const char *role = json_string_value(json_object_get(e->data, "role"));
+    if (!content || (role && !strcmp(role, "tool")))
+        return HX_OK;
+    json_t *ca = json_object_get(e->data, "created_at");
+    hx_graph_message_t msg = {.tenant = e->tenant, .conversation_id = e->key[0] ? e->key : NULL,
+                              .user_id = json_string_value(json_object_get(e->data, "user_id")),
+                              .content = content,
+                              .ts_ms = json_is_integer(ca) && json_integer_value(ca) > 0 ? json_integer_value(ca) : e->ts};
+    s->messages++;
+    return hx_graph_extract_message(s->x, &msg, ops, err);
+}
+
+/* The newest live content of a memory delta's state, and its user. */
+static int from_memory(xc_t *s, const hx_envelope_t *e, hx_graph_ops_t *ops, hx_err_t *err)
+{
+    if (strcmp(e->type, HX_EV_MEMORY_DELTA))
+        return HX_OK;
+    size_t i;
+    json_t *op;
+    json_array_foreach(json_object_get(e->data, "ops"), i, op)
+    {
+        json_t *d = json_object_get(op, "d");
+        const char *tenant = json_string_value(json_object_get(d, "tenant"));
+        json_t *live = json_object_get(json_object_get(d, "content"), "live");
+        const char *content = NULL;
+        json_int_t best = -1;
+        size_t k;
+        json_t *entry;
+        json_array_foreach(live, k, entry)
+        {
+            json_t *h = json_array_get(entry, 0), *v = json_array_get(entry, 2);
+            if (json_is_string(v) && json_is_integer(h) && json_integer_value(h) > best) {
+                best = json_integer_value(h);
+                content = json_string_value(v);
+            }
+        }
+        if (!content || !tenant || json_object_get(d, "del"))
+            continue;
+        json_t *ident = json_array_get(json_object_get(d, "ident"), 2);
+        hx_graph_message_t msg = {.tenant = tenant, .user_id = json_string_value(json_object_get(ident, "user_id")),
+                                  .content = content, .ts_ms = e->ts};
+        s->messages++;
+        int rc = hx_graph_extract_message(s->x, &msg, ops, err);
+        if (rc)
+            return rc;
+    }
+    return HX_OK;
+}
+
+static void drop_records(xc_t *s)
+{
+    for (size_t i = 0; i < s->n_recs; i++)
+        hx_graph_records_free(&s->recs[i]);
+    s->n_recs = 0;
+}
+
+/* Produces every record of the poll; retried by the caller on failure. */
+static int produce_all(xc_t *s, hx_err_t *err)
+{
+    for (size_t i = 0; i < s->n_recs; i++) {
+        if (!s->recs[i].n)
+            continue;
+        int rc = hx_broker_produce(s->g->broker, s->recs[i].msgs, s->recs[i].n, NULL, err);
+        if (rc)
+            return rc;
+        atomic_fetch_add(&s->g->prog.events_produced, s->recs[i].n);
+        /* produced: a retry must not send these again */
+        hx_graph_records_free(&s->recs[i]);
+    }
+    return HX_OK;
+}
+
+static int open_consumer(xc_t *s, hx_err_t *err)
+{
+    hx_consumer_opts_t co;
+    hx_consumer_opts_defaults(&co);
+    co.auto_offset_reset = HX_RESET_EARLIEST;
+    co.max_poll_records = 200;
+    co.session_timeout_ms = 6000;
+    co.client_id = s->g->node_id[0] ? s->g->node_id : "helix-graph-extract";
+    const char *topics[] = {HX_TOPIC_CONVERSATIONS, HX_TOPIC_MEMORY_EVENTS};
+    return hx_consumer_new(s->g->broker, HX_GRAPH_EXTRACT_GROUP, topics, 2, &co, &s->c, err);
+}
+
+void *hx_graph_extract_main(void *arg)
+{
+    xc_t s = {.g = arg};
+    hx_graph_t *g = s.g;
+    hx_err_t err = {0};
+    int backoff = 50;
+    uint64_t bad = 0;
+    if (hx_graph_extractor_new(&g->cfg, &s.x, &err)) {
+        set_status(g, 3, err.msg);
+        HX_ERROR("graph", "entity extraction is off: %s", err.msg);
+        return NULL;
+    }
+    while (!g->stop) {
+        if (!s.c && open_consumer(&s, &err)) {
+            set_status(g, 1, err.msg);
+            hx_sleep_ms(backoff);
+            backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+            continue;
+        }
+        hx_fetch_t f;
+        if (hx_consumer_poll(s.c, 100, &f, &err)) {
+            set_status(g, 1, err.msg);
+            hx_sleep_ms(backoff);
+            backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+            continue;
+        }
+        int rc = HX_OK;
+        uint64_t before = s.messages;
+        for (size_t i = 0; i < f.count && !rc; i++) {
+            const hx_msg_t *m = &f.msgs[i];
+            hx_envelope_t e;
+            hx_envelope_init(&e);
+            if (hx_envelope_decode(m->value, m->value_len, &e, &err)) {
+                if (bad++ < 20)
+                    HX_WARN("graph", "%s/%d@%" PRId64 ": not an envelope (%s); not extracted", m->topic,
+                            m->partition, m->offset, err.msg);
+                continue;
+            }
+            hx_graph_ops_t ops = {0};
+            rc = !strcmp(m->topic, HX_TOPIC_CONVERSATIONS) ? from_message(&s, &e, &ops, &err)
+                                                           : from_memory(&s, &e, &ops, &err);
+            if (!rc)
+                rc = emit(&s, m, &ops, &err);
+            if (rc == HX_EINVAL) { /* e.g. a conversation id too long for a node name: skip it, loudly */
+                if (bad++ < 20)
+                    HX_WARN("graph", "%s/%d@%" PRId64 ": not extracted: %s", m->topic, m->partition, m->offset,
+                            err.msg);
+                rc = HX_OK;
+            }
+            if (e.ts > s.newest_ts)
+                s.newest_ts = e.ts;
+            hx_graph_ops_free(&ops);
+            hx_envelope_free(&e);
+        }
+        /* Until the events are acknowledged the offsets stay where they were. */
+        int produced = 0;
+        while (!rc && !(produced = !produce_all(&s, &err)) && !g->stop) {
+            set_status(g, 1, err.msg);
+            HX_WARN("graph", "producing extracted graph events failed (retrying): %s", err.msg);
+            hx_sleep_ms(backoff);
+            backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+        }
+        size_t fetched = f.count;
+        if (!rc && produced && fetched && hx_consumer_commit(s.c, &err))
+            HX_DEBUG("graph", "committing extraction offsets failed (%s); those messages are extracted again and "
+                     "their events dropped as duplicates", err.msg);
+        if (rc || !produced) {
+            set_status(g, 1, err.msg);
+            if (rc)
+                HX_ERROR("graph", "entity extraction failed: %s", err.msg);
+            /* nothing committed: the poll is read again after a rejoin */
+            hx_consumer_close(s.c);
+            s.c = NULL;
+            hx_sleep_ms(backoff);
+        } else {
+            backoff = 50;
+            set_status(g, 0, NULL);
+        }
+        drop_records(&s);
+        hx_fetch_free(&f);
+        uint64_t done = s.messages - before;
+        if (done) {
+            atomic_fetch_add(&g->prog.messages_extracted, done);
+            hx_counter_add(g->m_extracted, done);
+            hx_gauge_set(g->m_extract_lag, (double)(hx_now_ms() - s.newest_ts) / 1000.0);
+        } else if (!fetched) {
+            hx_gauge_set(g->m_extract_lag, 0);
+        }
+    }
+    drop_records(&s);
+    if (s.c)
+        hx_consumer_close(s.c);
+    hx_graph_extractor_free(s.x);
+    free(s.recs);
+    return NULL;
+}

@@ -1,0 +1,94 @@
+/* Private to src/graph: the engine struct, the consumers, the event codec's
+ * JSON reader, and helpers every part shares. */
+#ifndef HX_GRAPH_INT_H
+#define HX_GRAPH_INT_H
+
+#include "graph/backend.h"
+#include "helix/hx_envelope.h"
+#include "helix/hx_graph.h"
+#include "helix/hx_id.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define HX_GRAPH_TERM_MAX 64
+#define HX_GRAPH_MENTIONS_MAX 1000000000000LL
+#define HX_GRAPH_STRENGTH_MAX 1e12
+#define HX_GRAPH_PARTS_MAX 1024
+#define HX_GRAPH_QUERY_MAX 1024  /* bytes of a search query */
+#define HX_GRAPH_TERMS_MAX 16    /* terms of a search query */
+
+/* ---- arena (result.c) ---- */
+void *hx_graph_arena_alloc(void **arena, size_t n); /* zeroed; creates the arena */
+const char *hx_graph_arena_strn(void **arena, const char *s, size_t n);
+void hx_graph_arena_free(void *arena);
+/* Appends a zeroed op (the ops array may move). */
+hx_graph_op_t *hx_graph_ops_add(hx_graph_ops_t *o);
+
+/* ---- validation (validate.c) ---- */
+int hx_graph_id_valid(const char *s);
+int hx_graph_tenant_valid(const char *s); /* the envelope's tenant: [A-Za-z0-9._-]{1,64} */
+int hx_graph_type_valid(const char *s);
+int hx_graph_rel_type_valid(const char *s);
+int hx_graph_label_valid(const char *s);
+int hx_graph_props_validate(const json_t *props, const char *what, hx_err_t *err);
+
+/* ---- the engine ---- */
+typedef struct hx_graph_progress_a {
+    _Atomic uint64_t records_applied, ops_applied, duplicates_skipped, invalid_records;
+    _Atomic uint64_t messages_extracted, events_produced;
+} hx_graph_progress_a_t;
+
+struct hx_graph {
+    hx_config_t cfg;
+    const hx_graph_backend_ops_t *ops;
+    void *impl;
+    hx_broker_t *broker;
+    hx_metrics_t *metrics;
+    char node_id[HX_ENV_SOURCE_MAX + 1];
+    int32_t parts;                     /* of helixagent.entities.updates; 0 without a broker */
+
+    /* What the graph consumer has applied: next offset per partition of
+     * helixagent.entities.updates (-1 unknown), for read-your-writes waits. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int64_t *applied;
+    int64_t *extracted_conv, *extracted_mem; /* next offsets the extractor produced events for */
+    int32_t conv_parts, mem_parts;
+    int consumer_failing, extract_failing;  /* consecutive failures (health) */
+    char consumer_err[HX_ERR_MSG_MAX], extract_err[HX_ERR_MSG_MAX];
+
+    pthread_mutex_t apply_mu;          /* one transaction at a time */
+    hx_graph_progress_a_t prog;
+    uint64_t transactions;
+
+    volatile int stop;
+    pthread_t consumer_th, extract_th;
+    int consumer_started, extract_started;
+
+    /* metrics */
+    hx_counter_child_t *m_tx, *m_ops, *m_extracted, *m_invalid;
+    hx_gauge_child_t *m_hit_ratio, *m_store_bytes, *m_nodes, *m_rels, *m_extract_lag, *m_apply_lag;
+    int64_t metrics_refreshed_ms;
+};
+
+/* A consumer's health: failing counts consecutive failures (reset by 0);
+ * msg (may be NULL: keep) is the last error. which: 0 graph consumer, 1
+ * extractor. */
+void hx_graph_set_status(hx_graph_t *g, int which, int failing, const char *msg);
+
+/* Applies a batch (validated) under apply_mu and counts it. */
+int hx_graph_apply_locked(hx_graph_t *g, const hx_graph_batch_t *b, hx_err_t *err);
+/* Refreshes the store gauges from the backend's stats (at most once a second
+ * unless force). */
+void hx_graph_refresh_metrics(hx_graph_t *g, int force);
+
+/* consumer.c / extract/consumer.c: thread bodies (arg = hx_graph_t). */
+void *hx_graph_consumer_main(void *arg);
+void *hx_graph_extract_main(void *arg);
+
+/* events.c: the reader of a graph event's data (JSON text) into ops. */
+int hx_graph_events_parse(const char *tenant, int64_t ts, const char *type, const char *data, size_t len,
+                          hx_graph_ops_t *out, hx_err_t *err);
+
+#endif

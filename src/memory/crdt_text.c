@@ -1,0 +1,169 @@
+/* The canonical text of a state written straight into a buffer: the same
+ * bytes as json_dumps(hx_mcrdt_to_json(s), JSON_COMPACT), without building
+ * the JSON tree first. Every memory write logs its delta this way (the WAL
+ * op is also what gets published), so it is on the write path. */
+#include "memory/crdt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* A JSON string as jansson escapes it by default (no ASCII forcing, '/' kept). */
+static int put_str(hx_buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (hx_buf_reserve(b, n + 2))
+        return HX_ENOMEM;
+    int rc = hx_buf_putc(b, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            run++;
+            continue;
+        }
+        rc = hx_buf_append(b, s + i - run, run);
+        run = 0;
+        char esc[7] = {'\\', 0};
+        size_t el = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            el = 6;
+        }
+        if (!rc)
+            rc = hx_buf_append(b, esc, el);
+    }
+    if (!rc)
+        rc = hx_buf_append(b, s + n - run, run);
+    return rc ? rc : hx_buf_putc(b, '"');
+}
+
+static int put_cstr(hx_buf_t *b, const char *s) { return put_str(b, s, strlen(s)); }
+
+/* Decimal digits of v (printf costs more than the rest of a stamp). */
+static int put_u64(hx_buf_t *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do
+        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
+    while ((v /= 10) && n < sizeof tmp);
+    return hx_buf_append(b, tmp + sizeof tmp - n, n);
+}
+
+static int dump_cb(const char *p, size_t n, void *ud) { return hx_buf_append(ud, p, n) ? -1 : 0; }
+
+static int put_val(hx_buf_t *b, const json_t *v)
+{
+    if (!v)
+        return hx_buf_puts(b, "null");
+    if (json_is_string(v))
+        return put_str(b, json_string_value(v), json_string_length(v));
+    return json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) ? HX_ENOMEM : HX_OK;
+}
+
+static int put_stamp(hx_buf_t *b, const hx_stamp_t *st, const json_t *val, int with_val)
+{
+    int rc = hx_buf_putc(b, '[');
+    rc = rc ? rc : put_u64(b, st->hlc);
+    rc = rc ? rc : hx_buf_putc(b, ',');
+    rc = rc ? rc : put_cstr(b, st->node);
+    if (!rc && with_val)
+        rc = hx_buf_putc(b, ',') ? HX_ENOMEM : put_val(b, val);
+    return rc ? rc : hx_buf_putc(b, ']');
+}
+
+static int put_dset(hx_buf_t *b, const hx_dset_t *d, int with_val)
+{
+    int rc = hx_buf_puts(b, "{\"live\":[");
+    for (size_t i = 0; i < d->nlive && !rc; i++)
+        rc = (i && hx_buf_putc(b, ',')) ? HX_ENOMEM : put_stamp(b, &d->live[i].dot, d->live[i].val, with_val);
+    rc = rc ? rc : hx_buf_puts(b, "],\"dead\":[");
+    for (size_t i = 0; i < d->ndead && !rc; i++)
+        rc = (i && hx_buf_putc(b, ',')) ? HX_ENOMEM : put_stamp(b, &d->dead[i], NULL, 0);
+    return rc ? rc : hx_buf_puts(b, "]}");
+}
+
+/* ,"key":{name:dset,...} for the non-empty sets; nothing when none is. */
+static int put_named(hx_buf_t *b, const char *key, const hx_named_dset_t *arr, size_t n, int with_val)
+{
+    int rc = HX_OK, first = 1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!arr[i].set.nlive && !arr[i].set.ndead)
+            continue;
+        rc = hx_buf_printf(b, first ? ",\"%s\":{" : ",", key);
+        first = 0;
+        rc = rc ? rc : put_cstr(b, arr[i].name);
+        rc = rc ? rc : hx_buf_putc(b, ':');
+        rc = rc ? rc : put_dset(b, &arr[i].set, with_val);
+    }
+    return rc || first ? rc : hx_buf_putc(b, '}');
+}
+
+int hx_mcrdt_to_text(const hx_mcrdt_t *s, hx_buf_t *b)
+{
+    const hx_entry_t *top = s->content.nlive ? &s->content.live[s->content.nlive - 1] : NULL;
+    if (hx_buf_reserve(b, 512 + (top && json_is_string(top->val) ? json_string_length(top->val) : 0)))
+        return HX_ENOMEM; /* one allocation for a typical delta */
+    int rc = hx_buf_puts(b, "{\"id\":");
+    rc = rc ? rc : put_cstr(b, s->id);
+    rc = rc ? rc : hx_buf_puts(b, ",\"tenant\":");
+    rc = rc ? rc : put_cstr(b, s->tenant);
+    if (s->del.hlc) {
+        rc = rc ? rc : hx_buf_puts(b, ",\"del\":");
+        rc = rc ? rc : put_stamp(b, &s->del, NULL, 0);
+        return rc ? rc : hx_buf_putc(b, '}');
+    }
+    if (!rc && s->ident.val) {
+        rc = hx_buf_puts(b, ",\"ident\":");
+        rc = rc ? rc : put_stamp(b, &s->ident.st, s->ident.val, 1);
+    }
+    int first = 1;
+    for (int i = 0; i < HX_MF_N && !rc; i++) {
+        if (!s->fields[i].val)
+            continue;
+        rc = hx_buf_printf(b, "%s\"%s\":", first ? ",\"f\":{" : ",", hx_mfield_names[i]);
+        first = 0;
+        rc = rc ? rc : put_stamp(b, &s->fields[i].st, s->fields[i].val, 1);
+    }
+    if (!rc && !first)
+        rc = hx_buf_putc(b, '}');
+    if (!rc && (s->content.nlive || s->content.ndead)) {
+        rc = hx_buf_puts(b, ",\"content\":");
+        rc = rc ? rc : put_dset(b, &s->content, 1);
+    }
+    rc = rc ? rc : put_named(b, "tags", s->tags, s->ntags, 0);
+    rc = rc ? rc : put_named(b, "meta", s->meta, s->nmeta, 1);
+    for (size_t i = 0; i < s->naccess && !rc; i++) {
+        rc = hx_buf_puts(b, i ? "," : ",\"access\":{");
+        rc = rc ? rc : put_cstr(b, s->access[i].node);
+        rc = rc ? rc : hx_buf_putc(b, ':');
+        rc = rc ? rc : put_u64(b, s->access[i].n);
+    }
+    if (!rc && s->naccess)
+        rc = hx_buf_putc(b, '}');
+    return rc ? rc : hx_buf_putc(b, '}');
+}
+
+int hx_mop_to_text(const char *origin, uint64_t seq, uint64_t hlc, int64_t wall_us, const hx_mcrdt_t *d,
+                   hx_buf_t *out)
+{
+    int rc = hx_buf_puts(out, "{\"o\":");
+    rc = rc ? rc : put_cstr(out, origin);
+    rc = rc ? rc : hx_buf_puts(out, ",\"s\":");
+    rc = rc ? rc : put_u64(out, seq);
+    rc = rc ? rc : hx_buf_puts(out, ",\"h\":");
+    rc = rc ? rc : put_u64(out, hlc);
+    rc = rc ? rc : hx_buf_printf(out, ",\"w\":%lld,\"d\":", (long long)wall_us);
+    rc = rc ? rc : hx_mcrdt_to_text(d, out);
+    return rc ? rc : hx_buf_putc(out, '}');
+}

@@ -1,0 +1,344 @@
+// HX_TEST_PARTS: events pipeline restart
+/* The knowledge graph's pipeline on the embedded broker: the event codec,
+ * publish with read-your-writes, extraction from conversations and memory
+ * writes, dedup of re-produced extraction records, invalid records, and a
+ * restart that resumes from the store's cursors. */
+#include "../hx_test.h"
+#include "helix/hx_broker.h"
+#include "helix/hx_clock.h"
+#include "helix/hx_envelope.h"
+#include "helix/hx_fs.h"
+#include "helix/hx_hash.h"
+#include "helix/hx_graph.h"
+#include "helix/hx_topics.h"
+
+static char *base;
+
+typedef struct {
+    hx_config_t cfg;
+    hx_broker_t *b;
+    hx_graph_t *g;
+    char dir[512];
+} env_t;
+
+static int env_open(env_t *v, const char *name, int fresh)
+{
+    hx_config_defaults(&v->cfg);
+    snprintf(v->cfg.node.data_dir, sizeof v->cfg.node.data_dir, "%s/%s", base, name);
+    snprintf(v->dir, sizeof v->dir, "%s/graph", v->cfg.node.data_dir);
+    v->cfg.event_log.fsync = HX_FSYNC_NEVER;
+    v->cfg.graph.flush_ms = 5;
+    hx_err_t e = {0};
+    if (fresh)
+        hx_rm_rf(v->cfg.node.data_dir);
+    if (hx_broker_open(&v->cfg, NULL, &v->b, &e) || hx_broker_ensure_builtin_topics(v->b, &e)) {
+        fprintf(stderr, "broker: %s\n", e.msg);
+        return -1;
+    }
+    hx_graph_opts_t o;
+    hx_graph_opts_defaults(&o);
+    o.cfg = &v->cfg;
+    o.dir = v->dir;
+    o.broker = v->b;
+    o.node_id = "node-t";
+    if (hx_graph_open(&o, &v->g, &e)) {
+        fprintf(stderr, "graph: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void env_close(env_t *v)
+{
+    hx_graph_close(v->g);
+    hx_broker_close(v->b);
+    v->g = NULL;
+    v->b = NULL;
+}
+
+static int64_t mentions(hx_graph_t *g, const char *tenant, const char *id)
+{
+    hx_graph_result_t r = {0};
+    hx_err_t e = {0};
+    int64_t m = hx_graph_get(g, tenant, id, &r, &e) || r.n_nodes != 1 ? -1 : r.nodes[0].mentions;
+    hx_graph_result_free(&r);
+    return m;
+}
+
+/* ---- codec ---- */
+
+static void test_codec(void)
+{
+    const char *al[] = {"Al \"the\" one", "A\\B"};
+    json_t *props = json_pack("{s:s,s:[i,i]}", "k", "v\n", "nums", 1, 2);
+    hx_graph_op_t ops[] = {
+        {.kind = HX_GRAPH_OP_ENTITY_UPSERT, .tenant = "t1", .ts_ms = 5, .id = "a", .label = "Entity", .type = "person",
+         .name = "Ann \xc3\xa9", .description = "d", .aliases = al, .n_aliases = 2, .properties = props, .mentions = 3,
+         .confidence = 0.25},
+        {.kind = HX_GRAPH_OP_REL_UPSERT, .tenant = "t1", .ts_ms = 6, .from = "a", .to = "b", .rel_type = "KNOWS",
+         .strength = 0.1, .strength_set = 1},
+        {.kind = HX_GRAPH_OP_ENTITY_DELETE, .tenant = "t1", .ts_ms = 7, .id = "a"},
+        {.kind = HX_GRAPH_OP_ENTITY_MERGE, .tenant = "t1", .ts_ms = 8, .id = "x", .into = "y"},
+        {.kind = HX_GRAPH_OP_REL_DELETE, .tenant = "t1", .ts_ms = 9, .from = "a", .to = "b", .rel_type = "KNOWS"},
+    };
+    hx_graph_encode_opts_t eo = {.source = "n1", .partitions = 1, .src = "helixagent.conversations/2", .src_seq = 77};
+    hx_graph_records_t rec;
+    hx_err_t e = {0};
+    CHECK_INT(hx_graph_events_encode(ops, 5, &eo, &rec, &e), 0);
+    /* one partition: consecutive kinds split envelopes, order kept */
+    CHECK_INT(rec.n, 5);
+    size_t k = 0;
+    for (size_t i = 0; i < rec.n; i++) {
+        hx_graph_ops_t out = {0};
+        char src[64];
+        int64_t seq;
+        CHECK_INT(hx_graph_events_decode(rec.msgs[i].value, rec.msgs[i].value_len, &out, src, sizeof src, &seq, &e), 0);
+        CHECK_STR(src, "helixagent.conversations/2");
+        CHECK_INT(seq, 77 * 65536 + (int64_t)i); /* one partition: envelopes numbered in order */
+        for (size_t j = 0; j < out.n; j++, k++) {
+            const hx_graph_op_t *a = &ops[k], *b = &out.ops[j];
+            CHECK_INT(b->kind, a->kind);
+            CHECK_STR(b->tenant, "t1");
+            CHECK_INT(b->ts_ms, a->ts_ms);
+            if (a->kind == HX_GRAPH_OP_ENTITY_UPSERT) {
+                CHECK_STR(b->name, a->name);
+                CHECK_INT(b->n_aliases, 2);
+                if (b->n_aliases == 2)
+                    CHECK_STR(b->aliases[0], al[0]);
+                CHECK(json_equal(b->properties, props));
+                CHECK_INT(b->mentions, 3);
+                CHECK(b->confidence == 0.25);
+            } else if (a->kind == HX_GRAPH_OP_REL_UPSERT) {
+                CHECK(b->strength == 0.1 && b->strength_set == 1);
+                CHECK_STR(b->rel_type, "KNOWS");
+            } else if (a->kind == HX_GRAPH_OP_ENTITY_MERGE) {
+                CHECK_STR(b->into, "y");
+            }
+        }
+        hx_graph_ops_free(&out);
+    }
+    CHECK_INT(k, 5);
+    hx_graph_records_free(&rec);
+    json_decref(props);
+
+    /* items: bad input names the item and field; ids are derived */
+    hx_graph_ops_t o = {0};
+    const char *good = "{\"entities\":[{\"type\":\"person\",\"name\":\"Alice Chen\"}]}";
+    CHECK_INT(hx_graph_items_parse("t1", 1, HX_GRAPH_OP_ENTITY_UPSERT, good, strlen(good), NULL, &o, &e), 0);
+    char id[17];
+    hx_graph_entity_id("t1", "person", "Alice Chen", id);
+    CHECK(o.n == 1 && !strcmp(o.ops[0].id, id));
+    hx_graph_ops_free(&o);
+    static const struct {
+        const char *json, *msg;
+    } bad[] = {
+        {"{\"entities\":[{\"id\":\"a\",\"type\":\"person\",\"nmae\":\"x\"}]}", "unknown field 'nmae'"},
+        {"{\"entities\":[{\"id\":\"a\",\"type\":\"Person\"}]}", "entities[0].type"},
+        {"{\"entities\":[{\"id\":\"a\",\"mentions\":-1}]}", "mentions"},
+        {"{\"entities\":[{\"id\":\"a\"},{\"id\":\"b\",\"id\":\"c\"}]}", "entities[1].id appears twice"},
+        {"{\"entities\":[{\"id\":\"a\",\"properties\":{\"m\":{\"x\":1}}}]}", "map"},
+        {"{\"entities\":[{\"id\":\"a\"}],\"x\":1}", "only the field"},
+        {"{\"entities\":[{\"id\":\"a\"}]} trailing", "unexpected text"},
+        {"[1,2]", "must be a JSON object"},
+        {"{\"entities\":[{\"id\":\"a\\u0000b\"}]}", "must be a string"},
+        {"{\"entities\":[{\"id\":\"a\",\"name\":\"\xff\"}]}", "must be a string"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hx_graph_ops_t x = {0};
+        e.msg[0] = 0;
+        CHECK_INT(hx_graph_items_parse("t1", 1, HX_GRAPH_OP_ENTITY_UPSERT, bad[i].json, strlen(bad[i].json), NULL, &x,
+                                       &e), HX_EINVAL);
+        CHECK_CONTAINS(e.msg, bad[i].msg);
+        hx_graph_ops_free(&x);
+    }
+    const char *rels = "{\"from\":\"a\",\"to\":\"b\",\"type\":\"KNOWS\"}"; /* one item; strength defaults to 1 */
+    CHECK_INT(hx_graph_items_parse("t1", 1, HX_GRAPH_OP_REL_UPSERT, rels, strlen(rels), NULL, &o, &e), 0);
+    CHECK(o.n == 1 && o.ops[0].strength == 1.0);
+    hx_graph_ops_free(&o);
+}
+
+/* ---- pipeline ---- */
+
+static void produce_message(hx_broker_t *b, const char *tenant, const char *conv, const char *user, const char *text,
+                            int64_t *offset)
+{
+    hx_envelope_t e;
+    hx_envelope_init(&e);
+    e.v = 1;
+    e.type = strdup(HX_EV_CONVERSATION_MESSAGE_ADDED);
+    e.tenant = strdup(tenant);
+    e.key = strdup(conv);
+    e.data = json_pack("{s:s,s:s,s:s,s:s}", "message_id", "m", "role", "user", "content", text, "user_id", user);
+    hx_err_t err = {0};
+    hx_buf_t buf = HX_BUF_INIT;
+    CHECK_INT(hx_envelope_fill_defaults(&e, "test", hx_now_ms(), &err), 0);
+    CHECK_INT(hx_envelope_encode(&e, &buf, &err), 0);
+    hx_msg_t m = {.topic = HX_TOPIC_CONVERSATIONS, .partition = -1, .key = conv, .key_len = strlen(conv),
+                  .value = buf.data, .value_len = buf.len};
+    hx_delivery_t d;
+    CHECK_INT(hx_broker_produce(b, &m, 1, &d, &err), 0);
+    if (offset)
+        *offset = d.offset;
+    hx_buf_free(&buf);
+    hx_envelope_free(&e);
+}
+
+static void test_publish_and_extract(void)
+{
+    env_t v;
+    if (env_open(&v, "pipe", 1))
+        return;
+    /* publish waits until the consumer applied */
+    hx_graph_op_t ops[] = {
+        {.kind = HX_GRAPH_OP_ENTITY_UPSERT, .tenant = "t1", .ts_ms = 1, .id = "a", .type = "person", .name = "Ann",
+         .mentions = 2, .confidence = 1},
+        {.kind = HX_GRAPH_OP_REL_UPSERT, .tenant = "t1", .ts_ms = 1, .from = "a", .to = "b", .rel_type = "KNOWS",
+         .strength = 1},
+    };
+    int applied = 0;
+    hx_err_t e = {0};
+    CHECK_INT(hx_graph_publish(v.g, ops, 2, 5000, &applied, &e), 0);
+    CHECK_INT(applied, 1);
+    CHECK_INT(mentions(v.g, "t1", "a"), 2);
+    /* bad ops: nothing produced */
+    hx_graph_op_t bad = ops[0];
+    bad.type = "Bad Type";
+    CHECK_INT(hx_graph_publish(v.g, &bad, 1, 1000, &applied, &e), HX_EINVAL);
+
+    /* extraction from conversations */
+    produce_message(v.b, "t1", "conv-1", "u-1", "Alice Chen moved Redis to Berlin. Thanks!", NULL);
+    produce_message(v.b, "t1", "conv-1", "u-1", "Great. Alice Chen will tune Redis next.", NULL);
+    produce_message(v.b, "t2", "conv-1", "u-1", "Kenji Sato likes Redis.", NULL);
+    CHECK_INT(hx_graph_sync(v.g, 1, 10000, &e), 0);
+    char alice[17], redis[17], redis2[17];
+    hx_graph_entity_id("t1", "person", "Alice Chen", alice);
+    hx_graph_entity_id("t1", "technology", "Redis", redis);
+    hx_graph_entity_id("t2", "technology", "Redis", redis2);
+    CHECK_INT(mentions(v.g, "t1", alice), 2);
+    CHECK_INT(mentions(v.g, "t1", redis), 2);
+    CHECK_INT(mentions(v.g, "t2", redis2), 1);
+    CHECK_INT(mentions(v.g, "t2", redis), -1); /* ids differ per tenant */
+    hx_graph_result_t r = {0};
+    CHECK_INT(hx_graph_conversation_entities(v.g, "t1", "conv-1", 10, &r, &e), 0);
+    CHECK_INT(r.n_hits, 3); /* Alice Chen, Redis, Berlin */
+    hx_graph_result_free(&r);
+    hx_graph_related_q_t q = {.tenant = "t1", .id = alice, .depth = 1, .limit = 10, .rel_type = "CO_OCCURS"};
+    CHECK_INT(hx_graph_related(v.g, &q, &r, &e), 0);
+    CHECK_INT(r.n_hits, 2);
+    if (r.n_hits == 2) {
+        CHECK_STR(r.hits[0].entity.id, redis); /* strength 2: one sentence, twice */
+        CHECK(r.hits[0].via.strength == 2.0);
+    }
+    hx_graph_result_free(&r);
+
+    /* memory writes are extracted too */
+    hx_envelope_t me;
+    hx_envelope_init(&me);
+    me.v = 1;
+    me.type = strdup(HX_EV_MEMORY_DELTA);
+    me.tenant = strdup("t1");
+    me.key = strdup("mem-1");
+    me.data = json_pack("{s:[{s:s,s:{s:s,s:s,s:[i,s,{s:s}],s:{s:[[i,s,s]],s:[]}}}]}", "ops", "o", "n1", "d", "id",
+                        "mem-1", "tenant", "t1", "ident", 5, "n1", "user_id", "u-2", "content", "live", 5, "n1",
+                        "Priya Nair prefers ClickHouse.", "dead");
+    hx_buf_t buf = HX_BUF_INIT;
+    CHECK_INT(hx_envelope_fill_defaults(&me, "n1", hx_now_ms(), &e), 0);
+    CHECK_INT(hx_envelope_encode(&me, &buf, &e), 0);
+    hx_msg_t mm = {.topic = HX_TOPIC_MEMORY_EVENTS, .partition = 0, .key = "mem-1", .key_len = 5, .value = buf.data,
+                   .value_len = buf.len};
+    CHECK_INT(hx_broker_produce(v.b, &mm, 1, NULL, &e), 0);
+    hx_buf_free(&buf);
+    hx_envelope_free(&me);
+    CHECK_INT(hx_graph_sync(v.g, 1, 10000, &e), 0);
+    char priya[17], user2[17];
+    hx_graph_entity_id("t1", "person", "Priya Nair", priya);
+    hx_graph_entity_id("t1", "user", "u-2", user2);
+    CHECK_INT(mentions(v.g, "t1", priya), 1);
+    q = (hx_graph_related_q_t){.tenant = "t1", .id = user2, .depth = 1, .limit = 10, .direction = HX_GRAPH_DIR_OUT};
+    CHECK_INT(hx_graph_related(v.g, &q, &r, &e), 0);
+    CHECK_INT(r.n_hits, 2); /* MENTIONS Priya Nair and ClickHouse */
+    hx_graph_result_free(&r);
+
+    /* a restarted extractor's records again: dropped by their watermark */
+    hx_graph_message_t msg = {.tenant = "t1", .conversation_id = "conv-1", .user_id = "u-1",
+                              .content = "Alice Chen moved Redis to Berlin. Thanks!", .ts_ms = 1};
+    hx_graph_extractor_t *x;
+    CHECK_INT(hx_graph_extractor_new(&v.cfg, &x, &e), 0);
+    hx_graph_ops_t xo = {0};
+    CHECK_INT(hx_graph_extract_message(x, &msg, &xo, &e), 0);
+    hx_topic_info_t ti;
+    CHECK_INT(hx_broker_topic_describe(v.b, HX_TOPIC_CONVERSATIONS, &ti, &e), 0);
+    int32_t cp = (int32_t)hx_partition_for_key("conv-1", 6, (uint32_t)ti.config.partitions);
+    hx_topic_info_free(&ti);
+    char src[96];
+    snprintf(src, sizeof src, "%s/%d", HX_TOPIC_CONVERSATIONS, cp);
+    hx_graph_encode_opts_t eo = {.source = "node-t", .partitions = 8, .src = src, .src_seq = 0};
+    hx_graph_records_t rec;
+    CHECK_INT(hx_graph_events_encode(xo.ops, xo.n, &eo, &rec, &e), 0);
+    CHECK_INT(hx_broker_produce(v.b, rec.msgs, rec.n, NULL, &e), 0);
+    hx_graph_records_free(&rec);
+    hx_graph_ops_free(&xo);
+    hx_graph_extractor_free(x);
+    /* and a record that is no graph event at all */
+    hx_msg_t junk = {.topic = HX_TOPIC_ENTITIES, .partition = 0, .value = "junk", .value_len = 4};
+    CHECK_INT(hx_broker_produce(v.b, &junk, 1, NULL, &e), 0);
+    CHECK_INT(hx_graph_sync(v.g, 0, 10000, &e), 0);
+    CHECK_INT(mentions(v.g, "t1", alice), 2);
+    hx_graph_progress_t p;
+    hx_graph_progress(v.g, &p);
+    CHECK(p.duplicates_skipped >= 1);
+    CHECK(p.messages_extracted >= 4);
+    env_close(&v);
+}
+
+/* Restart: the store's cursors say where to resume; nothing twice. */
+static void test_restart(void)
+{
+    env_t v;
+    if (env_open(&v, "restart", 1))
+        return;
+    hx_err_t e = {0};
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 50; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "e%d", i % 7);
+            hx_graph_op_t op = {.kind = HX_GRAPH_OP_ENTITY_UPSERT, .tenant = "t1", .ts_ms = 1, .id = id,
+                                .type = "thing", .name = id, .mentions = 1, .confidence = 1};
+            CHECK_INT(hx_graph_publish(v.g, &op, 1, 0, NULL, &e), 0);
+        }
+        produce_message(v.b, "t1", "c-r", "u", "Dana Ortiz fixed Kafka.", NULL);
+        CHECK_INT(hx_graph_sync(v.g, 1, 10000, &e), 0);
+        env_close(&v);
+        if (env_open(&v, "restart", 0))
+            return;
+        CHECK_INT(hx_graph_sync(v.g, 1, 10000, &e), 0);
+    }
+    int64_t total = 0;
+    for (int i = 0; i < 7; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "e%d", i);
+        total += mentions(v.g, "t1", id);
+    }
+    CHECK_INT(total, 150);
+    char dana[17];
+    hx_graph_entity_id("t1", "person", "Dana Ortiz", dana);
+    CHECK_INT(mentions(v.g, "t1", dana), 3);
+    char detail[512];
+    CHECK_INT(hx_graph_health(v.g, detail, sizeof detail), 0);
+    env_close(&v);
+}
+
+int main(int argc, char **argv)
+{
+    const char *part = argc > 1 ? argv[1] : "all";
+    base = hx_test_tmpdir("graph-pipe");
+    if (!strcmp(part, "all") || !strcmp(part, "events"))
+        RUN(test_codec);
+    if (!strcmp(part, "all") || !strcmp(part, "pipeline"))
+        RUN(test_publish_and_extract);
+    if (!strcmp(part, "all") || !strcmp(part, "restart"))
+        RUN(test_restart);
+    hx_rm_rf(base);
+    free(base);
+    return HX_TEST_DONE();
+}
