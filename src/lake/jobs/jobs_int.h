@@ -42,6 +42,9 @@ typedef struct job_type {
 } job_type_t;
 
 const job_type_t *job_type_find(const char *name);
+
+/* entity_extraction over [from, to) (0 = open), extract.c. */
+int job_run_extraction(job_run_t *r, int64_t from, int64_t to, json_t **out, hx_err_t *err);
 const job_type_t *job_types(size_t *n);
 
 #endif

@@ -258,10 +258,10 @@ static int check_extraction(const json_t *p, hx_err_t *err)
 
 static int run_extraction(job_run_t *r, json_t **out, hx_err_t *err)
 {
-    (void)r;
-    (void)out;
-    return hx_err_set(err, HX_EUNSUPPORTED, "entity_extraction needs the knowledge graph's extractor, which this "
-                                            "build of Helix does not have yet");
+    int64_t from = 0, to = 0;
+    param_time(r->job->params, "from", &from, err);
+    param_time(r->job->params, "to", &to, err);
+    return job_run_extraction(r, from, to, out, err);
 }
 
 static const job_type_t types[] = {
