@@ -124,7 +124,5 @@ uint64_t pq_uvar(const unsigned char *p, size_t len, size_t *pos, int *ok);
 int pq_compress(int codec, int zstd_level, const void *in, size_t n, hx_buf_t *out, void **zctx, hx_err_t *err);
 int pq_decompress(int codec, const void *in, size_t n, void *out, size_t out_n, hx_err_t *err);
 
-/* UTF-8 validity (strict: no overlongs, surrogates or > U+10FFFF). */
-int pq_utf8_valid(const unsigned char *s, size_t n);
 
 #endif

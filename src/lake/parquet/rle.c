@@ -1,5 +1,5 @@
 /* The RLE/bit-packed hybrid (definition levels, dictionary indices, boolean
- * RLE), page codecs, and UTF-8 validation. */
+ * RLE) and the page codecs. */
 #include "lake/parquet/pq_int.h"
 
 #include <snappy-c.h>
@@ -231,52 +231,6 @@ int pq_decompress(int codec, const void *in, size_t n, void *out, size_t out_n, 
     }
     return hx_err_set(err, HX_EUNSUPPORTED, "compression codec %s (%d) is not supported; Helix reads none, snappy, zstd",
                       hx_pq_codec_name(codec), codec);
-}
-
-int pq_utf8_valid(const unsigned char *s, size_t n)
-{
-    /* Most values are short ASCII (ids, names): one OR over the bytes, which
-     * the compiler vectorises, settles them. */
-    unsigned char any = 0;
-    for (size_t k = 0; k < n; k++)
-        any |= s[k];
-    if (!(any & 0x80))
-        return 1;
-    size_t i = 0;
-    while (i < n) {
-        /* Fast path over ASCII, eight bytes at a time. */
-        while (i + 8 <= n) {
-            uint64_t x;
-            memcpy(&x, s + i, 8);
-            if (x & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
-        if (i >= n)
-            break;
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) { k = 1; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { k = 2; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { k = 3; cp = c & 0x07; }
-        else return 0;
-        if (i + k >= n)
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + j] & 0x3F);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
 }
 
 const char *hx_pq_codec_name(int codec)

@@ -4,6 +4,7 @@
 #include "lake/parquet/wcol.h"
 
 #include "helix/hx_fs.h"
+#include "helix/hx_id.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -356,7 +357,7 @@ int hx_pq_writer_write_row(hx_pq_writer_t *w, const hx_pq_value_t *row, hx_err_t
         if (row[i].is_null && !c->def.optional)
             return hx_err_set(err, HX_EINVAL, "column '%s' is required and got a null", c->def.name);
         if (!row[i].is_null && c->def.type == HX_PQ_STRING &&
-            !pq_utf8_valid((const unsigned char *)row[i].v.str.s, row[i].v.str.n))
+            !hx_utf8_valid(row[i].v.str.s, row[i].v.str.n))
             return hx_err_set(err, HX_EINVAL, "column '%s': value is not valid UTF-8", c->def.name);
         if (!row[i].is_null && c->def.type == HX_PQ_INT32 && (row[i].v.i < INT32_MIN || row[i].v.i > INT32_MAX))
             return hx_err_set(err, HX_ERANGE, "column '%s' is INT32 and %lld does not fit", c->def.name,
