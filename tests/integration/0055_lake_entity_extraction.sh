@@ -38,6 +38,11 @@ r=$(job default)
 expect "second run succeeded" succeeded "$(echo "$r" | jq -r .state)"
 sleep 1
 expect "second run adds nothing" 1 "$(pg_mentions)"
+# The archiver keeps the graph events too: the entities dataset.
+body -X POST "$U/v1/datalake/flush" >/dev/null
+ents=$("$HELIX_BIN" lake cat entities --data-dir "$base/d")
+contains "entity events archived" "$ents" '"event_type":"entity.upserted"'
+contains "entity data kept" "$ents" 'PostgreSQL'
 r=$(job acme)
 expect "other tenant extracts nothing" 0 "$(echo "$r" | jq '.result.messages')"
 expect "other tenant sees no entities" 0 "$(body -H 'X-Helix-Tenant: acme' "$U/v1/knowledge/conversations/x1/entities" | jq '.entities | length // 0')"
