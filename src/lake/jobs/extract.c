@@ -108,7 +108,8 @@ typedef struct xrun {
 
 static int extract_day(xrun_t *s, xday_t *d, hx_err_t *err)
 {
-    qsort(d->m, d->n, sizeof *d->m, by_conv_seq);
+    if (d->n > 1)
+        qsort(d->m, d->n, sizeof *d->m, by_conv_seq);
     const char *tenant = s->r->job->tenant;
     for (size_t i = 0; i < d->n; i++) {
         if (*s->r->task.cancel)
