@@ -243,14 +243,14 @@ static void test_groups(void)
     hx_err_t e = {0};
     hx_consumer_t *c1, *c2;
     hx_consumer_opts_t small = bc_opts(10, HX_RESET_EARLIEST); /* so the rebalance lands mid-stream */
-    CHECK_INT(hx_consumer_new(b, "grp", topics, 1, &small, &c1, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "grp", topics, 1, &small, &c1, &e), 0);
     int mask = 0;
     CHECK_INT(assigned(c1, &mask), 4);
     int seen[400] = {0};
     int got = drain(c1, seen, 100, 5000); /* polls of up to 10: at least 100 */
     CHECK(got >= 100 && got < 110);
     /* A second member joins: partitions split, disjoint and complete. */
-    CHECK_INT(hx_consumer_new(b, "grp", topics, 1, &small, &c2, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "grp", topics, 1, &small, &c2, &e), 0);
     hx_consumer_t *both[] = {c1, c2};
     got += settle(both, (const size_t[]){2, 2}, 2, 0xF, seen, 20000);
     int m1 = 0, m2 = 0;
@@ -336,7 +336,7 @@ static void test_resets_and_seeks(void)
      * "latest" past the records produced below. */
     o.session_timeout_ms = 10000;
     hx_consumer_t *c;
-    CHECK_INT(hx_consumer_new(b, "late", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "late", topics, 1, &o, &c, &e), 0);
     int seen[64] = {0};
     CHECK_INT(drain(c, seen, 1, 200), 0); /* latest: nothing old */
     produce_n(b, "s", 10, 2, 0);
@@ -365,14 +365,14 @@ static void test_resets_and_seeks(void)
     /* Commit, close, a new member resumes at the commit. */
     CHECK_INT(hx_consumer_commit_offset(c, "s", 0, 7, &e), 0);
     hx_consumer_close(c);
-    CHECK_INT(hx_consumer_new(b, "late", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "late", topics, 1, &o, &c, &e), 0);
     CHECK_INT(poll_some(c, 5000, &f, &e), 0);
     CHECK(f.count > 0 && f.msgs[0].offset == 7);
     hx_fetch_free(&f);
     hx_consumer_close(c);
     /* earliest for a new group */
     hx_consumer_opts_t early = bc_opts(0, HX_RESET_EARLIEST);
-    CHECK_INT(hx_consumer_new(b, "early", topics, 1, &early, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "early", topics, 1, &early, &c, &e), 0);
     memset(seen, 0, sizeof seen);
     CHECK_INT(drain(c, seen, 12, 10000), 12);
     hx_consumer_close(c);
@@ -398,7 +398,7 @@ static void test_seek_one_partition(void)
     hx_consumer_opts_t o = bc_opts(0, HX_RESET_EARLIEST);
     hx_consumer_t *c;
     hx_err_t e = {0};
-    CHECK_INT(hx_consumer_new(b, "seek1", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "seek1", topics, 1, &o, &c, &e), 0);
     CHECK_INT(hx_consumer_seek(c, "s3", 0, 4, &e), 0);
     CHECK_INT(hx_consumer_seek(c, "s3", 1, 7, &e), 0);
     int seen[64] = {0};
@@ -433,7 +433,7 @@ static void test_dlq(void)
     hx_err_t e = {0};
     hx_consumer_t *c;
     hx_consumer_opts_t o = bc_opts(0, HX_RESET_EARLIEST);
-    CHECK_INT(hx_consumer_new(b, "workers", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "workers", topics, 1, &o, &c, &e), 0);
     int calls[3] = {0};
     hx_dlq_policy_t p = {3, 5, 20};
     CHECK_INT(hx_consumer_run(c, fail_on_7, calls, &p, &calls[2], &e), 0);
@@ -542,11 +542,27 @@ static void test_async_batching_and_metrics(void)
     const char *topics[] = {"async"};
     hx_consumer_t *c;
     hx_consumer_opts_t o = bc_opts(0, HX_RESET_EARLIEST);
-    CHECK_INT(hx_consumer_new(b, "lagger", topics, 1, &o, &c, &e), 0);
+    REQUIRE_INT(hx_consumer_new(b, "lagger", topics, 1, &o, &c, &e), 0);
     CHECK_INT(hx_consumer_commit_offset(c, "async", 0, 0, &e), 0);
     hx_metrics_render(reg, &out);
     snprintf(want, sizeof want, "kafka_consumer_lag_records{backend=\"%s\",group=\"lagger\",topic=\"async\",partition=\"0\"}", be);
     CHECK_CONTAINS(hx_buf_cstr(&out), want);
+    hx_buf_free(&out);
+    hx_consumer_close(c);
+    /* ... and for a group that reads without ever committing, refreshed
+     * periodically (every second on both backends). */
+    REQUIRE_INT(hx_consumer_new(b, "reader", topics, 1, &o, &c, &e), 0);
+    snprintf(want, sizeof want, "kafka_consumer_lag_records{backend=\"%s\",group=\"reader\",topic=\"async\"", be);
+    int found = 0;
+    for (int i = 0; i < 60 && !found; i++) {
+        hx_fetch_t f;
+        if (hx_consumer_poll(c, 100, &f, &e) == 0)
+            hx_fetch_free(&f);
+        hx_buf_free(&out);
+        hx_metrics_render(reg, &out);
+        found = strstr(hx_buf_cstr(&out), want) != NULL;
+    }
+    CHECK(found);
     hx_buf_free(&out);
     hx_consumer_close(c);
     hx_broker_close(b);

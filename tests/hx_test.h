@@ -44,6 +44,16 @@ static int hx_t_checks, hx_t_failed;
         }                                                                             \
     } while (0)
 
+/* CHECK_INT that leaves the (void) test function on failure, for results the
+ * rest of the test cannot go on without (a consumer that never joined). */
+#define REQUIRE_INT(a, b)                                                             \
+    do {                                                                              \
+        int hx_before = hx_t_failed;                                                  \
+        CHECK_INT(a, b);                                                              \
+        if (hx_t_failed != hx_before)                                                 \
+            return;                                                                   \
+    } while (0)
+
 /* Substring check, for error messages that must name a key or a line. */
 #define CHECK_CONTAINS(hay, needle)                                                   \
     do {                                                                              \

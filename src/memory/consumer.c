@@ -27,8 +27,18 @@ int hx_msync_consumer_open(hx_memory_t *m, int64_t *seek_to, hx_err_t *err)
     int nparts = ti.config.partitions < HX_MEM_PARTS_MAX ? ti.config.partitions : HX_MEM_PARTS_MAX;
     pthread_mutex_lock(&m->mu);
     m->nparts = nparts;
-    for (int p = 0; p < nparts; p++)
+    for (int p = 0; p < nparts; p++) {
         seek_to[p] = m->part_next[p] >= 0 ? m->part_next[p] : ti.partitions[p].low_watermark;
+        /* Past the end: the topic was deleted and re-created since the
+         * snapshot, so every record in it is new to this node. Waiting for the
+         * old offset to come back would skip them all. */
+        if (seek_to[p] > ti.partitions[p].high_watermark) {
+            HX_WARN("memory", "%s/%d: resume offset %" PRId64 " is past the end (%" PRId64 "): the topic was "
+                    "re-created; reading it from the start, anti-entropy repairs what was lost",
+                    HX_TOPIC_MEMORY_EVENTS, p, seek_to[p], ti.partitions[p].high_watermark);
+            seek_to[p] = ti.partitions[p].low_watermark;
+        }
+    }
     pthread_mutex_unlock(&m->mu);
     hx_topic_info_free(&ti);
     char group[HX_MNODE_MAX + 32];

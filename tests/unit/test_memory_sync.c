@@ -475,6 +475,65 @@ static void test_wiped_node_ignores_stale_group_offsets(void)
     free(root);
 }
 
+/* The events topic is deleted and re-created between two runs (its offsets
+ * restart at 0) while the nodes' snapshots remember offsets of the old one:
+ * they must read the new topic from its start, or every delta written to it
+ * until its offsets pass the old ones is skipped (embedded only: the mock
+ * cluster cannot delete topics). */
+static void test_recreated_topic_read_from_start(void)
+{
+    char *root = hx_test_tmpdir("mem_recreate");
+    char bdir[512], d[2][512];
+    snprintf(bdir, sizeof bdir, "%s/broker", root);
+    hx_broker_t *b = open_broker(bdir);
+    hx_memory_t *m[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(d[i], sizeof d[i], "%s/n%d", root, i);
+        m[i] = open_engine(&cfg, d[i], i ? "n1" : "n0", b, 60000);
+        REQUIRE_INT(m[i] != NULL, 1);
+    }
+    for (int r = 0; r < 3; r++)
+        for (int i = 0; i < 20; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "w%d", i);
+            CHECK_INT(r ? update(m[0], id, json_pack("{s:s}", "content", r == 1 ? "one" : "two"), NULL)
+                        : create(m[0], id, "first"),
+                      0);
+        }
+    flush_all(m, 2);
+    CHECK(converged(m, 2, 10000));
+    hx_err_t err = {0};
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(hx_memory_snapshot(m[i], 1, &err), 0);
+        hx_memory_close(m[i]);
+    }
+    CHECK_INT(hx_broker_topic_delete(b, "helixagent.memory.events", &err), 0);
+    CHECK_INT(hx_broker_ensure_builtin_topics(b, &err), 0);
+    for (int i = 0; i < 2; i++) {
+        m[i] = open_engine(&cfg, d[i], i ? "n1" : "n0", b, 60000);
+        REQUIRE_INT(m[i] != NULL, 1);
+    }
+    CHECK(all_joined(m, 2));
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "w%d", i);
+        CHECK_INT(update(m[0], id, json_pack("{s:s}", "content", "after the re-creation"), NULL), 0);
+    }
+    flush_all(m, 2);
+    CHECK(converged(m, 2, 5000));
+    json_t *out = NULL;
+    CHECK_INT(hx_memory_get(m[1], "t", "w7", 0, &out, &err), 0);
+    char *txt = out ? json_dumps(out, 0) : NULL;
+    CHECK_CONTAINS(txt, "after the re-creation");
+    free(txt);
+    json_decref(out);
+    for (int i = 0; i < 2; i++)
+        hx_memory_close(m[i]);
+    hx_broker_close(b);
+    hx_rm_rf(root);
+    free(root);
+}
+
 /* The broker cannot serve memory sync when the engine opens (here: the
  * events topic is missing): the open succeeds, writes are accepted, and sync
  * starts by itself once the topic is there. */
@@ -625,6 +684,7 @@ int main(int argc, char **argv)
         RUN(test_health_while_publishing_fails);
         RUN(test_open_while_sync_unavailable);
         RUN(test_periodic_push_backs_off);
+        RUN(test_recreated_topic_read_from_start);
     }
     if (!on_kafka || !strcmp(part, "kafka_lww"))
         RUN(test_lww_same_winner_everywhere);

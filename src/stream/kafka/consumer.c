@@ -7,6 +7,7 @@
 #include "helix/hx_clock.h"
 #include "helix/hx_logger.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,37 @@ static void registry_remove(kf_consumer_t *c)
     pthread_mutex_unlock(&c->k->mu);
 }
 
+/* kafka_consumer_lag_records from librdkafka's statistics, every second for
+ * every partition the member holds, whether or not it commits (a gauge set
+ * only on commit never shows a group that reads without committing). Lag is
+ * the high watermark minus the committed offset, or minus the read position
+ * (app_offset) before the first commit. */
+static int consumer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    kf_consumer_t *c = opaque;
+    if (!c->k->m_lag)
+        return 0;
+    json_t *root = json_loadb(json, len, 0, NULL);
+    const char *tname, *pname;
+    json_t *t, *p;
+    json_object_foreach(json_object_get(root, "topics"), tname, t) {
+        json_object_foreach(json_object_get(t, "partitions"), pname, p) {
+            json_int_t hi = json_integer_value(json_object_get(p, "hi_offset"));
+            json_int_t committed = json_integer_value(json_object_get(p, "committed_offset"));
+            json_int_t pos = json_integer_value(json_object_get(p, "app_offset"));
+            const char *state = json_string_value(json_object_get(p, "fetch_state"));
+            if (strcmp(pname, "-1") == 0 || !state || strcmp(state, "none") == 0 || hi < 0)
+                continue; /* the internal unassigned partition, or one this member does not fetch */
+            double v = committed >= 0 ? (double)(hi - committed) : pos >= 0 ? (double)(hi - pos) : -1;
+            if (v >= 0)
+                hx_gauge_set_labels(c->k->m_lag, (const char *[]){"kafka", c->group, tname, pname}, v);
+        }
+    }
+    json_decref(root);
+    return 0; /* librdkafka frees json */
+}
+
 static int make_handle(kf_consumer_t *c, const char *client_id, hx_err_t *err)
 {
     const hx_config_t *cfg = &c->k->cfg;
@@ -118,10 +150,13 @@ static int make_handle(kf_consumer_t *c, const char *client_id, hx_err_t *err)
         (rc = kf_conf_set(conf, "partition.assignment.strategy", "range", err)) ||
         (rc = kf_conf_set(conf, "fetch.min.bytes", fmb, err)) ||
         (rc = kf_conf_set(conf, "fetch.wait.max.ms", fwm, err)) ||
-        (rc = kf_conf_set(conf, "max.partition.fetch.bytes", mpf, err))) {
+        (rc = kf_conf_set(conf, "max.partition.fetch.bytes", mpf, err)) ||
+        (rc = kf_conf_set(conf, "statistics.interval.ms", c->k->m_lag ? "1000" : "0", err))) {
         rd_kafka_conf_destroy(conf);
         return rc;
     }
+    if (c->k->m_lag)
+        rd_kafka_conf_set_stats_cb(conf, consumer_stats_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, c);
     char errstr[512];
