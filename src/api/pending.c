@@ -17,11 +17,6 @@ static const pending_t routes_pending[] = {
     {"POST", "/v1/analytics/query", "the analytics store"},
     {"GET", "/v1/learning/insights", "cross-session learning"},
     {"GET", "/v1/learning/patterns", "cross-session learning"},
-    {"GET", "/v1/datalake/datasets", "the data lake"},
-    {"GET", "/v1/datalake/{dataset}/partitions", "the data lake"},
-    {"GET", "/v1/jobs/{id}", "the batch job runner"},
-    {"GET", "/v1/jobs", "the batch job runner"},
-    {"POST", "/v1/jobs", "the batch job runner"},
 };
 
 static const struct {

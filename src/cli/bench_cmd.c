@@ -18,6 +18,7 @@ static const struct {
     {"kafka", hx_bench_kafka, "event log: 100K x 1 KiB to 12 lz4 partitions, then 10K msg/s and 50% of peak"},
     {"context", hx_bench_context, "context: replay+compress 1K/5K/10K-message conversations, cold and warm"},
     {"memory", hx_bench_memory, "memory sync: 3 nodes, 5K writes/s, lag, conflicts, lost writes"},
+    {"lake", hx_bench_lake, "data lake: 1M metric rows + 100K messages to Parquet per codec, projected read"},
     {"graph", hx_bench_graph, "knowledge graph: 100K entities / 300K relationships via events, 2-hop, fulltext, path"},
     {"http", hx_bench_http, "HTTP API under wrk, 32 connections: records, messages, memory writes, /health"},
 };
