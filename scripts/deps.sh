@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev curl
   librdkafka-dev libcurl4-openssl-dev libsqlite3-dev liblz4-dev libzstd-dev
-  libxxhash-dev libmicrohttpd-dev libjansson-dev libyaml-dev
+  libxxhash-dev libmicrohttpd-dev libjansson-dev libyaml-dev libsnappy-dev
   jq kcat wrk
 )
 

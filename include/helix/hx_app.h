@@ -25,6 +25,8 @@ typedef struct hx_broker hx_broker_t;
 typedef struct hx_context hx_context_t;
 typedef struct hx_memory hx_memory_t;
 typedef struct hx_analytics hx_analytics_t;
+typedef struct hx_lake hx_lake_t;
+typedef struct hx_jobs hx_jobs_t;
 typedef struct hx_graph hx_graph_t;
 
 typedef struct hx_app {
@@ -35,6 +37,8 @@ typedef struct hx_app {
     hx_context_t *context;    /* "context" */
     hx_memory_t *memory;      /* "memory" */
     hx_analytics_t *analytics; /* "analytics" */
+    hx_lake_t *lake;          /* "lake" */
+    hx_jobs_t *jobs;          /* "jobs" */
     hx_graph_t *graph;        /* "graph" */
     /* "event_log": built-in topics found missing at open (they existed at the
      * previous start and were recreated empty), ", "-separated; owned, NULL if none. */

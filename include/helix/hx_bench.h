@@ -78,6 +78,14 @@ int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * query_{a,b1,b2}_{p50,p95}_ms and verified (backend: embedded | clickhouse). */
 int hx_bench_analytics(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
+/* 1M provider-metric rows (7 day partitions) and 100K conversation messages
+ * written to Parquet with each codec (none, snappy, zstd), then a projected,
+ * filtered read and a full verification of the zstd rows. --messages sets the
+ * metric rows (messages are a tenth). *out: write_rows_per_sec,
+ * write_mb_per_sec (raw value bytes), bytes_per_row, read_rows_per_sec, codec
+ * (zstd, the headline), verified, by_codec, conversations. */
+int hx_bench_lake(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+
 /* The knowledge graph on 100K entities / 300K relationships (messages sets
  * the entity count; relationships are 3x) with a power-law degree
  * distribution: writes through the event path (produce to queryable), 2-hop

@@ -142,6 +142,25 @@ typedef struct hx_config {
         } snapshot;
     } distributed_memory;
     struct {
+        int enabled;                 /* bool: run the archiver, default true */
+        char root[HX_CFG_STR];       /* empty = <data_dir>/lake */
+        char codec[16];              /* none|snappy|zstd, default snappy */
+        int zstd_level;              /* 3 */
+        int64_t row_group_bytes;     /* 128 MiB */
+        int64_t page_bytes;          /* 1 MiB */
+        int64_t file_rows;           /* archiver flush size, 100000 */
+        int flush_ms;                /* archiver flush age, 60000 */
+        int64_t target_file_bytes;   /* compaction target, 128 MiB */
+        int retention_days;          /* 365; 0 = keep forever */
+        char dataset_retention_days[HX_CFG_STR]; /* "provider_metrics=30,debates=90" */
+        char export_dir[HX_CFG_STR]; /* empty = <lake.root>/_exports */
+    } lake;
+    struct {
+        int concurrency;             /* 2 */
+        char schedules[HX_CFG_STR];  /* "retention every 1h; compaction every 6h" */
+        int history;                 /* finished job records kept, 1000 */
+    } jobs;
+    struct {
         int batch_size;                  /* 1000 ops per store transaction */
         int flush_ms;                    /* 50 */
         int wait_ms;                     /* 5000: API writes wait for their events to apply */

@@ -15,6 +15,8 @@ extern const hx_subsystem_t hx_subsys_event_log; /* event_log.c */
 extern const hx_subsystem_t hx_subsys_memory;    /* memory.c */
 extern const hx_subsystem_t hx_subsys_context;   /* context.c */
 extern const hx_subsystem_t hx_subsys_analytics; /* analytics.c */
+extern const hx_subsystem_t hx_subsys_lake;      /* lake.c */
+extern const hx_subsystem_t hx_subsys_jobs;      /* jobs.c */
 extern const hx_subsystem_t hx_subsys_graph;     /* knowledge.c */
 extern const hx_subsystem_t hx_subsys_pending;   /* pending.c */
 

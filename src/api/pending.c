@@ -13,11 +13,6 @@ typedef struct pending {
 static const pending_t routes_pending[] = {
     {"GET", "/v1/learning/insights", "cross-session learning"},
     {"GET", "/v1/learning/patterns", "cross-session learning"},
-    {"GET", "/v1/datalake/datasets", "the data lake"},
-    {"GET", "/v1/datalake/{dataset}/partitions", "the data lake"},
-    {"GET", "/v1/jobs/{id}", "the batch job runner"},
-    {"GET", "/v1/jobs", "the batch job runner"},
-    {"POST", "/v1/jobs", "the batch job runner"},
 };
 
 static int not_built(hx_req_t *req, hx_res_t *res, void *ctx)

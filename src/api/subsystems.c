@@ -9,6 +9,8 @@ static const hx_subsystem_t *const table[] = {
     &hx_subsys_context,
     &hx_subsys_analytics,
     &hx_subsys_graph,
+    &hx_subsys_lake,
+    &hx_subsys_jobs,
     &hx_subsys_pending,
 };
 

@@ -19,6 +19,7 @@ static const struct {
     {"context", hx_bench_context, "context: replay+compress 1K/5K/10K-message conversations, cold and warm"},
     {"memory", hx_bench_memory, "memory sync: 3 nodes, 5K writes/s, lag, conflicts, lost writes"},
     {"analytics", hx_bench_analytics, "analytics: 1M rows in process and over HTTP, queries a/b1/b2, verified"},
+    {"lake", hx_bench_lake, "data lake: 1M metric rows + 100K messages to Parquet per codec, projected read"},
     {"graph", hx_bench_graph, "knowledge graph: 100K entities / 300K relationships via events, 2-hop, fulltext, path"},
     {"http", hx_bench_http, "HTTP API under wrk, 32 connections: records, messages, memory writes, /health"},
 };

@@ -27,6 +27,8 @@ int hx_cmd_consume(int argc, char **argv);
 int hx_cmd_bench(int argc, char **argv);
 int hx_cmd_kafka_mock(int argc, char **argv);
 int hx_cmd_replay(int argc, char **argv);
+int hx_cmd_lake(int argc, char **argv);
+int hx_cmd_job(int argc, char **argv);
 int hx_cmd_keys(int argc, char **argv);
 
 struct hx_envelope;

@@ -12,6 +12,8 @@ static const hx_cmd_t commands[] = {
     {"replay", hx_cmd_replay, "print a conversation's compressed context"},
     {"keys", hx_cmd_keys, "create, list or revoke API keys"},
     {"kafka-mock", hx_cmd_kafka_mock, "host librdkafka's mock Kafka cluster on loopback"},
+    {"lake", hx_cmd_lake, "list, print or delete data lake rows (Parquet)"},
+    {"job", hx_cmd_job, "submit, list, watch or cancel batch jobs of a running server"},
     {"bench", hx_cmd_bench, "measure performance against the DESIGN.md table"},
     {"config", hx_cmd_config, "check, show or document configuration"},
     {"version", hx_cmd_version, "print version information"},

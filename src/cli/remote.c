@@ -23,7 +23,7 @@ static int served_url(const hx_config_t *cfg, char *out, size_t len)
     return ok && strncmp(out, "http://", 7) == 0;
 }
 
-static void remote_init(const hx_config_t *cfg, const char *server, hx_cli_remote_t *r)
+void hx_cli_remote_init(const hx_config_t *cfg, const char *server, hx_cli_remote_t *r)
 {
     const char *u = server ? server : cfg->cli.server_url;
     if (u && *u)
@@ -46,7 +46,7 @@ int hx_cli_open_target(const hx_cli_common_t *co, hx_config_t *cfg, hx_broker_t 
     if (hx_cli_load_config(co->config, co->data_dir, NULL, NULL, cfg))
         return 2;
     if (co->server) {
-        remote_init(cfg, co->server, remote);
+        hx_cli_remote_init(cfg, co->server, remote);
         snprintf(remote->why, sizeof remote->why, "--server");
         return 0;
     }
@@ -54,7 +54,7 @@ int hx_cli_open_target(const hx_cli_common_t *co, hx_config_t *cfg, hx_broker_t 
     int rc = hx_broker_open(cfg, NULL, broker, &err);
     if (rc == HX_EUNAVAIL && strcmp(cfg->backends.events, "embedded") == 0) {
         /* The data dir is locked: a running server owns it, so use its API. */
-        remote_init(cfg, NULL, remote);
+        hx_cli_remote_init(cfg, NULL, remote);
         snprintf(remote->why, sizeof remote->why, "data dir %s is held by another helix process", cfg->node.data_dir);
         fprintf(stderr, "helix: %s; using the server's HTTP API at %s\n", remote->why, remote->url);
         return 0;

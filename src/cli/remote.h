@@ -28,6 +28,13 @@ typedef struct hx_cli_common {
  * code: 0, 1 (runtime) or 2 (usage/config). */
 int hx_cli_open_target(const hx_cli_common_t *co, hx_config_t *cfg, hx_broker_t **broker, hx_cli_remote_t *remote);
 
+/* The server to talk to without opening the data dir (commands whose
+ * engine only runs inside `helix serve`, like `helix job`): server (may be
+ * NULL), else cli.server_url, else the URL the server wrote to
+ * <data_dir>/serve.url, else server.host:server.port; the key from
+ * cli.api_key or server.token. */
+void hx_cli_remote_init(const hx_config_t *cfg, const char *server, hx_cli_remote_t *r);
+
 /* One request to the server. path is absolute ("/v1/topics"), already
  * escaped; body (borrowed, may be NULL) is sent as JSON; tenant (may be NULL)
  * goes in X-Helix-Tenant. *out gets the parsed response (NULL when empty).
