@@ -348,7 +348,7 @@ int hx_bench_analytics(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     const char *sql_b2 = "SELECT toStartOfHour(timestamp) AS h, provider, count(), avg(response_time_ms), "
                          "quantile(0.95)(response_time_ms) FROM provider_metrics GROUP BY h, provider ORDER BY h, "
                          "provider";
-    qstat_t qa, qb1, qb2, ra, rb1, rb2;
+    qstat_t qa = {0}, qb1 = {0}, qb2 = {0}, ra = {0}, rb1 = {0}, rb2 = {0};
     if ((rc = time_query(a, sql_a, RUNS, 0, 0, &d, ea, &ac, &qa, err)) ||
         (rc = time_query(a, sql_b1, RUNS, 0, 1, &d, eb1, &ac, &qb1, err)) ||
         (rc = time_query(a, sql_b2, RUNS, 0, 2, &d, eb2, &ac, &qb2, err)) ||
