@@ -8,6 +8,9 @@ PACKAGES=(
   librdkafka-dev libcurl4-openssl-dev libsqlite3-dev liblz4-dev libzstd-dev
   libxxhash-dev libmicrohttpd-dev libjansson-dev libyaml-dev
   jq
+  # Tests only: the ClickHouse backend runs against a real clickhouse-server
+  # (Debian 12 ships 18.16), started by the tests as a plain process.
+  clickhouse-server clickhouse-client
 )
 
 missing=()

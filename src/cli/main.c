@@ -11,6 +11,7 @@ static const hx_cmd_t commands[] = {
     {"consume", hx_cmd_consume, "print a topic's records as JSON lines"},
     {"replay", hx_cmd_replay, "print a conversation's compressed context"},
     {"kafka-mock", hx_cmd_kafka_mock, "host librdkafka's mock Kafka cluster on loopback"},
+    {"clickhouse-run", hx_cmd_clickhouse_run, "run a private clickhouse-server on loopback"},
     {"bench", hx_cmd_bench, "measure performance against the DESIGN.md table"},
     {"config", hx_cmd_config, "check, show or document configuration"},
     {"version", hx_cmd_version, "print version information"},
@@ -20,7 +21,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: helix <command> [options]\n\nHelix is the big data layer of an LLM agent platform.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-16s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun `helix <command> --help` for the options of one command.\n");
 }
 
