@@ -1,0 +1,116 @@
+/* ClickHouse backend internals: one HTTP connection to ClickHouse, the
+ * schema (DDL for ClickHouse 18.16 and later), batch inserts, read-only
+ * queries and retention.
+ *
+ * Everything here speaks ClickHouse's HTTP interface: the statement in the
+ * POST body (or in ?query= for INSERT, whose body is the data), settings as
+ * URL parameters (18.16 has no SETTINGS clause on SELECT), errors as HTTP
+ * 500 with "Code: N, e.displayText() = ..." in the body. */
+#ifndef HX_CH_H
+#define HX_CH_H
+
+#include "helix/hx_buf.h"
+#include "helix/hx_error.h"
+#include "helix/hx_http_client.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+typedef struct ch_opts {
+    const char *url;            /* http(s)://host:port */
+    const char *database;
+    const char *user, *password;
+    long timeout_ms, connect_timeout_ms;
+    const char *ca_file, *cert_file, *key_file;
+    int insecure;
+    int insert_retries;         /* extra attempts after the first */
+    int retry_backoff_ms;       /* first backoff; doubles up to 32x */
+    int index_granularity;      /* MergeTree SETTINGS index_granularity */
+    int ttl_days;               /* raw-table retention; 0 = keep forever */
+} ch_opts_t;
+
+typedef struct ch_conn {
+    hx_http_client_t *http;     /* guarded by mu */
+    pthread_mutex_t mu;
+    char url[512];              /* without trailing slash */
+    char database[64];
+    int insert_retries, retry_backoff_ms, index_granularity, ttl_days;
+    uint64_t requests, failures; /* guarded by mu */
+} ch_conn_t;
+
+int ch_conn_open(const ch_opts_t *o, ch_conn_t **out, hx_err_t *err);
+void ch_conn_close(ch_conn_t *c);
+
+/* Runs one statement. With data, sql goes in ?query= and data is the body
+ * (INSERT ... FORMAT ...); else sql is the body. settings: NULL or
+ * "k=v&k=v" URL parameters. use_db: 0 for statements that must run before
+ * the database exists. out (may be NULL) receives the answer. Maps ClickHouse
+ * error codes to HX_E* with ClickHouse's message. */
+int ch_exec(ch_conn_t *c, const char *sql, const void *data, size_t len, const char *settings, int use_db,
+            hx_buf_t *out, hx_err_t *err);
+
+/* HX_OK when GET /ping answers "Ok.". */
+int ch_ping(ch_conn_t *c, hx_err_t *err);
+
+/* 1 when an error code is worth retrying (server down, overloaded, too many parts). */
+int ch_retryable(int code);
+
+/* ---- schema (schema.c) ------------------------------------------------ */
+
+/* The DDL is generated from the shared table and rollup definitions
+ * (hx_an_table / hx_an_rollup), so both backends store the same columns.
+ * Rollup tables keep the source's
+ * names for the bucket (timestamp, rounded down) and the dims, so a query
+ * prints the same against both; measures are -State columns. */
+
+#define CH_WIDE_TABLE "ingest_rows"       /* Null engine: every write goes here */
+#define CH_OFFSETS_TABLE "ingest_offsets" /* consumer position stored with the data */
+#define CH_TBL_OFFSETS 255                /* ingest_rows.tbl of an offsets row */
+
+/* ClickHouse type of a Helix column type ("DateTime('UTC')", ...). */
+const char *ch_type_name(int hx_type);
+
+/* CREATE DATABASE/TABLE/MATERIALIZED VIEW IF NOT EXISTS for everything;
+ * safe to run at every start and concurrently from several nodes. */
+int ch_schema_create(ch_conn_t *c, hx_err_t *err);
+/* Appends every DDL statement, ';\n'-separated (for docs and tests). */
+int ch_schema_ddl(const ch_conn_t *c, hx_buf_t *out);
+
+/* Retention for 18.16, which has no table TTL: drops the monthly partitions
+ * wholly older than ttl_days and deletes the older rows of the partition
+ * the cut-off falls in (an ALTER ... DELETE mutation). now_s: epoch seconds. */
+int ch_schema_retention(ch_conn_t *c, int64_t now_s, hx_err_t *err);
+
+/* ---- inserts (insert.c) ---------------------------------------------- */
+
+/* TSV field encoders (ClickHouse's TabSeparated escaping). */
+int ch_tsv_str(hx_buf_t *b, const char *s, size_t len);
+int ch_tsv_i64(hx_buf_t *b, int64_t v);
+int ch_tsv_f64(hx_buf_t *b, double v);
+
+/* One INSERT INTO ingest_rows FORMAT TabSeparated with tsv as the body:
+ * one POST, one block, so it lands whole or not at all. Retries retryable
+ * failures insert_retries times with doubling backoff. When a failure may
+ * have landed (the answer was lost, not refused) and probe_seq is not 0, it
+ * first asks whether ingest_offsets holds (probe_seq, src, part) and counts
+ * the insert as done if so. *attempts (may be NULL) receives the POSTs. */
+int ch_insert_rows(ch_conn_t *c, const hx_buf_t *tsv, size_t nrows, uint64_t probe_seq, int probe_src,
+                   int probe_part, int *attempts, hx_err_t *err);
+
+/* Appends batch's rows as ingest_rows TSV lines. */
+struct hx_an_batch;
+int ch_encode_batch(const struct hx_an_batch *b, hx_buf_t *tsv);
+/* Appends one offsets line (tbl = CH_TBL_OFFSETS). */
+int ch_encode_offset(uint64_t seq, int src, int part, int64_t next, hx_buf_t *tsv);
+
+/* ---- query text (print.c) --------------------------------------------- */
+
+struct hx_sql_query;
+/* Appends q as ClickHouse SQL against db.table (the raw table, or the rollup
+ * table with -Merge aggregates when q->rollup >= 0), tenant-filtered.
+ * DateTime results come back as epoch seconds and Dates as day numbers, so
+ * the server's time zone never matters. Ends with FORMAT JSONCompact. */
+int ch_print_query(const ch_conn_t *c, const struct hx_sql_query *q, hx_buf_t *out);
+int ch_sql_quote(hx_buf_t *b, const char *s, size_t len);
+
+#endif

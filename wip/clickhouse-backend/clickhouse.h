@@ -1,0 +1,27 @@
+/* The ClickHouse analytics backend (backends.analytics: clickhouse): the
+ * hx_an_backend_ops_t of backend.h over ClickHouse's HTTP interface. */
+#ifndef HX_ANALYTICS_CLICKHOUSE_H
+#define HX_ANALYTICS_CLICKHOUSE_H
+
+#include "analytics/backend.h"
+#include "analytics/clickhouse/ch.h"
+
+/* Connects (lazily: an unreachable server at startup is an outage, not a
+ * failure; the schema is created on first contact), fills *ops and *impl. */
+int hx_an_clickhouse_open(const hx_analytics_opts_t *o, const hx_an_backend_ops_t **ops, void **impl,
+                          hx_err_t *err);
+
+/* Storage knobs shared with the embedded store. */
+#ifndef CH_CFG_INDEX_GRANULARITY
+#define CH_CFG_INDEX_GRANULARITY(cfg) 8192
+#define CH_CFG_TTL_DAYS(cfg) 0
+#endif
+
+/* The connection settings of cfg's clickhouse.* (and analytics.*) knobs. */
+void ch_opts_from_config(const hx_config_t *cfg, ch_opts_t *o);
+
+/* Runs a bound query (query.c). */
+int ch_backend_query(ch_conn_t *c, hx_sql_query_t *q, const hx_an_exec_opts_t *o, hx_an_result_t *out,
+                     hx_err_t *err);
+
+#endif
