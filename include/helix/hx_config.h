@@ -66,6 +66,25 @@ typedef struct hx_config {
         } consumer;
     } kafka;
     struct {
+        int batch_rows;              /* ingest / buffer flush batch, default 50000 */
+        int flush_ms;                /* longest rows wait before a flush, default 1000 */
+        int64_t query_max_rows;      /* result rows, default 100000 */
+        int query_timeout_ms;        /* default 10000 */
+        int index_granularity;       /* rows per granule, default 8192 */
+        int parts_to_throw_insert;   /* parts in one partition that stop inserts, default 300 */
+        int merge_max_parts;         /* parts one merge combines at most, default 10 */
+        int64_t merge_max_rows;      /* rows a merged part holds at most, default 10000000 */
+        char compression[16];        /* lz4 | zstd | none, default lz4 */
+        int64_t cache_bytes;         /* decompressed column cache, default 268435456 */
+        int maintain_interval_ms;    /* background merge/TTL period, default 1000 */
+        struct {
+            int provider_metrics;        /* TTL in days, 0 = forever; default 90 */
+            int debate_metrics;          /* default 365 */
+            int debate_participants;     /* default 365 */
+            int conversation_metrics;    /* default 365 */
+        } ttl_days;
+    } analytics;
+    struct {
         char url[HX_CFG_STR];        /* default http://127.0.0.1:8123 */
         char database[64];           /* default helix */
         char user[64];               /* default default */

@@ -30,7 +30,12 @@ typedef struct ch_backend {
     uint64_t seq;              /* last ingest commit's sequence number */
     char version[32];
     uint64_t mem_bytes, mem_at_ns;
+    uint64_t retention_at_ns;  /* last background retention pass */
 } ch_backend_t;
+
+/* Background maintenance comes every analytics.maintain_interval_ms; a
+ * retention pass is a handful of queries, once a minute is plenty. */
+#define RETENTION_EVERY_NS (60ull * 1000 * 1000 * 1000)
 
 void ch_opts_from_config(const hx_config_t *cfg, ch_opts_t *o)
 {
@@ -47,8 +52,11 @@ void ch_opts_from_config(const hx_config_t *cfg, ch_opts_t *o)
     o->insecure = cfg->clickhouse.tls.insecure_skip_verify;
     o->insert_retries = cfg->clickhouse.insert_retries;
     o->retry_backoff_ms = cfg->clickhouse.retry_backoff_ms;
-    o->index_granularity = CH_CFG_INDEX_GRANULARITY(cfg);
-    o->ttl_days = CH_CFG_TTL_DAYS(cfg);
+    o->index_granularity = cfg->analytics.index_granularity;
+    o->ttl_days[HX_AN_PROVIDER_METRICS] = cfg->analytics.ttl_days.provider_metrics;
+    o->ttl_days[HX_AN_DEBATE_METRICS] = cfg->analytics.ttl_days.debate_metrics;
+    o->ttl_days[HX_AN_DEBATE_PARTICIPANTS] = cfg->analytics.ttl_days.debate_participants;
+    o->ttl_days[HX_AN_CONVERSATION_METRICS] = cfg->analytics.ttl_days.conversation_metrics;
 }
 
 /* First contact: the schema, the server version and where the commit
@@ -241,6 +249,14 @@ static int ch_table_stats(void *impl, hx_an_table_t t, hx_an_table_stats_t *out,
 static int ch_maintain(void *impl, int64_t now_s, hx_err_t *err)
 {
     ch_backend_t *b = impl;
+    uint64_t now = hx_mono_ns();
+    pthread_mutex_lock(&b->mu);
+    int due = now_s || !b->retention_at_ns || now - b->retention_at_ns >= RETENTION_EVERY_NS;
+    if (due)
+        b->retention_at_ns = now;
+    pthread_mutex_unlock(&b->mu);
+    if (!due)
+        return HX_OK;
     int rc = with_schema(b, err);
     return rc ? rc : ch_schema_retention(b->conn, now_s ? now_s : hx_now_ms() / 1000, err);
 }

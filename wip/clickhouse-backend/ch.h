@@ -26,7 +26,7 @@ typedef struct ch_opts {
     int insert_retries;         /* extra attempts after the first */
     int retry_backoff_ms;       /* first backoff; doubles up to 32x */
     int index_granularity;      /* MergeTree SETTINGS index_granularity */
-    int ttl_days;               /* raw-table retention; 0 = keep forever */
+    int ttl_days[8];            /* retention per table (hx_an_table_t); 0 = keep forever */
 } ch_opts_t;
 
 typedef struct ch_conn {
@@ -34,7 +34,8 @@ typedef struct ch_conn {
     pthread_mutex_t mu;
     char url[512];              /* without trailing slash */
     char database[64];
-    int insert_retries, retry_backoff_ms, index_granularity, ttl_days;
+    int insert_retries, retry_backoff_ms, index_granularity;
+    int ttl_days[8];
     uint64_t requests, failures; /* guarded by mu */
 } ch_conn_t;
 

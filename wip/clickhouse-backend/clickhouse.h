@@ -11,12 +11,6 @@
 int hx_an_clickhouse_open(const hx_analytics_opts_t *o, const hx_an_backend_ops_t **ops, void **impl,
                           hx_err_t *err);
 
-/* Storage knobs shared with the embedded store. */
-#ifndef CH_CFG_INDEX_GRANULARITY
-#define CH_CFG_INDEX_GRANULARITY(cfg) 8192
-#define CH_CFG_TTL_DAYS(cfg) 0
-#endif
-
 /* The connection settings of cfg's clickhouse.* (and analytics.*) knobs. */
 void ch_opts_from_config(const hx_config_t *cfg, ch_opts_t *o);
 

@@ -259,22 +259,22 @@ static int yyyymm(int64_t s)
 
 int ch_schema_retention(ch_conn_t *c, int64_t now_s, hx_err_t *err)
 {
-    if (c->ttl_days <= 0)
-        return HX_OK;
-    int64_t cut = now_s - (int64_t)c->ttl_days * 86400;
-    int cut_month = yyyymm(cut);
     hx_buf_t sql = HX_BUF_INIT, parts = HX_BUF_INIT;
     int rc = HX_OK;
     for (int i = 0; !rc && i < HX_AN_NTABLES + HX_AN_NROLLUPS; i++) {
         int raw = i < HX_AN_NTABLES;
-        const char *name = raw ? hx_an_table((hx_an_table_t)i)->name
-                               : hx_an_rollup((hx_an_rollup_t)(i - HX_AN_NTABLES))->name;
-        const char *col = "timestamp";
+        const hx_an_rollup_def_t *r = raw ? NULL : hx_an_rollup((hx_an_rollup_t)(i - HX_AN_NTABLES));
+        int table = raw ? i : (int)r->table;
+        const char *name = raw ? hx_an_table((hx_an_table_t)i)->name : r->name;
+        int ttl = c->ttl_days[table];
+        if (ttl <= 0)
+            continue;
+        int64_t cut = now_s - (int64_t)ttl * 86400;
         hx_buf_reset(&sql);
         rc = hx_buf_printf(&sql,
                            "SELECT DISTINCT partition FROM system.parts WHERE database = '%s' AND table = '%s' AND "
                            "active AND toUInt32(partition) < %d FORMAT TSV",
-                           c->database, name, cut_month);
+                           c->database, name, yyyymm(cut));
         if (rc || (rc = ch_exec(c, hx_buf_cstr(&sql), NULL, 0, NULL, 0, &parts, err)))
             break;
         for (char *p = (char *)hx_buf_cstr(&parts); !rc && p && *p;) {
@@ -289,26 +289,27 @@ int ch_schema_retention(ch_conn_t *c, int64_t now_s, hx_err_t *err)
             p = nl ? nl + 1 : NULL;
         }
         /* The partition the cut-off falls in keeps its younger rows; a
-         * mutation removes the older ones (rollups keep whole hours/days). */
+         * mutation removes the older ones (rollups go by whole months). */
         if (!rc && raw) {
-            hx_buf_reset(&sql);
-            rc = hx_buf_printf(&sql, "ALTER TABLE %s.%s DELETE WHERE %s < toDateTime(%lld, 'UTC')", c->database,
-                               name, col, (long long)cut);
-            if (!rc) {
-                hx_buf_t n = HX_BUF_INIT;
-                char probe[256];
-                snprintf(probe, sizeof probe, "SELECT count() FROM %s.%s WHERE %s < toDateTime(%lld, 'UTC')",
-                         c->database, name, col, (long long)cut);
-                rc = ch_exec(c, probe, NULL, 0, NULL, 0, &n, err);
-                if (!rc && atoll(hx_buf_cstr(&n)) > 0)
+            char probe[256];
+            snprintf(probe, sizeof probe, "SELECT count() FROM %s.%s WHERE timestamp < toDateTime(%lld, 'UTC')",
+                     c->database, name, (long long)cut);
+            hx_buf_t n = HX_BUF_INIT;
+            rc = ch_exec(c, probe, NULL, 0, NULL, 0, &n, err);
+            if (!rc && atoll(hx_buf_cstr(&n)) > 0) {
+                hx_buf_reset(&sql);
+                if (hx_buf_printf(&sql, "ALTER TABLE %s.%s DELETE WHERE timestamp < toDateTime(%lld, 'UTC')",
+                                  c->database, name, (long long)cut))
+                    rc = HX_ENOMEM;
+                else
                     rc = ch_exec(c, hx_buf_cstr(&sql), NULL, 0, NULL, 0, NULL, err);
-                hx_buf_free(&n);
             }
+            hx_buf_free(&n);
         }
     }
     hx_buf_free(&sql);
     hx_buf_free(&parts);
     if (rc)
-        hx_err_wrap(err, "applying the %d-day retention in ClickHouse", c->ttl_days);
+        hx_err_wrap(err, "applying retention in ClickHouse");
     return rc;
 }
