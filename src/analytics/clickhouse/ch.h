@@ -26,7 +26,7 @@ typedef struct ch_opts {
     int insert_retries;         /* extra attempts after the first */
     int retry_backoff_ms;       /* first backoff; doubles up to 32x */
     int index_granularity;      /* MergeTree SETTINGS index_granularity */
-    int ttl_days;               /* raw-table retention; 0 = keep forever */
+    int ttl_days[8];            /* retention per table (hx_an_table_t); 0 = keep forever */
 } ch_opts_t;
 
 typedef struct ch_conn {
@@ -34,7 +34,8 @@ typedef struct ch_conn {
     pthread_mutex_t mu;
     char url[512];              /* without trailing slash */
     char database[64];
-    int insert_retries, retry_backoff_ms, index_granularity, ttl_days;
+    int insert_retries, retry_backoff_ms, index_granularity;
+    int ttl_days[8];
     uint64_t requests, failures; /* guarded by mu */
 } ch_conn_t;
 
@@ -57,22 +58,18 @@ int ch_retryable(int code);
 
 /* ---- schema (schema.c) ------------------------------------------------ */
 
-typedef struct ch_column {
-    const char *name;
-    const char *type;           /* ClickHouse type, e.g. "DateTime('UTC')" */
-} ch_column_t;
+/* The DDL is generated from the shared table and rollup definitions
+ * (hx_an_table / hx_an_rollup), so both backends store the same columns.
+ * Rollup tables keep the source's
+ * names for the bucket (timestamp, rounded down) and the dims, so a query
+ * prints the same against both; measures are -State columns. */
 
-typedef struct ch_table {
-    const char *name;
-    const ch_column_t *cols;
-    int ncols;
-    const char *order_by;       /* "(tenant, provider, model, timestamp)" */
-    const char *time_col;       /* partition and TTL column */
-} ch_table_t;
+#define CH_WIDE_TABLE "ingest_rows"       /* Null engine: every write goes here */
+#define CH_OFFSETS_TABLE "ingest_offsets" /* consumer position stored with the data */
+#define CH_TBL_OFFSETS 255                /* ingest_rows.tbl of an offsets row */
 
-/* The raw tables, in insert order; NULL-terminated by count. */
-const ch_table_t *ch_schema_tables(int *n);
-const ch_table_t *ch_schema_table(const char *name);
+/* ClickHouse type of a Helix column type ("DateTime('UTC')", ...). */
+const char *ch_type_name(int hx_type);
 
 /* CREATE DATABASE/TABLE/MATERIALIZED VIEW IF NOT EXISTS for everything;
  * safe to run at every start and concurrently from several nodes. */
@@ -87,29 +84,37 @@ int ch_schema_retention(ch_conn_t *c, int64_t now_s, hx_err_t *err);
 
 /* ---- inserts (insert.c) ---------------------------------------------- */
 
-/* TSV field encoders (ClickHouse's TabSeparated escaping). */
-int ch_tsv_str(hx_buf_t *b, const char *s, size_t len);
-int ch_tsv_i64(hx_buf_t *b, int64_t v);
-int ch_tsv_f64(hx_buf_t *b, double v);
+/* ingest_rows is a union of the tables, not a concatenation: a table's
+ * k-th column of type T goes to slot T_k, so the row is as wide as the
+ * widest table per type (26 columns, not 54), cheap to encode and to parse.
+ * ch_slot_name gives the slot of column col of table t ("s3", "f1"...). */
+void ch_slot_name(int table, int col, char *out, size_t len);
+/* Appends the slot columns of ingest_rows' DDL (", s0 String, ..."). */
+int ch_slot_columns(hx_buf_t *b);
 
-/* Where a batch's rows came from: one range of one log partition (_src)
- * that all its rows fall in. lo > hi means unknown (no duplicate check). */
-typedef struct ch_batch_src {
-    uint32_t src;
-    uint64_t lo, hi;
-} ch_batch_src_t;
+/* One INSERT INTO ingest_rows FORMAT RowBinary with rb as the body: one
+ * POST, one block, so it lands whole or not at all. Retries retryable
+ * failures insert_retries times with doubling backoff. When a failure may
+ * have landed (the answer was lost, not refused) and probe_seq is not 0, it
+ * first asks whether ingest_offsets holds (probe_seq, src, part) and counts
+ * the insert as done if so. *attempts (may be NULL) receives the POSTs. */
+int ch_insert_rows(ch_conn_t *c, const hx_buf_t *rb, size_t nrows, uint64_t probe_seq, int probe_src,
+                   int probe_part, int *attempts, hx_err_t *err);
 
-/* INSERT INTO table FORMAT TabSeparated with tsv as the body: one POST, one
- * block (so it lands whole or not at all). Retries retryable failures
- * insert_retries times with doubling backoff; when a failure may have
- * landed (the answer was lost, not refused), it first asks ClickHouse
- * whether rows of src's range are there and counts them as inserted if so.
- * *attempts (may be NULL) receives the number of POSTs. */
-int ch_insert_tsv(ch_conn_t *c, const char *table, const hx_buf_t *tsv, size_t nrows, const ch_batch_src_t *src,
-                  int *attempts, hx_err_t *err);
+/* Appends batch's rows as ingest_rows RowBinary rows. */
+struct hx_an_batch;
+int ch_encode_batch(const struct hx_an_batch *b, hx_buf_t *rb);
+/* Appends one offsets row (tbl = CH_TBL_OFFSETS). */
+int ch_encode_offset(uint64_t seq, int src, int part, int64_t next, hx_buf_t *rb);
 
-/* The highest _offset stored per _src of table: fills offs[src] for src <
- * n (others are left as they are; UINT64_MAX = none). */
-int ch_max_offsets(ch_conn_t *c, const char *table, uint64_t *offs, uint32_t n, hx_err_t *err);
+/* ---- query text (print.c) --------------------------------------------- */
+
+struct hx_sql_query;
+/* Appends q as ClickHouse SQL against db.table (the raw table, or the rollup
+ * table with -Merge aggregates when q->rollup >= 0), tenant-filtered.
+ * DateTime results come back as epoch seconds and Dates as day numbers, so
+ * the server's time zone never matters. Ends with FORMAT JSONCompact. */
+int ch_print_query(const ch_conn_t *c, const struct hx_sql_query *q, hx_buf_t *out);
+int ch_sql_quote(hx_buf_t *b, const char *s, size_t len);
 
 #endif

@@ -40,7 +40,7 @@ int ch_conn_open(const ch_opts_t *o, ch_conn_t **out, hx_err_t *err)
     c->insert_retries = o->insert_retries;
     c->retry_backoff_ms = o->retry_backoff_ms > 0 ? o->retry_backoff_ms : 100;
     c->index_granularity = o->index_granularity > 0 ? o->index_granularity : 8192;
-    c->ttl_days = o->ttl_days;
+    memcpy(c->ttl_days, o->ttl_days, sizeof c->ttl_days);
     *out = c;
     return HX_OK;
 }
@@ -64,6 +64,7 @@ static int map_code(int ch, long status)
     case 47: /* UNKNOWN_IDENTIFIER */
     case 46: /* UNKNOWN_FUNCTION */
     case 27: /* CANNOT_PARSE_INPUT_ASSERTION_FAILED */
+    case 33: /* CANNOT_READ_ALL_DATA (a short RowBinary body) */
     case 26: /* CANNOT_PARSE_QUOTED_STRING */
     case 53: /* TYPE_MISMATCH */
     case 6:  /* CANNOT_PARSE_TEXT */

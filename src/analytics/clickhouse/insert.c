@@ -1,5 +1,9 @@
-/* Batch inserts into ClickHouse (ch.h). */
+/* Writes into ClickHouse (ch.h): rows encoded for ingest_rows in RowBinary
+ * (fixed-width little-endian numbers, varint-length strings: no escaping,
+ * no float printing or parsing), one POST per batch. */
 #include "analytics/clickhouse/ch.h"
+#include "analytics/sql/sql.h"
+#include "helix/hx_analytics.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -8,38 +12,152 @@
 #include <string.h>
 #include <time.h>
 
-int ch_tsv_str(hx_buf_t *b, const char *s, size_t len)
+/* Slot families, in ingest_rows' column order. */
+static const struct {
+    hx_an_type_t type;
+    const char *prefix;
+} families[] = {
+    {HX_AN_T_STRING, "s"},  {HX_AN_T_DATETIME, "t"}, {HX_AN_T_DATE, "d"},  {HX_AN_T_UINT8, "b"},
+    {HX_AN_T_UINT32, "u"},  {HX_AN_T_UINT64, "w"},   {HX_AN_T_INT64, "i"}, {HX_AN_T_FLOAT64, "f"},
+};
+#define NFAM ((int)(sizeof families / sizeof families[0]))
+
+static int family_of(hx_an_type_t t)
 {
-    if (hx_buf_reserve(b, len + 8))
-        return HX_ENOMEM;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i], esc = 0;
-        switch (ch) {
-        case '\t': esc = 't'; break;
-        case '\n': esc = 'n'; break;
-        case '\r': esc = 'r'; break;
-        case '\\': esc = '\\'; break;
-        case '\0': esc = '0'; break;
-        case '\b': esc = 'b'; break;
-        case '\f': esc = 'f'; break;
-        default: break;
+    for (int f = 0; f < NFAM; f++)
+        if (families[f].type == t)
+            return f;
+    return 0;
+}
+
+/* Slot index of column col of table t within its type's family. */
+static int slot_of(const hx_an_table_def_t *t, int col)
+{
+    int k = 0;
+    for (int i = 0; i < col; i++)
+        k += t->cols[i].type == t->cols[col].type;
+    return k;
+}
+
+static int family_width(int f)
+{
+    int w = 0;
+    for (int k = 0; k < HX_AN_NTABLES; k++) {
+        const hx_an_table_def_t *t = hx_an_table((hx_an_table_t)k);
+        int n = 0;
+        for (int i = 0; i < t->ncols; i++)
+            n += t->cols[i].type == families[f].type;
+        if (n > w)
+            w = n;
+    }
+    return w;
+}
+
+void ch_slot_name(int table, int col, char *out, size_t len)
+{
+    const hx_an_table_def_t *t = hx_an_table((hx_an_table_t)table);
+    snprintf(out, len, "%s%d", families[family_of(t->cols[col].type)].prefix, slot_of(t, col));
+}
+
+int ch_slot_columns(hx_buf_t *b)
+{
+    for (int f = 0; f < NFAM; f++)
+        for (int k = 0, w = family_width(f); k < w; k++)
+            if (hx_buf_printf(b, ", %s%d %s", families[f].prefix, k, ch_type_name(families[f].type)))
+                return HX_ENOMEM;
+    return HX_OK;
+}
+
+static int put_default(hx_buf_t *b, hx_an_type_t t)
+{
+    static const unsigned char zero[8] = {0};
+    switch (t) {
+    case HX_AN_T_STRING: return hx_buf_putc(b, 0); /* length 0 */
+    case HX_AN_T_UINT8: return hx_buf_append(b, zero, 1);
+    case HX_AN_T_DATE: return hx_buf_append(b, zero, 2);
+    case HX_AN_T_UINT32:
+    case HX_AN_T_DATETIME: return hx_buf_append(b, zero, 4);
+    default: return hx_buf_append(b, zero, 8);
+    }
+}
+
+static int put_cell(hx_buf_t *b, const hx_an_batch_t *batch, int col, hx_an_type_t t, size_t row)
+{
+    const hx_an_col_t *c = &batch->cols[col];
+    switch (t) {
+    case HX_AN_T_STRING: {
+        size_t len;
+        const char *s = hx_an_batch_str(batch, col, row, &len);
+        return hx_buf_put_bytes(b, s, len); /* uvarint length + bytes: RowBinary's String */
+    }
+    case HX_AN_T_UINT8: return hx_buf_put_u8(b, (uint8_t)c->i[row]);
+    case HX_AN_T_DATE: return hx_buf_put_u16le(b, (uint16_t)(c->i[row] < 0 ? 0 : c->i[row]));
+    case HX_AN_T_UINT32: return hx_buf_put_u32le(b, (uint32_t)c->i[row]);
+    /* DateTime is unsigned seconds: before the epoch clamps to it. */
+    case HX_AN_T_DATETIME: return hx_buf_put_u32le(b, (uint32_t)(c->i[row] < 0 ? 0 : c->i[row]));
+    case HX_AN_T_FLOAT64: {
+        /* A metric that is not finite is a bug upstream: store 0 rather than
+         * poison every sum over it. */
+        double v = isfinite(c->f[row]) ? c->f[row] : 0;
+        uint64_t u;
+        memcpy(&u, &v, sizeof u);
+        return hx_buf_put_u64le(b, u);
+    }
+    default: return hx_buf_put_u64le(b, (uint64_t)c->i[row]);
+    }
+}
+
+/* The wide row's cells in order, for one table: its column or -1 (default). */
+typedef struct {
+    int n;
+    int col[64];
+    hx_an_type_t type[64];
+} plan_t;
+
+static void make_plan(int table, plan_t *p)
+{
+    const hx_an_table_def_t *t = table < HX_AN_NTABLES ? hx_an_table((hx_an_table_t)table) : NULL;
+    p->n = 0;
+    for (int f = 0; f < NFAM; f++)
+        for (int k = 0, w = family_width(f); k < w && p->n < 64; k++) {
+            int col = -1;
+            for (int i = 0; t && i < t->ncols && col < 0; i++)
+                if (t->cols[i].type == families[f].type && slot_of(t, i) == k)
+                    col = i;
+            p->col[p->n] = col;
+            p->type[p->n++] = families[f].type;
         }
-        int rc = esc ? (hx_buf_putc(b, '\\') || hx_buf_putc(b, (unsigned char)esc)) : hx_buf_putc(b, (unsigned char)ch);
-        if (rc)
+}
+
+int ch_encode_batch(const hx_an_batch_t *batch, hx_buf_t *rb)
+{
+    plan_t p;
+    make_plan((int)batch->table, &p);
+    /* Offsets columns of a data row: o_seq, o_src, o_part, o_next. */
+    static const unsigned char no_offsets[8 + 1 + 2 + 8] = {0};
+    if (hx_buf_reserve(rb, batch->rows * 128))
+        return HX_ENOMEM;
+    for (size_t r = 0; r < batch->rows; r++) {
+        int rc = hx_buf_put_u8(rb, (uint8_t)batch->table);
+        for (int i = 0; !rc && i < p.n; i++)
+            rc = p.col[i] < 0 ? put_default(rb, p.type[i]) : put_cell(rb, batch, p.col[i], p.type[i], r);
+        if (rc || hx_buf_append(rb, no_offsets, sizeof no_offsets))
             return HX_ENOMEM;
     }
     return HX_OK;
 }
 
-int ch_tsv_i64(hx_buf_t *b, int64_t v) { return hx_buf_printf(b, "%" PRId64, v) ? HX_ENOMEM : HX_OK; }
-
-int ch_tsv_f64(hx_buf_t *b, double v)
+int ch_encode_offset(uint64_t seq, int src, int part, int64_t next, hx_buf_t *rb)
 {
-    /* ClickHouse reads nan/inf, but a metric that is not finite is a bug
-     * upstream: store 0 rather than poison every sum over it. */
-    if (!isfinite(v))
-        v = 0;
-    return hx_buf_printf(b, "%.17g", v) ? HX_ENOMEM : HX_OK;
+    plan_t p;
+    make_plan(CH_TBL_OFFSETS, &p);
+    int rc = hx_buf_put_u8(rb, CH_TBL_OFFSETS);
+    for (int i = 0; !rc && i < p.n; i++)
+        rc = put_default(rb, p.type[i]);
+    if (!rc)
+        rc = hx_buf_put_u64le(rb, seq) || hx_buf_put_u8(rb, (uint8_t)src) || hx_buf_put_u16le(rb, (uint16_t)part) ||
+             hx_buf_put_u64le(rb, (uint64_t)next);
+    return rc ? HX_ENOMEM : HX_OK;
 }
 
 static void sleep_ms(long ms)
@@ -48,27 +166,27 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* 1 = rows of the range are stored, 0 = none, <0 = cannot tell. */
-static int landed(ch_conn_t *c, const char *table, const ch_batch_src_t *src)
+/* 1 = the offsets row of seq is stored, 0 = not, <0 = cannot tell. */
+static int landed(ch_conn_t *c, uint64_t seq, int src, int part, hx_err_t *err)
 {
-    char sql[512];
+    char sql[256];
     snprintf(sql, sizeof sql,
-             "SELECT count() FROM %s.%s WHERE _src = %" PRIu32 " AND _offset >= %" PRIu64 " AND _offset <= %" PRIu64,
-             c->database, table, src->src, src->lo, src->hi);
+             "SELECT count() FROM %s." CH_OFFSETS_TABLE " WHERE seq = %" PRIu64 " AND src = %d AND part = %d",
+             c->database, seq, src, part);
     hx_buf_t out = HX_BUF_INIT;
-    int rc = ch_exec(c, sql, NULL, 0, NULL, 0, &out, NULL);
-    int r = rc ? -1 : atoll(hx_buf_cstr(&out)) > 0;
+    int rc = ch_exec(c, sql, NULL, 0, NULL, 0, &out, err);
+    int r = rc ? rc : atoll(hx_buf_cstr(&out)) > 0;
     hx_buf_free(&out);
     return r;
 }
 
-int ch_insert_tsv(ch_conn_t *c, const char *table, const hx_buf_t *tsv, size_t nrows, const ch_batch_src_t *src,
-                  int *attempts, hx_err_t *err)
+int ch_insert_rows(ch_conn_t *c, const hx_buf_t *rb, size_t nrows, uint64_t probe_seq, int probe_src,
+                   int probe_part, int *attempts, hx_err_t *err)
 {
     char sql[256];
-    snprintf(sql, sizeof sql, "INSERT INTO %s.%s FORMAT TabSeparated", c->database, table);
-    /* One block per POST: a batch is atomic only if ClickHouse does not cut
-     * it into several blocks. */
+    snprintf(sql, sizeof sql, "INSERT INTO %s." CH_WIDE_TABLE " FORMAT RowBinary", c->database);
+    /* One block per POST: the commit is atomic only if ClickHouse does not
+     * cut it into several blocks. */
     char settings[96];
     snprintf(settings, sizeof settings, "max_insert_block_size=%zu", nrows + 1024);
     int rc = HX_OK, n = 0, maybe_landed = 0;
@@ -79,11 +197,12 @@ int ch_insert_tsv(ch_conn_t *c, const char *table, const hx_buf_t *tsv, size_t n
             if (backoff < (long)c->retry_backoff_ms * 32)
                 backoff *= 2;
         }
-        if (maybe_landed && src && src->lo <= src->hi) {
-            int l = landed(c, table, src);
+        if (maybe_landed && probe_seq) {
+            int l = landed(c, probe_seq, probe_src, probe_part, err);
             if (l < 0) {
-                rc = hx_err_set(err, HX_EUNAVAIL, "ClickHouse at %s is unreachable (retrying the insert into %s)",
-                                c->url, table);
+                rc = l;
+                if (!ch_retryable(rc))
+                    break;
                 continue;
             }
             if (l == 1) {
@@ -92,7 +211,7 @@ int ch_insert_tsv(ch_conn_t *c, const char *table, const hx_buf_t *tsv, size_t n
             }
         }
         n++;
-        rc = ch_exec(c, sql, tsv->data ? (const void *)tsv->data : "", tsv->len, settings, 0, NULL, err);
+        rc = ch_exec(c, sql, rb->data ? (const void *)rb->data : "", rb->len, settings, 0, NULL, err);
         if (!rc || !ch_retryable(rc))
             break;
         /* Refused before it ran (too many parts, overloaded) cannot have
@@ -103,27 +222,6 @@ int ch_insert_tsv(ch_conn_t *c, const char *table, const hx_buf_t *tsv, size_t n
     if (attempts)
         *attempts = n;
     if (rc)
-        hx_err_wrap(err, "inserting %zu rows into %s (%d attempt%s)", nrows, table, n, n == 1 ? "" : "s");
-    return rc;
-}
-
-int ch_max_offsets(ch_conn_t *c, const char *table, uint64_t *offs, uint32_t n, hx_err_t *err)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT _src, max(_offset) FROM %s.%s GROUP BY _src FORMAT TabSeparated", c->database,
-             table);
-    hx_buf_t out = HX_BUF_INIT;
-    int rc = ch_exec(c, sql, NULL, 0, NULL, 0, &out, err);
-    for (char *p = rc ? NULL : (char *)hx_buf_cstr(&out); p && *p;) {
-        char *end;
-        unsigned long long s = strtoull(p, &end, 10);
-        unsigned long long o = strtoull(end, &end, 10);
-        if (s < n)
-            offs[s] = o;
-        p = strchr(end, '\n');
-        if (p)
-            p++;
-    }
-    hx_buf_free(&out);
+        hx_err_wrap(err, "inserting %zu rows (%d attempt%s)", nrows, n, n == 1 ? "" : "s");
     return rc;
 }

@@ -1,202 +1,226 @@
 /* The analytics schema on ClickHouse: raw MergeTree tables and
- * AggregatingMergeTree rollups fed by MATERIALIZED VIEW ... TO.
+ * AggregatingMergeTree rollups fed by MATERIALIZED VIEW ... TO, generated
+ * from the shared definitions in hx_analytics.h.
  *
  * Only what ClickHouse 18.16 (Debian 12) accepts, so the same DDL runs there
  * and on current releases: no table TTL (retention drops partitions
- * instead), no SimpleAggregateFunction, no LowCardinality, no DateTime64.
- * Timestamps are DateTime('UTC') so toStartOfHour/toDate mean UTC whatever
- * the server's time zone. Rollups keep states (count/sum/min/max/quantile/
- * uniq), merged at query time with -Merge: never averages of averages, and
- * never SummingMergeTree over an average column.
- *
- * Every raw table carries _src (the log partition the row came from, as
- * topic_id * 1024 + partition) and _offset (its log offset): ClickHouse holds
- * no transactions, so that pair is how an insert whose acknowledgement was
- * lost is recognised and not inserted twice (see insert.c). */
+ * instead), no SimpleAggregateFunction, no LowCardinality (low-cardinality
+ * columns are plain String), no DateTime64. Timestamps are DateTime('UTC')
+ * so toStartOfHour/toDate mean UTC whatever the server's time zone. Rollups
+ * keep states (count/sum/min/max/quantile), merged at query time with
+ * -Merge: never averages of averages, never SummingMergeTree over an
+ * average. */
 #include "analytics/clickhouse/ch.h"
+#include "helix/hx_analytics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define NCOLS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static const ch_column_t provider_cols[] = {
-    {"tenant", "String"},           {"timestamp", "DateTime('UTC')"}, {"provider", "String"},
-    {"model", "String"},            {"request_id", "String"},         {"debate_id", "String"},
-    {"round", "UInt32"},            {"response_time_ms", "Float64"},  {"prompt_tokens", "UInt64"},
-    {"completion_tokens", "UInt64"}, {"tokens_used", "UInt64"},       {"confidence", "Float64"},
-    {"success", "UInt8"},           {"error_type", "String"},         {"_src", "UInt32"},
-    {"_offset", "UInt64"},
-};
-static const ch_column_t debate_cols[] = {
-    {"tenant", "String"},         {"timestamp", "DateTime('UTC')"}, {"debate_id", "String"},
-    {"conversation_id", "String"}, {"topic", "String"},              {"rounds", "UInt32"},
-    {"winner_provider", "String"}, {"winner_model", "String"},       {"confidence", "Float64"},
-    {"duration_ms", "Float64"},   {"outcome", "String"},            {"participants", "UInt32"},
-    {"_src", "UInt32"},           {"_offset", "UInt64"},
-};
-static const ch_column_t participant_cols[] = {
-    {"tenant", "String"},          {"timestamp", "DateTime('UTC')"}, {"debate_id", "String"},
-    {"provider", "String"},        {"model", "String"},              {"position", "UInt32"},
-    {"response_time_ms", "Float64"}, {"tokens_used", "UInt64"},      {"confidence", "Float64"},
-    {"won", "UInt8"},              {"_src", "UInt32"},               {"_offset", "UInt64"},
-};
-static const ch_column_t conversation_cols[] = {
-    {"tenant", "String"},           {"timestamp", "DateTime('UTC')"}, {"conversation_id", "String"},
-    {"user_id", "String"},          {"messages_added", "UInt64"},     {"messages_updated", "UInt64"},
-    {"messages_deleted", "UInt64"}, {"tokens", "UInt64"},             {"user_messages", "UInt64"},
-    {"assistant_messages", "UInt64"}, {"system_messages", "UInt64"},  {"tool_messages", "UInt64"},
-    {"_src", "UInt32"},             {"_offset", "UInt64"},
-};
-
-/* ORDER BY follows the query patterns: everything is per tenant first; the
- * provider series and leaderboard read one provider (and model) over a time
- * range; debates are looked up by id; conversations by id and hour. */
-static const ch_table_t tables[] = {
-    {"provider_metrics", provider_cols, NCOLS(provider_cols), "(tenant, provider, model, timestamp)", "timestamp"},
-    {"debate_metrics", debate_cols, NCOLS(debate_cols), "(tenant, debate_id, timestamp)", "timestamp"},
-    {"debate_participants", participant_cols, NCOLS(participant_cols), "(tenant, debate_id, provider, timestamp)",
-     "timestamp"},
-    {"conversation_metrics", conversation_cols, NCOLS(conversation_cols), "(tenant, conversation_id, timestamp)",
-     "timestamp"},
-};
-
-const ch_table_t *ch_schema_tables(int *n)
+const char *ch_type_name(int t)
 {
-    *n = NCOLS(tables);
-    return tables;
+    switch ((hx_an_type_t)t) {
+    case HX_AN_T_UINT8: return "UInt8";
+    case HX_AN_T_UINT32: return "UInt32";
+    case HX_AN_T_UINT64: return "UInt64";
+    case HX_AN_T_INT64: return "Int64";
+    case HX_AN_T_FLOAT64: return "Float64";
+    case HX_AN_T_STRING: return "String";
+    case HX_AN_T_DATETIME: return "DateTime('UTC')";
+    case HX_AN_T_DATE: return "Date";
+    }
+    return "String";
 }
 
-const ch_table_t *ch_schema_table(const char *name)
+static int order_by(const hx_an_table_def_t *t, hx_buf_t *b)
 {
-    for (int i = 0; i < NCOLS(tables); i++)
-        if (strcmp(tables[i].name, name) == 0)
-            return &tables[i];
-    return NULL;
+    int rc = hx_buf_putc(b, '(');
+    for (int i = 0; !rc && i < t->norder; i++)
+        rc = hx_buf_printf(b, "%s%s", i ? ", " : "", t->cols[t->order_by[i]].name);
+    return rc ? rc : hx_buf_putc(b, ')');
 }
 
-/* A rollup column: its stored type and the -State expression that feeds it. */
-typedef struct {
-    const char *name, *type, *state;
-} rollup_col_t;
-
-typedef struct {
-    const char *name, *source, *time_col, *time_expr, *order_by;
-    const rollup_col_t *cols;
-    int ncols;
-} rollup_t;
-
-static const rollup_col_t provider_hourly_cols[] = {
-    {"tenant", "String", "tenant"},
-    {"hour", "DateTime('UTC')", "toStartOfHour(timestamp)"},
-    {"provider", "String", "provider"},
-    {"model", "String", "model"},
-    {"requests", "AggregateFunction(count)", "countState()"},
-    {"errors", "AggregateFunction(sum, UInt64)", "sumState(toUInt64(success = 0))"},
-    {"tokens", "AggregateFunction(sum, UInt64)", "sumState(tokens_used)"},
-    {"prompt_tokens", "AggregateFunction(sum, UInt64)", "sumState(prompt_tokens)"},
-    {"completion_tokens", "AggregateFunction(sum, UInt64)", "sumState(completion_tokens)"},
-    {"response_time_sum", "AggregateFunction(sum, Float64)", "sumState(response_time_ms)"},
-    {"response_time_min", "AggregateFunction(min, Float64)", "minState(response_time_ms)"},
-    {"response_time_max", "AggregateFunction(max, Float64)", "maxState(response_time_ms)"},
-    /* Reservoir sample (8192 values), the state of ClickHouse's quantile():
-     * any level can be merged out of it (quantileMerge(0.95)). */
-    {"response_time_q", "AggregateFunction(quantile, Float64)", "quantileState(response_time_ms)"},
-};
-static const rollup_col_t debate_daily_cols[] = {
-    {"tenant", "String", "tenant"},
-    {"day", "Date", "toDate(timestamp)"},
-    {"winner_provider", "String", "winner_provider"},
-    {"debates", "AggregateFunction(count)", "countState()"},
-    {"rounds", "AggregateFunction(sum, UInt64)", "sumState(toUInt64(rounds))"},
-    {"confidence_sum", "AggregateFunction(sum, Float64)", "sumState(confidence)"},
-    {"duration_sum", "AggregateFunction(sum, Float64)", "sumState(duration_ms)"},
-    {"successful", "AggregateFunction(sum, UInt64)", "sumState(toUInt64(outcome = 'successful'))"},
-    {"abandoned", "AggregateFunction(sum, UInt64)", "sumState(toUInt64(outcome = 'abandoned'))"},
-    {"failed", "AggregateFunction(sum, UInt64)", "sumState(toUInt64(outcome = 'error'))"},
-};
-static const rollup_col_t conversation_daily_cols[] = {
-    {"tenant", "String", "tenant"},
-    {"day", "Date", "toDate(timestamp)"},
-    {"conversations", "AggregateFunction(uniq, String)", "uniqState(conversation_id)"},
-    {"users", "AggregateFunction(uniq, String)", "uniqState(user_id)"},
-    {"messages_added", "AggregateFunction(sum, UInt64)", "sumState(messages_added)"},
-    {"messages_updated", "AggregateFunction(sum, UInt64)", "sumState(messages_updated)"},
-    {"messages_deleted", "AggregateFunction(sum, UInt64)", "sumState(messages_deleted)"},
-    {"tokens", "AggregateFunction(sum, UInt64)", "sumState(tokens)"},
-};
-
-static const rollup_t rollups[] = {
-    {"provider_metrics_hourly", "provider_metrics", "hour", "toStartOfHour(timestamp)",
-     "(tenant, provider, model, hour)", provider_hourly_cols, NCOLS(provider_hourly_cols)},
-    {"debate_metrics_daily", "debate_metrics", "day", "toDate(timestamp)", "(tenant, winner_provider, day)",
-     debate_daily_cols, NCOLS(debate_daily_cols)},
-    {"conversation_metrics_daily", "conversation_metrics", "day", "toDate(timestamp)", "(tenant, day)",
-     conversation_daily_cols, NCOLS(conversation_daily_cols)},
-};
-
-static int table_ddl(const ch_conn_t *c, const ch_table_t *t, hx_buf_t *b)
+static int table_ddl(const ch_conn_t *c, const hx_an_table_def_t *t, hx_buf_t *b)
 {
     int rc = hx_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s.%s (", c->database, t->name);
     for (int i = 0; !rc && i < t->ncols; i++)
-        rc = hx_buf_printf(b, "%s%s %s", i ? ", " : "", t->cols[i].name, t->cols[i].type);
+        rc = hx_buf_printf(b, "%s%s %s", i ? ", " : "", t->cols[i].name, ch_type_name(t->cols[i].type));
     if (!rc)
-        rc = hx_buf_printf(b,
-                           ") ENGINE = MergeTree() PARTITION BY toYYYYMM(%s) ORDER BY %s SETTINGS index_granularity = "
-                           "%d",
-                           t->time_col, t->order_by, c->index_granularity);
+        rc = hx_buf_puts(b, ") ENGINE = MergeTree() PARTITION BY toYYYYMM(timestamp) ORDER BY ");
+    if (!rc)
+        rc = order_by(t, b);
+    if (!rc)
+        rc = hx_buf_printf(b, " SETTINGS index_granularity = %d", c->index_granularity);
     return rc;
 }
 
-static int rollup_ddl(const ch_conn_t *c, const rollup_t *r, hx_buf_t *b)
+/* Every write goes through one Null-engine table that can hold a row of
+ * any table (in type slots, insert.c) plus the consumer position: one
+ * INSERT carries a whole ingest commit, rows of all tables and the offsets
+ * after them, so it lands whole or not at all, like the embedded store's
+ * part plus manifest. Views route the rows on. (18.16 does not run a
+ * table's views for rows another view writes into it, so the rollups read
+ * this table too rather than the raw tables.) */
+static int wide_ddl(const ch_conn_t *c, hx_buf_t *b)
 {
-    int rc = hx_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s.%s (", c->database, r->name);
-    for (int i = 0; !rc && i < r->ncols; i++)
-        rc = hx_buf_printf(b, "%s%s %s", i ? ", " : "", r->cols[i].name, r->cols[i].type);
+    int rc = hx_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s." CH_WIDE_TABLE " (tbl UInt8", c->database);
     if (!rc)
-        rc = hx_buf_printf(b,
-                           ") ENGINE = AggregatingMergeTree() PARTITION BY toYYYYMM(%s) ORDER BY %s SETTINGS "
-                           "index_granularity = %d",
-                           r->time_col, r->order_by, c->index_granularity);
+        rc = ch_slot_columns(b);
+    if (!rc)
+        rc = hx_buf_puts(b, ", o_seq UInt64, o_src UInt8, o_part UInt16, o_next Int64) ENGINE = Null");
     return rc;
 }
 
-/* The view's GROUP BY is the rollup's key columns (those that are not states). */
-static int view_ddl(const ch_conn_t *c, const rollup_t *r, hx_buf_t *b)
+static int offsets_ddl(const ch_conn_t *c, hx_buf_t *b)
 {
+    /* One row per (source topic, partition) survives merges: the newest. */
+    return hx_buf_printf(b,
+                         "CREATE TABLE IF NOT EXISTS %s." CH_OFFSETS_TABLE
+                         " (seq UInt64, src UInt8, part UInt16, next Int64) ENGINE = ReplacingMergeTree(seq) ORDER "
+                         "BY (src, part)",
+                         c->database);
+}
+
+static int route_ddl(const ch_conn_t *c, int k, hx_buf_t *b)
+{
+    if (k == HX_AN_NTABLES)
+        return hx_buf_printf(b,
+                             "CREATE MATERIALIZED VIEW IF NOT EXISTS %s." CH_OFFSETS_TABLE "_mv TO %s." CH_OFFSETS_TABLE
+                             " AS SELECT o_seq AS seq, o_src AS src, o_part AS part, o_next AS next FROM %s." CH_WIDE_TABLE
+                             " WHERE tbl = %d",
+                             c->database, c->database, c->database, CH_TBL_OFFSETS);
+    const hx_an_table_def_t *t = hx_an_table((hx_an_table_t)k);
     int rc = hx_buf_printf(b, "CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s_mv TO %s.%s AS SELECT ", c->database,
-                           r->name, c->database, r->name);
-    for (int i = 0; !rc && i < r->ncols; i++)
-        rc = hx_buf_printf(b, "%s%s AS %s", i ? ", " : "", r->cols[i].state, r->cols[i].name);
+                           t->name, c->database, t->name);
+    for (int i = 0; !rc && i < t->ncols; i++) {
+        char slot[16];
+        ch_slot_name(k, i, slot, sizeof slot);
+        rc = hx_buf_printf(b, "%s%s AS %s", i ? ", " : "", slot, t->cols[i].name);
+    }
     if (!rc)
-        rc = hx_buf_printf(b, " FROM %s.%s GROUP BY ", c->database, r->source);
-    for (int i = 0, k = 0; !rc && i < r->ncols; i++)
-        if (!strstr(r->cols[i].type, "AggregateFunction("))
-            rc = hx_buf_printf(b, "%s%s", k++ ? ", " : "", r->cols[i].name);
+        rc = hx_buf_printf(b, " FROM %s." CH_WIDE_TABLE " WHERE tbl = %d", c->database, k);
+    return rc;
+}
+
+/* A measure's stored type and the -State expression that feeds it (over
+ * the wide table's prefixed columns). */
+static void measure_sql(const hx_an_table_def_t *t, const hx_an_measure_def_t *m, char *type, size_t tl,
+                        char *state, size_t sl)
+{
+    char col[16] = "";
+    if (m->col >= 0)
+        ch_slot_name((int)t->id, m->col, col, sizeof col);
+    int is_int = m->col >= 0 && hx_an_type_is_int(t->cols[m->col].type);
+    switch (m->kind) {
+    case HX_AN_M_COUNT:
+        snprintf(type, tl, "AggregateFunction(count)");
+        snprintf(state, sl, "countState()");
+        break;
+    case HX_AN_M_SUM:
+        snprintf(type, tl, "AggregateFunction(sum, %s)", is_int ? "Int64" : "Float64");
+        snprintf(state, sl, is_int ? "sumState(toInt64(%s))" : "sumState(toFloat64(%s))", col);
+        break;
+    case HX_AN_M_MIN:
+    case HX_AN_M_MAX:
+        snprintf(type, tl, "AggregateFunction(%s, %s)", m->kind == HX_AN_M_MIN ? "min" : "max",
+                 ch_type_name(t->cols[m->col].type));
+        snprintf(state, sl, "%sState(%s)", m->kind == HX_AN_M_MIN ? "min" : "max", col);
+        break;
+    case HX_AN_M_QUANTILES:
+        /* Reservoir sample (8192 values), the state of ClickHouse's
+         * quantile(): any level merges out of it (quantileMerge(0.95)). */
+        snprintf(type, tl, "AggregateFunction(quantile, Float64)");
+        snprintf(state, sl, "quantileState(toFloat64(%s))", col);
+        break;
+    }
+}
+
+static int rollup_key(const hx_an_table_def_t *t, const hx_an_rollup_def_t *r, hx_buf_t *b)
+{
+    int rc = hx_buf_puts(b, "tenant, timestamp");
+    for (int i = 0; !rc && i < r->ndims; i++)
+        rc = hx_buf_printf(b, ", %s", t->cols[r->dims[i]].name);
+    return rc;
+}
+
+static int rollup_ddl(const ch_conn_t *c, const hx_an_rollup_def_t *r, hx_buf_t *b)
+{
+    const hx_an_table_def_t *t = hx_an_table(r->table);
+    int rc = hx_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s.%s (tenant String, timestamp DateTime('UTC')",
+                           c->database, r->name);
+    for (int i = 0; !rc && i < r->ndims; i++)
+        rc = hx_buf_printf(b, ", %s %s", t->cols[r->dims[i]].name, ch_type_name(t->cols[r->dims[i]].type));
+    for (int i = 0; !rc && i < r->nmeasures; i++) {
+        char type[128], state[128];
+        measure_sql(t, &r->measures[i], type, sizeof type, state, sizeof state);
+        rc = hx_buf_printf(b, ", %s %s", r->measures[i].name, type);
+    }
+    if (!rc)
+        rc = hx_buf_puts(b, ") ENGINE = AggregatingMergeTree() PARTITION BY toYYYYMM(timestamp) ORDER BY (");
+    if (!rc)
+        rc = rollup_key(t, r, b);
+    if (!rc)
+        rc = hx_buf_printf(b, ") SETTINGS index_granularity = %d", c->index_granularity);
+    return rc;
+}
+
+static int view_ddl(const ch_conn_t *c, const hx_an_rollup_def_t *r, hx_buf_t *b)
+{
+    const hx_an_table_def_t *t = hx_an_table(r->table);
+    /* The bucket keeps the name timestamp: WHERE and toStartOfHour(timestamp)
+     * read the same on the rollup as on the raw table. */
+    char ten[16], ts[16];
+    ch_slot_name((int)r->table, HX_AN_COL_TENANT, ten, sizeof ten);
+    ch_slot_name((int)r->table, HX_AN_COL_TIMESTAMP, ts, sizeof ts);
+    int rc = hx_buf_printf(b,
+                           "CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s_mv TO %s.%s AS SELECT %s AS tenant, "
+                           "toDateTime(intDiv(toUInt32(%s), %lld) * %lld, 'UTC') AS timestamp",
+                           c->database, r->name, c->database, r->name, ten, ts, (long long)r->bucket_s,
+                           (long long)r->bucket_s);
+    for (int i = 0; !rc && i < r->ndims; i++) {
+        char slot[16];
+        ch_slot_name((int)r->table, r->dims[i], slot, sizeof slot);
+        rc = hx_buf_printf(b, ", %s AS %s", slot, t->cols[r->dims[i]].name);
+    }
+    for (int i = 0; !rc && i < r->nmeasures; i++) {
+        char type[128], state[128];
+        measure_sql(t, &r->measures[i], type, sizeof type, state, sizeof state);
+        rc = hx_buf_printf(b, ", %s AS %s", state, r->measures[i].name);
+    }
+    if (!rc)
+        rc = hx_buf_printf(b, " FROM %s." CH_WIDE_TABLE " WHERE tbl = %d GROUP BY ", c->database, (int)r->table);
+    if (!rc)
+        rc = rollup_key(t, r, b);
     return rc;
 }
 
 typedef int (*stmt_fn)(ch_conn_t *c, const char *sql, void *ud, hx_err_t *err);
 
-/* Emits every statement in dependency order: database, raw tables, rollup
- * tables, then the views that connect them. */
+/* Every statement in dependency order: database, tables, then the views
+ * that connect them. */
 static int each_statement(const ch_conn_t *c, stmt_fn fn, void *ud, hx_err_t *err)
 {
     hx_buf_t b = HX_BUF_INIT;
     int rc = HX_OK;
-    int nt = NCOLS(tables), nr = NCOLS(rollups);
-    for (int step = 0; !rc && step < 1 + nt + 2 * nr; step++) {
+    enum { NT = HX_AN_NTABLES, NR = HX_AN_NROLLUPS };
+    for (int step = 0; !rc && step < 3 + NT + NR + (NT + 1) + NR; step++) {
         hx_buf_reset(&b);
-        if (step == 0)
+        int k = step;
+        if (k == 0)
             rc = hx_buf_printf(&b, "CREATE DATABASE IF NOT EXISTS %s", c->database);
-        else if (step <= nt)
-            rc = table_ddl(c, &tables[step - 1], &b);
-        else if (step <= nt + nr)
-            rc = rollup_ddl(c, &rollups[step - 1 - nt], &b);
+        else if ((k -= 1) < NT)
+            rc = table_ddl(c, hx_an_table((hx_an_table_t)k), &b);
+        else if ((k -= NT) == 0)
+            rc = offsets_ddl(c, &b);
+        else if (k == 1)
+            rc = wide_ddl(c, &b);
+        else if ((k -= 2) < NR)
+            rc = rollup_ddl(c, hx_an_rollup((hx_an_rollup_t)k), &b);
+        else if ((k -= NR) <= NT)
+            rc = route_ddl(c, k, &b);
         else
-            rc = view_ddl(c, &rollups[step - 1 - nt - nr], &b);
+            rc = view_ddl(c, hx_an_rollup((hx_an_rollup_t)(k - NT - 1)), &b);
         if (rc || !hx_buf_cstr(&b))
             rc = hx_err_set(err, HX_ENOMEM, "out of memory building the ClickHouse schema");
         else
@@ -242,20 +266,22 @@ static int yyyymm(int64_t s)
 
 int ch_schema_retention(ch_conn_t *c, int64_t now_s, hx_err_t *err)
 {
-    if (c->ttl_days <= 0)
-        return HX_OK;
-    int64_t cut = now_s - (int64_t)c->ttl_days * 86400;
-    int cut_month = yyyymm(cut);
     hx_buf_t sql = HX_BUF_INIT, parts = HX_BUF_INIT;
     int rc = HX_OK;
-    for (int i = 0; !rc && i < NCOLS(tables) + NCOLS(rollups); i++) {
-        const char *name = i < NCOLS(tables) ? tables[i].name : rollups[i - NCOLS(tables)].name;
-        const char *col = i < NCOLS(tables) ? tables[i].time_col : rollups[i - NCOLS(tables)].time_col;
+    for (int i = 0; !rc && i < HX_AN_NTABLES + HX_AN_NROLLUPS; i++) {
+        int raw = i < HX_AN_NTABLES;
+        const hx_an_rollup_def_t *r = raw ? NULL : hx_an_rollup((hx_an_rollup_t)(i - HX_AN_NTABLES));
+        int table = raw ? i : (int)r->table;
+        const char *name = raw ? hx_an_table((hx_an_table_t)i)->name : r->name;
+        int ttl = c->ttl_days[table];
+        if (ttl <= 0)
+            continue;
+        int64_t cut = now_s - (int64_t)ttl * 86400;
         hx_buf_reset(&sql);
         rc = hx_buf_printf(&sql,
                            "SELECT DISTINCT partition FROM system.parts WHERE database = '%s' AND table = '%s' AND "
                            "active AND toUInt32(partition) < %d FORMAT TSV",
-                           c->database, name, cut_month);
+                           c->database, name, yyyymm(cut));
         if (rc || (rc = ch_exec(c, hx_buf_cstr(&sql), NULL, 0, NULL, 0, &parts, err)))
             break;
         for (char *p = (char *)hx_buf_cstr(&parts); !rc && p && *p;) {
@@ -270,26 +296,27 @@ int ch_schema_retention(ch_conn_t *c, int64_t now_s, hx_err_t *err)
             p = nl ? nl + 1 : NULL;
         }
         /* The partition the cut-off falls in keeps its younger rows; a
-         * mutation removes the older ones (rollups keep whole hours/days). */
-        if (!rc && i < NCOLS(tables)) {
-            hx_buf_reset(&sql);
-            rc = hx_buf_printf(&sql, "ALTER TABLE %s.%s DELETE WHERE %s < toDateTime(%lld, 'UTC')", c->database,
-                               name, col, (long long)cut);
-            if (!rc) {
-                hx_buf_t n = HX_BUF_INIT;
-                char probe[256];
-                snprintf(probe, sizeof probe, "SELECT count() FROM %s.%s WHERE %s < toDateTime(%lld, 'UTC')",
-                         c->database, name, col, (long long)cut);
-                rc = ch_exec(c, probe, NULL, 0, NULL, 0, &n, err);
-                if (!rc && atoll(hx_buf_cstr(&n)) > 0)
+         * mutation removes the older ones (rollups go by whole months). */
+        if (!rc && raw) {
+            char probe[256];
+            snprintf(probe, sizeof probe, "SELECT count() FROM %s.%s WHERE timestamp < toDateTime(%lld, 'UTC')",
+                     c->database, name, (long long)cut);
+            hx_buf_t n = HX_BUF_INIT;
+            rc = ch_exec(c, probe, NULL, 0, NULL, 0, &n, err);
+            if (!rc && atoll(hx_buf_cstr(&n)) > 0) {
+                hx_buf_reset(&sql);
+                if (hx_buf_printf(&sql, "ALTER TABLE %s.%s DELETE WHERE timestamp < toDateTime(%lld, 'UTC')",
+                                  c->database, name, (long long)cut))
+                    rc = HX_ENOMEM;
+                else
                     rc = ch_exec(c, hx_buf_cstr(&sql), NULL, 0, NULL, 0, NULL, err);
-                hx_buf_free(&n);
             }
+            hx_buf_free(&n);
         }
     }
     hx_buf_free(&sql);
     hx_buf_free(&parts);
     if (rc)
-        hx_err_wrap(err, "applying the %d-day retention in ClickHouse", c->ttl_days);
+        hx_err_wrap(err, "applying retention in ClickHouse");
     return rc;
 }
