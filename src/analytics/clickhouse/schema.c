@@ -136,12 +136,14 @@ static void measure_sql(const hx_an_table_def_t *t, const hx_an_measure_def_t *m
     }
 }
 
+/* Dims before the bucket, as in the raw tables' keys: the typed queries
+ * read one provider over a time range. */
 static int rollup_key(const hx_an_table_def_t *t, const hx_an_rollup_def_t *r, hx_buf_t *b)
 {
-    int rc = hx_buf_puts(b, "tenant, timestamp");
+    int rc = hx_buf_puts(b, "tenant");
     for (int i = 0; !rc && i < r->ndims; i++)
         rc = hx_buf_printf(b, ", %s", t->cols[r->dims[i]].name);
-    return rc;
+    return rc ? rc : hx_buf_puts(b, ", timestamp");
 }
 
 static int rollup_ddl(const ch_conn_t *c, const hx_an_rollup_def_t *r, hx_buf_t *b)
