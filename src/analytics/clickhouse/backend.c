@@ -196,17 +196,8 @@ static int ch_stored_offsets(void *impl, hx_an_offsets_t *out, hx_err_t *err)
              b->conn->database);
     hx_buf_t res = HX_BUF_INIT;
     rc = ch_exec(b->conn, sql, NULL, 0, NULL, 0, &res, err);
-    for (char *p = rc ? NULL : (char *)hx_buf_cstr(&res); p && *p;) {
-        char *end;
-        long s = strtol(p, &end, 10);
-        long part = strtol(end, &end, 10);
-        long long off = strtoll(end, &end, 10);
-        if (s >= 0 && s < HX_AN_NSRCS && part >= 0 && part < HX_AN_MAX_PARTITIONS)
-            out->next[s][part] = off;
-        p = strchr(end, '\n');
-        if (p)
-            p++;
-    }
+    if (!rc)
+        ch_parse_offsets(hx_buf_cstr(&res), out);
     hx_buf_free(&res);
     return rc;
 }

@@ -50,6 +50,10 @@ void ch_conn_close(ch_conn_t *c);
 int ch_exec(ch_conn_t *c, const char *sql, const void *data, size_t len, const char *settings, int use_db,
             hx_buf_t *out, hx_err_t *err);
 
+/* The HX_E* code and message of a ClickHouse error answer (status, body);
+ * returns the code. The body is outside input: any bytes. */
+int ch_parse_error(const char *url, long status, const char *body, hx_err_t *err);
+
 /* HX_OK when GET /ping answers "Ok.". */
 int ch_ping(ch_conn_t *c, hx_err_t *err);
 
@@ -106,6 +110,11 @@ struct hx_an_batch;
 int ch_encode_batch(const struct hx_an_batch *b, hx_buf_t *rb);
 /* Appends one offsets row (tbl = CH_TBL_OFFSETS). */
 int ch_encode_offset(uint64_t seq, int src, int part, int64_t next, hx_buf_t *rb);
+
+/* Reads "src\tpart\tnext" lines (SELECT ... FROM ingest_offsets) into out;
+ * lines out of range are skipped. */
+struct hx_an_offsets;
+void ch_parse_offsets(const char *tsv, struct hx_an_offsets *out);
 
 /* ---- query text (print.c) --------------------------------------------- */
 

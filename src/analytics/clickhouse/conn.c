@@ -111,7 +111,7 @@ int ch_retryable(int code)
     return code == HX_EUNAVAIL || code == HX_ETIMEOUT || code == HX_EAGAIN;
 }
 
-static int server_error(const char *url, long status, const char *body, hx_err_t *err)
+int ch_parse_error(const char *url, long status, const char *body, hx_err_t *err)
 {
     int ch = 0;
     const char *p = strstr(body, "Code: ");
@@ -179,7 +179,7 @@ int ch_exec(ch_conn_t *c, const char *sql, const void *data, size_t len, const c
                        c->url, reason);
         }
     } else if (resp.status != 200) {
-        rc = server_error(c->url, resp.status, hx_buf_cstr(&resp.body), err);
+        rc = ch_parse_error(c->url, resp.status, hx_buf_cstr(&resp.body), err);
     } else if (out) {
         hx_buf_free(out);
         *out = resp.body;

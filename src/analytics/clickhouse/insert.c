@@ -2,7 +2,7 @@
  * (fixed-width little-endian numbers, varint-length strings: no escaping,
  * no float printing or parsing), one POST per batch. */
 #include "analytics/clickhouse/ch.h"
-#include "analytics/sql/sql.h"
+#include "analytics/backend.h"
 #include "helix/hx_analytics.h"
 
 #include <inttypes.h>
@@ -224,4 +224,19 @@ int ch_insert_rows(ch_conn_t *c, const hx_buf_t *rb, size_t nrows, uint64_t prob
     if (rc)
         hx_err_wrap(err, "inserting %zu rows (%d attempt%s)", nrows, n, n == 1 ? "" : "s");
     return rc;
+}
+
+void ch_parse_offsets(const char *tsv, hx_an_offsets_t *out)
+{
+    for (const char *p = tsv; p && *p;) {
+        char *end;
+        long s = strtol(p, &end, 10);
+        long part = *end == '\t' ? strtol(end, &end, 10) : -1;
+        long long off = *end == '\t' ? strtoll(end, &end, 10) : -1;
+        if (s >= 0 && s < HX_AN_NSRCS && part >= 0 && part < HX_AN_MAX_PARTITIONS && off >= 0)
+            out->next[s][part] = off;
+        p = strchr(end, '\n');
+        if (p)
+            p++;
+    }
 }
