@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev curl
   librdkafka-dev libcurl4-openssl-dev libsqlite3-dev liblz4-dev libzstd-dev
   libxxhash-dev libmicrohttpd-dev libjansson-dev libyaml-dev
+  zlib1g-dev
   jq
   # Tests only: the ClickHouse backend runs against a real clickhouse-server
   # (Debian 12 ships 18.16), started by the tests as a plain process.

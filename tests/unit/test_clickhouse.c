@@ -356,7 +356,7 @@ static void test_insert(void)
     hx_buf_t bad = HX_BUF_INIT;
     CHECK_INT(hx_buf_puts(&bad, "\x01\x05" "ab"), 0); /* a string shorter than its length */
     int attempts = 0;
-    CHECK_INT(ch_insert_rows(c, &bad, 1, 0, 0, 0, &attempts, &err), HX_EINVAL);
+    CHECK_INT(ch_insert_rows(c, &bad, 1, 0, 0, 0, &attempts, NULL, &err), HX_EINVAL);
     CHECK_INT(attempts, 1);
     CHECK(!strchr(err.msg, '\n'));
     hx_buf_free(&bad);
@@ -499,6 +499,30 @@ static void test_outage(void)
     ch_conn_t *c = conn("helix_o", 0);
     CHECK_INT(scalar(c, "SELECT count() FROM provider_metrics"), 20);
     CHECK_INT(scalar(c, "SELECT countMerge(requests) FROM provider_metrics_hourly"), 20);
+
+    /* The answer lost, the insert applied: a client deadline far shorter
+     * than the insert takes. The retry must find the commit (or be refused
+     * while it still runs), never store it twice. */
+    hx_an_batch_reset(&b);
+    provider_batch(&b, "lost", 300000, 0);
+    hx_buf_t rb = HX_BUF_INIT;
+    CHECK_INT(ch_encode_batch(&b, &rb), 0);
+    uint64_t seq = (uint64_t)hx_now_us();
+    CHECK_INT(ch_encode_offset(seq, HX_AN_SRC_PROVIDERS, 5, 300000, &rb), 0);
+    ch_opts_t fast = {.url = hx_ch_local_url(srv), .database = "helix_o", .timeout_ms = 100, .insert_retries = 12,
+                      .retry_backoff_ms = 100};
+    ch_conn_t *fc = NULL;
+    CHECK_INT(ch_conn_open(&fast, &fc, &err), 0);
+    int attempts = 0;
+    int irc = ch_insert_rows(fc, &rb, 300001, seq, HX_AN_SRC_PROVIDERS, 5, &attempts, NULL, &err);
+    CHECK_INT(irc, 0);
+    if (irc)
+        fprintf(stderr, "lost-answer insert: %s\n", err.msg);
+    fprintf(stderr, "lost-answer insert: %d POST(s)\n", attempts);
+    CHECK_INT(scalar(c, "SELECT count() FROM provider_metrics WHERE tenant = 'lost'"), 300000);
+    CHECK_INT(scalar(c, "SELECT countMerge(requests) FROM provider_metrics_hourly WHERE tenant = 'lost'"), 300000);
+    ch_conn_close(fc);
+    hx_buf_free(&rb);
     ch_conn_close(c);
     /* A new handle (a restarted node) resumes from the same offsets. */
     be.ops->close(be.impl);

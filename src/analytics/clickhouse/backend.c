@@ -31,6 +31,11 @@ typedef struct ch_backend {
     char version[32];
     uint64_t mem_bytes, mem_at_ns;
     uint64_t retention_at_ns;  /* last background retention pass */
+    /* A commit that failed after an attempt that may still land: resolved
+     * before anything else is written, so it is never stored twice. */
+    uint64_t pending_seq;
+    int pending_src, pending_part;
+    hx_an_offsets_t pending_next;
 } ch_backend_t;
 
 /* Background maintenance comes every analytics.maintain_interval_ms; a
@@ -130,13 +135,35 @@ static int ch_insert(void *impl, const hx_an_batch_t *batch, hx_err_t *err)
     if (ch_encode_batch(batch, &tsv))
         rc = hx_err_set(err, HX_ENOMEM, "out of memory encoding %zu rows for ClickHouse", batch->rows);
     else
-        rc = ch_insert_rows(b->conn, &tsv, batch->rows, 0, 0, 0, NULL, err);
+        rc = ch_insert_rows(b->conn, &tsv, batch->rows, 0, 0, 0, NULL, NULL, err);
     hx_buf_free(&tsv);
     return rc;
 }
 
 /* What ClickHouse acknowledged is durable there: nothing is buffered here. */
 static int ch_flush(void *impl, hx_err_t *err) { return HX_OK; }
+
+/* 1 = the pending commit landed and is the same as next (nothing to send),
+ * 0 = go on and send, <0 = not resolvable yet, or it landed but this call
+ * carries different batches (ingest must resume from stored_offsets). */
+static int resolve_pending(ch_backend_t *b, const hx_an_offsets_t *next, hx_err_t *err)
+{
+    int l = ch_probe_insert(b->conn, b->pending_seq, b->pending_src, b->pending_part, err);
+    if (l == 2)
+        return hx_err_set(err, HX_EAGAIN, "an earlier ingest commit still runs on ClickHouse at %s", b->conn->url);
+    if (l < 0)
+        return l;
+    uint64_t seq = b->pending_seq;
+    b->pending_seq = 0;
+    if (l == 0)
+        return 0;
+    b->seq = seq;
+    if (!memcmp(next, &b->pending_next, sizeof *next))
+        return 1;
+    return hx_err_set(err, HX_ECONFLICT,
+                      "an earlier ingest commit landed on ClickHouse after its answer was lost; resume ingest from "
+                      "the stored offsets");
+}
 
 static int ch_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n, const hx_an_offsets_t *next,
                             hx_err_t *err)
@@ -146,8 +173,13 @@ static int ch_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n,
     int rc = ensure_schema(b, err);
     hx_buf_t tsv = HX_BUF_INIT;
     size_t rows = 0;
-    if (rc)
+    if (!rc && b->pending_seq)
+        rc = resolve_pending(b, next, err);
+    if (rc) {
+        if (rc == 1) /* this very commit had landed */
+            rc = HX_OK;
         goto cleanup;
+    }
     /* Sequence numbers grow across restarts and nodes: newest offsets win in
      * ingest_offsets (ReplacingMergeTree(seq)). */
     uint64_t now_us = (uint64_t)hx_now_us();
@@ -174,9 +206,16 @@ static int ch_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n,
     }
     if (!rows)
         goto cleanup;
-    rc = ch_insert_rows(b->conn, &tsv, rows, probe_src >= 0 ? seq : 0, probe_src, probe_part, NULL, err);
-    if (!rc)
+    int maybe = 0;
+    rc = ch_insert_rows(b->conn, &tsv, rows, probe_src >= 0 ? seq : 0, probe_src, probe_part, NULL, &maybe, err);
+    if (!rc) {
         b->seq = seq;
+    } else if (maybe && probe_src >= 0) {
+        b->pending_seq = seq;
+        b->pending_src = probe_src;
+        b->pending_part = probe_part;
+        b->pending_next = *next;
+    }
 cleanup:
     pthread_mutex_unlock(&b->mu);
     hx_buf_free(&tsv);

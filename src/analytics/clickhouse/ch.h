@@ -50,6 +50,10 @@ void ch_conn_close(ch_conn_t *c);
 int ch_exec(ch_conn_t *c, const char *sql, const void *data, size_t len, const char *settings, int use_db,
             hx_buf_t *out, hx_err_t *err);
 
+/* ch_exec with extra request headers (NULL-terminated, may be NULL). */
+int ch_exec_body(ch_conn_t *c, const char *sql, const void *data, size_t len, const char *const *headers,
+                 const char *settings, int use_db, hx_buf_t *out, hx_err_t *err);
+
 /* The HX_E* code and message of a ClickHouse error answer (status, body);
  * returns the code. The body is outside input: any bytes. */
 int ch_parse_error(const char *url, long status, const char *body, hx_err_t *err);
@@ -96,14 +100,22 @@ void ch_slot_name(int table, int col, char *out, size_t len);
 /* Appends the slot columns of ingest_rows' DDL (", s0 String, ..."). */
 int ch_slot_columns(hx_buf_t *b);
 
-/* One INSERT INTO ingest_rows FORMAT RowBinary with rb as the body: one
- * POST, one block, so it lands whole or not at all. Retries retryable
+/* One INSERT INTO ingest_rows FORMAT RowBinary with rb as the body, gzip-
+ * compressed: one POST, one block, so it lands whole or not at all. (A
+ * plain body cut short by a dropped connection at a row boundary is a valid
+ * shorter insert to ClickHouse and lands its prefix; a cut gzip stream fails
+ * to inflate and lands nothing.) Retries retryable
  * failures insert_retries times with doubling backoff. When a failure may
  * have landed (the answer was lost, not refused) and probe_seq is not 0, it
  * first asks whether ingest_offsets holds (probe_seq, src, part) and counts
- * the insert as done if so. *attempts (may be NULL) receives the POSTs. */
+ * the insert as done if so (waiting while that attempt still runs there).
+ * *attempts (may be NULL) receives the POSTs; *maybe_landed (may be NULL)
+ * is 1 when it failed but an attempt may still land or have landed. */
 int ch_insert_rows(ch_conn_t *c, const hx_buf_t *rb, size_t nrows, uint64_t probe_seq, int probe_src,
-                   int probe_part, int *attempts, hx_err_t *err);
+                   int probe_part, int *attempts, int *maybe_landed, hx_err_t *err);
+/* For an insert that failed with *maybe_landed: 2 = still running on the
+ * server, 1 = landed, 0 = did not, <0 = cannot tell now. */
+int ch_probe_insert(ch_conn_t *c, uint64_t seq, int src, int part, hx_err_t *err);
 
 /* Appends batch's rows as ingest_rows RowBinary rows. */
 struct hx_an_batch;

@@ -93,6 +93,7 @@ static int map_code(int ch, long status)
     case 516: /* AUTHENTICATION_FAILED (newer releases) */
         return HX_EAUTH;
     case 252: /* TOO_MANY_PARTS */
+    case 216: /* QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING: a lost attempt still runs */
     case 202: /* TOO_MANY_SIMULTANEOUS_QUERIES */
     case 209: /* SOCKET_TIMEOUT */
     case 210: /* NETWORK_ERROR */
@@ -143,6 +144,12 @@ int ch_parse_error(const char *url, long status, const char *body, hx_err_t *err
 int ch_exec(ch_conn_t *c, const char *sql, const void *data, size_t len, const char *settings, int use_db,
             hx_buf_t *out, hx_err_t *err)
 {
+    return ch_exec_body(c, sql, data, len, NULL, settings, use_db, out, err);
+}
+
+int ch_exec_body(ch_conn_t *c, const char *sql, const void *data, size_t len, const char *const *headers,
+                 const char *settings, int use_db, hx_buf_t *out, hx_err_t *err)
+{
     hx_buf_t url = HX_BUF_INIT;
     int rc = hx_buf_printf(&url, "%s/?", c->url);
     if (!rc && use_db)
@@ -165,7 +172,7 @@ int ch_exec(ch_conn_t *c, const char *sql, const void *data, size_t len, const c
     hx_http_resp_t resp = {0};
     pthread_mutex_lock(&c->mu);
     c->requests++;
-    rc = hx_http_request(c->http, "POST", (const char *)url.data, NULL, body, blen, &resp, err);
+    rc = hx_http_request(c->http, "POST", (const char *)url.data, headers, body, blen, &resp, err);
     if (rc)
         c->failures++;
     pthread_mutex_unlock(&c->mu);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 /* Slot families, in ingest_rows' column order. */
 static const struct {
@@ -160,36 +161,95 @@ int ch_encode_offset(uint64_t seq, int src, int part, int64_t next, hx_buf_t *rb
     return rc ? HX_ENOMEM : HX_OK;
 }
 
+/* gzip at level 1: the point is a checksummed, length-checked stream, and
+ * fewer bytes on the wire come for free. */
+static int gzip_body(const hx_buf_t *in, hx_buf_t *out, hx_err_t *err)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return hx_err_set(err, HX_ENOMEM, "cannot start gzip for a ClickHouse insert");
+    size_t bound = deflateBound(&z, (uLong)in->len) + 64;
+    int rc = HX_OK;
+    if (hx_buf_reserve(out, bound)) {
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory compressing a ClickHouse insert");
+        goto cleanup;
+    }
+    z.next_in = in->data;
+    z.avail_in = (uInt)in->len;
+    z.next_out = out->data + out->len;
+    z.avail_out = (uInt)bound;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+        rc = hx_err_set(err, HX_EINTERNAL, "gzip of a ClickHouse insert did not finish");
+        goto cleanup;
+    }
+    out->len += bound - z.avail_out;
+cleanup:
+    deflateEnd(&z);
+    return rc;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-/* 1 = the offsets row of seq is stored, 0 = not, <0 = cannot tell. */
-static int landed(ch_conn_t *c, uint64_t seq, int src, int part, hx_err_t *err)
+/* After a lost answer: 2 = the attempt still runs on the server (its views
+ * may be half written), 1 = it finished and the offsets row of seq is
+ * stored, 0 = it did not land, <0 = cannot tell. */
+static void insert_query_id(const ch_conn_t *c, uint64_t seq, char *out, size_t len)
 {
-    char sql[256];
+    snprintf(out, len, "helix-ingest-%s-%" PRIu64, c->database, seq);
+}
+
+static int landed(ch_conn_t *c, const char *query_id, uint64_t seq, int src, int part, hx_err_t *err)
+{
+    char sql[320];
+    snprintf(sql, sizeof sql, "SELECT count() FROM system.processes WHERE query_id = '%s'", query_id);
+    hx_buf_t out = HX_BUF_INIT;
+    int rc = ch_exec(c, sql, NULL, 0, NULL, 0, &out, err);
+    if (!rc && atoll(hx_buf_cstr(&out)) > 0) {
+        hx_buf_free(&out);
+        return 2;
+    }
     snprintf(sql, sizeof sql,
              "SELECT count() FROM %s." CH_OFFSETS_TABLE " WHERE seq = %" PRIu64 " AND src = %d AND part = %d",
              c->database, seq, src, part);
-    hx_buf_t out = HX_BUF_INIT;
-    int rc = ch_exec(c, sql, NULL, 0, NULL, 0, &out, err);
+    if (!rc)
+        rc = ch_exec(c, sql, NULL, 0, NULL, 0, &out, err);
     int r = rc ? rc : atoll(hx_buf_cstr(&out)) > 0;
     hx_buf_free(&out);
     return r;
 }
 
+int ch_probe_insert(ch_conn_t *c, uint64_t seq, int src, int part, hx_err_t *err)
+{
+    char query_id[128];
+    insert_query_id(c, seq, query_id, sizeof query_id);
+    return landed(c, query_id, seq, src, part, err);
+}
+
 int ch_insert_rows(ch_conn_t *c, const hx_buf_t *rb, size_t nrows, uint64_t probe_seq, int probe_src,
-                   int probe_part, int *attempts, hx_err_t *err)
+                   int probe_part, int *attempts, int *maybe_landed_out, hx_err_t *err)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "INSERT INTO %s." CH_WIDE_TABLE " FORMAT RowBinary", c->database);
     /* One block per POST: the commit is atomic only if ClickHouse does not
      * cut it into several blocks. */
-    char settings[96];
-    snprintf(settings, sizeof settings, "max_insert_block_size=%zu", nrows + 1024);
-    int rc = HX_OK, n = 0, maybe_landed = 0;
+    char settings[192], query_id[128];
+    int sl = snprintf(settings, sizeof settings, "enable_http_compression=1&max_insert_block_size=%zu", nrows + 1024);
+    /* A named query: while an attempt whose answer was lost still runs on
+     * the server, the probe waits for it, and sending it again would be
+     * refused (code 216) rather than race into a duplicate. */
+    insert_query_id(c, probe_seq, query_id, sizeof query_id);
+    if (probe_seq)
+        snprintf(settings + sl, sizeof settings - (size_t)sl, "&query_id=%s", query_id);
+    hx_buf_t gz = HX_BUF_INIT;
+    static const char *const headers[] = {"Content-Encoding: gzip", NULL};
+    int rc = gzip_body(rb, &gz, err), n = 0, maybe_landed = 0;
+    if (rc)
+        return rc;
     long backoff = c->retry_backoff_ms;
     for (int attempt = 0; attempt <= c->insert_retries; attempt++) {
         if (attempt) {
@@ -198,7 +258,12 @@ int ch_insert_rows(ch_conn_t *c, const hx_buf_t *rb, size_t nrows, uint64_t prob
                 backoff *= 2;
         }
         if (maybe_landed && probe_seq) {
-            int l = landed(c, probe_seq, probe_src, probe_part, err);
+            int l = landed(c, query_id, probe_seq, probe_src, probe_part, err);
+            if (l == 2) {
+                rc = hx_err_set(err, HX_EAGAIN, "an earlier attempt of this insert still runs on ClickHouse at %s",
+                                c->url);
+                continue;
+            }
             if (l < 0) {
                 rc = l;
                 if (!ch_retryable(rc))
@@ -211,7 +276,7 @@ int ch_insert_rows(ch_conn_t *c, const hx_buf_t *rb, size_t nrows, uint64_t prob
             }
         }
         n++;
-        rc = ch_exec(c, sql, rb->data ? (const void *)rb->data : "", rb->len, settings, 0, NULL, err);
+        rc = ch_exec_body(c, sql, gz.data, gz.len, headers, settings, 0, NULL, err);
         if (!rc || !ch_retryable(rc))
             break;
         /* Refused before it ran (too many parts, overloaded) cannot have
@@ -219,8 +284,11 @@ int ch_insert_rows(ch_conn_t *c, const hx_buf_t *rb, size_t nrows, uint64_t prob
         if (rc != HX_EAGAIN)
             maybe_landed = 1;
     }
+    hx_buf_free(&gz);
     if (attempts)
         *attempts = n;
+    if (maybe_landed_out)
+        *maybe_landed_out = rc && maybe_landed;
     if (rc)
         hx_err_wrap(err, "inserting %zu rows (%d attempt%s)", nrows, n, n == 1 ? "" : "s");
     return rc;
