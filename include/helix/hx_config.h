@@ -161,6 +161,11 @@ int hx_config_apply_env(hx_config_t *cfg, char **envp, hx_err_t *err);
  * file ("server.port", "8080"). Used by CLI flags and env overrides. */
 int hx_config_set(hx_config_t *cfg, const char *path, const char *value, hx_err_t *err);
 
+/* Fills cfg->node.node_id when it is empty: read from <data_dir>/node_id, or
+ * generated once ("node-" + 12 hex digits) and persisted there atomically.
+ * Creates data_dir when missing. */
+int hx_config_node_id(hx_config_t *cfg, hx_err_t *err);
+
 /* Appends the effective configuration as YAML (token, passwords and api_key
  * shown as "***" when set). */
 int hx_config_dump(const hx_config_t *cfg, struct hx_buf *out);

@@ -26,6 +26,8 @@
 #define HX_EINTERNAL   (-14) /* bug: an invariant was broken */
 #define HX_ECONFLICT   (-15) /* concurrent modification */
 #define HX_EUNSUPPORTED (-16) /* valid request this backend cannot serve */
+#define HX_EFORBIDDEN  (-17) /* authenticated, but the role or tenant does not allow it */
+#define HX_ENOTIMPL    (-18) /* the feature is not built yet */
 
 #define HX_ERR_MSG_MAX 512
 

@@ -2,11 +2,22 @@
 #ifndef HX_FS_H
 #define HX_FS_H
 
+#include "helix/hx_error.h"
+
+#include <stddef.h>
+
 /* fsyncs a directory so a create, rename or unlink in it is durable. */
 int hx_fsync_dir(const char *dir);
 
 /* Removes path and, for a directory, everything below it (no symlinks
  * followed). 0, or HX_EIO/HX_ENOMEM if anything stayed behind. */
 int hx_rm_rf(const char *path);
+
+/* Replaces path with data atomically and durably: writes <path>.tmp, fsyncs
+ * it, renames it over path and fsyncs the directory, so after a crash path
+ * holds either the old or the new bytes, never a mix, and an acknowledged
+ * replace survives. HX_EIO naming the step and the file on failure (the temp
+ * file is removed). */
+int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t *err);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "helix/hx_config.h"
 #include "helix/hx_error.h"
+#include "helix/hx_health.h"
 #include "helix/hx_metrics.h"
 
 #include <jansson.h>
@@ -20,6 +21,11 @@
 typedef struct hx_server hx_server_t;
 typedef struct hx_req hx_req_t;
 typedef struct hx_res hx_res_t;
+
+/* Roles, weakest first: a request whose key's role is below a route's is
+ * refused with 403. DEFAULT means reader for GET/HEAD and writer otherwise. */
+typedef enum { HX_ROLE_DEFAULT = 0, HX_ROLE_READER, HX_ROLE_WRITER, HX_ROLE_ADMIN } hx_role_t;
+const char *hx_role_name(hx_role_t r); /* "reader", "writer", "admin" */
 
 /* Returns 0 (response written, or 204 if none), or a negative HX_E* code: if
  * the handler wrote no response, the server sends the JSON error
@@ -36,12 +42,13 @@ int hx_server_new(const hx_config_t *cfg, hx_metrics_t *metrics, hx_server_t **o
  * non-empty path segment). Register every route and health check before
  * hx_server_start(). HX_EEXIST for a duplicate method+pattern. */
 int hx_server_route(hx_server_t *srv, const char *method, const char *pattern, hx_handler_fn fn,
-                    void *ctx);
+                    void *ctx, hx_role_t role);
 /* Registers n routes that share ctx, in order (the first matching pattern
  * wins, so list literal routes before {param} ones). */
 typedef struct hx_route_spec {
     const char *method, *pattern;
     hx_handler_fn fn;
+    hx_role_t role;            /* the least role allowed; HX_ROLE_DEFAULT as above */
 } hx_route_spec_t;
 int hx_server_routes(hx_server_t *srv, const hx_route_spec_t *routes, size_t n, void *ctx, hx_err_t *err);
 int hx_server_start(hx_server_t *srv, hx_err_t *err);
@@ -50,22 +57,9 @@ void hx_server_stop(hx_server_t *srv);
 void hx_server_free(hx_server_t *srv); /* stops first if needed; NULL ok */
 int hx_server_port(const hx_server_t *srv); /* the bound port (useful with port 0) */
 
-/* ---- health ---- */
-typedef enum {
-    HX_HEALTH_HEALTHY = 0,
-    HX_HEALTH_DEGRADED,
-    HX_HEALTH_DISABLED,
-    HX_HEALTH_UNHEALTHY
-} hx_health_t;
-/* Fills detail (NUL-terminated, at most len bytes) and returns a status. Runs
- * on a server thread for each GET /v1/bigdata/health. */
-typedef hx_health_t (*hx_health_fn)(void *ctx, char *detail, size_t len);
+/* ---- health (statuses in hx_health.h) ---- */
 /* name is copied; ctx borrowed. */
 int hx_server_health_register(hx_server_t *srv, const char *name, hx_health_fn fn, void *ctx);
-const char *hx_health_name(hx_health_t h); /* "healthy", "degraded", ... */
-/* Creates, fsyncs and unlinks a probe file in dir: 0 if writable, else HX_EIO
- * with the reason in detail. */
-int hx_health_check_dir_writable(const char *dir, char *detail, size_t len);
 
 /* ---- request (borrowed strings, valid until the handler returns) ---- */
 const char *hx_req_method(const hx_req_t *req);
@@ -76,7 +70,11 @@ const char *hx_req_query(const hx_req_t *req, const char *name); /* first value,
  * and the range (set on hx_req_err(req)) when not an integer in [min, max]. */
 int hx_req_query_int(hx_req_t *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);
 const char *hx_req_header(const hx_req_t *req, const char *name); /* case-insensitive; NULL if absent */
-const char *hx_req_tenant(const hx_req_t *req); /* X-Helix-Tenant, validated; "default" if absent */
+/* The tenant every engine call of this request is scoped to: the API key's
+ * tenant, or (admin keys only) the X-Helix-Tenant header; "default" when
+ * neither names one. */
+const char *hx_req_tenant(const hx_req_t *req);
+hx_role_t hx_req_role(const hx_req_t *req); /* the role of the request's key (admin when auth is off) */
 /* Raw body (NUL-terminated for convenience; len excludes the NUL). Never NULL. */
 const char *hx_req_body(const hx_req_t *req, size_t *len);
 /* Parses the body as JSON once; the request owns the result (do not decref;

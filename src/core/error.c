@@ -58,6 +58,8 @@ const char *hx_strerror(int code)
     case HX_EINTERNAL: return "internal_error";
     case HX_ECONFLICT: return "conflict";
     case HX_EUNSUPPORTED: return "unsupported";
+    case HX_EFORBIDDEN: return "forbidden";
+    case HX_ENOTIMPL: return "not_implemented";
     default: return "unknown_error";
     }
 }
@@ -71,7 +73,8 @@ int hx_err_http_status(int code)
     case HX_ENOTFOUND: return 404;
     case HX_EEXIST: case HX_ECONFLICT: return 409;
     case HX_ETOOBIG: return 413;
-    case HX_EUNSUPPORTED: return 501;
+    case HX_EFORBIDDEN: return 403;
+    case HX_EUNSUPPORTED: case HX_ENOTIMPL: return 501;
     case HX_EUNAVAIL: case HX_EAGAIN: return 503;
     case HX_ETIMEOUT: return 504;
     default: return 500;

@@ -21,6 +21,66 @@ int hx_fsync_dir(const char *dir)
     return rc;
 }
 
+/* The directory part of path ("." when there is none). */
+static void dir_of(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, len, ".");
+    else if (slash == path)
+        snprintf(dir, len, "/");
+    else
+        snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t *err)
+{
+    size_t n = strlen(path) + 8;
+    char *tmp = malloc(n), dir[4096];
+    if (!tmp)
+        return hx_err_set(err, HX_ENOMEM, "out of memory writing %s", path);
+    snprintf(tmp, n, "%s.tmp", path);
+    const char *step = "create";
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        step = "write";
+        const char *p = data;
+        size_t left = len;
+        while (left) {
+            ssize_t w = write(fd, p, left);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            p += w;
+            left -= (size_t)w;
+        }
+        if (!left) {
+            step = "fsync";
+            if (fsync(fd) == 0)
+                step = NULL;
+        }
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    if (!step && rename(tmp, path) != 0)
+        step = "rename";
+    if (step) {
+        int e = errno;
+        unlink(tmp);
+        int rc = hx_err_set(err, HX_EIO, "cannot %s %s: %s", step, tmp, strerror(e));
+        free(tmp);
+        return rc;
+    }
+    free(tmp);
+    dir_of(path, dir, sizeof dir);
+    if (hx_fsync_dir(dir))
+        return hx_err_set(err, HX_EIO, "cannot fsync directory %s after replacing %s: %s", dir, path,
+                          strerror(errno));
+    return HX_OK;
+}
+
 int hx_rm_rf(const char *path)
 {
     struct stat st;

@@ -9,6 +9,17 @@
 const char *hx_req_method(const hx_req_t *req) { return req->method; }
 const char *hx_req_path(const hx_req_t *req) { return req->path; }
 const char *hx_req_tenant(const hx_req_t *req) { return req->tenant; }
+hx_role_t hx_req_role(const hx_req_t *req) { return req->role; }
+
+const char *hx_role_name(hx_role_t r)
+{
+    switch (r) {
+    case HX_ROLE_READER: return "reader";
+    case HX_ROLE_WRITER: return "writer";
+    case HX_ROLE_ADMIN: return "admin";
+    default: return "default";
+    }
+}
 hx_err_t *hx_req_err(hx_req_t *req) { return &req->err; }
 
 const char *hx_req_param(const hx_req_t *req, const char *name)

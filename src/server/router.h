@@ -19,6 +19,7 @@ typedef struct hx_route {
     unsigned char *is_param;
     void (*fn)(void);   /* the handler, opaque here */
     void *ctx;
+    int role;           /* the server's hx_role_t, opaque here */
 } hx_route_t;
 
 typedef struct hx_router {

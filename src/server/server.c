@@ -77,9 +77,9 @@ int hx_server_new(const hx_config_t *cfg, hx_metrics_t *metrics, hx_server_t **o
         rc = hx_err_set(err, HX_ENOMEM, "cannot register the HTTP metrics");
         goto fail;
     }
-    if ((rc = hx_server_route(srv, "GET", "/health", hx_health_handler, srv)) ||
-        (rc = hx_server_route(srv, "GET", "/metrics", hx_metrics_handler, srv)) ||
-        (rc = hx_server_route(srv, "GET", "/v1/bigdata/health", hx_bigdata_health_handler, srv))) {
+    if ((rc = hx_server_route(srv, "GET", "/health", hx_health_handler, srv, HX_ROLE_DEFAULT)) ||
+        (rc = hx_server_route(srv, "GET", "/metrics", hx_metrics_handler, srv, HX_ROLE_DEFAULT)) ||
+        (rc = hx_server_route(srv, "GET", "/v1/bigdata/health", hx_bigdata_health_handler, srv, HX_ROLE_DEFAULT))) {
         hx_err_set(err, rc, "cannot register the built-in routes");
         goto fail;
     }
@@ -93,19 +93,21 @@ fail:
 }
 
 int hx_server_route(hx_server_t *srv, const char *method, const char *pattern, hx_handler_fn fn,
-                    void *ctx)
+                    void *ctx, hx_role_t role)
 {
     hx_err_t e;
     int rc = hx_router_add(&srv->router, method, pattern, (void (*)(void))fn, ctx, &e);
     if (rc)
         HX_WARN("http", "%s", e.msg);
+    else
+        srv->router.routes[srv->router.n - 1].role = (int)role;
     return rc;
 }
 
 int hx_server_routes(hx_server_t *srv, const hx_route_spec_t *routes, size_t n, void *ctx, hx_err_t *err)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc = hx_server_route(srv, routes[i].method, routes[i].pattern, routes[i].fn, ctx);
+        int rc = hx_server_route(srv, routes[i].method, routes[i].pattern, routes[i].fn, ctx, routes[i].role);
         if (rc)
             return hx_err_set(err, rc, "registering %s %s", routes[i].method, routes[i].pattern);
     }
@@ -140,6 +142,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     req->t0_ns = hx_mono_ns();
     req->uri = strdup(uri ? uri : "");
     req->tenant = "default";
+    req->role = HX_ROLE_ADMIN; /* auth off: the operator's own machine */
     return req;
 }
 
@@ -215,6 +218,13 @@ static int screen(hx_server_t *srv, hx_req_t *req)
     hx_err_t e;
     if (q && hx_query_parse(q + 1, strlen(q + 1), &req->query, &e))
         return hx_res_error(res, hx_err_http_status(e.code), hx_strerror(e.code), "%s", e.msg), 1;
+    hx_role_t need = (hx_role_t)req->match.route->role;
+    if (need == HX_ROLE_DEFAULT)
+        need = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ? HX_ROLE_READER
+                                                                                    : HX_ROLE_WRITER;
+    if (req->role < need)
+        return hx_res_error(res, 403, "forbidden", "%s %.200s needs the %s role; this key has the %s role",
+                            req->method, req->path, hx_role_name(need), hx_role_name(req->role)), 1;
     const char *t = hx_req_header(req, "X-Helix-Tenant");
     if (t) {
         if (!hx_tenant_valid(t))

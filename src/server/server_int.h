@@ -56,6 +56,7 @@ struct hx_req {
     hx_query_t query;
     hx_route_match_t match;
     const char *tenant;        /* header value or "default" */
+    hx_role_t role;            /* of the request's credentials */
     hx_buf_t body;
     uint64_t body_seen;        /* bytes received, including discarded ones */
     int too_big;

@@ -123,11 +123,11 @@ static hx_server_t *start(hx_metrics_t *m, const char *token, hx_config_t *cfg)
         fprintf(stderr, "%s\n", err.msg);
         exit(1);
     }
-    CHECK_INT(hx_server_route(srv, "GET", "/v1/topics/{t}/records", h_records, NULL), 0);
-    CHECK_INT(hx_server_route(srv, "POST", "/v1/topics/{t}/records", h_echo, NULL), 0);
-    CHECK_INT(hx_server_route(srv, "POST", "/v1/topics/{t}/records", h_echo, NULL), HX_EEXIST);
-    CHECK_INT(hx_server_route(srv, "GET", "/v1/topics/{t}", h_fail, NULL), 0);
-    CHECK_INT(hx_server_route(srv, "GET", "/v1/busy", h_busy, NULL), 0);
+    CHECK_INT(hx_server_route(srv, "GET", "/v1/topics/{t}/records", h_records, NULL, HX_ROLE_DEFAULT), 0);
+    CHECK_INT(hx_server_route(srv, "POST", "/v1/topics/{t}/records", h_echo, NULL, HX_ROLE_DEFAULT), 0);
+    CHECK_INT(hx_server_route(srv, "POST", "/v1/topics/{t}/records", h_echo, NULL, HX_ROLE_DEFAULT), HX_EEXIST);
+    CHECK_INT(hx_server_route(srv, "GET", "/v1/topics/{t}", h_fail, NULL, HX_ROLE_DEFAULT), 0);
+    CHECK_INT(hx_server_route(srv, "GET", "/v1/busy", h_busy, NULL, HX_ROLE_DEFAULT), 0);
     CHECK_INT(hx_server_start(srv, &err), 0);
     g_port = hx_server_port(srv);
     CHECK(g_port > 0);

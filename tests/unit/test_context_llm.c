@@ -38,7 +38,7 @@ static json_t *run_n(hx_handler_fn fn, const char *dir, const char *strategy, in
     hx_err_t e = {0};
     cfg.server.port = 0;
     CHECK_INT(hx_server_new(&cfg, m, &srv, &e), 0);
-    hx_server_route(srv, "POST", "/v1/chat/completions", fn, NULL);
+    hx_server_route(srv, "POST", "/v1/chat/completions", fn, NULL, HX_ROLE_DEFAULT);
     CHECK_INT(hx_server_start(srv, &e), 0);
     snprintf(cfg.node.data_dir, sizeof cfg.node.data_dir, "%s", dir);
     cfg.event_log.fsync = HX_FSYNC_NEVER;

@@ -1,8 +1,16 @@
 #include "helix/hx_buf.h"
 #include "helix/hx_error.h"
+#include "helix/hx_fs.h"
 #include "helix/hx_hash.h"
+#include "helix/hx_id.h"
 #include "helix/hx_json.h"
 #include "../hx_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_varints(void)
 {
@@ -89,8 +97,63 @@ static void test_json_checks(void)
     json_decref(bad);
 }
 
+static void test_ids(void)
+{
+    hx_err_t e = {0};
+    CHECK_INT(hx_id_check("conv-1", "conversation_id", &e), 0);
+    CHECK_INT(hx_id_check("Zürich \xe2\x82\xac", "conversation_id", &e), 0);
+    CHECK_INT(hx_id_check("\xff\xfe", "conversation_id", &e), HX_EINVAL);
+    CHECK_STR(e.msg, "conversation_id is not valid UTF-8");
+    CHECK_INT(hx_id_check("", "conversation_id", &e), HX_EINVAL);
+    CHECK_INT(hx_id_check(NULL, "conversation_id", &e), HX_EINVAL);
+    CHECK_INT(hx_id_check("a\tb", "id", &e), HX_EINVAL);
+    CHECK_INT(hx_id_check("a\x7f", "id", &e), HX_EINVAL);
+    char big[HX_ID_MAX + 2];
+    memset(big, 'a', sizeof big);
+    big[HX_ID_MAX] = 0;
+    CHECK_INT(hx_id_check(big, "id", &e), 0);
+    big[HX_ID_MAX] = 'a';
+    big[HX_ID_MAX + 1] = 0;
+    CHECK_INT(hx_id_check(big, "id", &e), HX_EINVAL);
+    /* overlong '/', a surrogate, past U+10FFFF, truncated sequence */
+    CHECK_INT(hx_utf8_valid("\xc0\xaf", 2), 0);
+    CHECK_INT(hx_utf8_valid("\xed\xa0\x80", 3), 0);
+    CHECK_INT(hx_utf8_valid("\xf4\x90\x80\x80", 4), 0);
+    CHECK_INT(hx_utf8_valid("\xe2\x82", 2), 0);
+    CHECK_INT(hx_utf8_valid("\xf0\x9f\x98\x80", 4), 1);
+}
+
+static void test_write_atomic(void)
+{
+    const char *base = getenv("HX_TEST_TMP") ? getenv("HX_TEST_TMP") : "/tmp";
+    char dir[512], path[600], buf[64] = {0};
+    snprintf(dir, sizeof dir, "%s/core-atomic-%d", base, (int)getpid());
+    mkdir(base, 0755);
+    CHECK_INT(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/f", dir);
+    hx_err_t e = {0};
+    CHECK_INT(hx_fs_write_atomic(path, "one", 3, &e), 0);
+    CHECK_INT(hx_fs_write_atomic(path, "second", 6, &e), 0);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (f) {
+        CHECK_INT((int)fread(buf, 1, sizeof buf - 1, f), 6);
+        fclose(f);
+    }
+    CHECK_STR(buf, "second");
+    char tmp[620];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    CHECK_INT(access(tmp, F_OK), -1); /* no temp file left behind */
+    snprintf(path, sizeof path, "%s/missing/f", dir);
+    CHECK_INT(hx_fs_write_atomic(path, "x", 1, &e), HX_EIO);
+    CHECK(strstr(e.msg, "cannot create") != NULL);
+    hx_rm_rf(dir);
+}
+
 int main(void)
 {
+    RUN(test_ids);
+    RUN(test_write_atomic);
     RUN(test_json_checks);
     RUN(test_varints);
     RUN(test_truncated_bytes);

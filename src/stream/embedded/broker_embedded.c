@@ -3,7 +3,7 @@
 
 #include "helix/hx_clock.h"
 #include "helix/hx_logger.h"
-#include "helix/hx_server.h"
+#include "helix/hx_health.h"
 
 #include <errno.h>
 #include <stdio.h>

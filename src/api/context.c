@@ -1,27 +1,33 @@
-/* HTTP API of the context engine: conversation ingest and read-back, replay
- * with compression, and per-conversation stats. Tenants are isolated by the
- * X-Helix-Tenant header: a conversation id names a different conversation
- * in each tenant. */
-#include "helix/hx_api.h"
+/* The context subsystem: conversation ingest and read-back, replay with
+ * compression, and per-conversation stats (docs/context.md). A conversation
+ * id names a different conversation in each tenant. */
+#include "api/api.h"
 #include "helix/hx_context.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define CTX(ctx) (((hx_app_t *)(ctx))->context)
 
 static int post_messages(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     hx_err_t *err = hx_req_err(req);
+    const char *id = hx_api_path_id(req, "id", "conversation_id");
+    if (!id)
+        return HX_EINVAL;
     json_t *body = hx_req_json(req, err);
     if (!body)
         return HX_EINVAL;
     json_t *out;
-    int rc = hx_context_ingest(ctx, hx_req_tenant(req), hx_req_param(req, "id"), body, &out, err);
+    int rc = hx_context_ingest(CTX(ctx), hx_req_tenant(req), id, body, &out, err);
     return rc ? rc : hx_res_json(res, 201, out);
 }
 
 static int get_messages(hx_req_t *req, hx_res_t *res, void *ctx)
 {
+    const char *id = hx_api_path_id(req, "id", "conversation_id");
+    if (!id)
+        return HX_EINVAL;
     int64_t from, since, limit;
     int rc;
     if ((rc = hx_req_query_int(req, "from_seq", 0, 0, INT64_MAX, &from)) ||
@@ -29,7 +35,7 @@ static int get_messages(hx_req_t *req, hx_res_t *res, void *ctx)
         (rc = hx_req_query_int(req, "limit", 100, 1, 10000, &limit)))
         return rc;
     json_t *out;
-    rc = hx_context_messages(ctx, hx_req_tenant(req), hx_req_param(req, "id"), (uint64_t)from, since, (int)limit,
+    rc = hx_context_messages(CTX(ctx), hx_req_tenant(req), id, (uint64_t)from, since, (int)limit,
                              &out, hx_req_err(req));
     return rc ? rc : hx_res_json(res, 200, out);
 }
@@ -53,6 +59,9 @@ static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
     rq.conversation_id = json_string_value(json_object_get(body, "conversation_id"));
     if (!rq.conversation_id || !*rq.conversation_id)
         return hx_err_set(err, HX_EINVAL, "field 'conversation_id' is required (a string)");
+    int rc1 = hx_id_check(rq.conversation_id, "field 'conversation_id'", err);
+    if (rc1)
+        return rc1;
     int64_t max = 0, pres = -1, win = -1, from = 0, since = 0;
     int rc;
     if ((rc = hx_json_opt_int(body, "max_tokens", 1, &max, err)) ||
@@ -81,24 +90,40 @@ static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
     if (u)
         rq.use_llm = json_is_true(u);
     json_t *out;
-    rc = hx_context_replay(ctx, &rq, &out, err);
+    rc = hx_context_replay(CTX(ctx), &rq, &out, err);
     return rc ? rc : hx_res_json(res, 200, out);
 }
 
 static int stats(hx_req_t *req, hx_res_t *res, void *ctx)
 {
+    const char *id = hx_api_path_id(req, "id", "conversation_id");
+    if (!id)
+        return HX_EINVAL;
     json_t *out;
-    int rc = hx_context_stats(ctx, hx_req_tenant(req), hx_req_param(req, "id"), &out, hx_req_err(req));
+    int rc = hx_context_stats(CTX(ctx), hx_req_tenant(req), id, &out, hx_req_err(req));
     return rc ? rc : hx_res_json(res, 200, out);
 }
 
-int hx_api_context_register(hx_server_t *srv, hx_context_t *ctx, hx_err_t *err)
+static int routes(hx_app_t *app, hx_server_t *srv, hx_err_t *err)
 {
     static const hx_route_spec_t routes[] = {
-        {"POST", "/v1/conversations/{id}/messages", post_messages},
-        {"GET", "/v1/conversations/{id}/messages", get_messages},
-        {"POST", "/v1/context/replay", replay},
-        {"GET", "/v1/context/stats/{id}", stats},
+        {"POST", "/v1/conversations/{id}/messages", post_messages, HX_ROLE_DEFAULT},
+        {"GET", "/v1/conversations/{id}/messages", get_messages, HX_ROLE_DEFAULT},
+        {"POST", "/v1/context/replay", replay, HX_ROLE_READER},
+        {"GET", "/v1/context/stats/{id}", stats, HX_ROLE_DEFAULT},
     };
-    return hx_server_routes(srv, routes, sizeof routes / sizeof routes[0], ctx, err);
+    return hx_server_routes(srv, routes, sizeof routes / sizeof routes[0], app, err);
 }
+
+static int open_context(hx_app_t *app, hx_err_t *err)
+{
+    return hx_context_new(app->cfg, app->broker, app->metrics, &app->context, err);
+}
+
+static void close_context(hx_app_t *app)
+{
+    hx_context_free(app->context);
+    app->context = NULL;
+}
+
+const hx_subsystem_t hx_subsys_context = {"context", open_context, routes, NULL, close_context};

@@ -1,0 +1,146 @@
+/* The memory subsystem: the CRDT engine in <data_dir>/memory, replicated
+ * through the broker with the node's persistent id, and its HTTP API
+ * (docs/memory.md). Every call is scoped to the request's tenant. */
+#include "api/api.h"
+#include "helix/hx_memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEM(ctx) (((hx_app_t *)(ctx))->memory)
+
+static int create(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    json_t *body = hx_req_json(req, hx_req_err(req)), *out = NULL;
+    if (!body)
+        return HX_EINVAL;
+    int rc = hx_memory_create(MEM(ctx), hx_req_tenant(req), body, &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 201, out);
+}
+
+static int get_one(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    const char *id = hx_api_path_id(req, "id", "memory id");
+    if (!id)
+        return HX_EINVAL;
+    json_t *out = NULL;
+    int rc = hx_memory_get(MEM(ctx), hx_req_tenant(req), id, 1, &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+static int patch(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    const char *id = hx_api_path_id(req, "id", "memory id");
+    if (!id)
+        return HX_EINVAL;
+    json_t *body = hx_req_json(req, hx_req_err(req)), *out = NULL;
+    if (!body)
+        return HX_EINVAL;
+    int rc = hx_memory_update(MEM(ctx), hx_req_tenant(req), id, body, &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+static int del(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    const char *id = hx_api_path_id(req, "id", "memory id");
+    if (!id)
+        return HX_EINVAL;
+    int rc = hx_memory_delete(MEM(ctx), hx_req_tenant(req), id, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, json_pack("{s:s,s:b}", "id", id, "deleted", 1));
+}
+
+static int list(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    int64_t limit;
+    int rc = hx_req_query_int(req, "limit", 50, 1, 1000, &limit);
+    if (rc)
+        return rc;
+    hx_memory_query_t q = {hx_req_query(req, "user_id"), hx_req_query(req, "type"), hx_req_query(req, "tag"),
+                           hx_req_query(req, "category"), (int)limit};
+    json_t *out = NULL;
+    rc = hx_memory_list(MEM(ctx), hx_req_tenant(req), &q, &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+static int search(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    json_t *body = hx_req_json(req, hx_req_err(req)), *out = NULL;
+    if (!body)
+        return HX_EINVAL;
+    int rc = hx_memory_search(MEM(ctx), hx_req_tenant(req), body, &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+static int conflicts(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    int64_t since, limit;
+    int rc;
+    if ((rc = hx_req_query_int(req, "since", 0, 0, INT64_MAX, &since)) || (rc = hx_req_query_int(req, "limit", 100, 1, 1000, &limit)))
+        return rc;
+    json_t *out = NULL;
+    rc = hx_memory_conflicts(MEM(ctx), hx_req_tenant(req), since, (int)limit, &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+static int status(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    json_t *out = NULL;
+    int rc = hx_memory_sync_status(MEM(ctx), &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+static int force(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    int64_t timeout;
+    int rc = hx_req_query_int(req, "timeout_ms", 5000, 100, 60000, &timeout);
+    if (rc)
+        return rc;
+    json_t *out = NULL;
+    rc = hx_memory_sync_force(MEM(ctx), (int)timeout, &out, hx_req_err(req));
+    return rc ? rc : hx_res_json(res, 200, out);
+}
+
+static int routes(hx_app_t *app, hx_server_t *srv, hx_err_t *err)
+{
+    /* Literal routes first: the first matching pattern wins. */
+    static const hx_route_spec_t routes[] = {
+        {"GET", "/v1/memory/sync/status", status, HX_ROLE_DEFAULT},
+        {"POST", "/v1/memory/sync/force", force, HX_ROLE_ADMIN},
+        {"GET", "/v1/memory/conflicts", conflicts, HX_ROLE_DEFAULT},
+        {"POST", "/v1/memory/search", search, HX_ROLE_READER},
+        {"POST", "/v1/memory", create, HX_ROLE_DEFAULT},
+        {"GET", "/v1/memory", list, HX_ROLE_DEFAULT},
+        {"GET", "/v1/memory/{id}", get_one, HX_ROLE_DEFAULT},
+        {"PATCH", "/v1/memory/{id}", patch, HX_ROLE_DEFAULT},
+        {"DELETE", "/v1/memory/{id}", del, HX_ROLE_DEFAULT},
+    };
+    return hx_server_routes(srv, routes, sizeof routes / sizeof routes[0], app, err);
+}
+
+static int open_memory(hx_app_t *app, hx_err_t *err)
+{
+    char dir[HX_CFG_STR + 16];
+    snprintf(dir, sizeof dir, "%s/memory", app->cfg->node.data_dir);
+    hx_memory_opts_t o;
+    hx_memory_opts_defaults(&o);
+    o.cfg = app->cfg;
+    o.dir = dir;
+    o.node_id = app->cfg->node.node_id;
+    o.broker = app->broker;
+    o.metrics = app->metrics;
+    return hx_memory_open(&o, &app->memory, err);
+}
+
+static hx_health_t health(void *ctx, char *detail, size_t len)
+{
+    return hx_memory_health(MEM(ctx), detail, len) == 0 ? HX_HEALTH_HEALTHY : HX_HEALTH_DEGRADED;
+}
+
+static void close_memory(hx_app_t *app)
+{
+    hx_memory_close(app->memory);
+    app->memory = NULL;
+}
+
+const hx_subsystem_t hx_subsys_memory = {"memory", open_memory, routes, health, close_memory};
