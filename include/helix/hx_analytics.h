@@ -281,6 +281,13 @@ int hx_analytics_flush(hx_analytics_t *a, hx_err_t *err);
 int hx_analytics_publish(hx_analytics_t *a, const hx_an_batch_t *rows, const hx_an_batch_t *parts, size_t *events,
                          hx_err_t *err);
 
+/* POST /v1/analytics/{table}/rows in one call: parses body as
+ * hx_an_rows_parse does (all or nothing: a bad row is HX_EINVAL naming it and
+ * nothing is written) and publishes every row with its own JSON text as the
+ * event's data. *rows and *events (may be NULL) get the counts. */
+int hx_analytics_publish_rows(hx_analytics_t *a, hx_an_table_t t, const char *tenant, const char *body, size_t len,
+                              size_t *rows, size_t *events, hx_err_t *err);
+
 /* Waits until ingest has stored everything the source topics held when
  * called (for tests, the bench and read-your-writes callers). HX_ETIMEOUT
  * after timeout_ms; HX_EUNSUPPORTED without ingest. */

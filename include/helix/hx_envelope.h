@@ -78,6 +78,28 @@ int hx_envelope_encode(const hx_envelope_t *e, hx_buf_t *out, hx_err_t *err);
 /* Strict: malformed, truncated, over-limit or trailing bytes give HX_ECORRUPT. */
 int hx_envelope_decode(const void *p, size_t len, hx_envelope_t *e, hx_err_t *err);
 
+/* Bulk paths (analytics ingest at a million records a second) that must not
+ * build a jansson tree per record. */
+typedef struct hx_envelope_view {
+    const char *id, *type, *source, *tenant, *key; /* borrowed from the frame, not NUL-terminated */
+    size_t id_len, type_len, source_len, tenant_len, key_len;
+    int64_t ts;
+    uint64_t seq;
+    size_t n_headers;
+    const char *data;                             /* the data's JSON text, not parsed */
+    size_t data_len;
+} hx_envelope_view_t;
+
+/* Reads a frame's fields without copying or parsing data; the frame
+ * structure is checked as strictly as hx_envelope_decode (HX_ECORRUPT), the
+ * data's JSON is the caller's to parse. */
+int hx_envelope_peek(const void *p, size_t len, hx_envelope_view_t *v, hx_err_t *err);
+
+/* Encodes a frame whose data is JSON text the caller has validated (one JSON
+ * value); every other field is validated as by hx_envelope_encode and
+ * e->data is ignored. */
+int hx_envelope_encode_raw(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err);
+
 /* Validates data against the schema of type where DESIGN.md defines one
  * (conversation messages, provider metrics, debate completion); other types
  * need an object. Messages name the field: "data.role must be one of ...". */

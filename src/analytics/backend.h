@@ -83,6 +83,9 @@ int hx_an_embedded_open(const hx_analytics_opts_t *o, const hx_an_backend_ops_t 
 
 /* Starts a result with the query's output columns (names and types). */
 int hx_an_result_begin(hx_an_result_t *r, const hx_sql_query_t *q, hx_err_t *err);
+/* Starts a result with explicit columns (results assembled in C). */
+int hx_an_result_begin_cols(hx_an_result_t *r, const char *const *names, const hx_an_type_t *types, size_t n,
+                            hx_err_t *err);
 /* Appends a row and returns its cells (ncols, zeroed). NULL on ENOMEM. */
 hx_an_cell_t *hx_an_result_add_row(hx_an_result_t *r);
 /* Copies a string into the result's arena and points cell at it. */

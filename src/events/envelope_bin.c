@@ -116,3 +116,87 @@ fail:
         return hx_err_set(err, rc, "out of memory decoding an envelope");
     return hx_err_set(err, HX_ECORRUPT, "malformed envelope frame (%s) at byte %zu of %zu", what, r.pos, len);
 }
+
+int hx_envelope_encode_raw(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err)
+{
+    hx_envelope_t probe = *e;
+    probe.data = json_null(); /* a singleton: nothing allocated */
+    int rc = hx_envelope_validate(&probe, err);
+    if (rc)
+        return rc;
+    if (!data || !data_len)
+        return hx_err_set(err, HX_EINVAL, "field 'data' is required");
+    size_t start = out->len;
+    rc = hx_buf_put_u8(out, FRAME_MAGIC);
+    rc = rc ? rc : hx_buf_put_u8(out, (uint8_t)e->v);
+    rc = rc ? rc : put_str(out, e->id);
+    rc = rc ? rc : put_str(out, e->type);
+    rc = rc ? rc : put_str(out, e->source);
+    rc = rc ? rc : put_str(out, e->tenant);
+    rc = rc ? rc : put_str(out, e->key);
+    rc = rc ? rc : hx_buf_put_svarint(out, e->ts);
+    rc = rc ? rc : hx_buf_put_uvarint(out, e->seq);
+    rc = rc ? rc : hx_buf_put_uvarint(out, e->n_headers);
+    for (size_t i = 0; i < e->n_headers && !rc; i++) {
+        rc = put_str(out, e->headers[i].name);
+        rc = rc ? rc : put_str(out, e->headers[i].value);
+    }
+    rc = rc ? rc : hx_buf_put_bytes(out, data, data_len);
+    if (rc) {
+        out->len = start;
+        return hx_err_set(err, rc, "out of memory encoding an envelope");
+    }
+    return HX_OK;
+}
+
+/* A length-prefixed string of at most max bytes without NULs, borrowed. */
+static int view_str(hx_rd_t *r, size_t max, const char **s, size_t *n)
+{
+    const unsigned char *p;
+    if (hx_rd_bytes(r, &p, n) || *n > max || memchr(p, 0, *n))
+        return HX_ECORRUPT;
+    *s = (const char *)p;
+    return HX_OK;
+}
+
+int hx_envelope_peek(const void *p, size_t len, hx_envelope_view_t *v, hx_err_t *err)
+{
+    hx_rd_t r;
+    hx_rd_init(&r, p, len);
+    memset(v, 0, sizeof *v);
+    uint8_t magic = 0, ver = 0;
+    uint64_t nh = 0;
+    const char *what = "header";
+    if (hx_rd_u8(&r, &magic) || hx_rd_u8(&r, &ver) || magic != FRAME_MAGIC || ver != HX_ENVELOPE_VERSION)
+        goto fail;
+    what = "strings";
+    if (view_str(&r, HX_ENV_ID_MAX, &v->id, &v->id_len) || view_str(&r, HX_ENV_TYPE_MAX, &v->type, &v->type_len) ||
+        view_str(&r, HX_ENV_SOURCE_MAX, &v->source, &v->source_len) ||
+        view_str(&r, HX_ENV_TENANT_MAX, &v->tenant, &v->tenant_len) ||
+        view_str(&r, HX_ENV_KEY_MAX, &v->key, &v->key_len) || !v->tenant_len || !v->type_len)
+        goto fail;
+    what = "ts/seq";
+    if (hx_rd_svarint(&r, &v->ts) || hx_rd_uvarint(&r, &v->seq) || v->ts < 0)
+        goto fail;
+    what = "headers";
+    if (hx_rd_uvarint(&r, &nh) || nh > HX_ENV_HEADERS_MAX)
+        goto fail;
+    for (uint64_t i = 0; i < nh; i++) {
+        const char *s;
+        size_t n;
+        if (view_str(&r, HX_ENV_HEADER_NAME_MAX, &s, &n) || !n || view_str(&r, HX_ENV_HEADER_VALUE_MAX, &s, &n))
+            goto fail;
+    }
+    v->n_headers = (size_t)nh;
+    what = "data";
+    const unsigned char *d;
+    if (hx_rd_bytes(&r, &d, &v->data_len))
+        goto fail;
+    v->data = (const char *)d;
+    what = "trailing bytes";
+    if (hx_rd_left(&r) != 0)
+        goto fail;
+    return HX_OK;
+fail:
+    return hx_err_set(err, HX_ECORRUPT, "malformed envelope frame (%s) at byte %zu of %zu", what, r.pos, len);
+}
