@@ -121,59 +121,6 @@ static void test_http(void)
     CHECK_INT(ch_conn_open(&odb, &c, &err), HX_ECONFIG);
 }
 
-/* Until the shared result builder (analytics.c) lands, a minimal one: the
- * cells and strings of one result, freed by result_free below. */
-typedef struct {
-    char **strs;
-    size_t n;
-} t_owner_t;
-
-int hx_an_result_begin(hx_an_result_t *r, const hx_sql_query_t *q, hx_err_t *err)
-{
-    memset(r, 0, sizeof *r);
-    r->ncols = (size_t)q->nitems;
-    r->cols = calloc(r->ncols, sizeof *r->cols);
-    for (size_t i = 0; i < r->ncols; i++) {
-        r->cols[i].name = strdup(q->items[i].name);
-        r->cols[i].type = q->items[i].e->type;
-    }
-    r->owner_ = calloc(1, sizeof(t_owner_t));
-    return HX_OK;
-}
-
-hx_an_cell_t *hx_an_result_add_row(hx_an_result_t *r)
-{
-    r->cells = realloc(r->cells, (r->nrows + 1) * r->ncols * sizeof *r->cells);
-    hx_an_cell_t *row = &r->cells[r->nrows++ * r->ncols];
-    memset(row, 0, r->ncols * sizeof *row);
-    return row;
-}
-
-int hx_an_result_set_str(hx_an_result_t *r, hx_an_cell_t *cell, const char *s, size_t len)
-{
-    t_owner_t *o = r->owner_;
-    o->strs = realloc(o->strs, (o->n + 1) * sizeof *o->strs);
-    o->strs[o->n] = strndup(s, len);
-    cell->s = o->strs[o->n++];
-    cell->len = (uint32_t)len;
-    return HX_OK;
-}
-
-static void result_free(hx_an_result_t *r)
-{
-    t_owner_t *o = r->owner_;
-    for (size_t i = 0; o && i < o->n; i++)
-        free(o->strs[i]);
-    if (o)
-        free(o->strs);
-    free(o);
-    for (size_t i = 0; i < r->ncols && r->cols; i++)
-        free(r->cols[i].name);
-    free(r->cols);
-    free(r->cells);
-    memset(r, 0, sizeof *r);
-}
-
 static hx_config_t cfg_for(const char *db)
 {
     hx_config_t cfg;
@@ -416,7 +363,7 @@ static void test_query(void)
             CHECK_STR(r.cols[1].name, "n");
             CHECK(r.rows_read > 0);
         }
-        result_free(&r);
+        hx_an_result_free(&r);
     }
     /* Series by hour, DateTime back as epoch seconds; WHERE with IN/LIKE/BETWEEN. */
     hx_an_result_t r = run(&be, "acme",
@@ -428,29 +375,29 @@ static void test_query(void)
         CHECK_INT(hx_an_result_cell(&r, 0, 0)->i, T_H);
         CHECK_INT(hx_an_result_cell(&r, 0, 1)->i, 50);
     }
-    result_free(&r);
+    hx_an_result_free(&r);
     /* Other tenant: 10 rows, never acme's. */
     r = run(&be, "other", "SELECT count() FROM provider_metrics", 0, NULL, &err);
     CHECK(r.nrows == 1 && hx_an_result_cell(&r, 0, 0)->i == 10);
-    result_free(&r);
+    hx_an_result_free(&r);
     /* No rows: min is null, count 0. */
     r = run(&be, "nobody", "SELECT count(), min(response_time_ms), avg(response_time_ms) FROM provider_metrics", 0,
             NULL, &err);
     CHECK(r.nrows == 1 && hx_an_result_cell(&r, 0, 0)->i == 0 && hx_an_result_cell(&r, 0, 1)->is_null &&
           hx_an_result_cell(&r, 0, 2)->is_null);
-    result_free(&r);
+    hx_an_result_free(&r);
     /* Row limit: a clear out-of-range error. */
     r = run(&be, "acme", "SELECT min(timestamp), max(timestamp) FROM provider_metrics", 0, NULL, &err);
     CHECK(r.nrows == 1 && hx_an_result_cell(&r, 0, 0)->i == T_H && hx_an_result_cell(&r, 0, 1)->i == T_H + 999);
     CHECK_STR(r.source, "raw");
-    result_free(&r);
+    hx_an_result_free(&r);
     int rc = 0;
     max_rows = 100;
     r = run(&be, "acme", "SELECT request_id FROM provider_metrics", 0, &rc, &err);
     max_rows = 1000;
     CHECK_INT(rc, HX_ERANGE);
     CHECK_CONTAINS(err.msg, "query_max_rows");
-    result_free(&r);
+    hx_an_result_free(&r);
     hx_an_batch_free(&b);
     be.ops->close(be.impl);
 out:

@@ -6,10 +6,9 @@
 #include "analytics/backend.h"
 #include "analytics/clickhouse/ch.h"
 
-/* Connects (lazily: an unreachable server at startup is an outage, not a
- * failure; the schema is created on first contact), fills *ops and *impl. */
-int hx_an_clickhouse_open(const hx_analytics_opts_t *o, const hx_an_backend_ops_t **ops, void **impl,
-                          hx_err_t *err);
+/* hx_an_clickhouse_open (backend.h) connects lazily: an unreachable server
+ * at startup is an outage, not a failure; the schema is created on first
+ * contact. */
 
 /* The connection settings of cfg's clickhouse.* (and analytics.*) knobs. */
 void ch_opts_from_config(const hx_config_t *cfg, ch_opts_t *o);
