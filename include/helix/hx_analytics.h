@@ -228,6 +228,13 @@ int hx_an_batch_add_conversation(hx_an_batch_t *b, const char *tenant, const hx_
 int hx_an_rows_parse(hx_an_table_t t, const char *tenant, int64_t now_s, const char *body, size_t len,
                      hx_an_batch_t *out, hx_an_batch_t *parts, hx_err_t *err);
 
+/* Times as the API takes and shows them: epoch seconds (a number past
+ * 10^11 is taken as milliseconds), "YYYY-MM-DD hh:mm:ss", "YYYY-MM-DD" or
+ * RFC 3339 in UTC. HX_EINVAL when s is none of these. */
+int hx_an_parse_time(const char *s, int64_t *out);
+/* "YYYY-MM-DD hh:mm:ss" (UTC); out holds at least 20 bytes. */
+void hx_an_format_time(int64_t s, char *out, size_t len);
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 typedef struct hx_analytics_opts {

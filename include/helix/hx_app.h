@@ -24,6 +24,7 @@
 typedef struct hx_broker hx_broker_t;
 typedef struct hx_context hx_context_t;
 typedef struct hx_memory hx_memory_t;
+typedef struct hx_analytics hx_analytics_t;
 
 typedef struct hx_app {
     const hx_config_t *cfg;   /* borrowed; node.node_id is set */
@@ -32,6 +33,7 @@ typedef struct hx_app {
     hx_broker_t *broker;      /* "event_log" */
     hx_context_t *context;    /* "context" */
     hx_memory_t *memory;      /* "memory" */
+    hx_analytics_t *analytics; /* "analytics" */
     /* Which subsystems opened, so close and mount skip the others. */
     unsigned char opened[32];
 } hx_app_t;

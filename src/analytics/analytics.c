@@ -19,6 +19,24 @@ static const struct {
     {"clickhouse", hx_an_clickhouse_open},
 };
 
+int hx_an_parse_time(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return HX_EINVAL;
+    char *end;
+    long long n = strtoll(s, &end, 10);
+    if (!*end && n >= 0 && (s[0] >= '0' && s[0] <= '9')) {
+        *out = n > 100000000000LL ? n / 1000 : n;
+        return HX_OK;
+    }
+    return hx_sql_parse_datetime(s, strlen(s), out);
+}
+
+void hx_an_format_time(int64_t s, char *out, size_t len)
+{
+    hx_sql_format_datetime(s, out, len);
+}
+
 void hx_analytics_opts_defaults(hx_analytics_opts_t *o)
 {
     memset(o, 0, sizeof *o);

@@ -11,6 +11,7 @@
 extern const hx_subsystem_t hx_subsys_event_log; /* event_log.c */
 extern const hx_subsystem_t hx_subsys_memory;    /* memory.c */
 extern const hx_subsystem_t hx_subsys_context;   /* context.c */
+extern const hx_subsystem_t hx_subsys_analytics; /* analytics.c */
 extern const hx_subsystem_t hx_subsys_pending;   /* pending.c */
 
 /* event_log.c mounts these (topics.c, records.c, groups.c); ctx is the app. */

@@ -15,9 +15,6 @@ static const pending_t routes_pending[] = {
     {"GET", "/v1/knowledge/related/{entity_id}", "the knowledge graph"},
     {"POST", "/v1/knowledge/search", "the knowledge graph"},
     {"GET", "/v1/knowledge/path", "the knowledge graph"},
-    {"GET", "/v1/analytics/provider/{provider}", "the analytics store"},
-    {"GET", "/v1/analytics/debate/{debate_id}", "the analytics store"},
-    {"POST", "/v1/analytics/query", "the analytics store"},
     {"GET", "/v1/learning/insights", "cross-session learning"},
     {"GET", "/v1/learning/patterns", "cross-session learning"},
     {"GET", "/v1/datalake/datasets", "the data lake"},
@@ -30,7 +27,6 @@ static const pending_t routes_pending[] = {
 static const struct {
     const char *name, *detail;
 } health_pending[] = {
-    {"analytics", "analytics store not built yet"},
     {"graph", "knowledge graph not built yet"},
 };
 

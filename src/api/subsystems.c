@@ -7,6 +7,7 @@ static const hx_subsystem_t *const table[] = {
     &hx_subsys_event_log,
     &hx_subsys_memory,
     &hx_subsys_context,
+    &hx_subsys_analytics,
     &hx_subsys_pending,
 };
 

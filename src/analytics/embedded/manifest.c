@@ -85,22 +85,17 @@ int an_commit(an_store_t *s, an_change_t *ch, size_t nch, const hx_an_offsets_t 
               hx_err_t *err)
 {
     hx_buf_t b = HX_BUF_INIT;
-    char path[HX_CFG_STR + 32], tmp[HX_CFG_STR + 40];
+    char path[HX_CFG_STR + 32];
     int rc = encode(s, ch, nch, offsets ? offsets : &s->offsets, &b);
     if (rc) {
         hx_buf_free(&b);
         return hx_err_set(err, HX_ENOMEM, "out of memory writing the analytics MANIFEST");
     }
     snprintf(path, sizeof path, "%s/MANIFEST", s->dir);
-    snprintf(tmp, sizeof tmp, "%s/MANIFEST.tmp", s->dir);
-    rc = an_write_file(tmp, b.data, b.len, s->fsync, err);
+    rc = hx_fs_write_atomic(path, b.data, b.len, err);
     hx_buf_free(&b);
     if (rc)
         return rc;
-    if (rename(tmp, path))
-        return hx_err_set(err, HX_EIO, "cannot rename %s: %s", tmp, strerror(errno));
-    if (s->fsync && hx_fsync_dir(s->dir))
-        return hx_err_set(err, HX_EIO, "cannot fsync %s", s->dir);
     s->manifest_seq++;
     if (offsets)
         s->offsets = *offsets;

@@ -3,6 +3,7 @@
  * merger, stats and health. */
 #include "analytics/embedded/emb.h"
 #include "helix/hx_clock.h"
+#include "helix/hx_health.h"
 #include "helix/hx_logger.h"
 
 #include <errno.h>
@@ -303,17 +304,8 @@ static uint64_t emb_memory_bytes(void *impl)
 static int emb_health(void *impl, char *detail, size_t len)
 {
     an_store_t *s = impl;
-    char probe[HX_CFG_STR + 32];
-    snprintf(probe, sizeof probe, "%s/.health-probe", s->dir);
-    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, "ok", 2) != 2 || fsync(fd)) {
-        snprintf(detail, len, "analytics store %s is not writable: %s", s->dir, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    if (hx_health_check_dir_writable(s->dir, detail, len))
         return HX_EIO;
-    }
-    close(fd);
-    unlink(probe);
     pthread_mutex_lock(&s->maint_mu);
     int rc = s->health_rc;
     if (rc)
