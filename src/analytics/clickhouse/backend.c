@@ -13,7 +13,9 @@
  * after its retries (the consumer keeps the batch and the log backs up),
  * health reports it. */
 #include "analytics/clickhouse/clickhouse.h"
+#include "helix/hx_broker.h"
 #include "helix/hx_clock.h"
+#include "helix/hx_metrics.h"
 #include "helix/hx_logger.h"
 
 #include <inttypes.h>
@@ -36,6 +38,11 @@ typedef struct ch_backend {
     uint64_t pending_seq;
     int pending_src, pending_part;
     hx_an_offsets_t pending_next;
+    /* Ingest lag: what the source topics hold beyond the stored offsets. */
+    hx_broker_t *broker;       /* borrowed, may be NULL */
+    hx_gauge_child_t *m_lag;
+    hx_an_offsets_t stored;
+    int stored_known;
 } ch_backend_t;
 
 /* Background maintenance comes every analytics.maintain_interval_ms; a
@@ -143,6 +150,37 @@ static int ch_insert(void *impl, const hx_an_batch_t *batch, hx_err_t *err)
 /* What ClickHouse acknowledged is durable there: nothing is buffered here. */
 static int ch_flush(void *impl, hx_err_t *err) { return HX_OK; }
 
+/* During an outage nothing is committed, so the group's own lag gauge
+ * stands still; this one is refreshed on every commit attempt, failed or
+ * not (the consumer retries every few seconds). Called under b->mu. */
+static void update_lag(ch_backend_t *b)
+{
+    if (!b->m_lag || !b->broker || !b->stored_known)
+        return;
+    double lag = 0;
+    for (int s = 0; s < HX_AN_NSRCS; s++) {
+        hx_topic_info_t ti;
+        memset(&ti, 0, sizeof ti);
+        if (hx_broker_topic_describe(b->broker, hx_an_src_topic((hx_an_src_t)s), &ti, NULL))
+            continue;
+        for (int p = 0; p < ti.config.partitions && p < HX_AN_MAX_PARTITIONS; p++) {
+            int64_t done = b->stored.next[s][p] >= 0 ? b->stored.next[s][p] : ti.partitions[p].low_watermark;
+            if (ti.partitions[p].high_watermark > done)
+                lag += (double)(ti.partitions[p].high_watermark - done);
+        }
+        hx_topic_info_free(&ti);
+    }
+    hx_gauge_set(b->m_lag, lag);
+}
+
+static void note_stored(ch_backend_t *b, const hx_an_offsets_t *next)
+{
+    for (int s = 0; s < HX_AN_NSRCS; s++)
+        for (int p = 0; p < HX_AN_MAX_PARTITIONS; p++)
+            if (next->next[s][p] >= 0)
+                b->stored.next[s][p] = next->next[s][p];
+}
+
 /* 1 = the pending commit landed and is the same as next (nothing to send),
  * 0 = go on and send, <0 = not resolvable yet, or it landed but this call
  * carries different batches (ingest must resume from stored_offsets). */
@@ -158,6 +196,7 @@ static int resolve_pending(ch_backend_t *b, const hx_an_offsets_t *next, hx_err_
     if (l == 0)
         return 0;
     b->seq = seq;
+    note_stored(b, &b->pending_next);
     if (!memcmp(next, &b->pending_next, sizeof *next))
         return 1;
     return hx_err_set(err, HX_ECONFLICT,
@@ -210,6 +249,8 @@ static int ch_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n,
     rc = ch_insert_rows(b->conn, &tsv, rows, probe_src >= 0 ? seq : 0, probe_src, probe_part, NULL, &maybe, err);
     if (!rc) {
         b->seq = seq;
+        note_stored(b, next);
+        b->stored_known = 1;
     } else if (maybe && probe_src >= 0) {
         b->pending_seq = seq;
         b->pending_src = probe_src;
@@ -217,6 +258,7 @@ static int ch_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n,
         b->pending_next = *next;
     }
 cleanup:
+    update_lag(b);
     pthread_mutex_unlock(&b->mu);
     hx_buf_free(&tsv);
     return rc;
@@ -235,8 +277,13 @@ static int ch_stored_offsets(void *impl, hx_an_offsets_t *out, hx_err_t *err)
              b->conn->database);
     hx_buf_t res = HX_BUF_INIT;
     rc = ch_exec(b->conn, sql, NULL, 0, NULL, 0, &res, err);
-    if (!rc)
+    if (!rc) {
         ch_parse_offsets(hx_buf_cstr(&res), out);
+        pthread_mutex_lock(&b->mu);
+        note_stored(b, out);
+        b->stored_known = 1;
+        pthread_mutex_unlock(&b->mu);
+    }
     hx_buf_free(&res);
     return rc;
 }
@@ -342,6 +389,12 @@ int hx_an_clickhouse_open(const hx_analytics_opts_t *o, const hx_an_backend_ops_
         return rc;
     }
     pthread_mutex_init(&b->mu, NULL);
+    hx_an_offsets_clear(&b->stored);
+    b->broker = o->broker;
+    if (o->metrics)
+        b->m_lag = hx_gauge_child(hx_metrics_gauge(o->metrics, "clickhouse_ingest_lag_records",
+                                                   "Records in the analytics source topics not yet stored", "backend"),
+                                  (const char *[]){"clickhouse"});
     /* Down is an outage (ingest waits in the log); refused credentials or a
      * schema the server rejects are configuration errors. */
     hx_err_t first = {0};
