@@ -37,6 +37,7 @@ struct an_ingest {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, flush_now;
+    int reader_done;           /* the reader enqueues no more: the committer may leave once the queue is empty */
     job_t *head, *tail;
     int queued, committing;
     hx_an_offsets_t committed;     /* durable in the backend */
@@ -181,7 +182,9 @@ static void *committer_main(void *arg)
     int64_t last_warn = 0;
     for (;;) {
         pthread_mutex_lock(&g->mu);
-        while (!g->head && !(g->stop && !g->queued))
+        /* Not on stop alone: the reader still enqueues its last job after
+         * stop and waits for it to be stored. */
+        while (!g->head && !(g->reader_done && !g->queued))
             pthread_cond_wait(&g->cv, &g->mu);
         job_t *j = g->head;
         if (!j) {
@@ -433,6 +436,7 @@ void an_ingest_stop(an_ingest_t *g)
     if (g->reader_started)
         pthread_join(g->reader, NULL);
     pthread_mutex_lock(&g->mu);
+    g->reader_done = 1;
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
     if (g->committer_started)
