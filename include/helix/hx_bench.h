@@ -51,4 +51,12 @@ int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * conflict_resolution_ms and verdicts. */
 int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
+/* 1M provider_metrics rows (messages = rows) over 60 days, inserted in process
+ * (batches of 10K) and through POST /v1/analytics/provider_metrics/rows, then
+ * queries (a) one provider's hourly series for a day, (b1) GROUP BY provider,
+ * (b2) GROUP BY hour, provider, 100 runs each, every answer checked exactly;
+ * *out gets backend, rows, insert_rows_per_sec, http_insert_rows_per_sec,
+ * query_{a,b1,b2}_{p50,p95}_ms and verified (backend: embedded | clickhouse). */
+int hx_bench_analytics(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+
 #endif

@@ -95,10 +95,17 @@ typedef struct hx_envelope_view {
  * data's JSON is the caller's to parse. */
 int hx_envelope_peek(const void *p, size_t len, hx_envelope_view_t *v, hx_err_t *err);
 
-/* Encodes a frame whose data is JSON text the caller has validated (one JSON
- * value); every other field is validated as by hx_envelope_encode and
- * e->data is ignored. */
-int hx_envelope_encode_raw(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err);
+/* Many frames that share type, source, tenant and headers: those are
+ * validated once (hx_envelope_encoder_init, e's id/key/ts/data ignored), each
+ * frame then checks only its own id, key and ts. e must outlive the encoder. */
+typedef struct hx_envelope_encoder {
+    const hx_envelope_t *e;
+} hx_envelope_encoder_t;
+
+int hx_envelope_encoder_init(hx_envelope_encoder_t *enc, const hx_envelope_t *e, hx_err_t *err);
+int hx_envelope_encoder_put(const hx_envelope_encoder_t *enc, const char *id, size_t id_len, const char *key,
+                            size_t key_len, int64_t ts, const char *data, size_t data_len, hx_buf_t *out,
+                            hx_err_t *err);
 
 /* Validates data against the schema of type where DESIGN.md defines one
  * (conversation messages, provider metrics, debate completion); other types

@@ -178,6 +178,21 @@ int hx_analytics_health(hx_analytics_t *a, char *detail, size_t len)
     return a->ops->health(a->impl, detail, len);
 }
 
+/* First row of col outside [lo, hi], or rows when none: one tight loop per
+ * column, since every row of every batch passes here. */
+static size_t out_of_range(const int64_t *v, size_t rows, int64_t lo, int64_t hi)
+{
+    int bad = 0;
+    for (size_t r = 0; r < rows; r++)
+        bad |= v[r] < lo || v[r] > hi;
+    if (!bad)
+        return rows;
+    for (size_t r = 0; r < rows; r++)
+        if (v[r] < lo || v[r] > hi)
+            return r;
+    return rows;
+}
+
 int an_batch_check(const hx_an_batch_t *b, hx_err_t *err)
 {
     const hx_an_table_def_t *d = hx_an_table(b->table);
@@ -192,40 +207,38 @@ int an_batch_check(const hx_an_batch_t *b, hx_err_t *err)
             (hx_an_type_is_int(cd->type) && !col->i))
             return hx_err_set(err, HX_EINVAL, "batch for %s lacks column %s (build it with hx_an_batch_add_row)",
                               d->name, cd->name);
-        for (size_t r = 0; r < b->rows; r++) {
-            switch (cd->type) {
-            case HX_AN_T_UINT8:
-                if (col->i[r] < 0 || col->i[r] > 255)
-                    goto range;
-                break;
-            case HX_AN_T_UINT32:
-            case HX_AN_T_DATETIME:
-                if (col->i[r] < 0 || col->i[r] > 4294967295LL)
-                    goto range;
-                break;
-            case HX_AN_T_UINT64:
-                if (col->i[r] < 0)
-                    goto range;
-                break;
-            case HX_AN_T_FLOAT64:
-                if (!isfinite(col->f[r]))
-                    return hx_err_set(err, HX_EINVAL, "row %zu of %s: %s must be a finite number", r, d->name,
+        size_t r = b->rows;
+        int64_t hi = cd->type == HX_AN_T_UINT8 ? 255 : cd->type == HX_AN_T_UINT32 || cd->type == HX_AN_T_DATETIME
+                                                           ? 4294967295LL
+                                                           : INT64_MAX;
+        switch (cd->type) {
+        case HX_AN_T_FLOAT64: {
+            int bad = 0;
+            for (size_t k = 0; k < b->rows; k++)
+                bad |= !isfinite(col->f[k]);
+            for (size_t k = 0; bad && k < b->rows; k++)
+                if (!isfinite(col->f[k]))
+                    return hx_err_set(err, HX_EINVAL, "row %zu of %s: %s must be a finite number", k, d->name,
                                       cd->name);
-                break;
-            case HX_AN_T_STRING:
-                if (col->off[r + 1] < col->off[r])
-                    return hx_err_set(err, HX_EINVAL, "row %zu of %s: %s has bad string offsets", r, d->name,
-                                      cd->name);
-                if (c == HX_AN_COL_TENANT && col->off[r + 1] == col->off[r])
-                    return hx_err_set(err, HX_EINVAL, "row %zu of %s has no tenant", r, d->name);
-                break;
-            default: break;
-            }
-            continue;
-        range:
+            break;
+        }
+        case HX_AN_T_STRING: {
+            int bad = 0;
+            for (size_t k = 0; k < b->rows; k++)
+                bad |= col->off[k + 1] < col->off[k] || (c == HX_AN_COL_TENANT && col->off[k + 1] == col->off[k]);
+            for (size_t k = 0; bad && k < b->rows; k++)
+                if (col->off[k + 1] <= col->off[k] && (c == HX_AN_COL_TENANT || col->off[k + 1] < col->off[k]))
+                    return hx_err_set(err, HX_EINVAL, "row %zu of %s: %s", k, d->name,
+                                      c == HX_AN_COL_TENANT ? "no tenant" : "bad string offsets");
+            break;
+        }
+        case HX_AN_T_INT64:
+        case HX_AN_T_DATE: break;
+        default: r = out_of_range(col->i, b->rows, 0, hi); break;
+        }
+        if (r < b->rows)
             return hx_err_set(err, HX_EINVAL, "row %zu of %s: %s = %lld is out of the %s range", r, d->name,
                               cd->name, (long long)col->i[r], hx_an_type_name(cd->type));
-        }
     }
     return HX_OK;
 }

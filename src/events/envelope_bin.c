@@ -117,38 +117,6 @@ fail:
     return hx_err_set(err, HX_ECORRUPT, "malformed envelope frame (%s) at byte %zu of %zu", what, r.pos, len);
 }
 
-int hx_envelope_encode_raw(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err)
-{
-    hx_envelope_t probe = *e;
-    probe.data = json_null(); /* a singleton: nothing allocated */
-    int rc = hx_envelope_validate(&probe, err);
-    if (rc)
-        return rc;
-    if (!data || !data_len)
-        return hx_err_set(err, HX_EINVAL, "field 'data' is required");
-    size_t start = out->len;
-    rc = hx_buf_put_u8(out, FRAME_MAGIC);
-    rc = rc ? rc : hx_buf_put_u8(out, (uint8_t)e->v);
-    rc = rc ? rc : put_str(out, e->id);
-    rc = rc ? rc : put_str(out, e->type);
-    rc = rc ? rc : put_str(out, e->source);
-    rc = rc ? rc : put_str(out, e->tenant);
-    rc = rc ? rc : put_str(out, e->key);
-    rc = rc ? rc : hx_buf_put_svarint(out, e->ts);
-    rc = rc ? rc : hx_buf_put_uvarint(out, e->seq);
-    rc = rc ? rc : hx_buf_put_uvarint(out, e->n_headers);
-    for (size_t i = 0; i < e->n_headers && !rc; i++) {
-        rc = put_str(out, e->headers[i].name);
-        rc = rc ? rc : put_str(out, e->headers[i].value);
-    }
-    rc = rc ? rc : hx_buf_put_bytes(out, data, data_len);
-    if (rc) {
-        out->len = start;
-        return hx_err_set(err, rc, "out of memory encoding an envelope");
-    }
-    return HX_OK;
-}
-
 /* A length-prefixed string of at most max bytes without NULs, borrowed. */
 static int view_str(hx_rd_t *r, size_t max, const char **s, size_t *n)
 {
@@ -199,4 +167,51 @@ int hx_envelope_peek(const void *p, size_t len, hx_envelope_view_t *v, hx_err_t 
     return HX_OK;
 fail:
     return hx_err_set(err, HX_ECORRUPT, "malformed envelope frame (%s) at byte %zu of %zu", what, r.pos, len);
+}
+
+int hx_envelope_encoder_init(hx_envelope_encoder_t *enc, const hx_envelope_t *e, hx_err_t *err)
+{
+    hx_envelope_t probe = *e;
+    probe.id = (char *)"x";
+    probe.key = (char *)"";
+    probe.ts = 0;
+    probe.data = json_null();
+    enc->e = e;
+    return hx_envelope_validate(&probe, err);
+}
+
+int hx_envelope_encoder_put(const hx_envelope_encoder_t *enc, const char *id, size_t id_len, const char *key,
+                            size_t key_len, int64_t ts, const char *data, size_t data_len, hx_buf_t *out,
+                            hx_err_t *err)
+{
+    const hx_envelope_t *e = enc->e;
+    if (!id_len || id_len > HX_ENV_ID_MAX || memchr(id, 0, id_len))
+        return hx_err_set(err, HX_EINVAL, "field 'id' must be 1..%d bytes", HX_ENV_ID_MAX);
+    if (key_len > HX_ENV_KEY_MAX || (key_len && memchr(key, 0, key_len)))
+        return hx_err_set(err, HX_EINVAL, "field 'key' must be at most %d bytes without NULs", HX_ENV_KEY_MAX);
+    if (ts < 0)
+        return hx_err_set(err, HX_EINVAL, "field 'ts' must be a non-negative integer (ms since epoch)");
+    if (!data || !data_len)
+        return hx_err_set(err, HX_EINVAL, "field 'data' is required");
+    size_t start = out->len;
+    int rc = hx_buf_put_u8(out, FRAME_MAGIC);
+    rc = rc ? rc : hx_buf_put_u8(out, (uint8_t)e->v);
+    rc = rc ? rc : hx_buf_put_bytes(out, id, id_len);
+    rc = rc ? rc : put_str(out, e->type);
+    rc = rc ? rc : put_str(out, e->source);
+    rc = rc ? rc : put_str(out, e->tenant);
+    rc = rc ? rc : hx_buf_put_bytes(out, key, key_len);
+    rc = rc ? rc : hx_buf_put_svarint(out, ts);
+    rc = rc ? rc : hx_buf_put_uvarint(out, e->seq);
+    rc = rc ? rc : hx_buf_put_uvarint(out, e->n_headers);
+    for (size_t i = 0; i < e->n_headers && !rc; i++) {
+        rc = put_str(out, e->headers[i].name);
+        rc = rc ? rc : put_str(out, e->headers[i].value);
+    }
+    rc = rc ? rc : hx_buf_put_bytes(out, data, data_len);
+    if (rc) {
+        out->len = start;
+        return hx_err_set(err, rc, "out of memory encoding an envelope");
+    }
+    return HX_OK;
 }

@@ -74,6 +74,7 @@ typedef struct an_part {
     int64_t partition;             /* YYYYMM; -1 for mem parts (any) */
     char name[48];
     int mem;
+    int sorted;                    /* rows in ORDER BY order (every disk part; mem parts once sorted) */
     int doomed;                    /* replaced: files removed with the last reference */
     size_t rows, ngran;
     uint32_t gran_rows;
@@ -93,6 +94,7 @@ typedef struct an_part {
 /* ---- rollups ---- */
 typedef struct an_rollup {
     const hx_an_rollup_def_t *def;
+    hx_an_rollup_def_t ldef;       /* levels: the base with a larger bucket / fewer dims */
     size_t n, cap;
     uint32_t *tenant;
     int64_t *t;
@@ -105,6 +107,11 @@ typedef struct an_rollup {
 } an_rollup_t;
 
 int an_rollup_init(an_rollup_t *r, const hx_an_rollup_def_t *def);
+/* A coarser level of base: time rounded to bucket_s, only its first ndims
+ * dims. r must not move afterwards (r->def points into it). */
+int an_rollup_init_level(an_rollup_t *r, const hx_an_rollup_def_t *base, int64_t bucket_s, int ndims);
+/* Merges every entry of src (same measures, finer) into the coarser dst. */
+int an_rollup_derive(an_rollup_t *dst, const an_rollup_t *src);
 void an_rollup_free(an_rollup_t *r);
 /* Adds rows [from, to) of the columns cols (store codes) into r. */
 int an_rollup_add_rows(an_rollup_t *r, const an_vec_t *cols, size_t from, size_t to);
@@ -143,7 +150,9 @@ struct an_table {
     an_part_t **parts;
     size_t nparts, cap;
     an_dict_t dict[HX_AN_MAX_COLS];
-    an_rollup_t *rollup;           /* NULL for debate_participants */
+    an_rollup_t *rollup;           /* the base level (lv[0]); NULL for debate_participants */
+    an_rollup_t *lv;               /* levels: lv[0] the rollup as defined, then coarser ones */
+    int nlv;
     int ttl_days;
     uint64_t merges, rows_expired, rows_inserted;
     int merging;                   /* a merge of this table is being built */
@@ -165,6 +174,7 @@ struct an_store {
     pthread_cond_t maint_cv;
     int stop, flush_req;
     pthread_mutex_t flush_mu;      /* one flush at a time */
+    pthread_mutex_t merge_mu;      /* one merge / TTL run at a time */
     hx_metrics_t *metrics;
     int64_t now_override;          /* maintain(now_s) */
     char health_detail[256];
@@ -178,6 +188,8 @@ void an_part_unref(an_part_t *p);
  * are dropped; *dropped counts them. NULL part when nothing is left. */
 int an_mempart_from_batch(an_table_t *t, const hx_an_batch_t *b, int64_t cutoff, an_part_t **out,
                           size_t *dropped, hx_err_t *err);
+/* Sorts a mem part's rows into ORDER BY order, so flushes merge sorted runs. */
+int an_part_sort(an_part_t *p);
 /* Granule statistics of a part whose v[] is filled (mem or being built). */
 int an_part_compute_stats(an_part_t *p, int local);
 an_part_t *an_part_new(an_table_t *t);
@@ -232,7 +244,9 @@ int an_recover(an_store_t *s, hx_err_t *err);
 
 /* ---- maintenance (merge.c) ---- */
 int an_flush_mem(an_store_t *s, hx_err_t *err);
-int an_maintain_once(an_store_t *s, int64_t now_s, int *did, hx_err_t *err);
+/* TTL, then one merge if one is due (all: any two or more parts of a
+ * partition, for hx_analytics_maintain). Caller holds merge_mu. */
+int an_maintain_once(an_store_t *s, int64_t now_s, int all, int *did, hx_err_t *err);
 int64_t an_ttl_cutoff(const an_table_t *t, int64_t now_s);
 int an_partition_of(int64_t ts);
 

@@ -226,36 +226,156 @@ typedef struct {
     int nvals;
 } rows_t;
 
+/* Order-preserving 64-bit keys: rows then sort by integers. Strings get the
+ * rank of their value among the distinct values of the column (equal
+ * dictionary strings share a pointer, so most columns have few). */
 typedef struct {
-    const hx_sql_query_t *q;
-    int first;               /* index of the first order key in a row */
-} sort_ctx_t;
+    const char *s;
+    size_t len;
+    uint32_t rank;
+} dstr_t;
 
-static int cmp_out(const void *a, const void *b, void *ctx)
+static int cmp_dstr(const void *a, const void *b)
 {
-    const sort_ctx_t *sc = ctx;
-    const xs_t *x = a, *y = b;
-    for (int o = 0; o < sc->q->norder; o++) {
-        int c = xs_compare(&x[sc->first + o], &y[sc->first + o]);
-        int xn = x[sc->first + o].null || (x[sc->first + o].kind == XV_F && x[sc->first + o].f != x[sc->first + o].f);
-        int yn = y[sc->first + o].null || (y[sc->first + o].kind == XV_F && y[sc->first + o].f != y[sc->first + o].f);
-        if (c && sc->q->order_by[o].desc && !xn && !yn)
-            c = -c; /* nulls stay last either way */
-        if (c)
-            return c;
-    }
-    return 0;
+    const dstr_t *x = a, *y = b;
+    return hx_sql_cmp_s(x->s, x->len, y->s, y->len);
 }
 
-/* qsort_r over rows of nvals values: sort an index, then permute. */
-static int sort_rows(rows_t *rs, const hx_sql_query_t *q, int first)
+static uint64_t num_key(const xs_t *v)
 {
+    if (v->kind == XV_F) {
+        double f = v->f == 0 ? 0 : v->f;
+        uint64_t b;
+        memcpy(&b, &f, 8);
+        return b >> 63 ? ~b : b | (1ULL << 63);
+    }
+    return (uint64_t)v->i ^ (1ULL << 63);
+}
+
+static int string_ranks(const rows_t *rs, int col, uint64_t *keys, size_t stride)
+{
+    size_t n = rs->n, cap = 64, nd = 0;
+    dstr_t *d = malloc(cap * sizeof *d);
+    uint32_t *slot = calloc(n * 2 + 16, sizeof *slot), *which = malloc((n ? n : 1) * sizeof *which);
+    size_t scap = n * 2 + 16;
+    int rc = d && slot && which ? 0 : -1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const xs_t *v = &rs->v[i * (size_t)rs->nvals + (size_t)col];
+        size_t h = ((uintptr_t)v->s * 0x9e3779b97f4a7c15ULL + v->len) % scap;
+        while (slot[h] && !(d[slot[h] - 1].s == v->s && d[slot[h] - 1].len == v->len))
+            h = (h + 1) % scap;
+        if (!slot[h]) {
+            if (nd == cap) {
+                dstr_t *nd2 = realloc(d, cap * 2 * sizeof *d);
+                if (!nd2) {
+                    rc = -1;
+                    break;
+                }
+                d = nd2;
+                cap *= 2;
+            }
+            d[nd] = (dstr_t){v->s ? v->s : "", v->len, (uint32_t)nd};
+            slot[h] = (uint32_t)++nd;
+        }
+        which[i] = slot[h] - 1;
+    }
+    if (!rc) {
+        uint32_t *rank_of = malloc((nd ? nd : 1) * sizeof *rank_of);
+        qsort(d, nd, sizeof *d, cmp_dstr);
+        uint32_t r = 0;
+        for (size_t k = 0; rank_of && k < nd; k++) {
+            if (k && hx_sql_cmp_s(d[k - 1].s, d[k - 1].len, d[k].s, d[k].len))
+                r++;
+            rank_of[d[k].rank] = r;
+        }
+        for (size_t i = 0; rank_of && i < n; i++)
+            keys[i * stride] = rank_of[which[i]];
+        rc = rank_of ? 0 : -1;
+        free(rank_of);
+    }
+    free(d);
+    free(slot);
+    free(which);
+    return rc;
+}
+
+typedef struct {
+    const uint64_t *keys;
+    size_t nk;
+} kctx_t;
+
+static int cmp_keys(const void *a, const void *b, void *ctx)
+{
+    const kctx_t *k = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    const uint64_t *p = k->keys + x * k->nk, *q = k->keys + y * k->nk;
+    for (size_t i = 0; i < k->nk; i++)
+        if (p[i] != q[i])
+            return p[i] < q[i] ? -1 : 1;
+    return x < y ? -1 : 1; /* stable */
+}
+
+/* The rows' order (an index sort over normalized keys). */
+static uint32_t *order_rows(const rows_t *rs, const hx_sql_query_t *q, int first)
+{
+    uint32_t *idx = malloc((rs->n ? rs->n : 1) * sizeof *idx);
+    if (!idx)
+        return NULL;
+    for (size_t i = 0; i < rs->n; i++)
+        idx[i] = (uint32_t)i;
     if (!q->norder || rs->n < 2)
-        return 0;
+        return idx;
+    size_t nk = (size_t)q->norder;
+    uint64_t *keys = malloc(rs->n * nk * sizeof *keys);
+    if (!keys) {
+        free(idx);
+        return NULL;
+    }
+    for (int o = 0; o < q->norder; o++) {
+        int col = first + o;
+        if (q->order_by[o].e->type == HX_AN_T_STRING) {
+            if (string_ranks(rs, col, keys + o, nk)) {
+                free(keys);
+                free(idx);
+                return NULL;
+            }
+        } else {
+            for (size_t i = 0; i < rs->n; i++) {
+                const xs_t *v = &rs->v[i * (size_t)rs->nvals + (size_t)col];
+                keys[i * nk + (size_t)o] = v->null || (v->kind == XV_F && v->f != v->f) ? UINT64_MAX : num_key(v);
+            }
+        }
+        /* DESC reverses the order but keeps NULLs (UINT64_MAX) last. */
+        if (q->order_by[o].desc)
+            for (size_t i = 0; i < rs->n; i++) {
+                uint64_t *k = &keys[i * nk + (size_t)o];
+                if (*k != UINT64_MAX)
+                    *k = UINT64_MAX - 1 - *k;
+            }
+    }
+    kctx_t kc = {keys, nk};
+    qsort_r(idx, rs->n, sizeof *idx, cmp_keys, &kc);
+    free(keys);
+    return idx;
+}
+
+/* Keeps the first `keep` rows in ORDER BY order. */
+static int compact_rows(rows_t *rs, const hx_sql_query_t *q, int first, size_t keep)
+{
+    uint32_t *idx = order_rows(rs, q, first);
+    xs_t *nv = malloc((rs->cap ? rs->cap : 1) * (size_t)rs->nvals * sizeof *nv);
+    if (!idx || !nv) {
+        free(idx);
+        free(nv);
+        return -1;
+    }
     size_t w = (size_t)rs->nvals;
-    sort_ctx_t sc = {q, first};
-    /* Rows are fixed-size records: sort them in place. */
-    qsort_r(rs->v, rs->n, w * sizeof(xs_t), cmp_out, &sc);
+    for (size_t i = 0; i < keep && i < rs->n; i++)
+        memcpy(nv + i * w, rs->v + idx[i] * w, w * sizeof *nv);
+    free(rs->v);
+    free(idx);
+    rs->v = nv;
+    rs->n = keep < rs->n ? keep : rs->n;
     return 0;
 }
 
@@ -397,10 +517,8 @@ static int collect(xctx_t *x, rows_t *rs, int *full)
                               (long long)x->o->max_rows);
     }
     /* With ORDER BY ... LIMIT n only the best n rows matter. */
-    if (limit >= 0 && q->norder && rs->n > (size_t)limit * 2 + 4096) {
-        sort_rows(rs, q, q->nitems);
-        rs->n = (size_t)limit;
-    }
+    if (limit >= 0 && q->norder && rs->n > (size_t)limit * 2 + 4096 && compact_rows(rs, q, q->nitems, (size_t)limit))
+        return hx_err_set(x->err, HX_ENOMEM, "out of memory ordering rows");
     return HX_OK;
 }
 
@@ -426,23 +544,30 @@ static void to_cell(hx_an_result_t *r, hx_an_cell_t *cell, hx_an_type_t type, co
 static int emit(xctx_t *x, rows_t *rs, hx_an_result_t *out)
 {
     hx_sql_query_t *q = x->q;
-    sort_rows(rs, q, q->nitems);
+    uint32_t *idx = order_rows(rs, q, q->nitems);
+    if (!idx)
+        return hx_err_set(x->err, HX_ENOMEM, "out of memory ordering rows");
     size_t n = rs->n;
     if (q->limit >= 0 && (size_t)q->limit < n)
         n = (size_t)q->limit;
-    if ((int64_t)n > x->o->max_rows)
+    if ((int64_t)n > x->o->max_rows) {
+        free(idx);
         return hx_err_set(x->err, HX_ERANGE,
                           "the query returns %zu rows, more than analytics.query_max_rows (%lld); add a LIMIT", n,
                           (long long)x->o->max_rows);
+    }
     int rc = hx_an_result_begin(out, q, x->err);
     for (size_t i = 0; i < n && !rc; i++) {
         hx_an_cell_t *cells = hx_an_result_add_row(out);
-        if (!cells)
-            return hx_err_set(x->err, HX_ENOMEM, "out of memory building the result");
-        const xs_t *row = rs->v + i * (size_t)rs->nvals;
+        if (!cells) {
+            rc = hx_err_set(x->err, HX_ENOMEM, "out of memory building the result");
+            break;
+        }
+        const xs_t *row = rs->v + idx[i] * (size_t)rs->nvals;
         for (int c = 0; c < q->nitems; c++)
             to_cell(out, &cells[c], q->items[c].e->type, &row[c]);
     }
+    free(idx);
     return rc;
 }
 
@@ -557,16 +682,33 @@ int an_exec(an_store_t *s, hx_sql_query_t *q, const hx_an_exec_opts_t *o, hx_an_
         goto cleanup;
     }
     if (use_rollup) {
+        /* The level with the fewest entries that still answers exactly, and
+         * the mem parts (rows not yet in any rollup), under one lock so a
+         * flush moving rows from one to the other is seen whole or not. */
         pthread_rwlock_rdlock(&t->lock);
         locked = 1;
         x.ru = t->rollup;
+        for (int l = 1; l < t->nlv; l++)
+            if (t->lv[l].n < x.ru->n && hx_sql_rollup_fits(q, t->lv[l].def))
+                x.ru = &t->lv[l];
+        hx_sql_match_rollup(q, NULL, 0); /* the annotations of the base (same measures) */
+        snap = calloc(t->nparts ? t->nparts : 1, sizeof *snap);
+        for (size_t i = 0; snap && i < t->nparts; i++)
+            if (t->parts[i]->mem) {
+                an_part_ref(t->parts[i]);
+                snap[nsnap++].p = t->parts[i];
+            }
+        if (!snap) {
+            rc = hx_err_set(err, HX_ENOMEM, "out of memory running a query");
+            goto cleanup;
+        }
     }
     if (q->aggregate && (rc = xg_init(&x, &g)))
         goto cleanup;
     if (!x.tenant_known)
         goto finish;
     if (use_rollup) {
-        const an_rollup_t *ru = t->rollup;
+        const an_rollup_t *ru = x.ru;
         for (size_t b = 0; b < ru->n && !rc; b += XB) {
             x.base = b;
             x.n = ru->n - b < XB ? ru->n - b : XB;
@@ -578,6 +720,20 @@ int an_exec(an_store_t *s, hx_sql_query_t *q, const hx_an_exec_opts_t *o, hx_an_
             if (!rc)
                 rc = xg_consume(&x, &g);
         }
+        /* Still locked: groups may read rollup states in place. */
+        x.ru = NULL;
+        x.rollup_mode = 0;
+        uint32_t need = 1u << HX_AN_COL_TENANT;
+        for (int i = 0; i < q->nitems; i++)
+            mark_cols(q->items[i].e, &need);
+        for (int i = 0; i < q->ngroup; i++)
+            mark_cols(q->group_by[i], &need);
+        if (q->where)
+            mark_cols(q->where, &need);
+        if (!rc && q->where && add_conj(&cj, q->where))
+            rc = hx_err_set(err, HX_ENOMEM, "out of memory running a query");
+        for (size_t i = 0; i < nsnap && !rc; i++)
+            rc = scan_part(&x, &snap[i], need, &cj, &g, &rs, &full);
         goto finish;
     }
     /* A snapshot: the parts are referenced, so merges and flushes may swap

@@ -104,7 +104,8 @@ typedef struct xagg {
     double *sf;
     uint8_t *has;
     xs_t *best;              /* min/max of strings */
-    an_sketch_t *sk;
+    an_qacc_t *sk;
+    const an_sketch_t **one;  /* rollup: a group's only state so far, read in place */
     struct xset *sets;
 } xagg_t;
 

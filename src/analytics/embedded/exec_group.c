@@ -108,8 +108,10 @@ static int grow_groups(xgroups_t *g)
         GROW(has, 0);
         if (s->agg == HX_SQL_AGG_MIN || s->agg == HX_SQL_AGG_MAX)
             GROW(best, 0);
-        if (s->agg == HX_SQL_AGG_QUANTILE)
+        if (s->agg == HX_SQL_AGG_QUANTILE) {
             GROW(sk, 0);
+            GROW(one, 0);
+        }
         if (s->agg == HX_SQL_AGG_UNIQ)
             GROW(sets, 0);
 #undef GROW
@@ -169,7 +171,7 @@ void xg_free(xgroups_t *g)
         xagg_t *s = &g->aggs[a];
         if (s->sk)
             for (size_t i = 0; i < g->n; i++)
-                an_sketch_free(&s->sk[i]);
+                an_qacc_free(&s->sk[i]);
         if (s->sets)
             for (size_t i = 0; i < g->n; i++)
                 free(s->sets[i].v);
@@ -179,6 +181,7 @@ void xg_free(xgroups_t *g)
         free(s->has);
         free(s->best);
         free(s->sk);
+        free(s->one);
         free(s->sets);
     }
     free(g->aggs);
@@ -462,7 +465,7 @@ static int update_raw(xctx_t *x, xgroups_t *g, xagg_t *s, const uint32_t *gid)
     case HX_SQL_AGG_QUANTILE:
         for (size_t j = 0; j < ns; j++) {
             double f = v.is_const ? (isf ? v.cf : (double)v.ci) : isf ? v.f[sel[j]] : (double)v.i[sel[j]];
-            if (an_sketch_add(&s->sk[gid[j]], f))
+            if (an_qacc_add(&s->sk[gid[j]], f))
                 return -1;
         }
         return 0;
@@ -517,9 +520,28 @@ static int update_rollup(xctx_t *x, xagg_t *s, const uint32_t *gid)
         return 0;
     }
     case HX_SQL_AGG_QUANTILE:
-        for (size_t j = 0; j < ns; j++)
-            if (an_sketch_merge(&s->sk[gid[j]], &ru->ms[m0][b + sel[j]]))
+        /* A group fed by one entry (GROUP BY at the level's own grain) reads
+         * that state in place; a second entry starts an accumulator. The
+         * table stays read-locked until the result is built. */
+        for (size_t j = 0; j < ns; j++) {
+            uint32_t gi = gid[j];
+            const an_sketch_t *src = &ru->ms[m0][b + sel[j]];
+            if (!s->sk[gi].count && !s->one[gi]) {
+                s->one[gi] = src;
+                /* Its counts live in their own allocation: fetch the top
+                 * buckets (where high quantiles are found) while we go on. */
+                if (src->pos.n)
+                    __builtin_prefetch((const uint32_t *)src->pos.counts + src->pos.n - 1);
+                continue;
+            }
+            if (s->one[gi]) {
+                if (an_qacc_merge(&s->sk[gi], s->one[gi]))
+                    return -1;
+                s->one[gi] = NULL;
+            }
+            if (an_qacc_merge(&s->sk[gi], src))
                 return -1;
+        }
         return 0;
     }
     return hx_err_set(x->err, HX_EINTERNAL, "aggregate without a rollup state");
@@ -612,10 +634,12 @@ void xg_agg_value(const xgroups_t *g, int a, size_t i, xs_t *out)
     case HX_SQL_AGG_UNIQ: out->i = (int64_t)(s->sets[i].n + (uint32_t)s->sets[i].has_zero); return;
     case HX_SQL_AGG_QUANTILE:
         out->kind = XV_F;
-        if (!s->sk[i].count)
+        if (s->one[i])
+            out->f = an_sketch_quantile(s->one[i], s->e->q);
+        else if (!s->sk[i].count)
             out->null = 1;
         else
-            out->f = an_sketch_quantile(&s->sk[i], s->e->q);
+            out->f = an_qacc_quantile(&s->sk[i], s->e->q);
         return;
     }
 }

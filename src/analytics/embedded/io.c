@@ -59,7 +59,8 @@ int an_compress(const char *codec, const void *src, size_t n, hx_buf_t *out, hx_
         return hx_err_set(err, HX_ENOMEM, "out of memory compressing a granule");
     size_t w;
     if (id == CODEC_LZ4) {
-        int r = LZ4_compress_default(src, (char *)out->data + out->len, (int)n, (int)bound);
+        /* Acceleration 2: a little less ratio for faster flushes and merges. */
+        int r = LZ4_compress_fast(src, (char *)out->data + out->len, (int)n, (int)bound, 2);
         if (r <= 0)
             return hx_err_set(err, HX_EINTERNAL, "lz4 failed to compress a granule");
         w = (size_t)r;

@@ -129,8 +129,11 @@ int an_commit(an_store_t *s, an_change_t *ch, size_t nch, const hx_an_offsets_t 
         }
         for (size_t k = 0; k < ch[i].nadd; k++) {
             an_part_t *p = ch[i].add[k];
-            if (merge_rollup && t->rollup && p->pending_rollup && an_rollup_merge(t->rollup, p->pending_rollup))
-                failed = 1;
+            if (merge_rollup && t->rollup && p->pending_rollup) {
+                failed |= an_rollup_merge(t->rollup, p->pending_rollup) != 0;
+                for (int l = 1; l < t->nlv; l++)
+                    failed |= an_rollup_derive(&t->lv[l], p->pending_rollup) != 0;
+            }
             if (p->pending_rollup) {
                 an_rollup_free(p->pending_rollup);
                 free(p->pending_rollup);
@@ -311,6 +314,9 @@ int an_recover(an_store_t *s, hx_err_t *err)
             if (p->id >= s->next_id)
                 s->next_id = p->id + 1;
         }
+        for (int l = 1; l < t->nlv && !rc; l++)
+            if (an_rollup_derive(&t->lv[l], t->rollup))
+                goto oom;
     }
     goto done;
 corrupt:

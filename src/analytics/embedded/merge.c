@@ -96,7 +96,7 @@ int an_flush_mem(an_store_t *s, hx_err_t *err)
     }
     if (!rc && nch) {
         pthread_mutex_lock(&s->commit_mu);
-        rc = an_commit(s, ch, nch, NULL, 0, err);
+        rc = an_commit(s, ch, nch, NULL, 1, err);
         pthread_mutex_unlock(&s->commit_mu);
         if (!rc)
             for (int ti = 0; ti < HX_AN_NTABLES; ti++)
@@ -165,11 +165,13 @@ static int ttl_table(an_store_t *s, an_table_t *t, int64_t now, int *did, hx_err
     }
     if (!rc && t->rollup) {
         pthread_rwlock_wrlock(&t->lock);
-        int64_t mn = INT64_MAX;
-        for (size_t i = 0; i < t->rollup->n; i++)
-            mn = t->rollup->t[i] < mn ? t->rollup->t[i] : mn;
-        if (mn < cutoff)
-            rc = an_rollup_expire(t->rollup, cutoff);
+        for (int l = 0; l < t->nlv && !rc; l++) {
+            int64_t mn = INT64_MAX;
+            for (size_t i = 0; i < t->lv[l].n; i++)
+                mn = t->lv[l].t[i] < mn ? t->lv[l].t[i] : mn;
+            if (mn < cutoff)
+                rc = an_rollup_expire(&t->lv[l], cutoff);
+        }
         pthread_rwlock_unlock(&t->lock);
         if (rc)
             rc = hx_err_set(err, rc, "out of memory expiring the rollup of %s", t->def->name);
@@ -190,58 +192,90 @@ static int cmp_rows(const void *a, const void *b)
     return x->rows < y->rows ? -1 : x->rows > y->rows;
 }
 
-/* One merge in the table, if one is due: in the partition with the most
- * parts, the smallest parts (up to merge_max_parts, merge_max_rows rows in
- * all). */
-static int merge_table(an_store_t *s, an_table_t *t, int *did, hx_err_t *err)
+/* Size class of a part: parts within a factor 4 of each other share one. */
+static int size_class(size_t rows)
 {
-    plist_t cand = {0};
+    int c = 0;
+    while (rows >= 4) {
+        rows /= 4;
+        c++;
+    }
+    return c;
+}
+
+/* Picks the parts of one merge in partition `part` (sorted by rows in
+ * cand): the smallest size class holding 4 or more parts, or, when the
+ * partition has piled up 2 x merge_max_parts parts, its smallest parts. */
+static size_t pick(an_store_t *s, an_part_t **cand, size_t n, size_t *first)
+{
+    size_t maxp = (size_t)s->cfg.analytics.merge_max_parts;
+    if (n >= 2 * maxp) {
+        *first = 0;
+        return maxp;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        int c = size_class(cand[i]->rows);
+        while (j < n && size_class(cand[j]->rows) == c)
+            j++;
+        if (j - i >= 4) {
+            *first = i;
+            return j - i < maxp ? j - i : maxp;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* One merge in the table, if one is due (see pick), tiered so every row is
+ * rewritten O(log n) times rather than on every flush. */
+static int merge_table(an_store_t *s, an_table_t *t, int all, int *did, hx_err_t *err)
+{
+    plist_t disk = {0};
     int rc = HX_OK;
-    int64_t best_part = -1;
-    size_t best_n = 1;
     pthread_rwlock_rdlock(&t->lock);
-    for (size_t i = 0; i < t->nparts; i++) {
+    for (size_t i = 0; i < t->nparts && !rc; i++) {
         an_part_t *p = t->parts[i];
         if (p->mem || (int64_t)p->rows >= s->cfg.analytics.merge_max_rows)
             continue;
-        size_t n = 0;
-        for (size_t k = 0; k < t->nparts; k++)
-            n += !t->parts[k]->mem && t->parts[k]->partition == p->partition &&
-                 (int64_t)t->parts[k]->rows < s->cfg.analytics.merge_max_rows;
-        if (n > best_n) {
-            best_n = n;
-            best_part = p->partition;
-        }
-    }
-    for (size_t i = 0; best_part >= 0 && i < t->nparts && !rc; i++) {
-        an_part_t *p = t->parts[i];
-        if (!p->mem && p->partition == best_part && (int64_t)p->rows < s->cfg.analytics.merge_max_rows) {
-            an_part_ref(p);
-            if ((rc = plist_push(&cand, p)))
-                an_part_unref(p);
-        }
+        an_part_ref(p);
+        if ((rc = plist_push(&disk, p)))
+            an_part_unref(p);
     }
     pthread_rwlock_unlock(&t->lock);
-    if (rc || cand.n < 2) {
-        plist_release(&cand);
-        return rc ? hx_err_set(err, rc, "out of memory") : HX_OK;
+    if (rc) {
+        plist_release(&disk);
+        return hx_err_set(err, rc, "out of memory");
     }
-    qsort(cand.v, cand.n, sizeof *cand.v, cmp_rows);
-    size_t take = 0;
+    qsort(disk.v, disk.n, sizeof *disk.v, cmp_rows);
+    an_part_t *cand[4096];
+    size_t take = 0, first = 0;
+    int64_t part = -1;
+    for (size_t i = 0; i < disk.n && !take; i++) {
+        size_t n = 0;
+        for (size_t k = 0; k < disk.n && n < 4096; k++)
+            if (disk.v[k]->partition == disk.v[i]->partition)
+                cand[n++] = disk.v[k];
+        take = all && n >= 2 ? (n < (size_t)s->cfg.analytics.merge_max_parts ? n : (size_t)s->cfg.analytics.merge_max_parts)
+                             : pick(s, cand, n, &first);
+        if (all && take)
+            first = 0;
+        part = disk.v[i]->partition;
+    }
     int64_t rows = 0;
     int level = 0;
-    while (take < cand.n && take < (size_t)s->cfg.analytics.merge_max_parts &&
-           rows + (int64_t)cand.v[take]->rows <= s->cfg.analytics.merge_max_rows) {
-        rows += (int64_t)cand.v[take]->rows;
-        level = cand.v[take]->level > level ? cand.v[take]->level : level;
-        take++;
+    size_t keep = 0;
+    while (keep < take && rows + (int64_t)cand[first + keep]->rows <= s->cfg.analytics.merge_max_rows) {
+        rows += (int64_t)cand[first + keep]->rows;
+        level = cand[first + keep]->level > level ? cand[first + keep]->level : level;
+        keep++;
     }
-    if (take >= 2) {
+    if (keep >= 2) {
         an_part_t *merged = NULL;
         uint64_t t0 = hx_mono_ns();
-        rc = an_part_build(t, cand.v, take, best_part, INT64_MIN, level + 1, &merged, err);
+        rc = an_part_build(t, cand + first, keep, part, INT64_MIN, level + 1, &merged, err);
         if (!rc) {
-            an_change_t ch = {t, merged ? &merged : NULL, merged ? 1 : 0, cand.v, take};
+            an_change_t ch = {t, merged ? &merged : NULL, merged ? 1 : 0, cand + first, keep};
             pthread_mutex_lock(&s->commit_mu);
             rc = an_commit(s, &ch, 1, NULL, 0, err);
             pthread_mutex_unlock(&s->commit_mu);
@@ -253,15 +287,15 @@ static int merge_table(an_store_t *s, an_table_t *t, int *did, hx_err_t *err)
         if (!rc) {
             t->merges++;
             *did = 1;
-            HX_DEBUG("analytics", "merged %zu parts of %s/%lld (%lld rows) in %.1f ms", take, t->def->name,
-                     (long long)best_part, (long long)rows, (double)(hx_mono_ns() - t0) / 1e6);
+            HX_DEBUG("analytics", "merged %zu parts of %s/%lld (%lld rows) in %.1f ms", keep, t->def->name,
+                     (long long)part, (long long)rows, (double)(hx_mono_ns() - t0) / 1e6);
         }
     }
-    plist_release(&cand);
+    plist_release(&disk);
     return rc;
 }
 
-int an_maintain_once(an_store_t *s, int64_t now_s, int *did, hx_err_t *err)
+int an_maintain_once(an_store_t *s, int64_t now_s, int all, int *did, hx_err_t *err)
 {
     int64_t now = now_of(s, now_s);
     *did = 0;
@@ -269,6 +303,6 @@ int an_maintain_once(an_store_t *s, int64_t now_s, int *did, hx_err_t *err)
     for (int ti = 0; ti < HX_AN_NTABLES && !rc; ti++)
         rc = ttl_table(s, &s->tabs[ti], now, did, err);
     for (int ti = 0; ti < HX_AN_NTABLES && !rc && !*did; ti++)
-        rc = merge_table(s, &s->tabs[ti], did, err);
+        rc = merge_table(s, &s->tabs[ti], all, did, err);
     return rc;
 }

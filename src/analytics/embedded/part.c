@@ -248,6 +248,8 @@ int an_mempart_from_batch(an_table_t *t, const hx_an_batch_t *b, int64_t cutoff,
     }
     free(keep);
     if (!rc)
+        rc = an_part_sort(p);
+    if (!rc)
         rc = an_part_compute_stats(p, 0);
     if (rc) {
         an_part_unref(p);

@@ -187,10 +187,81 @@ typedef struct {
     const an_vec_t *(*cols)[HX_AN_MAX_COLS];
     an_part_t *const *src;
     size_t nsrc;
-    rowref_t *rows;
+    rowref_t *rows;                  /* grouped by source, ascending rows within one */
     size_t n;
+    size_t *run;                     /* nsrc + 1: source s owns rows [run[s], run[s + 1]) */
+    int sorted_runs;                 /* every source is in ORDER BY order */
     uint32_t *lmap[HX_AN_MAX_COLS];  /* store code -> local code, per LC column */
 } build_t;
+
+/* k-way merge of the sorted runs into perm: a binary heap of run heads,
+ * ordered by packed key (or rank tuple) and then run, which keeps equal keys
+ * in source order. */
+static int run_less(const build_t *b, const uint64_t *key, const ranks_t *rk, size_t ia, size_t ib, size_t ra,
+                    size_t rb)
+{
+    if (key) {
+        if (key[ia] != key[ib])
+            return key[ia] < key[ib];
+    } else {
+        for (int k = 0; k < rk->n; k++)
+            if (rk->ranks[k][ia] != rk->ranks[k][ib])
+                return rk->ranks[k][ia] < rk->ranks[k][ib];
+    }
+    (void)b;
+    return ra < rb;
+}
+
+static int merge_runs(build_t *b, const uint64_t *key, const ranks_t *rk, uint32_t *perm)
+{
+    size_t k = 0, *heap = malloc((b->nsrc ? b->nsrc : 1) * sizeof *heap), *pos = malloc((b->nsrc ? b->nsrc : 1) * sizeof *pos);
+    if (!heap || !pos) {
+        free(heap);
+        free(pos);
+        return HX_ENOMEM;
+    }
+    for (size_t s = 0; s < b->nsrc; s++)
+        pos[s] = b->run[s];
+#define HEAD(r) (pos[r])
+#define LESS(x, y) run_less(b, key, rk, HEAD(x), HEAD(y), x, y)
+    for (size_t s = 0; s < b->nsrc; s++) {
+        if (pos[s] == b->run[s + 1])
+            continue;
+        size_t i = k++;
+        heap[i] = s;
+        while (i && LESS(heap[i], heap[(i - 1) / 2])) {
+            size_t t = heap[i];
+            heap[i] = heap[(i - 1) / 2];
+            heap[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    }
+    size_t out = 0;
+    while (k) {
+        size_t r = heap[0];
+        perm[out++] = (uint32_t)pos[r]++;
+        if (pos[r] == b->run[r + 1])
+            heap[0] = heap[--k];
+        for (size_t i = 0;;) {
+            size_t l = 2 * i + 1, m = i;
+            if (l < k && LESS(heap[l], heap[m]))
+                m = l;
+            if (l + 1 < k && LESS(heap[l + 1], heap[m]))
+                m = l + 1;
+            if (m == i)
+                break;
+            size_t t = heap[i];
+            heap[i] = heap[m];
+            heap[m] = t;
+            i = m;
+        }
+    }
+#undef HEAD
+#undef LESS
+    free(heap);
+    free(pos);
+    return HX_OK;
+}
 
 static void build_free(build_t *b)
 {
@@ -200,11 +271,12 @@ static void build_free(build_t *b)
                 an_part_unpin(b->src[s], c);
     free(b->cols);
     free(b->rows);
+    free(b->run);
     for (int c = 0; c < HX_AN_MAX_COLS; c++)
         free(b->lmap[c]);
 }
 
-static int local_dict(build_t *b, an_part_t *p, int c)
+static int local_dict(build_t *b, an_pdict_t *pd, int c)
 {
     an_dict_t *dict = &b->t->dict[c];
     uint32_t dn = an_dict_size(dict);
@@ -237,7 +309,6 @@ static int local_dict(build_t *b, an_part_t *p, int c)
         distinct[nd++] = code;
     }
     qsort_r(distinct, nd, sizeof *distinct, cmp_codes, dict);
-    an_pdict_t *pd = &p->pd[c];
     pd->n = (uint32_t)nd;
     pd->to_store = distinct;
     pd->s = malloc((nd ? nd : 1) * sizeof *pd->s);
@@ -315,22 +386,26 @@ static int sort_rows(build_t *b, uint32_t **perm_out)
         }
         total += bits[k];
     }
+    uint64_t *key = NULL;
     if (!rc && total <= 64) {
-        uint64_t *key = calloc(n ? n : 1, sizeof *key);
-        if (!key) {
+        if (!(key = calloc(n ? n : 1, sizeof *key)))
             rc = HX_ENOMEM;
-        } else {
-            for (int k = 0; k < d->norder; k++)
-                if (bits[k])
-                    for (size_t i = 0; i < n; i++)
-                        key[i] = bits[k] == 64 ? ranks[k][i] : (key[i] << bits[k]) | ranks[k][i];
-            rc = radix_sort(key, perm, n, total);
-            free(key);
-        }
+        for (int k = 0; k < d->norder && key; k++)
+            if (bits[k])
+                for (size_t i = 0; i < n; i++)
+                    key[i] = bits[k] == 64 ? ranks[k][i] : (key[i] << bits[k]) | ranks[k][i];
+    }
+    if (!rc && b->sorted_runs) {
+        /* Every source is sorted: merge the runs, reading each in order. */
+        ranks_t rk = {ranks, d->norder};
+        rc = merge_runs(b, key, &rk, perm);
+    } else if (!rc && key) {
+        rc = radix_sort(key, perm, n, total);
     } else if (!rc) {
         ranks_t rk = {ranks, d->norder};
         qsort_r(perm, n, sizeof *perm, cmp_rows, &rk);
     }
+    free(key);
     for (int k = 0; k < d->norder; k++)
         free(ranks[k]);
     if (rc) {
@@ -422,6 +497,57 @@ static int local_stats(build_t *b, an_part_t *p)
     return rc;
 }
 
+int an_part_sort(an_part_t *p)
+{
+    an_table_t *t = p->tab;
+    const hx_an_table_def_t *d = t->def;
+    const an_vec_t *(*cols)[HX_AN_MAX_COLS] = calloc(1, sizeof *cols);
+    size_t run[2] = {0, p->rows};
+    build_t b = {.t = t, .cols = cols, .src = &p, .nsrc = 1, .n = p->rows, .run = NULL};
+    an_pdict_t pd[HX_AN_MAX_COLS];
+    memset(pd, 0, sizeof pd);
+    uint32_t *perm = NULL;
+    int rc = cols ? HX_OK : HX_ENOMEM;
+    if (!rc && !(b.rows = malloc((p->rows ? p->rows : 1) * sizeof *b.rows)))
+        rc = HX_ENOMEM;
+    for (int c = 0; !rc && c < d->ncols; c++)
+        cols[0][c] = &p->v[c];
+    for (size_t r = 0; !rc && r < p->rows; r++)
+        b.rows[r] = (rowref_t){0, (uint32_t)r};
+    for (int k = 0; !rc && k < d->norder; k++) {
+        int c = d->order_by[k];
+        if (d->cols[c].type == HX_AN_T_STRING && d->cols[c].low_cardinality)
+            rc = local_dict(&b, &pd[c], c);
+    }
+    (void)run;
+    if (!rc)
+        rc = sort_rows(&b, &perm);
+    an_part_t tmp = *p;
+    memset(tmp.v, 0, sizeof tmp.v);
+    if (!rc)
+        rc = gather(&b, &tmp, perm);
+    if (!rc) {
+        for (int c = 0; c < d->ncols; c++) {
+            an_vec_free(&p->v[c]);
+            p->v[c] = tmp.v[c];
+        }
+        p->sorted = 1;
+    } else {
+        for (int c = 0; c < d->ncols; c++)
+            an_vec_free(&tmp.v[c]);
+    }
+    for (int c = 0; c < HX_AN_MAX_COLS; c++) {
+        free(pd[c].to_store);
+        free(pd[c].s);
+        free(pd[c].len);
+        free(b.lmap[c]);
+    }
+    free(perm);
+    free(b.rows);
+    free(cols);
+    return rc;
+}
+
 /* Writes p (columns in p->v) and hands its columns to the cache. */
 int an_part_write_built(an_part_t *p, uint32_t *const *lmap, const an_rollup_t *rollup, hx_err_t *err);
 
@@ -461,12 +587,20 @@ int an_part_build(an_table_t *t, an_part_t *const *src, size_t nsrc, int64_t par
         partition_bounds(partition, &lo, &hi);
     if (cutoff > lo)
         lo = cutoff;
+    if (!(b.run = malloc((nsrc + 1) * sizeof *b.run))) {
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory building a part");
+        goto cleanup;
+    }
+    b.sorted_runs = 1;
     for (size_t s = 0; s < nsrc; s++) {
         const int64_t *ts = b.cols[s][HX_AN_COL_TIMESTAMP]->i;
+        b.run[s] = b.n;
+        b.sorted_runs &= src[s]->sorted;
         for (size_t r = 0; r < src[s]->rows; r++)
             if (ts[r] >= lo && ts[r] < hi)
                 b.rows[b.n++] = (rowref_t){(uint32_t)s, (uint32_t)r};
     }
+    b.run[nsrc] = b.n;
     if (!b.n)
         goto cleanup;
     if (!(p = an_part_new(t))) {
@@ -476,9 +610,10 @@ int an_part_build(an_table_t *t, an_part_t *const *src, size_t nsrc, int64_t par
     p->rows = b.n;
     p->level = level;
     p->partition = partition;
+    p->sorted = 1;
     for (int c = 0; c < d->ncols && !rc; c++)
         if (d->cols[c].type == HX_AN_T_STRING && d->cols[c].low_cardinality)
-            rc = local_dict(&b, p, c);
+            rc = local_dict(&b, &p->pd[c], c);
     if (!rc)
         rc = sort_rows(&b, &perm);
     if (!rc)

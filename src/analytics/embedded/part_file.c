@@ -27,6 +27,17 @@ static int is_lc(const hx_an_column_def_t *c)
     return c->type == HX_AN_T_STRING && c->low_cardinality;
 }
 
+/* Bytes per value of an integer column in data.bin (in memory: int64). */
+static size_t int_width(hx_an_type_t t)
+{
+    switch (t) {
+    case HX_AN_T_UINT8: return 1;
+    case HX_AN_T_UINT32:
+    case HX_AN_T_DATETIME: return 4;
+    default: return 8;
+    }
+}
+
 /* Raw bytes of granule [a, b) of column c (LC as local codes via lmap). */
 static int granule_bytes(const an_part_t *p, int c, size_t a, size_t b, uint32_t *const *lmap, hx_buf_t *raw)
 {
@@ -56,7 +67,20 @@ static int granule_bytes(const an_part_t *p, int c, size_t a, size_t b, uint32_t
         raw->len = (n + 1) * 4 + bytes;
         return HX_OK;
     }
-    return hx_buf_append(raw, v->i + a, n * sizeof *v->i);
+    /* Integers at their type's width: less to compress and to read. */
+    size_t w = int_width(cd->type);
+    if (w == 8)
+        return hx_buf_append(raw, v->i + a, n * sizeof *v->i);
+    if (hx_buf_reserve(raw, n * w))
+        return HX_ENOMEM;
+    if (w == 1)
+        for (size_t i = 0; i < n; i++)
+            raw->data[i] = (uint8_t)v->i[a + i];
+    else
+        for (size_t i = 0; i < n; i++)
+            ((uint32_t *)raw->data)[i] = (uint32_t)v->i[a + i];
+    raw->len = n * w;
+    return HX_OK;
 }
 
 int an_part_write_built(an_part_t *p, uint32_t *const *lmap, const an_rollup_t *rollup, hx_err_t *err)
@@ -270,6 +294,7 @@ int an_part_open(an_table_t *t, const char *name, an_rollup_t *rollup, an_part_t
     p->gran_rows = gran;
     p->ngran = ngran;
     p->local_codes = 1;
+    p->sorted = 1;
     p->codec = codec;
     what = "granule index";
     if (hx_rd_left(&r) / 36 < (size_t)ngran * ncols)
@@ -418,7 +443,8 @@ int an_part_load_column(an_part_t *p, int c, an_vec_t *out, size_t *bytes, hx_er
             break;
         }
         const unsigned char *src = buf + (l->off - first->off);
-        if (cd->type == HX_AN_T_FLOAT64 || (!is_lc(cd) && cd->type != HX_AN_T_STRING)) {
+        size_t w = cd->type == HX_AN_T_FLOAT64 ? 8 : int_width(cd->type);
+        if (w == 8 && !is_lc(cd) && cd->type != HX_AN_T_STRING) {
             if (l->rlen != rows * 8) {
                 rc = HX_ECORRUPT;
                 break;
@@ -434,6 +460,19 @@ int an_part_load_column(an_part_t *p, int c, an_vec_t *out, size_t *bytes, hx_er
         raw = nr;
         if ((rc = an_decompress(codec, src, l->clen, raw, l->rlen)))
             break;
+        if (!is_lc(cd) && cd->type != HX_AN_T_STRING) { /* a narrow integer */
+            if (l->rlen != rows * w) {
+                rc = HX_ECORRUPT;
+                break;
+            }
+            if (w == 1)
+                for (size_t i = 0; i < rows; i++)
+                    out->i[a + i] = raw[i];
+            else
+                for (size_t i = 0; i < rows; i++)
+                    out->i[a + i] = ((const uint32_t *)raw)[i];
+            continue;
+        }
         if (is_lc(cd)) {
             if (l->rlen != rows * 4) {
                 rc = HX_ECORRUPT;

@@ -27,6 +27,18 @@ int an_rollup_init(an_rollup_t *r, const hx_an_rollup_def_t *def)
     return r->slots ? HX_OK : HX_ENOMEM;
 }
 
+int an_rollup_init_level(an_rollup_t *r, const hx_an_rollup_def_t *base, int64_t bucket_s, int ndims)
+{
+    int rc = an_rollup_init(r, base);
+    if (rc)
+        return rc;
+    r->ldef = *base;
+    r->ldef.bucket_s = bucket_s;
+    r->ldef.ndims = ndims;
+    r->def = &r->ldef;
+    return HX_OK;
+}
+
 void an_rollup_free(an_rollup_t *r)
 {
     if (!r->def)
@@ -227,7 +239,7 @@ static int combine(an_rollup_t *dst, size_t i, const an_rollup_t *src, size_t j)
         if (kind == HX_AN_M_QUANTILES) {
             if (an_sketch_merge(&dst->ms[m][i], &src->ms[m][j]))
                 return HX_ENOMEM;
-        } else if (an_measure_is_int(def, m)) {
+        } else if (dst->mi[m]) {
             int64_t a = dst->mi[m][i], b = src->mi[m][j];
             dst->mi[m][i] = kind == HX_AN_M_MIN ? (b < a ? b : a)
                             : kind == HX_AN_M_MAX ? (b > a ? b : a)
@@ -247,6 +259,20 @@ int an_rollup_merge(an_rollup_t *dst, const an_rollup_t *src)
         for (int d = 0; d < src->def->ndims; d++)
             dims[d] = src->dim[d][j];
         int64_t i = entry(dst, src->tenant[j], src->t[j], dims);
+        if (i < 0 || combine(dst, (size_t)i, src, j))
+            return HX_ENOMEM;
+    }
+    return HX_OK;
+}
+
+int an_rollup_derive(an_rollup_t *dst, const an_rollup_t *src)
+{
+    int64_t b = dst->def->bucket_s;
+    uint32_t dims[HX_AN_ROLLUP_MAX_DIMS];
+    for (size_t j = 0; j < src->n; j++) {
+        for (int d = 0; d < dst->def->ndims; d++)
+            dims[d] = src->dim[d][j];
+        int64_t i = entry(dst, src->tenant[j], hx_sql_floor_div(src->t[j], b) * b, dims);
         if (i < 0 || combine(dst, (size_t)i, src, j))
             return HX_ENOMEM;
     }

@@ -77,17 +77,28 @@ typedef struct {
     js_t j;
     int strict;
     hx_err_t *err;
-    char where[64];          /* "rows[17]" or "data" */
+    const char *what;        /* "rows" or "data" */
+    long row;                /* rows[row], -1 = none */
+    long part;               /* .participants[part], -1 = none */
     const char *tenant;
     size_t tenant_len;
     int64_t ts;              /* default timestamp */
 } rp_t;
 
+/* "rows[17].participants[2]": formatted only when an error is reported. */
+static void where(const rp_t *r, char *out, size_t len)
+{
+    int n = r->row >= 0 ? snprintf(out, len, "%s[%ld]", r->what, r->row) : snprintf(out, len, "%s", r->what);
+    if (r->part >= 0 && n > 0 && (size_t)n < len)
+        snprintf(out + n, len - (size_t)n, ".participants[%ld]", r->part);
+}
+
 static int bad(rp_t *r, const char *fmt, const char *a, const char *b)
 {
-    char msg[200];
+    char msg[200], w[80];
     snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-    return hx_err_set(r->err, HX_EINVAL, "%s%s", r->where, msg);
+    where(r, w, sizeof w);
+    return hx_err_set(r->err, HX_EINVAL, "%s%s", w, msg);
 }
 
 static int syntax(rp_t *r)
@@ -98,8 +109,9 @@ static int syntax(rp_t *r)
     size_t line = 1;
     for (const char *q = r->j.base; q < r->j.p; q++)
         line += *q == '\n';
-    return hx_err_set(r->err, HX_EINVAL, "%s: invalid JSON at byte %zu (line %zu): %s", r->where, off, line,
-                      r->j.why);
+    char w[80];
+    where(r, w, sizeof w);
+    return hx_err_set(r->err, HX_EINVAL, "%s: invalid JSON at byte %zu (line %zu): %s", w, off, line, r->j.why);
 }
 
 static int known_list(const field_t *f, char *out, size_t len)
@@ -186,8 +198,6 @@ static int parse_parts(rp_t *r, hx_an_batch_t *parts, size_t *count)
         return bad(r, ".participants must be an array of objects", 0, 0);
     r->j.p++;
     size_t n = 0;
-    char saved[64];
-    memcpy(saved, r->where, sizeof saved);
     js_ws(&r->j);
     if (r->j.p < r->j.end && *r->j.p == ']') {
         r->j.p++;
@@ -195,17 +205,13 @@ static int parse_parts(rp_t *r, hx_an_batch_t *parts, size_t *count)
         return HX_OK;
     }
     for (;;) {
-        if (js_peek(&r->j) != JS_OBJ) {
-            snprintf(r->where, sizeof r->where, "%s.participants[%zu]", saved, n);
-            int rc = bad(r, " must be an object", 0, 0);
-            memcpy(r->where, saved, sizeof saved);
-            return rc;
-        }
-        snprintf(r->where, sizeof r->where, "%s.participants[%zu]", saved, n);
+        r->part = (long)n;
+        if (js_peek(&r->j) != JS_OBJ)
+            return bad(r, " must be an object", 0, 0);
         int rc = parse_object(r, participant_fields, parts, NULL, 1);
-        memcpy(r->where, saved, sizeof saved);
         if (rc)
             return rc;
+        r->part = -1;
         n++;
         js_ws(&r->j);
         if (r->j.p < r->j.end && *r->j.p == ',') {
@@ -241,13 +247,17 @@ static int parse_object(rp_t *r, const field_t *fields, hx_an_batch_t *b, hx_an_
             size_t kn;
             if (js_string(&r->j, &k, &kn))
                 return syntax(r);
+            /* The key may live in the scratch a string value reuses: copy it. */
             char key[64];
-            snprintf(key, sizeof key, "%.*s", (int)(kn < 60 ? kn : 60), k);
+            size_t kc = kn < sizeof key - 1 ? kn : sizeof key - 1;
+            memcpy(key, k, kc);
+            key[kc] = 0;
+            k = key;
             if (js_expect(&r->j, ':'))
                 return syntax(r);
             int fi = -1;
-            for (int i = 0; fields[i].name; i++)
-                if (strlen(fields[i].name) == kn && !memcmp(fields[i].name, k, kn)) {
+            for (int i = 0; kn && fields[i].name; i++)
+                if (fields[i].name[0] == k[0] && !strncmp(fields[i].name, k, kn) && !fields[i].name[kn]) {
                     fi = i;
                     break;
                 }
@@ -421,7 +431,8 @@ int an_rows_parse(hx_an_table_t t, const char *tenant, int64_t now_s, const char
               .tenant_len = strlen(tenant), .ts = now_s};
     const field_t *fields = fields_of(t);
     hx_an_batch_t *pb = t == HX_AN_DEBATE_METRICS ? parts : NULL;
-    snprintf(r.where, sizeof r.where, "rows");
+    r.what = "rows";
+    r.row = r.part = -1;
     int first = js_peek(&r.j), array = first == JS_ARR;
     if (!first) {
         rc = r.j.p >= r.j.end ? hx_err_set(err, HX_EINVAL, "no rows: send a JSON array of row objects or NDJSON")
@@ -439,7 +450,7 @@ int an_rows_parse(hx_an_table_t t, const char *tenant, int64_t now_s, const char
         }
         if (!array && r.j.p >= r.j.end)
             break;
-        snprintf(r.where, sizeof r.where, "rows[%zu]", n);
+        r.row = (long)n;
         if (js_peek(&r.j) != JS_OBJ) {
             rc = r.j.p >= r.j.end ? (r.j.why = "unexpected end of the body", syntax(&r))
                                   : hx_err_set(err, HX_EINVAL, "rows[%zu] must be an object", n);
@@ -476,7 +487,7 @@ int an_rows_parse(hx_an_table_t t, const char *tenant, int64_t now_s, const char
     js_ws(&r.j);
     if (!rc && r.j.p < r.j.end) {
         r.j.why = "unexpected text after the rows";
-        snprintf(r.where, sizeof r.where, "rows");
+        r.row = -1;
         rc = syntax(&r);
     }
     if (!rc && !n)
@@ -517,7 +528,8 @@ int an_event_row(hx_an_table_t t, const char *tenant, size_t tenant_len, int64_t
     size_t r0 = out->rows, p0 = parts ? parts->rows : 0;
     rp_t r = {.j = {data, data + len, data, NULL, 0, NULL}, .strict = 0, .err = err, .tenant = tenant,
               .tenant_len = tenant_len, .ts = ts_s};
-    snprintf(r.where, sizeof r.where, "data");
+    r.what = "data";
+    r.row = r.part = -1;
     const field_t *fields = fields_of(t);
     int rc = fields ? parse_object(&r, fields, out, t == HX_AN_DEBATE_METRICS ? parts : NULL, 1)
                     : hx_err_set(err, HX_EINVAL, "no event maps to %s", hx_an_table(t)->name);
@@ -563,7 +575,9 @@ int an_msg_parse(const char *data, size_t len, an_msg_t *m, char *scratch, size_
             goto syntax;
         /* Copy the key: the value's unescaping may reuse the scratch. */
         char key[16];
-        snprintf(key, sizeof key, "%.*s", (int)(kn < 15 ? kn : 15), k);
+        size_t kc = kn < sizeof key - 1 ? kn : sizeof key - 1;
+        memcpy(key, k, kc);
+        key[kc] = 0;
         int kind = js_peek(&j);
         if (!strcmp(key, "role") && kn == 4 && kind == JS_STR) {
             if (js_string(&j, &s, &n))

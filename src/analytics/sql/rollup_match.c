@@ -186,6 +186,12 @@ static int try_rollup(hx_sql_query_t *q, match_t *m)
     return 1;
 }
 
+int hx_sql_rollup_fits(hx_sql_query_t *q, const hx_an_rollup_def_t *level)
+{
+    match_t m = {level, NULL};
+    return q->aggregate && level->table == q->table && try_rollup(q, &m);
+}
+
 int hx_sql_match_rollup(hx_sql_query_t *q, char *why, size_t why_len)
 {
     q->rollup = -1;

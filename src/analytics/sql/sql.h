@@ -169,6 +169,11 @@ int hx_sql_print_expr(const hx_sql_query_t *q, const hx_sql_expr_t *e, hx_buf_t 
  * leaves q->rollup = -1 and returns 0 (the reason in why, may be NULL). */
 int hx_sql_match_rollup(hx_sql_query_t *q, char *why, size_t why_len);
 
+/* Whether a coarser form of a rollup (a larger bucket_s, a subset of its
+ * dims, the same measures) still answers q exactly: backends that keep such
+ * levels pick the smallest that fits. Annotates like hx_sql_match_rollup. */
+int hx_sql_rollup_fits(hx_sql_query_t *q, const hx_an_rollup_def_t *level);
+
 /* DateTime / Date text helpers shared with the result writers. */
 /* "YYYY-MM-DD hh:mm:ss" (or "YYYY-MM-DD", or "YYYY-MM-DDThh:mm:ss[.fff]Z")
  * UTC -> seconds; HX_EINVAL when malformed. */
