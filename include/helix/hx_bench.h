@@ -17,6 +17,8 @@ typedef struct hx_bench_opts {
     const char *backend;       /* kafka bench: embedded (NULL) | kafka | mock */
     const char *bootstrap;     /* kafka bench with backend kafka: HOST:PORT[,...] */
     const char *topic;         /* kafka bench: use this existing topic instead of creating one */
+    const char *url;           /* analytics bench with backend clickhouse: the server; NULL = start a private one */
+    int compare;               /* analytics bench: embedded and ClickHouse in one run */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better
@@ -58,5 +60,21 @@ int hx_bench_memory(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * *out gets backend, rows, insert_rows_per_sec, http_insert_rows_per_sec,
  * query_{a,b1,b2}_{p50,p95}_ms and verified (backend: embedded | clickhouse). */
 int hx_bench_analytics(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+
+/* The ClickHouse server of an analytics bench run (bench_analytics_ch.c):
+ * o->url in a database of the bench's own (helix_bench_<pid>, and _http for
+ * the HTTP phase; both dropped afterwards), else a private clickhouse-server
+ * started in dir. */
+struct hx_ch_local;
+typedef struct hx_bench_ch {
+    struct hx_ch_local *server;
+} hx_bench_ch_t;
+int hx_bench_ch_setup(const hx_bench_opts_t *o, const char *dir, hx_config_t *cfg, hx_bench_ch_t *ch, hx_err_t *err);
+void hx_bench_ch_done(const hx_config_t *cfg, hx_bench_ch_t *ch);
+
+/* `helix bench analytics --compare`: the analytics bench on the embedded
+ * store, then on ClickHouse, in one run; *out gets `embedded` and
+ * `clickhouse` (each with the keys of hx_bench_analytics) and the ratios. */
+int hx_bench_analytics_compare(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
 #endif

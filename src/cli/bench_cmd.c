@@ -27,12 +27,16 @@ static const char *pending[] = {"graph"};
 static void usage(FILE *out)
 {
     fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
-                 "                   [--data-dir DIR] [--backend embedded|kafka|mock] [--bootstrap HOST:PORT]\n"
-                 "                   [--topic NAME]\n\n"
+                 "                   [--data-dir DIR] [--backend embedded|kafka|mock|clickhouse] [--bootstrap HOST:PORT]\n"
+                 "                   [--topic NAME] [--url URL] [--compare]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
-                 "`helix kafka-mock --topic bench:12`).\n\ncomponents:\n");
+                 "`helix kafka-mock --topic bench:12`).\n"
+                 "--backend clickhouse (analytics bench): the ClickHouse at --url (in a database of its own,\n"
+                 "dropped afterwards), else a private clickhouse-server started for the run. --compare runs the\n"
+                 "analytics bench on the embedded store and then on ClickHouse and prints both and their ratio.\n"
+                 "\ncomponents:\n");
     for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
         fprintf(out, "  %-10s %s\n", drivers[i].name, drivers[i].what);
     fprintf(out, "  all        every component above\n\nNot built yet: graph.\n");
@@ -43,13 +47,14 @@ int hx_cmd_bench(int argc, char **argv)
     static const struct option opts[] = {{"json", required_argument, 0, 'j'},      {"messages", required_argument, 0, 'n'},
                                          {"fsync", required_argument, 0, 'f'},     {"data-dir", required_argument, 0, 'd'},
                                          {"backend", required_argument, 0, 'b'},   {"bootstrap", required_argument, 0, 'B'},
-                                         {"topic", required_argument, 0, 't'},
+                                         {"topic", required_argument, 0, 't'},     {"url", required_argument, 0, 'u'},
+                                         {"compare", no_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL, NULL};
+    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL, NULL, NULL, 0};
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:u:Ch", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -73,14 +78,17 @@ int hx_cmd_bench(int argc, char **argv)
             break;
         case 'd': o.data_dir = optarg; break;
         case 'b':
-            if (strcmp(optarg, "embedded") && strcmp(optarg, "kafka") && strcmp(optarg, "mock")) {
-                fprintf(stderr, "helix bench: --backend must be embedded, kafka or mock\n");
+            if (strcmp(optarg, "embedded") && strcmp(optarg, "kafka") && strcmp(optarg, "mock") &&
+                strcmp(optarg, "clickhouse")) {
+                fprintf(stderr, "helix bench: --backend must be embedded, kafka, mock or clickhouse\n");
                 return 2;
             }
             o.backend = optarg;
             break;
         case 'B': o.bootstrap = optarg; break;
         case 't': o.topic = optarg; break;
+        case 'u': o.url = optarg; break;
+        case 'C': o.compare = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -111,7 +119,10 @@ int hx_cmd_bench(int argc, char **argv)
         found = 1;
         json_t *r = NULL;
         hx_err_t err = {0};
-        if (drivers[i].fn(&o, &r, &err)) {
+        int (*fn)(const hx_bench_opts_t *, json_t **, hx_err_t *) = drivers[i].fn;
+        if (o.compare && fn == hx_bench_analytics)
+            fn = hx_bench_analytics_compare;
+        if (fn(&o, &r, &err)) {
             fprintf(stderr, "helix bench %s: %s\n", drivers[i].name, err.msg);
             failed = 1;
         }

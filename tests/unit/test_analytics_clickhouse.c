@@ -6,10 +6,11 @@
  * relative error instead of the sketch's 1 % (the suite's datasets are
  * larger than the reservoir). A missing clickhouse-server FAILS with the
  * command that installs it. */
+#include "helix/hx_analytics.h"
 #include "helix/hx_clickhouse_local.h"
 #include "helix/hx_fs.h"
 
-#define AC_QUANTILE_TOL 0.05
+#define AC_QUANTILE_TOL HX_AN_CLICKHOUSE_QUANTILE_REL_ERROR
 #include "../analytics_conformance.h"
 
 static hx_ch_local_t *srv;
