@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int hx_bench_ch_setup(const hx_bench_opts_t *o, const char *dir, hx_config_t *cfg, hx_bench_ch_t *ch, hx_err_t *err)
@@ -75,6 +76,18 @@ int hx_bench_analytics_compare(const hx_bench_opts_t *o, json_t **out, hx_err_t 
     eo.backend = "embedded";
     co.backend = "clickhouse";
     eo.compare = co.compare = 0;
+    /* A kept work dir gets one subdir per backend: the HTTP phase's log
+     * must start empty for each. */
+    char ed[1024], cd[1024];
+    if (o->data_dir) {
+        snprintf(ed, sizeof ed, "%s/embedded", o->data_dir);
+        snprintf(cd, sizeof cd, "%s/clickhouse", o->data_dir);
+        mkdir(o->data_dir, 0755);
+        mkdir(ed, 0755);
+        mkdir(cd, 0755);
+        eo.data_dir = ed;
+        co.data_dir = cd;
+    }
     json_t *emb = NULL, *ch = NULL;
     hx_err_t e1 = {0}, e2 = {0};
     int rc1 = hx_bench_analytics(&eo, &emb, &e1);
