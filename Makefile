@@ -1,13 +1,15 @@
-# The two commands of the README: `make run` and `make test`.
-# Everything builds out of tree with CMake; this file only sequences steps.
+# The two commands of the README: `make run` and `make test` (and `make
+# install` to put `helix` on PATH). Everything builds out of tree with CMake;
+# this file only sequences steps.
 BUILD       ?= build
 BUILD_ASAN  ?= build-asan
 BUILD_FUZZ  ?= build-fuzz
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 HELIX_ARGS  ?=
+PREFIX      ?= /usr/local
 
-.PHONY: all deps build run test test-asan bench fuzz clean
+.PHONY: all deps build run test test-asan bench fuzz install clean
 
 all: build
 
@@ -31,6 +33,10 @@ test-asan: deps
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
+
+# $(PREFIX)/bin/helix and $(PREFIX)/share/helix/helix.yaml (DESTDIR is honoured).
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	./$(BUILD)/helix bench all --json $(BUILD)/bench.json

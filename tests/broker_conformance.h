@@ -12,6 +12,7 @@
 #include "helix/hx_broker.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_metrics.h"
+#include "helix/hx_topics.h"
 #include "hx_test.h"
 
 #include <stdlib.h>
@@ -441,7 +442,7 @@ static void test_dlq(void)
     hx_fetch_t f;
     int64_t total = 0;
     for (int part = 0; part < 3; part++) {
-        CHECK_INT(hx_broker_fetch(b, HX_DLQ_TOPIC, part, 0, 10, 0, &f, &e), 0);
+        CHECK_INT(hx_broker_fetch(b, HX_TOPIC_DLQ, part, 0, 10, 0, &f, &e), 0);
         for (size_t i = 0; i < f.count; i++) {
             total++;
             CHECK_INT(value_index(&f.msgs[i]), 7);

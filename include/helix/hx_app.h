@@ -34,6 +34,9 @@ typedef struct hx_app {
     hx_context_t *context;    /* "context" */
     hx_memory_t *memory;      /* "memory" */
     hx_analytics_t *analytics; /* "analytics" */
+    /* "event_log": built-in topics found missing at open (they existed at the
+     * previous start and were recreated empty), ", "-separated; owned, NULL if none. */
+    char *lost_topics;
     /* Which subsystems opened, so close and mount skip the others. */
     unsigned char opened[32];
 } hx_app_t;

@@ -19,6 +19,8 @@ typedef struct hx_bench_opts {
     const char *topic;         /* kafka bench: use this existing topic instead of creating one */
     const char *url;           /* analytics bench with backend clickhouse: the server; NULL = start a private one */
     int compare;               /* analytics bench: embedded and ClickHouse in one run */
+    int eval;                  /* context bench: the answer-recall evaluation instead of the timings */
+    const char *eval_data;     /* context bench: evaluate on this file's conversations (implies eval) */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better
@@ -44,7 +46,10 @@ int hx_bench_kafka(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 /* Conversations of 1K, 5K and 10K messages through the context engine:
  * replay+compress cold and warm per strategy at target_ratio 0.30; *out has
  * per size replay_ms_cold, replay_ms_warm, compression_ratio, quality_score,
- * entity_recall (hybrid) and a strategies object. --messages sets the largest size. */
+ * entity_recall (hybrid) and a strategies object. --messages sets the largest size.
+ * With o->eval: the answer-recall evaluation on generated multi-session
+ * conversations; *out has "eval" -> ratio ("0.30", "0.15") -> strategy ->
+ * {answer_recall, ceiling, recent_baseline, random_baseline, quality_score}. */
 int hx_bench_context(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
 /* Three memory engines sharing one embedded broker, 5,000 writes/s in all

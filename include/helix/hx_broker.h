@@ -26,7 +26,6 @@ typedef struct hx_consumer hx_consumer_t;
 typedef struct hx_metrics hx_metrics_t; /* hx_metrics.h; may be NULL everywhere */
 
 #define HX_TOPIC_NAME_MAX 249
-#define HX_DLQ_TOPIC "helixagent.dlq"
 
 /* ---- records ------------------------------------------------------------ */
 

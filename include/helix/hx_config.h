@@ -26,10 +26,15 @@ typedef struct hx_config {
     struct {
         char host[HX_CFG_STR];       /* listen address, default 127.0.0.1 */
         int port;                    /* default 7061 */
-        char token[HX_CFG_STR];      /* bearer token; empty = auth off */
+        char token[HX_CFG_STR];      /* bearer token: an admin key of the default tenant */
+        char keys_file[HX_CFG_STR];  /* API keys file; empty = <data_dir>/api_keys */
         int64_t body_limit_bytes;    /* default 1048576 */
         int threads;                 /* HTTP worker threads, default 4 */
     } server;
+    struct {
+        char server_url[HX_CFG_STR]; /* the server the CLI talks to; empty = http://server.host:server.port */
+        char api_key[HX_CFG_STR];    /* the CLI's bearer key; empty = server.token */
+    } cli;
     struct {
         char data_dir[HX_CFG_STR];   /* default ./helix-data */
         char node_id[HX_CFG_STR];    /* empty = generated once and persisted in data_dir */
@@ -112,6 +117,7 @@ typedef struct hx_config {
             double quality_threshold;    /* 0.90 */
             int preserve_recent_count;   /* 50 */
             int window_size;             /* 50 */
+            int min_budget_tokens;       /* 4096: budget floor without max_tokens or target_ratio */
         } compression;
         struct {
             int size;                    /* 1000 entries */
@@ -149,6 +155,21 @@ void hx_config_defaults(hx_config_t *cfg);
 /* Loads defaults, then the YAML file at path (NULL = no file), then the
  * environment overrides. HX_ECONFIG with "FILE:LINE: key 'a.b': ..." on error. */
 int hx_config_load(hx_config_t *cfg, const char *path, hx_err_t *err);
+
+/* The file `helix serve` and the other commands read when no --config is
+ * given and it exists (relative to the working directory). */
+#define HX_CONFIG_DEFAULT_PATH "configs/helix.yaml"
+
+/* One command-line override: dotted key and value (NULL value = not given). */
+typedef struct hx_config_override {
+    const char *key, *value;
+} hx_config_override_t;
+
+/* The layered configuration every command runs on: defaults, then the file
+ * at path (NULL = HX_CONFIG_DEFAULT_PATH when present), then HELIX_* env,
+ * then the n overrides in order. HX_ECONFIG naming the key on error. */
+int hx_config_load_layered(hx_config_t *cfg, const char *path, const hx_config_override_t *ov, size_t n,
+                           hx_err_t *err);
 
 /* Same as hx_config_load for YAML text in memory (name is used in messages). */
 int hx_config_load_string(hx_config_t *cfg, const char *yaml, size_t len, const char *name, hx_err_t *err);

@@ -20,4 +20,11 @@ int hx_rm_rf(const char *path);
  * file is removed). */
 int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t *err);
 
+/* HX_FS_NO_SYNC: atomic but not durable (no fsync of the file or the
+ * directory): after a crash path holds the old bytes, the new ones, or (on a
+ * power loss) may be empty. For files that are cheap to lose and written
+ * often, where a reader copes with an empty file. */
+#define HX_FS_NO_SYNC 1u
+int hx_fs_write_atomic_flags(const char *path, const void *data, size_t len, unsigned flags, hx_err_t *err);
+
 #endif

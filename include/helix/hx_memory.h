@@ -85,7 +85,8 @@ int hx_memory_conflicts(hx_memory_t *m, const char *tenant, int64_t since_ms, in
 
 /* ---- sync ---- */
 int hx_memory_sync_status(hx_memory_t *m, json_t **out, hx_err_t *err);
-/* For /v1/bigdata/health: 0 healthy, HX_EUNAVAIL (degraded) when publishing
+/* For /v1/bigdata/health: 0 healthy, HX_EIO (unhealthy) once the WAL failed
+ * (writes refused until restart), HX_EUNAVAIL (degraded) when publishing
  * deltas is failing, when the sync lag from some origin (or of our own queued
  * deltas) exceeds distributed_memory.sync.max_lag_ms. detail gets the reason
  * (or a summary when healthy). */

@@ -11,6 +11,7 @@
 #include "helix/hx_config.h"
 #include "helix/hx_error.h"
 #include "helix/hx_health.h"
+#include "helix/hx_keys.h"
 #include "helix/hx_metrics.h"
 
 #include <jansson.h>
@@ -21,11 +22,6 @@
 typedef struct hx_server hx_server_t;
 typedef struct hx_req hx_req_t;
 typedef struct hx_res hx_res_t;
-
-/* Roles, weakest first: a request whose key's role is below a route's is
- * refused with 403. DEFAULT means reader for GET/HEAD and writer otherwise. */
-typedef enum { HX_ROLE_DEFAULT = 0, HX_ROLE_READER, HX_ROLE_WRITER, HX_ROLE_ADMIN } hx_role_t;
-const char *hx_role_name(hx_role_t r); /* "reader", "writer", "admin" */
 
 /* Returns 0 (response written, or 204 if none), or a negative HX_E* code: if
  * the handler wrote no response, the server sends the JSON error

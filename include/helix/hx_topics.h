@@ -46,6 +46,10 @@ typedef struct hx_topic_spec {
 } hx_topic_spec_t;
 
 const hx_topic_spec_t *hx_topics_builtin(size_t *n);
+/* 1 for the platform's own topics (HX_TOPIC_PREFIX*): the stores depend on
+ * them, so deleting one needs force (HTTP ?force=true, CLI --force). */
+#define HX_TOPIC_PREFIX "helixagent."
+int hx_topic_protected(const char *name);
 const hx_topic_spec_t *hx_topics_find(const char *name);
 
 #endif

@@ -40,12 +40,8 @@ static int get_messages(hx_req_t *req, hx_res_t *res, void *ctx)
     return rc ? rc : hx_res_json(res, 200, out);
 }
 
-static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
+int hx_api_replay_request(const json_t *body, const char *tenant, hx_ctx_request_t *rq, hx_err_t *err)
 {
-    hx_err_t *err = hx_req_err(req);
-    json_t *body = hx_req_json(req, err);
-    if (!body)
-        return HX_EINVAL;
     if (!json_is_object(body))
         return hx_err_set(err, HX_EINVAL, "the body must be a JSON object");
     static const char *const known[] = {"conversation_id", "max_tokens", "compression_strategy", "target_ratio",
@@ -53,13 +49,12 @@ static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
     int rc0 = hx_json_check_known(body, known, err);
     if (rc0)
         return rc0;
-    hx_ctx_request_t rq;
-    hx_ctx_request_defaults(&rq);
-    rq.tenant = hx_req_tenant(req);
-    rq.conversation_id = json_string_value(json_object_get(body, "conversation_id"));
-    if (!rq.conversation_id || !*rq.conversation_id)
+    hx_ctx_request_defaults(rq);
+    rq->tenant = tenant;
+    rq->conversation_id = json_string_value(json_object_get(body, "conversation_id"));
+    if (!rq->conversation_id || !*rq->conversation_id)
         return hx_err_set(err, HX_EINVAL, "field 'conversation_id' is required (a string)");
-    int rc1 = hx_id_check(rq.conversation_id, "field 'conversation_id'", err);
+    int rc1 = hx_id_check(rq->conversation_id, "field 'conversation_id'", err);
     if (rc1)
         return rc1;
     int64_t max = 0, pres = -1, win = -1, from = 0, since = 0;
@@ -71,24 +66,37 @@ static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
         return rc;
     if (pres > 1000000 || win > 100000)
         return hx_err_set(err, HX_EINVAL, "preserve_recent_count or window_size is out of range");
-    rq.max_tokens = max;
-    rq.preserve_recent_count = (int)pres;
-    rq.window_size = (int)win;
-    rq.from_seq = (uint64_t)from;
-    rq.since_ms = since;
+    rq->max_tokens = max;
+    rq->preserve_recent_count = (int)pres;
+    rq->window_size = (int)win;
+    rq->from_seq = (uint64_t)from;
+    rq->since_ms = since;
     json_t *s = json_object_get(body, "compression_strategy");
     if (s && !json_is_string(s))
         return hx_err_set(err, HX_EINVAL, "field 'compression_strategy' must be a string");
-    rq.strategy = json_string_value(s);
+    rq->strategy = json_string_value(s);
     json_t *r = json_object_get(body, "target_ratio");
     if (r && (!json_is_number(r) || json_number_value(r) <= 0 || json_number_value(r) > 1))
         return hx_err_set(err, HX_EINVAL, "field 'target_ratio' must be a number in (0, 1]");
-    rq.target_ratio = r ? json_number_value(r) : 0;
+    rq->target_ratio = r ? json_number_value(r) : 0;
     json_t *u = json_object_get(body, "use_llm");
     if (u && !json_is_boolean(u))
         return hx_err_set(err, HX_EINVAL, "field 'use_llm' must be true or false");
     if (u)
-        rq.use_llm = json_is_true(u);
+        rq->use_llm = json_is_true(u);
+    return HX_OK;
+}
+
+static int replay(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    hx_err_t *err = hx_req_err(req);
+    json_t *body = hx_req_json(req, err);
+    if (!body)
+        return HX_EINVAL;
+    hx_ctx_request_t rq;
+    int rc = hx_api_replay_request(body, hx_req_tenant(req), &rq, err);
+    if (rc)
+        return rc;
     json_t *out;
     rc = hx_context_replay(CTX(ctx), &rq, &out, err);
     return rc ? rc : hx_res_json(res, 200, out);

@@ -83,11 +83,55 @@ static int conflicts(hx_req_t *req, hx_res_t *res, void *ctx)
     return rc ? rc : hx_res_json(res, 200, out);
 }
 
+/* The node-wide status counts every tenant's writes; a non-admin key sees
+ * the sync health of the node (peers, lag, reachability) and its own
+ * tenant's memory count, nothing that counts other tenants' data. */
+static json_t *tenant_status(hx_memory_t *m, const char *tenant, json_t *all, hx_err_t *err)
+{
+    static const char *const keep[] = {"node_id", "backend", "strategy", "sync_lag_ms", "max_sync_lag_ms",
+                                       "broker_reachable", "degraded", NULL};
+    json_t *j = json_object();
+    for (size_t i = 0; keep[i]; i++) {
+        json_t *v = json_object_get(all, keep[i]);
+        if (v)
+            json_object_set(j, keep[i], v);
+    }
+    json_t *peers = json_array(), *p;
+    size_t i;
+    json_array_foreach(json_object_get(all, "peers"), i, p)
+        json_array_append_new(peers, json_pack("{s:O,s:O,s:O}", "node_id", json_object_get(p, "node_id"), "status",
+                                               json_object_get(p, "status"), "in_sync", json_object_get(p, "in_sync")));
+    json_object_set_new(j, "peers", peers);
+    hx_memory_query_t q = {0};
+    q.limit = 1;
+    json_t *l = NULL;
+    if (hx_memory_list(m, tenant, &q, &l, err)) {
+        json_decref(j);
+        return NULL;
+    }
+    json_object_set(j, "memories", json_object_get(l, "total_matches"));
+    json_decref(l);
+    json_object_set_new(j, "tenant", json_string(tenant));
+    json_object_set_new(j, "scope", json_string("tenant"));
+    return j;
+}
+
 static int status(hx_req_t *req, hx_res_t *res, void *ctx)
 {
     json_t *out = NULL;
     int rc = hx_memory_sync_status(MEM(ctx), &out, hx_req_err(req));
-    return rc ? rc : hx_res_json(res, 200, out);
+    if (rc)
+        return rc;
+    if (hx_req_role(req) != HX_ROLE_ADMIN) {
+        json_t *t = tenant_status(MEM(ctx), hx_req_tenant(req), out, hx_req_err(req));
+        json_decref(out);
+        if (!t)
+            return hx_req_err(req)->code ? hx_req_err(req)->code : HX_ENOMEM;
+        out = t;
+    } else {
+        json_object_set_new(out, "scope", json_string("node"));
+    }
+    return hx_res_json(res, 200, out);
 }
 
 static int force(hx_req_t *req, hx_res_t *res, void *ctx)
@@ -134,7 +178,8 @@ static int open_memory(hx_app_t *app, hx_err_t *err)
 
 static hx_health_t health(void *ctx, char *detail, size_t len)
 {
-    return hx_memory_health(MEM(ctx), detail, len) == 0 ? HX_HEALTH_HEALTHY : HX_HEALTH_DEGRADED;
+    int rc = hx_memory_health(MEM(ctx), detail, len);
+    return rc == 0 ? HX_HEALTH_HEALTHY : rc == HX_EIO ? HX_HEALTH_UNHEALTHY : HX_HEALTH_DEGRADED;
 }
 
 static void close_memory(hx_app_t *app)

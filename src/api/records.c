@@ -11,95 +11,116 @@
 
 #define MAX_FETCH 10000
 
-/* POST body: {"records":[envelope...]} or one envelope. All are validated and
- * size-checked first; nothing is written unless every record is acceptable. */
-static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
+void hx_api_records_free(hx_api_records_t *r)
 {
-    hx_app_t *api = ctx;
-    hx_err_t *err = hx_req_err(req);
-    const char *topic = hx_req_param(req, "t"), *tenant = hx_req_tenant(req);
-    json_t *body = hx_req_json(req, err);
-    if (!body)
-        return HX_EINVAL;
+    for (size_t i = 0; i < r->built; i++) {
+        hx_envelope_free(&r->envs[i]);
+        hx_buf_free(&r->frames[i]);
+    }
+    free(r->envs);
+    free(r->frames);
+    free(r->msgs);
+    memset(r, 0, sizeof *r);
+}
+
+int hx_api_records_request(const json_t *body, const char *topic, int32_t partition, const char *tenant,
+                           const char *node, int64_t now_ms, int64_t limit, hx_api_records_t *out, hx_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(body))
+        return hx_err_set(err, HX_EINVAL, "the body must be {\"records\":[envelope...]} or one envelope object");
     json_t *list = json_object_get(body, "records");
-    if (!list) {
-        list = json_array();
-        json_array_append(list, body);
-    } else if (!json_is_array(list)) {
+    if (list && !json_is_array(list))
         return hx_err_set(err, HX_EINVAL, "field 'records' must be an array of envelopes");
-    } else {
-        json_incref(list);
+    size_t n = list ? json_array_size(list) : 1;
+    if (n == 0)
+        return hx_err_set(err, HX_EINVAL, "no records to write: 'records' is empty");
+    out->envs = calloc(n, sizeof *out->envs);
+    out->frames = calloc(n, sizeof *out->frames);
+    out->msgs = calloc(n, sizeof *out->msgs);
+    if (!out->envs || !out->frames || !out->msgs) {
+        hx_api_records_free(out);
+        return hx_err_set(err, HX_ENOMEM, "out of memory");
     }
-    size_t n = json_array_size(list);
-    hx_topic_info_t ti;
-    int rc = n == 0 ? hx_err_set(err, HX_EINVAL, "no records to write: 'records' is empty")
-                    : hx_broker_topic_describe(api->broker, topic, &ti, err);
-    if (rc) {
-        json_decref(list);
-        return rc;
-    }
-    int64_t limit = ti.config.max_message_bytes > 0 ? ti.config.max_message_bytes : api->cfg->event_log.max_message_bytes;
-    hx_topic_info_free(&ti);
-    hx_envelope_t *envs = calloc(n, sizeof *envs);
-    hx_buf_t *frames = calloc(n, sizeof *frames);
-    hx_msg_t *msgs = calloc(n, sizeof *msgs);
-    hx_delivery_t *dl = calloc(n, sizeof *dl);
-    size_t built = 0;
-    if (!envs || !frames || !msgs || !dl) {
-        rc = hx_err_set(err, HX_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    int64_t now = hx_now_ms();
-    for (; built < n; built++) {
-        hx_envelope_t *e = &envs[built];
-        if ((rc = hx_envelope_from_json(json_array_get(list, built), e, err)) ||
-            (rc = hx_envelope_fill_defaults(e, api->cfg->node.node_id, now, err))) {
-            hx_err_wrap(err, "records[%zu]", built);
-            built++; /* e was initialised; free it below */
-            goto cleanup;
+    int rc = HX_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        hx_envelope_t *e = &out->envs[i];
+        out->built = i + 1; /* e is initialised by the decoder, even on failure */
+        if ((rc = hx_envelope_from_json(list ? json_array_get(list, i) : body, e, err)) ||
+            (rc = hx_envelope_fill_defaults(e, node, now_ms, err))) {
+            hx_err_wrap(err, "records[%zu]", i);
+            break;
         }
         if (strcmp(e->tenant, "default") == 0 && strcmp(tenant, "default") != 0) {
             free(e->tenant);
             e->tenant = strdup(tenant);
         }
         if (!e->tenant || strcmp(e->tenant, tenant) != 0) {
-            rc = hx_err_set(err, HX_EINVAL, "records[%zu]: tenant '%s' does not match the request tenant '%s'",
-                            built, e->tenant ? e->tenant : "", tenant);
-            built++;
-            goto cleanup;
+            rc = hx_err_set(err, HX_EINVAL, "records[%zu]: tenant '%s' does not match the request tenant '%s'", i,
+                            e->tenant ? e->tenant : "", tenant);
+            break;
         }
         if ((rc = hx_envelope_validate(e, err)) || (rc = hx_event_validate_data(e->type, e->data, err)) ||
-            (rc = hx_envelope_encode(e, &frames[built], err))) {
-            hx_err_wrap(err, "records[%zu]", built);
-            built++;
-            goto cleanup;
+            (rc = hx_envelope_encode(e, &out->frames[i], err))) {
+            hx_err_wrap(err, "records[%zu]", i);
+            break;
         }
-        if ((int64_t)(frames[built].len + strlen(e->key)) > limit) {
-            rc = hx_err_set(err, HX_ETOOBIG, "records[%zu] is %zu bytes; topic '%s' accepts at most %lld (nothing was written)",
-                            built, frames[built].len + strlen(e->key), topic, (long long)limit);
-            built++;
-            goto cleanup;
+        if ((int64_t)(out->frames[i].len + strlen(e->key)) > limit) {
+            rc = hx_err_set(err, HX_ETOOBIG, "records[%zu] is %zu bytes; topic '%s' accepts at most %lld (nothing was "
+                            "written)", i, out->frames[i].len + strlen(e->key), topic, (long long)limit);
+            break;
         }
-        msgs[built] = (hx_msg_t){.topic = topic, .partition = -1, .timestamp_ms = e->ts, .key = e->key,
-                                 .key_len = strlen(e->key), .value = frames[built].data, .value_len = frames[built].len};
+        out->msgs[i] = (hx_msg_t){.topic = topic, .partition = partition, .timestamp_ms = e->ts, .key = e->key,
+                                  .key_len = strlen(e->key), .value = out->frames[i].data,
+                                  .value_len = out->frames[i].len};
     }
-    if ((rc = hx_broker_produce(api->broker, msgs, n, dl, err)))
-        goto cleanup;
-    json_t *out = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(out, json_pack("{s:s,s:i,s:I}", "id", envs[i].id, "partition", dl[i].partition,
-                                             "offset", (json_int_t)dl[i].offset));
-    rc = hx_res_json(res, 201, json_pack("{s:s,s:o}", "topic", topic, "records", out));
-cleanup:
-    for (size_t i = 0; i < built; i++) {
-        hx_envelope_free(&envs[i]);
-        hx_buf_free(&frames[i]);
+    if (rc)
+        hx_api_records_free(out);
+    else
+        out->n = n;
+    return rc;
+}
+
+/* POST body: {"records":[envelope...]} or one envelope. All are validated and
+ * size-checked first; nothing is written unless every record is acceptable.
+ * ?partition=N writes them all to partition N (default: by key). */
+static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
+{
+    hx_app_t *api = ctx;
+    hx_err_t *err = hx_req_err(req);
+    const char *topic = hx_req_param(req, "t"), *tenant = hx_req_tenant(req);
+    int64_t part;
+    int rc = hx_req_query_int(req, "partition", -1, 0, 1023, &part);
+    if (rc)
+        return rc;
+    json_t *body = hx_req_json(req, err);
+    if (!body)
+        return HX_EINVAL;
+    hx_topic_info_t ti;
+    if ((rc = hx_broker_topic_describe(api->broker, topic, &ti, err)))
+        return rc;
+    int64_t limit = ti.config.max_message_bytes > 0 ? ti.config.max_message_bytes : api->cfg->event_log.max_message_bytes;
+    int nparts = ti.config.partitions;
+    hx_topic_info_free(&ti);
+    if (part >= nparts)
+        return hx_err_set(err, HX_EINVAL, "partition %lld does not exist: topic '%s' has %d partition(s)",
+                          (long long)part, topic, nparts);
+    hx_api_records_t r;
+    if ((rc = hx_api_records_request(body, topic, (int32_t)part, tenant, api->cfg->node.node_id, hx_now_ms(), limit,
+                                     &r, err)))
+        return rc;
+    hx_delivery_t *dl = calloc(r.n, sizeof *dl);
+    if (!dl)
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory");
+    else if (!(rc = hx_broker_produce(api->broker, r.msgs, r.n, dl, err))) {
+        json_t *out = json_array();
+        for (size_t i = 0; i < r.n; i++)
+            json_array_append_new(out, json_pack("{s:s,s:i,s:I}", "id", r.envs[i].id, "partition", dl[i].partition,
+                                                 "offset", (json_int_t)dl[i].offset));
+        rc = hx_res_json(res, 201, json_pack("{s:s,s:o}", "topic", topic, "records", out));
     }
-    free(envs);
-    free(frames);
-    free(msgs);
     free(dl);
-    json_decref(list);
+    hx_api_records_free(&r);
     return rc;
 }
 

@@ -28,7 +28,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
                  "                   [--data-dir DIR] [--backend embedded|kafka|mock|clickhouse] [--bootstrap HOST:PORT]\n"
-                 "                   [--topic NAME] [--url URL] [--compare]\n\n"
+                 "                   [--topic NAME] [--url URL] [--compare] [--eval] [--eval-data FILE]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
@@ -36,7 +36,11 @@ static void usage(FILE *out)
                  "--backend clickhouse (analytics bench): the ClickHouse at --url (in a database of its own,\n"
                  "dropped afterwards), else a private clickhouse-server started for the run. --compare runs the\n"
                  "analytics bench on the embedded store and then on ClickHouse and prints both and their ratio.\n"
-                 "\ncomponents:\n");
+                 "--eval (context bench): answer recall of the compressed context on generated multi-session\n"
+                 "conversations at ratios 0.30 and 0.15, against the uncompressed ceiling and two baselines;\n"
+                 "--eval-data FILE runs it on FILE's conversations instead (docs/context.md: the helix or LoCoMo\n"
+                 "JSON shape).\n\n"
+                 "components:\n");
     for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
         fprintf(out, "  %-10s %s\n", drivers[i].name, drivers[i].what);
     fprintf(out, "  all        every component above\n\nNot built yet: graph.\n");
@@ -47,14 +51,16 @@ int hx_cmd_bench(int argc, char **argv)
     static const struct option opts[] = {{"json", required_argument, 0, 'j'},      {"messages", required_argument, 0, 'n'},
                                          {"fsync", required_argument, 0, 'f'},     {"data-dir", required_argument, 0, 'd'},
                                          {"backend", required_argument, 0, 'b'},   {"bootstrap", required_argument, 0, 'B'},
-                                         {"topic", required_argument, 0, 't'},     {"url", required_argument, 0, 'u'},
+                                         {"topic", required_argument, 0, 't'},     {"eval", no_argument, 0, 'e'},
+                                         {"eval-data", required_argument, 0, 'E'}, {"url", required_argument, 0, 'u'},
                                          {"compare", no_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    hx_bench_opts_t o = {NULL, 0, HX_FSYNC_INTERVAL, 0, NULL, NULL, NULL, NULL, 0};
+    hx_bench_opts_t o = {0};
+    o.fsync = HX_FSYNC_INTERVAL;
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:u:Ch", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:u:Ch", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -87,6 +93,8 @@ int hx_cmd_bench(int argc, char **argv)
             break;
         case 'B': o.bootstrap = optarg; break;
         case 't': o.topic = optarg; break;
+        case 'e': o.eval = 1; break;
+        case 'E': o.eval = 1; o.eval_data = optarg; break;
         case 'u': o.url = optarg; break;
         case 'C': o.compare = 1; break;
         case 'h': usage(stdout); return 0;

@@ -5,6 +5,8 @@
 #define HX_CLI_COMMANDS_H
 
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct hx_config;
 
@@ -26,14 +28,17 @@ int hx_cmd_bench(int argc, char **argv);
 int hx_cmd_kafka_mock(int argc, char **argv);
 int hx_cmd_clickhouse_run(int argc, char **argv);
 int hx_cmd_replay(int argc, char **argv);
+int hx_cmd_keys(int argc, char **argv);
 
-struct hx_broker;
-/* For the data commands: loads the config (as hx_cli_load_config, from the
- * --config and --data-dir values, each may be NULL) into cfg and opens its
- * broker; prints the error (with advice when a running server holds the data
- * dir). Returns 0, 1 (runtime) or 2 (usage/config). */
-int hx_cli_open_broker(const char *config, const char *data_dir, struct hx_config *cfg, struct hx_broker **out);
-
+struct hx_envelope;
+struct hx_err;
+/* One `helix produce` stdin line (without its newline) as an envelope: a
+ * JSON envelope as is, else the data of an envelope of type (a JSON object
+ * as is, other text as {"text": line}); key overrides the envelope's key
+ * when not NULL. Lines that are not UTF-8 text (binary, NUL bytes) are
+ * HX_EINVAL saying where and what to do. e is always initialised (free it). */
+int hx_cli_produce_line(const char *line, size_t len, const char *type, const char *key, const char *node,
+                        int64_t now_ms, struct hx_envelope *e, struct hx_err *err);
 /* Loads defaults, then FILE (or configs/helix.yaml when present), then
  * HELIX_* env, then the given flag values (each may be NULL), and sets the log
  * level. Prints the error and returns 2 on failure, else 0. */

@@ -10,6 +10,7 @@ static const hx_cmd_t commands[] = {
     {"produce", hx_cmd_produce, "produce stdin lines to a topic"},
     {"consume", hx_cmd_consume, "print a topic's records as JSON lines"},
     {"replay", hx_cmd_replay, "print a conversation's compressed context"},
+    {"keys", hx_cmd_keys, "create, list or revoke API keys"},
     {"kafka-mock", hx_cmd_kafka_mock, "host librdkafka's mock Kafka cluster on loopback"},
     {"clickhouse-run", hx_cmd_clickhouse_run, "run a private clickhouse-server on loopback"},
     {"bench", hx_cmd_bench, "measure performance against the DESIGN.md table"},

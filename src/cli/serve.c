@@ -5,6 +5,7 @@
 #include "helix/hx_app.h"
 #include "helix/hx_broker.h"
 #include "helix/hx_config.h"
+#include "helix/hx_fs.h"
 #include "helix/hx_logger.h"
 #include "helix/hx_metrics.h"
 #include "helix/hx_server.h"
@@ -14,8 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#define DEFAULT_CONFIG "configs/helix.yaml"
 
 static void usage(FILE *out)
 {
@@ -27,19 +26,14 @@ static void usage(FILE *out)
             "  --port N         server.port (default 7061; 0 picks a free port)\n"
             "  --host ADDR      server.host (default 127.0.0.1)\n\n"
             "Environment variables HELIX_<SECTION>_<KEY> override the file; flags override both.\n",
-            DEFAULT_CONFIG);
+            HX_CONFIG_DEFAULT_PATH);
 }
 
-/* Loads the config the way serve and every data command do: file (explicit or
- * the default if present), env, then flags. Exit-code style: 0 or 2. */
 int hx_cli_load_config(const char *path, const char *data_dir, const char *port, const char *host, hx_config_t *cfg)
 {
     hx_err_t err = {0};
-    if (!path && access(DEFAULT_CONFIG, R_OK) == 0)
-        path = DEFAULT_CONFIG;
-    if (hx_config_load(cfg, path, &err) || (data_dir && hx_config_set(cfg, "node.data_dir", data_dir, &err)) ||
-        (port && hx_config_set(cfg, "server.port", port, &err)) ||
-        (host && hx_config_set(cfg, "server.host", host, &err))) {
+    const hx_config_override_t ov[] = {{"node.data_dir", data_dir}, {"server.port", port}, {"server.host", host}};
+    if (hx_config_load_layered(cfg, path, ov, sizeof ov / sizeof ov[0], &err)) {
         fprintf(stderr, "helix: %s\n", err.msg);
         return 2;
     }
@@ -97,13 +91,26 @@ int hx_cmd_serve(int argc, char **argv)
     if (hx_config_node_id(&cfg, &err) || hx_server_new(&cfg, metrics, &srv, &err) ||
         hx_app_open(&app, &cfg, metrics, &err) || hx_app_mount(&app, srv, &err) || hx_server_start(srv, &err))
         goto fail;
+    char keys[HX_CFG_STR + 16];
+    hx_keys_path(&cfg, keys, sizeof keys);
+    const char *auth = access(keys, F_OK) == 0 ? "keys" : cfg.server.token[0] ? "token" : "off";
     HX_INFO("serve", "helix %s listening on http://%s:%d node=%s data_dir=%s events=%s(fsync=%s) analytics=%s graph=%s auth=%s",
             HX_VERSION, cfg.server.host, hx_server_port(srv), cfg.node.node_id, cfg.node.data_dir,
             hx_broker_backend(app.broker),
             cfg.event_log.fsync == HX_FSYNC_ALWAYS ? "always" : cfg.event_log.fsync == HX_FSYNC_INTERVAL ? "interval" : "never",
-            cfg.backends.analytics, cfg.backends.graph, cfg.server.token[0] ? "bearer" : "off");
+            cfg.backends.analytics, cfg.backends.graph, auth);
+    /* Where this server answers, for CLI commands that find the data dir
+     * locked (remote.c); --port 0 makes it unguessable from the config. */
+    char url_path[HX_CFG_STR + 16], url[HX_CFG_STR + 32];
+    snprintf(url_path, sizeof url_path, "%s/serve.url", cfg.node.data_dir);
+    int v6 = strchr(cfg.server.host, ':') != NULL;
+    int n = snprintf(url, sizeof url, "http://%s%s%s:%d\n", v6 ? "[" : "", cfg.server.host, v6 ? "]" : "",
+                     hx_server_port(srv));
+    if (hx_fs_write_atomic_flags(url_path, url, (size_t)n, HX_FS_NO_SYNC, &err))
+        HX_WARN("serve", "%s (CLI commands will need --server)", err.msg);
     int sig = 0;
     sigwait(&sigs, &sig);
+    unlink(url_path);
     HX_INFO("serve", "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     exit_code = 0;
     goto cleanup;

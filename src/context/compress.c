@@ -4,9 +4,12 @@
  *
  * Budget B: with max_tokens and no target_ratio, B = max_tokens (compress
  * only what does not fit); otherwise B = floor(target_ratio x original
- * tokens), capped by max_tokens. A conversation within B is returned as is.
+ * tokens), capped by max_tokens. With neither given, B is at least
+ * min_budget_tokens, so a short conversation is not cut to 30% of a few
+ * tokens. A conversation within B is returned as is.
  * The last preserve_recent_count messages are kept verbatim, dropping the
- * oldest of them while they alone exceed B; the summaries get the rest. */
+ * oldest of them while they exceed B / TAIL_SHARE; the summaries get the
+ * rest. */
 #include "context/strategies.h"
 #include "helix/hx_clock.h"
 
@@ -15,6 +18,8 @@
 #include <string.h>
 
 int ctx_opts_resolve(const hx_config_t *cfg, const hx_ctx_request_t *rq, ctx_opts_t *o, hx_err_t *err);
+
+#define TAIL_SHARE 8
 
 int ctx_opts_resolve(const hx_config_t *cfg, const hx_ctx_request_t *rq, ctx_opts_t *o, hx_err_t *err)
 {
@@ -30,6 +35,7 @@ int ctx_opts_resolve(const hx_config_t *cfg, const hx_ctx_request_t *rq, ctx_opt
         return hx_err_set(err, HX_EINVAL, "target_ratio must be in (0, 1]");
     o->ratio_given = rq->target_ratio > 0;
     o->ratio = o->ratio_given ? rq->target_ratio : cfg->infinite_context.compression.target_ratio;
+    o->min_budget = cfg->infinite_context.compression.min_budget_tokens;
     if (rq->preserve_recent_count < -1)
         return hx_err_set(err, HX_EINVAL, "preserve_recent_count must be >= 0");
     o->preserve = rq->preserve_recent_count >= 0 ? rq->preserve_recent_count
@@ -97,7 +103,9 @@ static int attempt(const ctx_opts_t *o, const ctx_env_t *env, const ctx_gstats_t
     uint64_t R = 0;
     for (size_t i = n - P; i < n; i++)
         R += msgs[i]->tokens;
-    while (P && R > B) {
+    /* the verbatim tail takes at most TAIL_SHARE of the budget: past that,
+     * its messages are worth less than what the summary keeps of the rest */
+    while (P && R > B / TAIL_SHARE) {
         R -= msgs[n - P]->tokens;
         P--;
     }
@@ -166,6 +174,8 @@ static json_t *entities_json(const ctx_gstats_t *g)
     size_t top[50], nt = 0;
     for (size_t e = 0; e < g->n_ents; e++) {
         uint32_t c = g->ent_count[e];
+        if (!g->ent_strong[e])
+            continue;
         if (nt == 50 && c <= g->ent_count[top[49]])
             continue;
         size_t k = nt < 50 ? nt++ : 49;
@@ -191,6 +201,9 @@ static void add_quality(json_t *st, const ctx_quality_t *q)
     json_object_set_new(st, "entity_recall", json_real(q->entity_recall));
     json_object_set_new(st, "term_recall", json_real(q->term_recall));
     json_object_set_new(st, "rouge1_recall", json_real(q->rouge1_recall));
+    json_object_set_new(st, "name_recall", json_real(q->name_recall));
+    json_object_set_new(st, "detail_recall", json_real(q->detail_recall));
+    json_object_set_new(st, "date_recall", json_real(q->date_recall));
     json_object_set_new(st, "fits_budget", json_boolean(q->fits));
     json_object_set_new(st, "quality_score", json_real(q->score));
     json_object_set_new(st, "quality_method", json_string(CTX_QUALITY_METHOD));
@@ -209,6 +222,8 @@ int ctx_compress(const ctx_opts_t *o, const ctx_env_t *env, const ctx_msg_t *con
         B = (uint64_t)floor(o->ratio * (double)T);
         if (o->max_tokens > 0 && B > (uint64_t)o->max_tokens)
             B = (uint64_t)o->max_tokens;
+        else if (o->max_tokens <= 0 && !o->ratio_given && o->min_budget > 0 && B < (uint64_t)o->min_budget)
+            B = (uint64_t)o->min_budget;
     }
     ctx_gstats_t g;
     int with_graph = o->strategy == CTX_S_HYBRID || o->strategy == CTX_S_ENTITY_GRAPH;

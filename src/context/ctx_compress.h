@@ -17,6 +17,14 @@ typedef struct ctx_gstats {
     ctx_map_t ent_ix;          /* entity hash -> index */
     uint64_t *ent_h;
     uint32_t *ent_count, *ent_msg; /* mentions; message of the first mention */
+    uint32_t *ent_strong;      /* mentions that are not weak: 0 = not an entity (text.c) */
+    size_t n_real;             /* entities with ent_strong > 0 */
+    uint8_t *ent_speaker;      /* 1: the name of a speaker (summaries label it anyway) */
+    double *ent_w;             /* selection weight by rarity (select.c), 0 for non-entities and speakers */
+    /* global term / entity index of each message's terms[] / ents[]: message
+     * m's are tix[tix_off[m] ..] and eix[eix_off[m] ..] */
+    uint32_t *tix, *eix;
+    size_t *tix_off, *eix_off;
     uint32_t *ent_sent;        /* index of that mention in the message's ents */
     double *ent_strength;      /* sum of co-mention counts (entity graph) */
     uint32_t *ent_degree;
@@ -33,18 +41,32 @@ typedef struct ctx_pick {
 } ctx_pick_t;
 
 typedef struct ctx_selparams {
-    const double *ent_w;       /* weight per entity index; NULL = by mentions */
+    const double *ent_w;       /* weight per entity index; NULL = by rarity */
     ctx_map_t *ecov;           /* entity hashes already covered (may be NULL) */
+    size_t group;              /* date anchors repeat per group of this many messages (0 = one group) */
 } ctx_selparams_t;
 
 /* Greedy budgeted selection with redundancy control over the sentences of
- * msgs [m0, m1): see select.c. Picks (global message indices) are appended in
- * document order; *used gets the bytes used (each pick costs len + 1). */
+ * msgs [m0, m1): see select.c. Picks (global message indices) are returned in
+ * document order; *used gets the bytes ctx_summary_text will write for them
+ * after the header: per pick its sentence and a separator, per message
+ * "\n<speaker>: ", per date (and group) "\n[7 May 2023]". */
 int ctx_select(const ctx_gstats_t *g, size_t m0, size_t m1, size_t budget_bytes, const ctx_selparams_t *sp,
                ctx_pick_t **picks, size_t *n_picks, size_t *used);
 
 /* Entity hashes in coverage sets are salted apart from term hashes. */
 #define CTX_ENT_SALT 0x5bd1e9955bd1e995ull
+
+/* The speaker shown for a message in summaries: its user_id for user
+ * messages (the person), else its role; returns the length (< cap). */
+size_t ctx_msg_label(const ctx_msg_t *m, char *out, size_t cap);
+/* The UTC day of a message, -1 without created_at. */
+int64_t ctx_msg_day(const ctx_msg_t *m);
+
+/* Writes the picks (global message indices, document order) after header
+ * into a new string: exactly header_len + the *used of ctx_select. */
+int ctx_summary_text(const ctx_gstats_t *g, const char *header, size_t header_len, const ctx_pick_t *picks,
+                     size_t np, size_t group, char **out, size_t *len);
 
 enum { CTX_I_VERBATIM = 0, CTX_I_SUMMARY, CTX_I_FACTS };
 
@@ -70,13 +92,17 @@ unsigned ctx_role_bit(const char *role);
 
 typedef struct ctx_quality {
     double entity_recall, term_recall, rouge1_recall, score, ratio;
+    double name_recall;        /* entities of the original other than speaker names, kept */
+    double detail_recall;      /* names, numbers, rare words and dates of the original kept */
+    double date_recall;        /* days of the original with an anchor or a verbatim message */
     int fits;
     uint64_t tokens;
 } ctx_quality_t;
 
-#define CTX_QUALITY_METHOD                                                                                 \
-    "0.45*entity_recall + 0.35*term_recall + 0.20*min(1, rouge1_recall/compression_ratio); 0 when over " \
-    "budget"
+#define CTX_QUALITY_METHOD                                                                                   \
+    "0.5*name_recall + 0.5*detail_recall; name_recall: entities other than speaker names (people, places, "  \
+    "titles, numbers with units) kept; detail_recall: those, content words in at most 2 messages and days, " \
+    "pooled; 0 when over budget"
 
 int ctx_quality(const ctx_gstats_t *g, const ctx_item_t *items, size_t n_items, uint64_t orig_tokens,
                 uint64_t budget, ctx_quality_t *q);

@@ -27,6 +27,22 @@ int ctx_map_put(ctx_map_t *m, uint64_t k, uint32_t v, uint32_t **slot, int *exis
 #define CTX_F_QUESTION 1u
 #define CTX_F_DECISION 2u
 #define CTX_F_NUMBER 4u
+#define CTX_F_CHANGE 8u        /* a change of mind: actually, instead, switched */
+
+/* Word classes of the text analysis (stoplist.c). */
+#define CTX_W_STOP 1u
+#define CTX_W_PHATIC 2u
+#define CTX_W_NOTNAME 4u
+#define CTX_W_UNIT 8u
+#define CTX_W_DECISION 16u
+#define CTX_W_CHANGE 32u
+#define CTX_W_OPENER 64u
+#define CTX_W_CONNECT 128u
+/* The classes of a lowercased word, 0 when it is in no list. */
+unsigned ctx_word_flags(const char *lw);
+/* 0 when the table is right (hashes match, sorted), else 1 + the index of
+ * the first wrong entry. */
+int ctx_word_table_check(void);
 
 typedef struct ctx_sent {
     uint32_t off, len;         /* bytes of the message content */
@@ -38,6 +54,8 @@ typedef struct ctx_sent {
 typedef struct ctx_ent {
     uint64_t h;                /* hash of the tokens joined by one space, case kept */
     uint32_t off, len;         /* span in the text (for display) */
+    uint32_t weak;             /* 1: a lone capitalised word first in its sentence, an entity only if
+                                * the conversation also names it elsewhere (ctx_gstats_build) */
 } ctx_ent_t;
 
 typedef struct ctx_an {
@@ -52,9 +70,13 @@ typedef struct ctx_an {
 
 int ctx_analyse(const char *text, size_t len, ctx_an_t *out);
 void ctx_an_free(ctx_an_t *a);
-/* Adds the hashes of every 1..3-gram of tokens (case kept) of text to set:
- * the entity hashes an output contains. */
+/* Adds the hashes of every 1..CTX_NGRAM_MAX-gram of tokens (case kept) of
+ * text to set: the entity hashes an output contains (an entity is at most
+ * that many tokens). */
+#define CTX_NGRAM_MAX 6
 int ctx_ngrams(const char *text, size_t len, ctx_map_t *set);
+/* "7 May 2023" for ms since epoch (UTC); returns the length. */
+size_t ctx_fmt_date(int64_t ms, char *out, size_t cap);
 /* Writes the entity's text with runs of whitespace collapsed; returns bytes. */
 size_t ctx_ent_text(const char *text, const ctx_ent_t *e, char *out, size_t cap);
 
@@ -150,6 +172,7 @@ typedef struct ctx_opts {
     int64_t max_tokens;        /* 0 = none */
     double ratio;
     int ratio_given;
+    int64_t min_budget;        /* budget floor when neither max_tokens nor a ratio is given */
     int preserve;
     int window;
     double quality_threshold;

@@ -11,11 +11,12 @@
  *   full            one selection over the whole old part: one summary
  *                   (asked of the LLM first when it is on, like windows).
  *   entity_graph    entities weighted by mentions and co-mention strength; an
- *                   entity facts block (up to a quarter of the budget) lists
+ *                   entity facts block (up to a tenth of the budget) lists
  *                   them by weight with their strongest co-mentions, then
  *                   sentences are selected by the entities they carry and
  *                   grouped per window range. */
 #include "context/strategies.h"
+#include "helix/hx_buf.h"
 #include "helix/hx_hash.h"
 
 #include <math.h>
@@ -24,6 +25,9 @@
 #include <string.h>
 
 #define HEADER_MAX 120
+/* The entity facts block gets at most 1/FACTS_SHARE of the budget: names
+ * without their sentences answer little, the sentences carry the facts. */
+#define FACTS_SHARE 10
 
 const char *ctx_strategy_name(ctx_strategy_t s)
 {
@@ -100,20 +104,14 @@ void ctx_run_free(ctx_run_t *r)
     memset(r, 0, sizeof *r);
 }
 
-/* "[Summary of messages #a-#b (n messages; user, assistant)]" */
+/* "[Summary of messages #a-#b]": the count and roles are in the item's JSON
+ * (message_count, roles), so the text spends no budget on them. */
 static size_t header(char *out, size_t cap, const char *what, uint64_t a, uint64_t b, uint32_t n, unsigned roles)
 {
-    static const char *names[] = {"user", "assistant", "system", "tool"};
-    int k = snprintf(out, cap, "[%s of messages #%llu-#%llu (%u message%s", what, (unsigned long long)a,
-                     (unsigned long long)b, n, n == 1 ? "" : "s");
-    const char *sep = "; ";
-    for (int i = 0; i < 4; i++)
-        if (roles & (1u << i)) {
-            k += snprintf(out + k, cap - (size_t)k, "%s%s", sep, names[i]);
-            sep = ", ";
-        }
-    k += snprintf(out + k, cap - (size_t)k, ")]");
-    return (size_t)k;
+    (void)n;
+    (void)roles;
+    int k = snprintf(out, cap, "[%s of messages #%llu-#%llu]", what, (unsigned long long)a, (unsigned long long)b);
+    return k > 0 ? (size_t)k : 0;
 }
 
 static void range_info(const ctx_gstats_t *g, size_t m0, size_t m1, ctx_item_t *it)
@@ -127,34 +125,24 @@ static void range_info(const ctx_gstats_t *g, size_t m0, size_t m1, ctx_item_t *
 }
 
 /* Builds a summary item over [m0, m1) from picks with global message
- * indices (consumed: stored window-relative in the item). */
+ * indices (consumed: stored window-relative in the item); group as given to
+ * ctx_select. */
 static int build_summary(const ctx_gstats_t *g, size_t m0, size_t m1, const char *what, ctx_pick_t *picks,
-                         size_t np, ctx_item_t *it)
+                         size_t np, size_t group, ctx_item_t *it)
 {
     memset(it, 0, sizeof *it);
     it->kind = CTX_I_SUMMARY;
     range_info(g, m0, m1, it);
     char h[HEADER_MAX];
     size_t hl = header(h, sizeof h, what, it->from_seq, it->to_seq, it->n_msgs, it->roles);
-    size_t len = hl;
-    for (size_t p = 0; p < np; p++)
-        len += 1 + g->msgs[picks[p].m]->an->sents[picks[p].s].len;
-    char *t = malloc(len + 1);
-    if (!t) {
+    char *t;
+    size_t k;
+    if (ctx_summary_text(g, h, hl, picks, np, group, &t, &k)) {
         free(picks);
         return HX_ENOMEM;
     }
-    memcpy(t, h, hl);
-    size_t k = hl;
-    for (size_t p = 0; p < np; p++) {
-        const ctx_msg_t *m = g->msgs[picks[p].m];
-        const ctx_sent_t *s = &m->an->sents[picks[p].s];
-        t[k++] = ' ';
-        memcpy(t + k, m->content + s->off, s->len);
-        k += s->len;
+    for (size_t p = 0; p < np; p++)
         picks[p].m -= (uint32_t)m0;
-    }
-    t[k] = 0;
     it->text = t;
     it->len = k;
     it->tokens = hx_context_estimate_tokens(t, k);
@@ -186,19 +174,33 @@ typedef struct {
     int *rc;
 } win_job_t;
 
+/* What the LLM reads of [m0, m1): "speaker: content" lines under a date line
+ * whenever the day changes, as extractive summaries show them, so the model
+ * can keep who said it and when. */
 static char *transcript(const ctx_gstats_t *g, size_t m0, size_t m1, size_t *len)
 {
-    size_t n = 0;
-    for (size_t m = m0; m < m1; m++)
-        n += strlen(g->msgs[m]->role) + 4 + g->msgs[m]->content_len;
-    char *t = malloc(n + 1);
-    if (!t)
-        return NULL;
-    size_t k = 0;
-    for (size_t m = m0; m < m1; m++)
-        k += (size_t)sprintf(t + k, "%s: %s\n", g->msgs[m]->role, g->msgs[m]->content);
-    *len = k;
-    return t;
+    hx_buf_t b = HX_BUF_INIT;
+    int64_t last = -1;
+    for (size_t m = m0; m < m1; m++) {
+        const ctx_msg_t *msg = g->msgs[m];
+        char lb[48], db[40];
+        int64_t d = ctx_msg_day(msg);
+        if (d >= 0 && d != last) {
+            size_t dl = ctx_fmt_date(msg->created_at, db, sizeof db);
+            if (hx_buf_putc(&b, '[') || hx_buf_append(&b, db, dl) || hx_buf_puts(&b, "]\n"))
+                goto fail;
+            last = d;
+        }
+        size_t ll = ctx_msg_label(msg, lb, sizeof lb);
+        if (hx_buf_append(&b, lb, ll) || hx_buf_puts(&b, ": ") || hx_buf_append(&b, msg->content, msg->content_len) ||
+            hx_buf_putc(&b, '\n'))
+            goto fail;
+    }
+    *len = b.len;
+    return hx_buf_steal(&b);
+fail:
+    hx_buf_free(&b);
+    return NULL;
 }
 
 static void llm_note(ctx_plan_t *p, int global, int ok, const char *why)
@@ -235,7 +237,7 @@ static char *llm_input(const ctx_gstats_t *g, size_t m0, size_t m1, size_t *len)
     ctx_selparams_t sp = {0};
     ctx_item_t it;
     if (ctx_select(g, m0, m1, LLM_INPUT_MAX - HEADER_MAX, &sp, &picks, &np, &used) ||
-        build_summary(g, m0, m1, "Key sentences", picks, np, &it))
+        build_summary(g, m0, m1, "Key sentences", picks, np, 0, &it))
         return NULL;
     char *t = it.text;
     *len = it.len;
@@ -288,6 +290,19 @@ static int llm_summary(ctx_plan_t *p, size_t m0, size_t m1, size_t budget, int g
     return HX_OK;
 }
 
+/* The tokens of a message's sentences that say something (a content term or
+ * an entity): windows share the budget by these, so a window of small talk
+ * gets little and one full of details gets more. Only the message's own text
+ * counts, so a closed window's share and cache key stay put. */
+static uint64_t detail_tokens(const ctx_msg_t *m)
+{
+    uint64_t b = 0;
+    for (uint32_t s = 0; s < m->an->n_sents; s++)
+        if (m->an->sents[s].nt || m->an->sents[s].ne)
+            b += m->an->sents[s].len + 1;
+    return (b + 3) / 4;
+}
+
 static void win_one(void *arg, size_t w)
 {
     win_job_t *j = arg;
@@ -296,8 +311,11 @@ static void win_one(void *arg, size_t w)
     size_t m0 = w * j->W, m1 = m0 + j->W < p->n_old ? m0 + j->W : p->n_old;
     uint64_t tok = 0, ch = 0x243F6A8885A308D3ull;
     for (size_t m = m0; m < m1; m++) {
-        tok += g->msgs[m]->tokens;
+        tok += detail_tokens(g->msgs[m]);
         ch = (ch ^ g->msgs[m]->chash) * 0x100000001B3ull;
+        /* the summary shows the speaker and the day too (an update may change them alone) */
+        const char *u = g->msgs[m]->user_id;
+        ch = (ch ^ (u ? hx_hash64(u, strlen(u)) : 0) ^ (uint64_t)ctx_msg_day(g->msgs[m])) * 0x100000001B3ull;
     }
     size_t budget = (size_t)floor(j->q * (double)tok) * 4;
     uint64_t kparts[6] = {p->env->tag, ch, budget, (uint64_t)p->o->use_llm, j->W, 0x57494E44};
@@ -331,7 +349,7 @@ static void win_one(void *arg, size_t w)
     ctx_selparams_t sp = {0};
     if ((j->rc[w] = ctx_select(g, m0, m1, budget - hl, &sp, &picks, &np, &used)))
         return;
-    if ((j->rc[w] = build_summary(g, m0, m1, "Summary", picks, np, it)))
+    if ((j->rc[w] = build_summary(g, m0, m1, "Summary", picks, np, 0, it)))
         return;
 store:
     if (p->env->cache) {
@@ -352,7 +370,10 @@ int ctx_run_window(ctx_plan_t *p, ctx_run_t *r)
     size_t W = (size_t)p->o->window, nw = (p->n_old + W - 1) / W;
     if (!nw)
         return HX_OK;
-    double q = p->old_tokens ? floor((double)p->S * 200.0 / (double)p->old_tokens) / 200.0 : 0;
+    uint64_t dt = 0;
+    for (size_t m = 0; m < p->n_old; m++)
+        dt += detail_tokens(p->g->msgs[m]);
+    double q = dt ? floor((double)p->S * 200.0 / (double)dt) / 200.0 : 0;
     ctx_item_t *out = calloc(nw, sizeof *out);
     int *rcs = calloc(nw, sizeof *rcs);
     int rc = HX_ENOMEM;
@@ -397,7 +418,7 @@ int ctx_run_full(ctx_plan_t *p, ctx_run_t *r)
         size_t np, used;
         ctx_selparams_t sp = {0};
         rc = ctx_select(p->g, 0, p->n_old, budget - hl, &sp, &picks, &np, &used);
-        if (rc || (rc = build_summary(p->g, 0, p->n_old, "Summary", picks, np, &it)))
+        if (rc || (rc = build_summary(p->g, 0, p->n_old, "Summary", picks, np, 0, &it)))
             return rc;
     }
     if ((rc = ctx_items_push(r, &it)))
@@ -440,7 +461,7 @@ static void top_neighbours(const ctx_gstats_t *g, size_t n_old, size_t e, uint32
             continue;
         for (uint32_t k = 0; k < a->n_ents; k++) {
             uint32_t *ix = ctx_map_get(&g->ent_ix, a->ents[k].h), *slot;
-            if (ix && *ix != e && ctx_map_put(&cnt, (uint64_t)*ix + 1, 0, &slot, NULL) == 0)
+            if (ix && *ix != e && g->ent_strong[*ix] && ctx_map_put(&cnt, (uint64_t)*ix + 1, 0, &slot, NULL) == 0)
                 (*slot)++;
         }
     }
@@ -480,12 +501,21 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
     int rc = HX_ENOMEM;
     if (!w || !order || !listed || ctx_map_init(&ecov, 256))
         goto done;
+    /* selection weight: rarity (as in select.c) plus the entity's place in
+     * the co-mention graph; facts-block order: mentions and co-mentions */
     for (size_t e = 0; e < g->n_ents; e++) {
-        w[e] = 3.0 + 1.5 * log(1.0 + g->ent_count[e] + 0.5 * g->ent_strength[e]);
-        if (g->ent_msg[e] < p->n_old)
+        w[e] = g->ent_strong[e] ? 1.5 + log(1.0 + (double)g->n / g->ent_count[e]) + 0.3 * log(1.0 + g->ent_degree[e])
+                                : 0;
+        if (g->ent_strong[e] && g->ent_msg[e] < p->n_old)
             order[n_ord++] = (uint32_t)e;
     }
-    qsort_r(order, n_ord, sizeof *order, by_weight, w);
+    double *fw = malloc((g->n_ents ? g->n_ents : 1) * sizeof *fw);
+    if (!fw)
+        goto done;
+    for (size_t e = 0; e < g->n_ents; e++)
+        fw[e] = log(1.0 + g->ent_count[e] + 0.5 * g->ent_strength[e]);
+    qsort_r(order, n_ord, sizeof *order, by_weight, fw);
+    free(fw);
     /* facts block: up to a quarter of the budget, after the headers' reserve */
     size_t reserve = 0;
     for (size_t k = 0; k < nw; k++) {
@@ -495,7 +525,7 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
         /* + 4: each item's estimate rounds its bytes up to a whole token */
         reserve += header(hb, sizeof hb, "Key points", t.from_seq, t.to_seq, t.n_msgs, t.roles) + 4;
     }
-    size_t fbudget = budget > reserve + 16 ? (budget - reserve) / 4 - 4 : 0;
+    size_t fbudget = budget > reserve + 16 ? (budget - reserve) / FACTS_SHARE - 4 : 0;
     char h[HEADER_MAX];
     int hl = snprintf(h, sizeof h, "[Entities of messages #%llu-#%llu, by weight]",
                       (unsigned long long)g->msgs[0]->seq, (unsigned long long)g->msgs[p->n_old - 1]->seq);
@@ -531,7 +561,7 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
     }
     size_t left = budget - (facts.len ? facts.len + 4 : 0);
     left = left > reserve ? left - reserve : 0;
-    ctx_selparams_t sp = {w, &ecov};
+    ctx_selparams_t sp = {w, &ecov, W};
     if ((rc = ctx_select(g, 0, p->n_old, left, &sp, &picks, &np, &used)))
         goto done;
     if (n_listed) {
@@ -560,7 +590,7 @@ int ctx_run_entity(ctx_plan_t *p, ctx_run_t *r)
         memcpy(grp, picks + a, (b - a) * sizeof *grp);
         size_t m0 = win * W, m1 = m0 + W < p->n_old ? m0 + W : p->n_old;
         ctx_item_t it;
-        if ((rc = build_summary(g, m0, m1, "Key points", grp, b - a, &it)))
+        if ((rc = build_summary(g, m0, m1, "Key points", grp, b - a, W, &it)))
             goto done;
         if ((rc = ctx_items_push(r, &it))) {
             ctx_item_free(&it);

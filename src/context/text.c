@@ -6,18 +6,31 @@
  * "api/users"). Sentences end at . ! ? followed by space or end, at a newline,
  * or after MAX_SENT bytes (at a space) so no sentence is too big to select.
  *
- * An entity is a token that carries evidence of being a name: an inner
- * capital (PostgreSQL, GPT-4, API), an inner '_' or '.' (user_id, helix.yaml),
- * letters mixed with digits (S3, v2), or a capital initial when it is not the
- * first word of its sentence. Adjacent capitalised words merge into one entity
- * of up to three words ("Alice Chen", "New York City"), also when the first is
- * sentence-initial. */
+ * Entities are what conversations are asked about later; the word lists
+ * are in stoplist.c. A capitalised word is part of a name unless it is a
+ * NOTNAME word (interjections, pronouns, determiners: "Wow", "Thanks", "It",
+ * "The"); runs of capitalised words, with lowercase connectors between them,
+ * make one entity of up to six words ("Alice Chen", "Bank of America",
+ * "Schitt's Creek"), and a run may begin with a NOTNAME word inside a sentence ("we
+ * watched The Grand Budapest Hotel"). A lone capitalised word first in its
+ * sentence (after a "Speaker:" prefix or a quote too) is weak: an entity only
+ * when the conversation names it elsewhere too. Numbers are entities with the
+ * unit that follows them ("24 years", "7:30 pm", "$1,250", "3 kids"), as are
+ * tokens with an inner capital (PostgreSQL, GPT-4), an inner '_' or '.'
+ * (user_id, helix.yaml) or letters mixed with digits (S3, v2).
+ *
+ * Openers ("Oh wow, ", "Yeah, ", "By the way, ") are trimmed off the start of
+ * a sentence: a leading clause of up to four stop, phatic or opener words
+ * ending in ',' ':' or '!' when at least three tokens follow.
+ */
 #include "context/ctx_internal.h"
 #include "helix/hx_hash.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_SENT 320
 #define MAX_TOK 64
@@ -28,43 +41,13 @@ uint32_t hx_context_estimate_tokens(const char *text, size_t len)
     return (uint32_t)((len + 3) / 4);
 }
 
-static const char *const stop[] = {
-    "a",     "about", "after", "again", "all",   "also",  "am",    "an",    "and",   "any",   "are",   "as",
-    "at",    "be",    "been",  "but",   "by",    "can",   "could", "did",   "do",    "does",  "doing", "done",
-    "for",   "from",  "get",   "got",   "had",   "has",   "have",  "he",    "her",   "here",  "him",   "his",
-    "how",   "i",     "if",    "in",    "into",  "is",    "it",    "its",   "just",  "let",   "lets",  "like",
-    "me",    "more",  "most",  "my",    "no",    "not",   "now",   "of",    "ok",    "okay",  "on",    "one",
-    "only",  "or",    "our",   "out",   "over",  "please", "so",   "some",  "such",  "than",  "that",  "the",
-    "their", "them",  "then",  "there", "these", "they",  "this",  "those", "to",    "too",   "up",    "us",
-    "very",  "was",   "we",    "well",  "were",  "what",  "when",  "where", "which", "while", "who",   "why",
-    "will",  "with",  "would", "yes",   "you",   "your",
-};
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
-static int is_stop(const char *lw)
-{
-    const char *k = lw;
-    return bsearch(&k, stop, sizeof stop / sizeof stop[0], sizeof stop[0], cmp_str) != NULL;
-}
-
-static const char *const decision_words[] = {"agreed", "approve", "approved", "chose", "chosen", "concluded",
-                                             "decide", "decided", "decision", "final", "finalized", "go",
-                                             "resolved", "settled", "ship", "will", NULL};
-
-static int is_decision(const char *lw)
-{
-    for (int i = 0; decision_words[i]; i++)
-        if (strcmp(lw, decision_words[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static int tok_char(unsigned char c) { return isalnum(c) || c == '_' || c >= 0x80; }
 
 typedef struct {
     uint32_t off, len;
     uint8_t cap_init, inner_cap, ident, digit, alpha, initial;
+    uint8_t after_label;       /* the token follows ':' ';' '"' '(' or '*' */
+    char follow;               /* the first non-space character after the token */
 } tok_t;
 
 /* Next token at or after *pos, within [*pos, end); 0 when none. Sets *brk if
@@ -72,8 +55,11 @@ typedef struct {
 static int next_tok(const char *s, size_t end, size_t *pos, tok_t *t, int *brk, size_t sent_start)
 {
     size_t i = *pos;
+    char pre = 0;
     while (i < end && !tok_char((unsigned char)s[i])) {
         char c = s[i];
+        if (!isspace((unsigned char)c))
+            pre = c;
         if (c == '\n' || ((c == '.' || c == '!' || c == '?') && (i + 1 >= end || isspace((unsigned char)s[i + 1]))))
             *brk = 1;
         i++;
@@ -93,6 +79,7 @@ static int next_tok(const char *s, size_t end, size_t *pos, tok_t *t, int *brk, 
     }
     memset(t, 0, sizeof *t);
     t->off = (uint32_t)i;
+    t->after_label = pre == ':' || pre == ';' || pre == '"' || pre == '(' || pre == '*';
     t->cap_init = isupper((unsigned char)s[i]) != 0;
     size_t j = i;
     while (j < end) {
@@ -107,6 +94,9 @@ static int next_tok(const char *s, size_t end, size_t *pos, tok_t *t, int *brk, 
             if (j > i && c == '_')
                 t->ident = 1;
             j++;
+        } else if ((c == ',' || c == ':') && j > i && j + 1 < end && isdigit((unsigned char)s[j - 1]) &&
+                   isdigit((unsigned char)s[j + 1])) {
+            j++; /* 1,250 and 7:30 are one number */
         } else if ((c == '.' || c == '-' || c == '/') && j + 1 < end && tok_char((unsigned char)s[j + 1]) &&
                    j > i) {
             if (c == '.' && !isdigit((unsigned char)s[j + 1]))
@@ -118,6 +108,10 @@ static int next_tok(const char *s, size_t end, size_t *pos, tok_t *t, int *brk, 
     }
     t->len = (uint32_t)(j - i);
     *pos = j;
+    size_t f = j;
+    while (f < end && s[f] == ' ')
+        f++;
+    t->follow = f < end ? s[f] : 0;
     return 1;
 }
 
@@ -159,7 +153,7 @@ static int vec_push(vec_t *v, const void *item)
 /* Hash of tokens [a, b] joined by single spaces. */
 static uint64_t span_hash(const char *s, const tok_t *toks, size_t a, size_t b)
 {
-    char buf[3 * MAX_TOK + 4];
+    char buf[CTX_NGRAM_MAX * (MAX_TOK + 1)];
     size_t n = 0;
     for (size_t k = a; k <= b; k++) {
         size_t l = toks[k].len < MAX_TOK ? toks[k].len : MAX_TOK;
@@ -171,9 +165,34 @@ static uint64_t span_hash(const char *s, const tok_t *toks, size_t a, size_t b)
     return hx_hash64(buf, n);
 }
 
+/* The "s" of "Schitt's Creek" (inside a name). */
+static int possessive(const char *s, const tok_t *t) { return t->len == 1 && s[t->off] == 's' && t->off && s[t->off - 1] == '\''; }
+
+static int capword(const tok_t *t) { return t->cap_init && t->alpha && !t->digit; }
+
+/* toks[b] directly follows toks[a] (one space at most between them). */
+static int adjacent(const tok_t *toks, size_t a, size_t b)
+{
+    return toks[b].off <= toks[a].off + toks[a].len + 1;
+}
+
+static int push_ent(const char *s, const tok_t *toks, size_t k, size_t end, int weak, const ctx_sent_t *st,
+                    vec_t *ents)
+{
+    uint64_t h = span_hash(s, toks, k, end);
+    ctx_ent_t *have = ents->p;
+    for (size_t q = st->e0; q < ents->n; q++)
+        if (have[q].h == h) {
+            have[q].weak &= (uint32_t)weak;
+            return HX_OK;
+        }
+    ctx_ent_t e = {h, toks[k].off, toks[end].off + toks[end].len - toks[k].off, (uint32_t)weak};
+    return vec_push(ents, &e);
+}
+
 /* Analyses one sentence of toks[0..nt) into the output vectors. */
-static int add_sentence(const char *s, const tok_t *toks, size_t nt, uint32_t soff, uint32_t slen, int question,
-                        vec_t *sents, vec_t *terms, vec_t *term_n, vec_t *ents)
+static int add_sentence(const char *s, const tok_t *toks, const unsigned *fl, size_t nt, uint32_t soff,
+                        uint32_t slen, int question, vec_t *sents, vec_t *terms, vec_t *term_n, vec_t *ents)
 {
     if (slen == 0)
         return HX_OK;
@@ -185,20 +204,21 @@ static int add_sentence(const char *s, const tok_t *toks, size_t nt, uint32_t so
         const tok_t *t = &toks[k];
         if (t->digit)
             st.flags |= CTX_F_NUMBER;
-        lower_copy(s, t, lw);
-        if (is_decision(lw))
+        if (fl[k] & CTX_W_DECISION)
             st.flags |= CTX_F_DECISION;
-        if (t->len < 2 || is_stop(lw))
+        if (fl[k] & CTX_W_CHANGE)
+            st.flags |= CTX_F_CHANGE;
+        if (t->len < 2 || (fl[k] & (CTX_W_STOP | CTX_W_PHATIC)))
             continue;
+        lower_copy(s, t, lw);
         uint64_t h = hx_hash64(lw, strlen(lw));
-        uint32_t *tv = terms->p, *tn = term_n->p;
+        uint32_t *tn = term_n->p;
         size_t found = 0;
         for (size_t q = st.t0; q < terms->n; q++)
             if (((uint64_t *)terms->p)[q] == h) {
                 found = q + 1;
                 break;
             }
-        (void)tv;
         if (found) {
             tn[found - 1]++;
             continue;
@@ -209,32 +229,69 @@ static int add_sentence(const char *s, const tok_t *toks, size_t nt, uint32_t so
     }
     for (size_t k = 0; k < nt;) {
         const tok_t *t = &toks[k];
-        int capw = t->cap_init && t->alpha && t->len >= 2;
         size_t end = k;
-        if (capw) {
-            while (end + 1 < nt && end - k < 2 && toks[end + 1].cap_init && toks[end + 1].alpha &&
-                   toks[end + 1].len >= 2 && toks[end + 1].off == toks[end].off + toks[end].len + 1)
+        int rc = HX_OK;
+        if (t->digit && !t->alpha) {
+            /* a number and its unit, chained: "3 hours 8 minutes" */
+            while (end + 1 < nt && end - k + 1 < CTX_NGRAM_MAX && (fl[end + 1] & CTX_W_UNIT) &&
+                   adjacent(toks, end, end + 1)) {
                 end++;
+                if (end + 2 < nt && end - k + 3 <= CTX_NGRAM_MAX && toks[end + 1].digit &&
+                    (fl[end + 2] & CTX_W_UNIT) && adjacent(toks, end, end + 1))
+                    end++;
+                else
+                    break;
+            }
+            if (t->len >= 2 || end > k)
+                rc = push_ent(s, toks, k, end, 0, &st, ents);
+        } else if (strong_entity(t) && !(fl[k] & CTX_W_NOTNAME)) {
+            rc = push_ent(s, toks, k, k, 0, &st, ents);
+        } else if (capword(t) && t->len >= 2) {
+            int inside = !t->initial;
+            int starts = !(fl[k] & CTX_W_NOTNAME) ||
+                         (inside && k + 1 < nt && capword(&toks[k + 1]) && !(fl[k + 1] & CTX_W_NOTNAME) &&
+                          adjacent(toks, k, k + 1));
+            if (starts) {
+                size_t last_name = k; /* a run ends on a word that is not NOTNAME */
+                while (end + 1 < nt && end - k + 1 < CTX_NGRAM_MAX && adjacent(toks, end, end + 1)) {
+                    if (capword(&toks[end + 1])) {
+                        end++;
+                    } else if (((fl[end + 1] & CTX_W_CONNECT) || possessive(s, &toks[end + 1])) &&
+                               !toks[end + 1].cap_init && end + 2 < nt &&
+                               end + 2 - k < CTX_NGRAM_MAX && capword(&toks[end + 2]) &&
+                               adjacent(toks, end + 1, end + 2)) {
+                        end += 2;
+                    } else {
+                        break;
+                    }
+                    if (!(fl[end] & CTX_W_NOTNAME))
+                        last_name = end;
+                }
+                end = last_name;
+                if (!(end == k && (fl[k] & CTX_W_NOTNAME)))
+                    rc = push_ent(s, toks, k, end, t->initial && end == k, &st, ents);
+            }
         }
-        int is_ent = strong_entity(t) || (capw && (!t->initial || end > k));
-        if (!is_ent) {
-            k++;
-            continue;
-        }
-        uint64_t h = span_hash(s, toks, k, end);
-        int dup = 0;
-        for (size_t q = st.e0; q < ents->n; q++)
-            dup |= ((ctx_ent_t *)ents->p)[q].h == h;
-        if (!dup) {
-            ctx_ent_t e = {h, t->off, toks[end].off + toks[end].len - t->off};
-            if (vec_push(ents, &e))
-                return HX_ENOMEM;
-        }
+        if (rc)
+            return rc;
         k = end + 1;
     }
     st.nt = (uint32_t)(terms->n - st.t0);
     st.ne = (uint32_t)(ents->n - st.e0);
     return vec_push(sents, &st);
+}
+
+/* Index of the first token after a leading opener clause, 0 if none. */
+static size_t opener_end(const tok_t *toks, const unsigned *fl, size_t nt)
+{
+    for (size_t k = 0; k < nt && k < 4; k++) {
+        if (!(fl[k] & (CTX_W_STOP | CTX_W_PHATIC | CTX_W_OPENER)))
+            return 0;
+        char f = toks[k].follow;
+        if ((f == ',' || f == ':' || f == '!') && nt - (k + 1) >= 3)
+            return k + 1;
+    }
+    return 0;
 }
 
 int ctx_analyse(const char *s, size_t len, ctx_an_t *out)
@@ -243,6 +300,8 @@ int ctx_analyse(const char *s, size_t len, ctx_an_t *out)
     vec_t sents = {.size = sizeof(ctx_sent_t)}, terms = {.size = sizeof(uint64_t)},
           term_n = {.size = sizeof(uint32_t)}, ents = {.size = sizeof(ctx_ent_t)};
     tok_t toks[MAX_SENT];
+    unsigned fl[MAX_SENT];
+    char lw[MAX_TOK];
     size_t nt = 0, pos = 0, sent_start = 0;
     int rc = HX_OK;
     while (sent_start < len && isspace((unsigned char)s[sent_start]))
@@ -253,9 +312,12 @@ int ctx_analyse(const char *s, size_t len, ctx_an_t *out)
         tok_t t;
         int got = next_tok(s, len, &pos, &t, &brk, sent_start);
         if (got) {
-            t.initial = nt == 0;
-            if (nt < MAX_SENT)
+            t.initial = nt == 0 || t.after_label;
+            if (nt < MAX_SENT) {
+                lower_copy(s, &t, lw);
+                fl[nt] = t.digit ? 0 : ctx_word_flags(lw);
                 toks[nt++] = t;
+            }
             continue;
         }
         /* boundary or end: the sentence is [sent_start, pos) */
@@ -263,8 +325,13 @@ int ctx_analyse(const char *s, size_t len, ctx_an_t *out)
         while (e > sent_start && isspace((unsigned char)s[e - 1]))
             e--;
         int question = e > sent_start && s[e - 1] == '?';
-        if (nt && (rc = add_sentence(s, toks, nt, (uint32_t)sent_start, (uint32_t)(e - sent_start), question, &sents,
-                                     &terms, &term_n, &ents)))
+        size_t skip = nt ? opener_end(toks, fl, nt) : 0;
+        if (skip) {
+            toks[skip].initial = 1;
+            sent_start = toks[skip].off;
+        }
+        if (nt && (rc = add_sentence(s, toks + skip, fl + skip, nt - skip, (uint32_t)sent_start,
+                                     (uint32_t)(e - sent_start), question, &sents, &terms, &term_n, &ents)))
             goto fail;
         nt = 0;
         if (pos >= len)
@@ -305,7 +372,7 @@ void ctx_an_free(ctx_an_t *a)
 
 int ctx_ngrams(const char *s, size_t len, ctx_map_t *set)
 {
-    tok_t toks[3], t;
+    tok_t toks[CTX_NGRAM_MAX], t;
     size_t nt = 0, pos = 0, sent_start = 0;
     for (;;) {
         int brk = 0;
@@ -317,10 +384,9 @@ int ctx_ngrams(const char *s, size_t len, ctx_map_t *set)
             sent_start = pos;
             continue;
         }
-        if (nt == 3) {
-            toks[0] = toks[1];
-            toks[1] = toks[2];
-            nt = 2;
+        if (nt == CTX_NGRAM_MAX) {
+            memmove(toks, toks + 1, (CTX_NGRAM_MAX - 1) * sizeof *toks);
+            nt--;
         }
         toks[nt++] = t;
         for (size_t a = 0; a < nt; a++)
@@ -348,4 +414,16 @@ size_t ctx_ent_text(const char *text, const ctx_ent_t *e, char *out, size_t cap)
     if (cap)
         out[n] = 0;
     return n;
+}
+
+size_t ctx_fmt_date(int64_t ms, char *out, size_t cap)
+{
+    static const char *const months[] = {"January", "February", "March",     "April",   "May",      "June",
+                                         "July",    "August",   "September", "October", "November", "December"};
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return cap ? (out[0] = 0) : 0;
+    int k = snprintf(out, cap, "%d %s %d", tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900);
+    return k > 0 ? ((size_t)k < cap ? (size_t)k : cap - 1) : 0;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 extern char **environ;
@@ -337,6 +338,18 @@ int hx_config_load(hx_config_t *cfg, const char *path, hx_err_t *err)
             return rc;
     }
     return hx_config_apply_env(cfg, NULL, err);
+}
+
+int hx_config_load_layered(hx_config_t *cfg, const char *path, const hx_config_override_t *ov, size_t n,
+                           hx_err_t *err)
+{
+    if (!path && access(HX_CONFIG_DEFAULT_PATH, R_OK) == 0)
+        path = HX_CONFIG_DEFAULT_PATH;
+    int rc = hx_config_load(cfg, path, err);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (ov[i].value)
+            rc = hx_config_set(cfg, ov[i].key, ov[i].value, err);
+    return rc;
 }
 
 /* Formats a knob's current value as YAML scalar text. */

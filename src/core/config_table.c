@@ -17,10 +17,20 @@ static const hx_knob_t knobs[] = {
     STR("server.host", server.host, "127.0.0.1", "Address the HTTP API listens on."),
     INT("server.port", server.port, "7061", 0, 65535, "HTTP port; 0 picks a free port (logged at startup)."),
     {"server.token", HX_KT_STR, F(server.token), "", 0, 0, NULL, 1,
-     "Bearer token required on every endpoint but /health and /metrics; empty disables auth."},
+     "Bearer token that acts as an admin key of the default tenant. Auth is on when this is set or the keys file "
+     "exists; then every endpoint but /health and /metrics needs a key."},
+    STR("server.keys_file", server.keys_file, "",
+        "API keys file (tenant- and role-bound keys, stored as SHA-256; `helix keys add`); empty = <node.data_dir>/api_keys. "
+        "Re-read when it changes."),
     I64("server.body_limit_bytes", server.body_limit_bytes, "1048576", 1024, 1073741824,
         "Largest request body accepted; larger bodies get 413."),
     INT("server.threads", server.threads, "4", 1, 256, "HTTP worker threads."),
+
+    STR("cli.server_url", cli.server_url, "",
+        "Server the data commands (topic, produce, consume, replay) use over HTTP when a running `helix serve` holds "
+        "the data dir, or always with --server; empty = the address in <data_dir>/serve.url (written by serve), else "
+        "http://<server.host>:<server.port>."),
+    SECRET("cli.api_key", cli.api_key, "Bearer key those commands send over HTTP; empty = server.token."),
 
     STR("node.data_dir", node.data_dir, "./helix-data", "Directory for all local state (event log, offsets, node id)."),
     STR("node.node_id", node.node_id, "", "This node's id; empty generates one on first start and keeps it in data_dir."),
@@ -138,6 +148,10 @@ static const hx_knob_t knobs[] = {
         "50", 0, 100000, "Most recent messages kept verbatim. Read by issue #5."),
     INT("infinite_context.compression.window_size", infinite_context.compression.window_size, "50", 2, 10000,
         "Messages per summary window. Read by issue #5."),
+    INT("infinite_context.compression.min_budget_tokens", infinite_context.compression.min_budget_tokens, "4096", 0,
+        100000000,
+        "Token budget floor of a replay that gives neither max_tokens nor target_ratio: a conversation this short comes "
+        "back whole, a longer one is compressed to max(target_ratio x tokens, this). 0 = no floor."),
     INT("infinite_context.cache.size", infinite_context.cache.size, "1000", 0, 10000000,
         "Cached summaries (LRU entries). Read by issue #5."),
     INT("infinite_context.cache.ttl_seconds", infinite_context.cache.ttl_seconds, "1800", 1, 31536000,

@@ -35,6 +35,12 @@ static void dir_of(const char *path, char *dir, size_t len)
 
 int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t *err)
 {
+    return hx_fs_write_atomic_flags(path, data, len, 0, err);
+}
+
+int hx_fs_write_atomic_flags(const char *path, const void *data, size_t len, unsigned flags, hx_err_t *err)
+{
+    int sync = !(flags & HX_FS_NO_SYNC);
     size_t n = strlen(path) + 8;
     char *tmp = malloc(n), dir[4096];
     if (!tmp)
@@ -57,7 +63,7 @@ int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t 
         }
         if (!left) {
             step = "fsync";
-            if (fsync(fd) == 0)
+            if (!sync || fsync(fd) == 0)
                 step = NULL;
         }
         int e = errno;
@@ -74,6 +80,8 @@ int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t 
         return rc;
     }
     free(tmp);
+    if (!sync)
+        return HX_OK;
     dir_of(path, dir, sizeof dir);
     if (hx_fsync_dir(dir))
         return hx_err_set(err, HX_EIO, "cannot fsync directory %s after replacing %s: %s", dir, path,

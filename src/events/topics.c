@@ -32,3 +32,8 @@ const hx_topic_spec_t *hx_topics_find(const char *name)
             return &topics[i];
     return NULL;
 }
+
+int hx_topic_protected(const char *name)
+{
+    return name && strncmp(name, HX_TOPIC_PREFIX, strlen(HX_TOPIC_PREFIX)) == 0;
+}

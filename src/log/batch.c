@@ -212,6 +212,18 @@ int hx_batch_raw(const unsigned char *batch, const hx_batch_hdr_t *h, hx_buf_t *
         *raw = src;
         return HX_OK;
     }
+    /* Check the claimed size before allocating it: LZ4 expands at most 255x,
+     * and a zstd frame states its size. A damaged header (CRC collisions
+     * happen; hx_log_read can skip verification) must not cost a GiB. */
+    if (h->codec == HX_CODEC_LZ4 && (uint64_t)h->raw_len > (uint64_t)h->stored_len * 255 + 16)
+        return hx_err_set(err, HX_ECORRUPT, "lz4 batch at offset %lld claims %u bytes from %u", (long long)h->base,
+                          h->raw_len, h->stored_len);
+    if (h->codec == HX_CODEC_ZSTD) {
+        unsigned long long fs = ZSTD_getFrameContentSize(src, h->stored_len);
+        if (fs == ZSTD_CONTENTSIZE_ERROR || (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != h->raw_len))
+            return hx_err_set(err, HX_ECORRUPT, "zstd batch at offset %lld is not a frame of %u bytes",
+                              (long long)h->base, h->raw_len);
+    }
     hx_buf_reset(scratch);
     if (hx_buf_reserve(scratch, h->raw_len + 1))
         return hx_err_set(err, HX_ENOMEM, "out of memory decompressing a batch");

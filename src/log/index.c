@@ -77,29 +77,6 @@ int64_t hx_idx_lookup_time(const hx_segment_t *s, int64_t ts)
     return lo == 0 ? 0 : s->idx[lo - 1].pos;
 }
 
-static int write_file(const char *fn, const unsigned char *p, size_t n, int sync)
-{
-    int fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return HX_EIO;
-    int rc = HX_OK;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, p + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = HX_EIO;
-            break;
-        }
-        done += (size_t)w;
-    }
-    if (rc == HX_OK && sync && fdatasync(fd) != 0)
-        rc = HX_EIO;
-    close(fd);
-    return rc;
-}
-
 int hx_idx_save(const hx_segment_t *s, int sync, hx_err_t *err)
 {
     size_t n = s->nidx;
@@ -115,15 +92,15 @@ int hx_idx_save(const hx_segment_t *s, int sync, hx_err_t *err)
         hx_store_u64le(b + i * TIDX_ENT, (uint64_t)s->idx[i].maxts);
         hx_store_u32le(b + i * TIDX_ENT + 8, s->idx[i].rel);
     }
+    /* Replaced atomically: a crash never leaves a torn index (a stale one is
+     * caught by hx_idx_load and rebuilt). */
     char fn[4096];
+    unsigned flags = sync ? 0 : HX_FS_NO_SYNC;
     hx_seg_file(s, "index", fn, sizeof fn);
-    if (write_file(fn, a, n * IDX_ENT, sync) != HX_OK) {
-        rc = hx_err_set(err, HX_EIO, "cannot write %s: %s", fn, strerror(errno));
+    if ((rc = hx_fs_write_atomic_flags(fn, a, n * IDX_ENT, flags, err)))
         goto cleanup;
-    }
     hx_seg_file(s, "timeindex", fn, sizeof fn);
-    if (write_file(fn, b, n * TIDX_ENT, sync) != HX_OK)
-        rc = hx_err_set(err, HX_EIO, "cannot write %s: %s", fn, strerror(errno));
+    rc = hx_fs_write_atomic_flags(fn, b, n * TIDX_ENT, flags, err);
 cleanup:
     free(a);
     free(b);

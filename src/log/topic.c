@@ -73,25 +73,14 @@ static int opts_valid(const hx_topic_opts_t *o, hx_err_t *err)
 
 static int meta_write(const char *tdir, const hx_topic_opts_t *o, hx_err_t *err)
 {
-    char tmp[4096], fn[4096];
-    snprintf(tmp, sizeof tmp, "%s/%s.tmp", tdir, META_FILE);
+    char fn[4096], text[512];
     snprintf(fn, sizeof fn, "%s/%s", tdir, META_FILE);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return hx_err_set(err, HX_EIO, "cannot write %s: %s", tmp, strerror(errno));
-    fprintf(f,
-            META_HEAD "\npartitions=%d\nretention_ms=%" PRId64 "\nretention_bytes=%" PRId64
-                      "\ncompression=%s\ncleanup=%s\nmax_message_bytes=%" PRId64 "\n",
-            o->partitions, o->retention_ms, o->retention_bytes, hx_codec_name(o->compression),
-            hx_log_cleanup_name(o->cleanup), o->max_message_bytes);
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, fn) != 0) {
-        unlink(tmp);
-        return hx_err_set(err, HX_EIO, "cannot write %s: %s", fn, strerror(errno));
-    }
-    hx_fsync_dir(tdir);
-    return HX_OK;
+    int n = snprintf(text, sizeof text,
+                     META_HEAD "\npartitions=%d\nretention_ms=%" PRId64 "\nretention_bytes=%" PRId64
+                               "\ncompression=%s\ncleanup=%s\nmax_message_bytes=%" PRId64 "\n",
+                     o->partitions, o->retention_ms, o->retention_bytes, hx_codec_name(o->compression),
+                     hx_log_cleanup_name(o->cleanup), o->max_message_bytes);
+    return hx_fs_write_atomic(fn, text, (size_t)n, err);
 }
 
 static int meta_read(const char *tdir, hx_topic_opts_t *o, hx_err_t *err)

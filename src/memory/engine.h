@@ -48,6 +48,8 @@ int hx_mwal_append(hx_mwal_t *w, const void *rec, size_t len, uint64_t *lsn);
 /* Returns once lsn is written (and fsynced for fsync=always). Group commit:
  * one caller writes everything queued for all waiters. */
 int hx_mwal_wait(hx_mwal_t *w, uint64_t lsn, hx_err_t *err);
+/* 1 once a write or fsync failed: every later write is refused until restart. */
+int hx_mwal_failed(hx_mwal_t *w);
 /* fsync if anything was written since the last one (fsync=interval tick). */
 int hx_mwal_sync(hx_mwal_t *w);
 /* Starts a new segment; returns its number. Older segments are only covered

@@ -1,6 +1,6 @@
 /* The public CRUD and query calls of the memory engine. A write is: stamp
  * with the HLC, build the delta against the current state (so it supersedes
- * exactly the versions this node saw), join it, append it to the WAL, wait
+ * exactly the versions this node saw), append it to the WAL, join it, wait
  * for the group commit, then queue it for publishing. */
 #include "helix/hx_clock.h"
 #include "memory/engine.h"
@@ -25,6 +25,7 @@ static int log_op(hx_memory_t *m, const hx_mcrdt_t *d, const hx_stamp_t *st, uin
     if (hx_mwal_append(m->wal, *text, strlen(*text), lsn)) {
         free(*text);
         *text = NULL;
+        m->seq--; /* nothing was applied: the seq stays free, no gap for peers to wait on */
         return hx_err_set(err, HX_EIO, "the memory write-ahead log failed (disk full or I/O error); see the log");
     }
     return HX_OK;
@@ -49,14 +50,18 @@ typedef struct pending {
     uint64_t lsn, seq;
 } pending_t;
 
-/* Called with m->mu held: joins the delta into the state and logs it. */
+/* Called with m->mu held: logs the delta, then joins it into the state, so
+ * a write the WAL refused is never visible. (A join only fails on ENOMEM;
+ * the logged op is then applied at the next start, like any acked write.) */
 static int commit_locked(hx_memory_t *m, pending_t *p, const char *what, hx_err_t *err)
 {
-    hx_join_info_t info;
-    int rc = hx_memory_apply_state(m, p->d, 0, &info);
+    int rc = log_op(m, p->d, &p->st, &p->lsn, &p->text, &p->seq, err);
     if (rc)
+        return rc;
+    hx_join_info_t info;
+    if ((rc = hx_memory_apply_state(m, p->d, 0, &info)))
         return hx_err_set(err, rc, "out of memory %s", what);
-    return log_op(m, p->d, &p->st, &p->lsn, &p->text, &p->seq, err);
+    return HX_OK;
 }
 
 /* After the lock: a committed write waits for durability and is queued for
@@ -213,12 +218,14 @@ int hx_memory_get(hx_memory_t *m, const char *tenant, const char *id, int count_
         stamp_now(m, &st);
         d = hx_mcrdt_new(tenant, id);
         hx_join_info_t info;
-        if (d && !hx_counter_set(d, m->node, mine + 1) && !hx_memory_apply_state(m, d, 0, &info) &&
-            log_op(m, d, &st, &lsn, &text, &seq, NULL) == 0) {
+        if (d && !hx_counter_set(d, m->node, mine + 1) && log_op(m, d, &st, &lsn, &text, &seq, NULL) == 0 &&
+            !hx_memory_apply_state(m, d, 0, &info)) {
             /* logged */
         } else {
             hx_mcrdt_free(d);
             d = NULL;
+            free(text);
+            text = NULL;
         }
     }
     *out = hx_mmodel_view(m, it);

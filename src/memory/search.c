@@ -1,5 +1,8 @@
 /* Full-text search over memory content and summary, ranked with Okapi BM25
- * (k1 = 1.2, b = 0.75). Corpus statistics (document frequency, average
+ * (k1 = 1.2, b = 0.75). Matching is by whole tokens: text is cut at every
+ * character that is not a letter or digit and between letters and digits
+ * ("OAuth2-PKCE" -> oauth, 2, pkce), ASCII is lowercased, and a memory
+ * matches when it holds any query token (no stemming, no prefixes). Corpus statistics (document frequency, average
  * length) are computed over the memories that pass the filters, so a
  * tenant's ranking never depends on another tenant's data. A scan, not an
  * inverted index: memories per tenant are expected in the thousands to low
@@ -26,17 +29,28 @@ typedef struct bm25 {
     int pass;                  /* 1: collect statistics, 2: score */
 } bm25_t;
 
-/* Next lowercase token of s from *pos (letters, digits, any non-ASCII byte);
- * 0 at the end. */
+/* Character classes of the tokenizer: 0 separator, 1 letter (ASCII letters
+ * and every non-ASCII byte, so UTF-8 words stay whole), 2 digit. */
+static int char_class(unsigned char c)
+{
+    if (isdigit(c))
+        return 2;
+    return isalpha(c) || c >= 0x80 ? 1 : 0;
+}
+
+/* Next lowercase token of s from *pos: a run of letters or a run of digits,
+ * so "OAuth2" is "oauth" and "2" and a search for "oauth" finds it; 0 at the
+ * end. Tokens longer than cap-1 bytes are cut. */
 static int next_token(const char *s, size_t *pos, char *tok, size_t cap)
 {
     size_t i = *pos;
-    while (s[i] && !(isalnum((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80))
+    while (s[i] && !char_class((unsigned char)s[i]))
         i++;
     if (!s[i])
         return 0;
+    int cls = char_class((unsigned char)s[i]);
     size_t n = 0;
-    while (s[i] && (isalnum((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80)) {
+    while (s[i] && char_class((unsigned char)s[i]) == cls) {
         if (n + 1 < cap)
             tok[n++] = (char)tolower((unsigned char)s[i]);
         i++;

@@ -97,33 +97,6 @@ static json_t *header_json(hx_memory_t *m, int full, uint64_t wal_seg)
                      "created_ms", (json_int_t)hx_now_ms(), "offsets", offs, "vv", vv);
 }
 
-static int write_file(const char *path, const char *tmp, const void *p, size_t n, hx_err_t *err)
-{
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return hx_err_set(err, HX_EIO, "cannot write %s: %s", tmp, strerror(errno));
-    const unsigned char *b = p;
-    while (n) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            unlink(tmp);
-            return hx_err_set(err, HX_EIO, "cannot write %s: %s", tmp, strerror(errno));
-        }
-        b += w;
-        n -= (size_t)w;
-    }
-    int bad = fsync(fd);
-    close(fd);
-    if (bad || rename(tmp, path)) {
-        unlink(tmp);
-        return hx_err_set(err, HX_EIO, "cannot persist snapshot %s: %s", path, strerror(errno));
-    }
-    return HX_OK;
-}
-
 static void apply_retention(hx_memory_t *m)
 {
     char dir[HX_CFG_STR + 16];
@@ -227,14 +200,11 @@ int hx_msnap_take(hx_memory_t *m, int full, hx_err_t *err)
         rc = hx_msnap_encode(raw.data, raw.len, m->cfg.distributed_memory.snapshot.compression ? 1 : 0, &file, &flen,
                              err);
     hx_buf_free(&raw);
-    char path[HX_CFG_STR + 64], tmp[HX_CFG_STR + 72];
+    char path[HX_CFG_STR + 64];
     snap_path(m, num, full, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (!rc)
-        rc = write_file(path, tmp, file, flen, err);
+    if (!rc && (rc = hx_fs_write_atomic(path, file, flen, err)))
+        hx_err_wrap(err, "persisting a memory snapshot");
     free(file);
-    if (!rc)
-        rc = hx_fsync_dir(dir) ? hx_err_set(err, HX_EIO, "cannot fsync %s", dir) : HX_OK;
     if (rc) {
         /* The dirty marks are gone: make the next snapshot a full one. */
         m->last_full_ms = 0;

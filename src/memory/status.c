@@ -78,6 +78,11 @@ int hx_memory_health(hx_memory_t *m, char *detail, size_t len)
     char last_err[sizeof m->pub_error];
     snprintf(last_err, sizeof last_err, "%s", m->pub_error);
     pthread_mutex_unlock(&m->qmu);
+    if (m->wal && hx_mwal_failed(m->wal)) {
+        snprintf(detail, len, "the memory write-ahead log failed (disk full or I/O error): writes are refused "
+                 "until a restart; reads serve the state as of the failure");
+        return HX_EIO;
+    }
     if (fails) {
         snprintf(detail, len, "publishing memory deltas has failed for %" PRId64 " ms (%" PRIu64 " attempts, %zu "
                  "deltas queued; writes are still accepted): %s", now - since, fails, queued, last_err);

@@ -11,6 +11,7 @@
  *  - the same publisher thread ticks the WAL fsync (fsync=interval), the
  *    anti-entropy digest, snapshots and the lag gauges. */
 #include "helix/hx_clock.h"
+#include "helix/hx_fs.h"
 #include "helix/hx_envelope.h"
 #include "helix/hx_logger.h"
 #include "helix/hx_topics.h"
@@ -125,16 +126,12 @@ static int publish_batch(hx_memory_t *m, hx_pending_op_t *ops, size_t n, hx_err_
 
 static void write_published(hx_memory_t *m, uint64_t seq)
 {
-    /* Not fsynced: losing it only republishes ops peers then drop as duplicates. */
-    char p[HX_CFG_STR + 32], tmp[HX_CFG_STR + 40];
+    /* Not fsynced: losing it (or finding it empty) only republishes ops that
+     * peers then drop as duplicates. */
+    char p[HX_CFG_STR + 32], text[32];
     snprintf(p, sizeof p, "%s/published_seq", m->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", p);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return;
-    fprintf(f, "%" PRIu64 "\n", seq);
-    fclose(f);
-    rename(tmp, p);
+    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", seq);
+    hx_fs_write_atomic_flags(p, text, (size_t)n, HX_FS_NO_SYNC, NULL);
 }
 
 /* Largest known lag (ms): our own oldest unpublished op or any origin's. */

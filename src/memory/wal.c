@@ -215,6 +215,14 @@ void hx_mwal_close(hx_mwal_t *w)
     free(w);
 }
 
+int hx_mwal_failed(hx_mwal_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int f = w->failed;
+    pthread_mutex_unlock(&w->mu);
+    return f;
+}
+
 int hx_mwal_append(hx_mwal_t *w, const void *rec, size_t len, uint64_t *lsn)
 {
     pthread_mutex_lock(&w->mu);

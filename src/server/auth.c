@@ -1,8 +1,16 @@
-/* Bearer-token check and tenant validation. */
+/* Who is calling: the bearer token (an admin key of the default tenant) or an
+ * API key from the keys file (hx_keys.h), and so the request's role and
+ * tenant. Auth is on when server.token is set or the keys file exists; with
+ * it off every request is admin and names its tenant with X-Helix-Tenant. */
 #include "server/server_int.h"
+#include "helix/hx_logger.h"
 
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* Compares in time that depends only on the lengths, so response timing does
  * not reveal how many leading bytes of a guess were right. */
@@ -18,28 +26,126 @@ static int ct_equal(const char *a, size_t alen, const char *b, size_t blen)
     return diff == 0;
 }
 
-int hx_auth_check(const hx_server_t *srv, const char *authorization)
+/* Re-reads the keys file when its identity changed. A stat per request is
+ * cheap next to the request itself and makes `helix keys add|revoke` take
+ * effect at once. Called with keys->mu held. */
+static void keys_refresh(hx_auth_keys_t *k)
 {
-    if (!srv->token[0])
-        return HX_OK;
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
-        return HX_EAUTH;
-    const char *t = authorization + 7;
-    while (*t == ' ')
-        t++;
-    return ct_equal(t, strlen(t), srv->token, strlen(srv->token)) ? HX_OK : HX_EAUTH;
+    struct stat st;
+    if (stat(k->path, &st) != 0) {
+        if (k->exists)
+            HX_WARN("http", "keys file %s is gone: only server.token is accepted now", k->path);
+        hx_keys_free(&k->ring);
+        k->exists = 0;
+        k->dev = k->ino = k->size = k->mtime_ns = 0;
+        return;
+    }
+    long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    if (k->exists && k->dev == (long long)st.st_dev && k->ino == (long long)st.st_ino &&
+        k->size == (long long)st.st_size && k->mtime_ns == mt)
+        return;
+    hx_keyring_t ring;
+    hx_err_t err = {0};
+    int rc = hx_keys_load(k->path, &ring, &err);
+    /* Remember this version either way, so a bad file is reported once. */
+    k->dev = (long long)st.st_dev;
+    k->ino = (long long)st.st_ino;
+    k->size = (long long)st.st_size;
+    k->mtime_ns = mt;
+    k->exists = 1;
+    if (rc) {
+        HX_ERROR("http", "keys file not reloaded, the previous keys stay in force: %s", err.msg);
+        return;
+    }
+    hx_keys_free(&k->ring);
+    k->ring = ring;
+    HX_INFO("http", "keys file %s: %zu key(s)", k->path, ring.n);
 }
 
-int hx_tenant_valid(const char *t)
+int hx_auth_init(hx_server_t *srv, const hx_config_t *cfg, hx_err_t *err)
 {
-    size_t n = 0;
-    for (; t[n]; n++) {
-        char c = t[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return 0;
-        if (n >= 64)
-            return 0;
+    hx_auth_keys_t *k = &srv->keys;
+    pthread_mutex_init(&k->mu, NULL);
+    hx_keys_path(cfg, k->path, sizeof k->path);
+    int rc = hx_keys_load(k->path, &k->ring, err);
+    if (rc == HX_ENOTFOUND) {
+        hx_err_clear(err);
+        return HX_OK;
     }
-    return n >= 1 && n <= 64;
+    if (rc)
+        return hx_err_set(err, HX_ECONFIG, "server.keys_file: %s", err->msg);
+    struct stat st;
+    if (stat(k->path, &st) == 0) {
+        k->exists = 1;
+        k->dev = (long long)st.st_dev;
+        k->ino = (long long)st.st_ino;
+        k->size = (long long)st.st_size;
+        k->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    }
+    return HX_OK;
+}
+
+void hx_auth_free(hx_server_t *srv)
+{
+    hx_keys_free(&srv->keys.ring);
+    pthread_mutex_destroy(&srv->keys.mu);
+}
+
+static int unauthorized(hx_req_t *req, const char *why)
+{
+    hx_res_error(&req->res, 401, "unauthorized", "%s; send 'Authorization: Bearer <API key>' (`helix keys add`) "
+                 "or the server.token", why);
+    hx_res_header(&req->res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    return 1;
+}
+
+int hx_auth_request(hx_server_t *srv, hx_req_t *req, const char *authorization)
+{
+    hx_auth_keys_t *k = &srv->keys;
+    pthread_mutex_lock(&k->mu);
+    keys_refresh(k);
+    int auth_on = srv->token[0] || k->exists;
+    const hx_api_key_t *key = NULL;
+    int is_token = 0;
+    const char *t = NULL;
+    size_t tl = 0;
+    if (auth_on && authorization && strncasecmp(authorization, "Bearer ", 7) == 0) {
+        t = authorization + 7;
+        while (*t == ' ')
+            t++;
+        tl = strlen(t);
+        is_token = srv->token[0] && ct_equal(t, tl, srv->token, strlen(srv->token));
+        if (!is_token && (key = hx_keys_find(&k->ring, t, tl))) {
+            req->role = key->role;
+            snprintf(req->key_tenant, sizeof req->key_tenant, "%s", key->tenant);
+        }
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (!auth_on || is_token) {
+        req->role = HX_ROLE_ADMIN;
+        snprintf(req->key_tenant, sizeof req->key_tenant, "default");
+    } else if (!key) {
+        return unauthorized(req, !authorization ? "missing bearer key"
+                                 : !t           ? "the Authorization header is not 'Bearer <key>'"
+                                                : "unknown or revoked key");
+    }
+    req->tenant = req->key_tenant;
+    return 0;
+}
+
+int hx_auth_tenant(hx_req_t *req, const char *tenant_header)
+{
+    if (!tenant_header)
+        return 0;
+    if (!hx_tenant_valid(tenant_header))
+        return hx_res_error(&req->res, 400, "invalid_argument",
+                            "X-Helix-Tenant must be 1-64 characters of [A-Za-z0-9_.-]"), 1;
+    if (strcmp(tenant_header, req->key_tenant) == 0)
+        return 0;
+    if (req->role != HX_ROLE_ADMIN)
+        return hx_res_error(&req->res, 403, "forbidden",
+                            "this key belongs to tenant '%s'; only admin keys may act for another tenant "
+                            "(X-Helix-Tenant: %.64s)", req->key_tenant, tenant_header), 1;
+    req->tenant = tenant_header;
+    return 0;
 }

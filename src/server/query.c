@@ -1,6 +1,7 @@
 /* Query-string parsing and percent-decoding (pure). */
 #include "server/router.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,4 +96,20 @@ void hx_query_free(hx_query_t *q)
         free(q->values[i]);
     }
     q->n = 0;
+}
+
+int hx_query_int(const char *s, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out, hx_err_t *err)
+{
+    *out = def;
+    if (!s)
+        return HX_OK;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    /* strtoll accepts leading space and '+'; a query value is digits with an optional '-'. */
+    if (!*s || *end || errno || v < min || v > max || (*s != '-' && (*s < '0' || *s > '9')))
+        return hx_err_set(err, HX_EINVAL, "query parameter '%.64s' must be an integer between %lld and %lld", name,
+                          (long long)min, (long long)max);
+    *out = v;
+    return HX_OK;
 }

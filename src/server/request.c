@@ -11,15 +11,6 @@ const char *hx_req_path(const hx_req_t *req) { return req->path; }
 const char *hx_req_tenant(const hx_req_t *req) { return req->tenant; }
 hx_role_t hx_req_role(const hx_req_t *req) { return req->role; }
 
-const char *hx_role_name(hx_role_t r)
-{
-    switch (r) {
-    case HX_ROLE_READER: return "reader";
-    case HX_ROLE_WRITER: return "writer";
-    case HX_ROLE_ADMIN: return "admin";
-    default: return "default";
-    }
-}
 hx_err_t *hx_req_err(hx_req_t *req) { return &req->err; }
 
 const char *hx_req_param(const hx_req_t *req, const char *name)
@@ -37,18 +28,7 @@ const char *hx_req_query(const hx_req_t *req, const char *name)
 
 int hx_req_query_int(hx_req_t *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
 {
-    const char *s = hx_req_query(req, name);
-    *out = def;
-    if (!s)
-        return HX_OK;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max)
-        return hx_err_set(hx_req_err(req), HX_EINVAL, "query parameter '%s' must be an integer between %lld and %lld",
-                          name, (long long)min, (long long)max);
-    *out = v;
-    return HX_OK;
+    return hx_query_int(hx_req_query(req, name), name, def, min, max, out, hx_req_err(req));
 }
 
 const char *hx_req_header(const hx_req_t *req, const char *name)

@@ -6,6 +6,7 @@
 #include "helix/hx_error.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define HX_ROUTE_MAX_SEGS 32
 #define HX_ROUTE_MAX_PARAMS 8
@@ -62,5 +63,9 @@ int hx_percent_decode(const char *s, size_t len, int plus_space, char **out);
 int hx_query_parse(const char *qs, size_t len, hx_query_t *q, hx_err_t *err);
 const char *hx_query_get(const hx_query_t *q, const char *key);
 void hx_query_free(hx_query_t *q);
+/* The integer value s of query parameter name (NULL = absent: def, without
+ * the range check); HX_EINVAL naming the parameter and [min, max] when s is
+ * not a decimal integer in range. */
+int hx_query_int(const char *s, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out, hx_err_t *err);
 
 #endif

@@ -17,6 +17,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* libmicrohttpd keeps the request head and every query parameter in one
+ * per-connection pool and drops the connection, unanswered, when it runs out
+ * (at about 450 parameters with its 32 KiB default). 256 KiB holds the head
+ * of a request with up to ~3,500 short parameters, so the router's limit
+ * (HX_QUERY_MAX_PARAMS) answers 400 for them; the pool is mapped lazily, so
+ * idle connections cost only what they touch. */
+#define HX_CONN_MEMORY (256 * 1024)
+
 static int listen_socket(hx_server_t *srv, int port, hx_err_t *err)
 {
     struct addrinfo hints = {0}, *ai = NULL;
@@ -63,6 +71,12 @@ int hx_server_new(const hx_config_t *cfg, hx_metrics_t *metrics, hx_server_t **o
     pthread_mutex_init(&srv->health_mu, NULL);
     snprintf(srv->host, sizeof srv->host, "%s", cfg->server.host[0] ? cfg->server.host : "127.0.0.1");
     snprintf(srv->token, sizeof srv->token, "%s", cfg->server.token);
+    int rc = hx_auth_init(srv, cfg, err);
+    if (rc) {
+        pthread_mutex_destroy(&srv->health_mu);
+        free(srv);
+        return rc;
+    }
     srv->body_limit = cfg->server.body_limit_bytes > 0 ? cfg->server.body_limit_bytes : 1048576;
     srv->threads = cfg->server.threads > 0 ? cfg->server.threads : 1;
     srv->metrics = metrics ? metrics : hx_metrics_default();
@@ -72,7 +86,6 @@ int hx_server_new(const hx_config_t *cfg, hx_metrics_t *metrics, hx_server_t **o
     srv->req_duration = hx_metrics_histogram(srv->metrics, "http_request_duration_seconds",
                                              "HTTP request latency, by method and route pattern.",
                                              "method,route", NULL, 0);
-    int rc = HX_OK;
     if (!srv->req_total || !srv->req_duration) {
         rc = hx_err_set(err, HX_ENOMEM, "cannot register the HTTP metrics");
         goto fail;
@@ -133,16 +146,51 @@ static const char *method_label(const char *m)
     return "OTHER"; /* arbitrary client methods must not grow the label set */
 }
 
+/* Per connection: the request on_uri allocated and the access handler has not
+ * taken over yet. libmicrohttpd calls on_completed only for requests that
+ * reached the access handler, so one it drops earlier (a request head too
+ * big for the connection's memory pool, a malformed header) is freed here
+ * when the connection closes. */
+typedef struct hx_conn {
+    hx_req_t *pending;
+} hx_conn_t;
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(hx_conn_t)); /* NULL: on_uri just cannot track */
+        return;
+    }
+    hx_conn_t *c = *socket_context;
+    if (c) {
+        hx_req_free(c->pending);
+        free(c);
+    }
+    *socket_context = NULL;
+}
+
+static hx_conn_t *conn_slot(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
+    hx_conn_t *c = conn_slot(conn);
+    if (!c)
+        return NULL; /* out of memory at connect: on_request drops it */
+    hx_req_free(c->pending); /* a previous request on this connection that never reached the handler */
     hx_req_t *req = calloc(1, sizeof *req);
+    c->pending = req;
     if (!req)
         return NULL;
     req->srv = cls;
     req->t0_ns = hx_mono_ns();
     req->uri = strdup(uri ? uri : "");
     req->tenant = "default";
-    req->role = HX_ROLE_ADMIN; /* auth off: the operator's own machine */
+    req->role = HX_ROLE_READER; /* until hx_auth_request says otherwise */
     return req;
 }
 
@@ -153,6 +201,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     hx_req_t *req = *con_cls;
     if (!req)
         return;
+    hx_conn_t *c = conn_slot(conn);
+    if (c && c->pending == req)
+        c->pending = NULL;
     if (req->status) {
         char code[8];
         snprintf(code, sizeof code, "%d", req->status);
@@ -197,10 +248,11 @@ static int screen(hx_server_t *srv, hx_req_t *req)
         return hx_res_error(res, 500, "out_of_memory", "out of memory"), 1;
     int st = hx_router_match(&srv->router, req->method, req->uri, plen, &req->match);
     int public = strcmp(req->path, "/health") == 0 || strcmp(req->path, "/metrics") == 0;
-    if (!public && hx_auth_check(srv, hx_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION))) {
-        hx_res_error(res, 401, "unauthorized",
-                     "missing or wrong bearer token; send 'Authorization: Bearer <server.token>'");
-        hx_res_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (public) {
+        req->role = HX_ROLE_READER;
+        snprintf(req->key_tenant, sizeof req->key_tenant, "default");
+        req->tenant = req->key_tenant;
+    } else if (hx_auth_request(srv, req, hx_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION))) {
         return 1;
     }
     if (st == 404)
@@ -225,13 +277,8 @@ static int screen(hx_server_t *srv, hx_req_t *req)
     if (req->role < need)
         return hx_res_error(res, 403, "forbidden", "%s %.200s needs the %s role; this key has the %s role",
                             req->method, req->path, hx_role_name(need), hx_role_name(req->role)), 1;
-    const char *t = hx_req_header(req, "X-Helix-Tenant");
-    if (t) {
-        if (!hx_tenant_valid(t))
-            return hx_res_error(res, 400, "invalid_argument",
-                                "X-Helix-Tenant must be 1-64 characters of [A-Za-z0-9_.-]"), 1;
-        req->tenant = t;
-    }
+    if (!public && hx_auth_tenant(req, hx_req_header(req, "X-Helix-Tenant")))
+        return 1;
     const char *cl = hx_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > (unsigned long long)srv->body_limit)
         return hx_res_error(res, 413, "too_large",
@@ -274,6 +321,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (!req->started) {
+        hx_conn_t *c = conn_slot(conn);
+        if (c && c->pending == req)
+            c->pending = NULL; /* on_completed frees it from now on */
         req->started = 1;
         req->conn = conn;
         req->method = method;
@@ -318,7 +368,9 @@ int hx_server_start(hx_server_t *srv, hx_err_t *err)
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HX_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_ARRAY, pool,
+        MHD_OPTION_END);
     if (!srv->daemon)
         return hx_err_set(err, HX_EIO, "cannot start the HTTP server on %s:%d (libmicrohttpd refused)",
                           srv->host, srv->port);
@@ -349,6 +401,7 @@ void hx_server_free(hx_server_t *srv)
     hx_server_stop(srv);
     hx_router_free(&srv->router);
     hx_health_free_all(srv);
+    hx_auth_free(srv);
     pthread_mutex_destroy(&srv->health_mu);
     free(srv);
 }

@@ -18,9 +18,19 @@ typedef struct hx_health_check {
     void *ctx;
 } hx_health_check_t;
 
+/* The keys file as last read, and what identified that version on disk. */
+typedef struct hx_auth_keys {
+    pthread_mutex_t mu;
+    char path[HX_CFG_STR + 16];
+    hx_keyring_t ring;
+    int exists;                /* the file exists: auth is on even with no token */
+    long long dev, ino, size, mtime_ns; /* stat of the version in ring */
+} hx_auth_keys_t;
+
 struct hx_server {
     char host[HX_CFG_STR];
     char token[HX_CFG_STR];
+    hx_auth_keys_t keys;
     int64_t body_limit;
     int threads;
     int port;
@@ -55,7 +65,8 @@ struct hx_req {
     const char *method;        /* MHD-owned, lives as long as the request */
     hx_query_t query;
     hx_route_match_t match;
-    const char *tenant;        /* header value or "default" */
+    const char *tenant;        /* the key's tenant, or (admin) the header's; "default" */
+    char key_tenant[HX_TENANT_MAX + 1]; /* copy of the key's tenant (the ring may be reloaded) */
     hx_role_t role;            /* of the request's credentials */
     hx_buf_t body;
     uint64_t body_seen;        /* bytes received, including discarded ones */
@@ -70,8 +81,16 @@ struct hx_req {
 };
 
 /* auth.c */
-int hx_auth_check(const hx_server_t *srv, const char *authorization);
-int hx_tenant_valid(const char *t);
+/* Reads the keys file of cfg (a missing file is fine; a bad one is
+ * HX_ECONFIG naming the line). */
+int hx_auth_init(hx_server_t *srv, const hx_config_t *cfg, hx_err_t *err);
+void hx_auth_free(hx_server_t *srv);
+/* Resolves the credentials of a request: fills req->role and req->tenant
+ * (the key's) or writes the 401. Returns 1 when it wrote a response. */
+int hx_auth_request(hx_server_t *srv, hx_req_t *req, const char *authorization);
+/* Applies X-Helix-Tenant: the key's own tenant, or any for admin keys; else
+ * writes the 403 (400 for a malformed name). Returns 1 when it wrote one. */
+int hx_auth_tenant(hx_req_t *req, const char *tenant_header);
 /* response.c */
 void hx_res_clear(hx_res_t *res);
 /* request.c */

@@ -13,17 +13,17 @@ static int ensure_dlq(hx_broker_t *b, hx_err_t *err)
 {
     hx_topic_info_t ti;
     hx_err_t e = {0};
-    int rc = hx_broker_topic_describe(b, HX_DLQ_TOPIC, &ti, &e);
+    int rc = hx_broker_topic_describe(b, HX_TOPIC_DLQ, &ti, &e);
     if (rc == 0) {
         hx_topic_info_free(&ti);
         return HX_OK;
     }
-    const hx_topic_spec_t *spec = hx_topics_find(HX_DLQ_TOPIC);
+    const hx_topic_spec_t *spec = hx_topics_find(HX_TOPIC_DLQ);
     hx_topic_config_t tc;
     hx_topic_config_defaults(&tc);
     tc.partitions = spec->partitions;
     tc.retention_ms = spec->retention_ms;
-    rc = hx_broker_topic_create(b, HX_DLQ_TOPIC, &tc, err);
+    rc = hx_broker_topic_create(b, HX_TOPIC_DLQ, &tc, err);
     return rc == HX_EEXIST ? HX_OK : rc;
 }
 
@@ -45,7 +45,7 @@ static int dead_letter(hx_broker_t *b, const hx_msg_t *m, int attempts, const ch
     /* The record's own headers ride along so nothing is lost. */
     for (size_t i = 0; i < m->header_count && n < sizeof h / sizeof h[0]; i++)
         h[n++] = m->headers[i];
-    hx_msg_t dl = {.topic = HX_DLQ_TOPIC, .partition = -1, .key = m->key, .key_len = m->key_len,
+    hx_msg_t dl = {.topic = HX_TOPIC_DLQ, .partition = -1, .key = m->key, .key_len = m->key_len,
                    .value = m->value, .value_len = m->value_len, .headers = h, .header_count = n};
     int rc = ensure_dlq(b, err);
     return rc ? rc : hx_broker_produce(b, &dl, 1, NULL, err);
@@ -92,7 +92,7 @@ int hx_consumer_run(hx_consumer_t *c, hx_record_handler handler, void *ctx, cons
             }
             if (rc) {
                 HX_WARN("dlq", "%s/%d@%lld failed %d time(s), sending to %s: %s", m->topic, m->partition,
-                        (long long)m->offset, attempt, HX_DLQ_TOPIC, herr.msg[0] ? herr.msg : hx_strerror(rc));
+                        (long long)m->offset, attempt, HX_TOPIC_DLQ, herr.msg[0] ? herr.msg : hx_strerror(rc));
                 if ((rc = dead_letter(b, m, attempt, herr.msg[0] ? herr.msg : hx_strerror(rc), err))) {
                     hx_fetch_free(&f);
                     return rc;

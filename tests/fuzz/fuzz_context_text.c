@@ -6,7 +6,7 @@
  * because every message reaches the engine as a JSON string. Properties:
  *   - analysis: sentences are in order, inside the text and non-empty;
  *     term and entity ranges tile their arrays; every entity lies inside its
- *     sentence, and its hash is among the text's 1..3-grams (otherwise
+ *     sentence, and its hash is among the text's 1..6-grams (otherwise
  *     entity recall could not see it in an output);
  *   - compression always succeeds on valid options, the output fits
  *     max_tokens, total_tokens is the sum of the messages' tokens, every

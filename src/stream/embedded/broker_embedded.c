@@ -128,9 +128,33 @@ static int health(void *impl, char *detail, size_t len)
     return HX_OK;
 }
 
-/* Publishes per-partition size gauges and runs retention/compaction. */
+/* kafka_consumer_lag_records for every group and every partition it has
+ * committed or is assigned, refreshed each maintenance tick (a gauge set
+ * only on commit never shows a group that reads without committing). */
+static void export_lag(emb_t *b)
+{
+    hx_name_list_t groups;
+    if (!b->m_lag || emb_group_list(b, &groups, NULL))
+        return;
+    for (size_t i = 0; i < groups.count; i++) {
+        hx_group_info_t gi;
+        if (emb_group_describe(b, groups.names[i], &gi, NULL))
+            continue;
+        for (size_t k = 0; k < gi.n_offsets; k++) {
+            char part[16];
+            snprintf(part, sizeof part, "%d", gi.offsets[k].partition);
+            const char *l[] = {"embedded", gi.group_id, gi.offsets[k].topic, part};
+            hx_gauge_set_labels(b->m_lag, l, (double)gi.offsets[k].lag);
+        }
+        hx_group_info_free(&gi);
+    }
+    hx_name_list_free(&groups);
+}
+
+/* Publishes per-partition size and lag gauges and runs retention/compaction. */
 static void maintain(emb_t *b, int run_retention)
 {
+    export_lag(b);
     hx_err_t err = {0};
     if (run_retention) {
         int deleted = 0;

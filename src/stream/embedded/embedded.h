@@ -120,6 +120,19 @@ int emb_offset_for_time(void *impl, const char *topic, int32_t partition, int64_
                         hx_err_t *err);
 
 /* offsets.c (callers hold b->mu unless noted) */
+/* One record of __consumer_offsets, decoded. */
+typedef struct emb_offset_rec {
+    char group[256];
+    char topic[HX_LOG_TOPIC_NAME_MAX + 1];
+    int32_t partition;
+    int64_t offset;
+} emb_offset_rec_t;
+#define EMB_OFFSET_KEY_MAX (256 + HX_LOG_TOPIC_NAME_MAX + 1 + 16)
+/* The key of a commit record; returns its length (NULs included). */
+size_t emb_offset_key(const char *group, const char *topic, int32_t partition, char out[EMB_OFFSET_KEY_MAX]);
+/* 1 and out filled when (key, value) is a well-formed commit record; 0 for
+ * anything else (skipped at load). Pure: fuzzed. */
+int emb_offset_parse(const void *key, size_t klen, const void *value, size_t vlen, emb_offset_rec_t *out);
 int emb_offsets_load(emb_t *b, hx_err_t *err);            /* at open, no lock needed */
 int emb_offsets_commit(emb_t *b, const char *group, const hx_assignment_t *tps, const int64_t *offs, size_t n,
                        hx_err_t *err);

@@ -54,25 +54,54 @@ int64_t emb_offsets_get(emb_t *b, const char *group, const char *topic, int32_t 
     return o ? o->offset : -1;
 }
 
+size_t emb_offset_key(const char *group, const char *topic, int32_t partition, char out[EMB_OFFSET_KEY_MAX])
+{
+    size_t gl = strnlen(group, 255), tl = strnlen(topic, HX_LOG_TOPIC_NAME_MAX);
+    memcpy(out, group, gl);
+    out[gl] = '\0';
+    memcpy(out + gl + 1, topic, tl);
+    out[gl + 1 + tl] = '\0';
+    int pl = snprintf(out + gl + tl + 2, 16, "%d", partition);
+    return gl + tl + 2 + (size_t)pl;
+}
+
+int emb_offset_parse(const void *key, size_t klen, const void *value, size_t vlen, emb_offset_rec_t *out)
+{
+    /* key: group \0 topic \0 partition-decimal; value: next offset, 8 bytes LE */
+    const char *k = key, *end = k ? k + klen : NULL;
+    if (!k || !value || vlen != 8)
+        return 0;
+    const char *t = memchr(k, 0, klen);
+    const char *p = t ? memchr(t + 1, 0, (size_t)(end - t - 1)) : NULL;
+    if (!t || !p || (size_t)(t - k) >= sizeof out->group || (size_t)(p - t - 1) >= sizeof out->topic || p == t + 1)
+        return 0;
+    size_t plen = (size_t)(end - p - 1);
+    if (plen == 0 || plen > 5)
+        return 0;
+    int32_t part = 0;
+    for (size_t i = 0; i < plen; i++) {
+        char c = p[1 + i];
+        if (c < '0' || c > '9')
+            return 0;
+        part = part * 10 + (c - '0');
+    }
+    int64_t off = (int64_t)hx_load_u64le(value);
+    if (part >= HX_LOG_MAX_PARTITIONS || off < 0)
+        return 0;
+    memcpy(out->group, k, (size_t)(t - k) + 1);
+    memcpy(out->topic, t + 1, (size_t)(p - t));
+    out->partition = part;
+    out->offset = off;
+    return 1;
+}
+
 static int load_cb(void *ud, const hx_log_record_t *r)
 {
     emb_t *b = ud;
-    /* key: group \0 topic \0 partition-decimal */
-    const char *k = r->key, *end = (const char *)r->key + r->key_len;
-    if (!k || !r->value || r->value_len != 8)
-        return 0;
-    const char *t = memchr(k, 0, r->key_len);
-    const char *p = t ? memchr(t + 1, 0, (size_t)(end - t - 1)) : NULL;
-    if (!t || !p)
-        return 0;
-    char part[16];
-    size_t plen = (size_t)(end - p - 1);
-    if (plen == 0 || plen >= sizeof part)
-        return 0;
-    memcpy(part, p + 1, plen);
-    part[plen] = 0;
-    int64_t off = (int64_t)hx_load_u64le(r->value);
-    return put(b, k, t + 1, atoi(part), off) ? HX_ENOMEM : 0;
+    emb_offset_rec_t o;
+    if (!emb_offset_parse(r->key, r->key_len, r->value, r->value_len, &o))
+        return 0; /* not a commit this version wrote: skipped */
+    return put(b, o.group, o.topic, o.partition, o.offset) ? HX_ENOMEM : 0;
 }
 
 int emb_offsets_load(emb_t *b, hx_err_t *err)
@@ -96,7 +125,7 @@ int emb_offsets_commit(emb_t *b, const char *group, const hx_assignment_t *tps, 
     if (n == 0)
         return HX_OK;
     hx_log_record_t *recs = calloc(n, sizeof *recs);
-    char (*keys)[HX_TOPIC_NAME_MAX + 300] = calloc(n, sizeof *keys);
+    char (*keys)[EMB_OFFSET_KEY_MAX] = calloc(n, sizeof *keys);
     unsigned char (*vals)[8] = calloc(n, sizeof *vals);
     int rc = HX_OK;
     if (!recs || !keys || !vals) {
@@ -105,13 +134,9 @@ int emb_offsets_commit(emb_t *b, const char *group, const hx_assignment_t *tps, 
     }
     int64_t now = hx_now_ms();
     for (size_t i = 0; i < n; i++) {
-        size_t gl = strlen(group), tl = strlen(tps[i].topic);
-        memcpy(keys[i], group, gl + 1);
-        memcpy(keys[i] + gl + 1, tps[i].topic, tl + 1);
-        int pl = snprintf(keys[i] + gl + tl + 2, 16, "%d", tps[i].partition);
         hx_store_u64le(vals[i], (uint64_t)offs[i]);
         recs[i].key = keys[i];
-        recs[i].key_len = gl + tl + 2 + (size_t)pl;
+        recs[i].key_len = emb_offset_key(group, tps[i].topic, tps[i].partition, keys[i]);
         recs[i].value = vals[i];
         recs[i].value_len = 8;
         recs[i].timestamp_ms = now;

@@ -428,7 +428,7 @@ int kf_offset_for_time(void *impl, const char *topic, int32_t partition, int64_t
     *offset = hi;
     if (hi <= lo)
         return HX_OK;
-    int64_t ts;
+    int64_t ts = 0; /* ts_at sets it on success; gcc -O2 cannot see that */
     if ((rc = ts_at(k, topic, partition, hi - 1, &ts, err)))
         return rc;
     if (ts < ts_ms)

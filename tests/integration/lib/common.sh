@@ -32,7 +32,7 @@ start() {
   PID=$!; pids+=("$PID"); PORT=""
   local tries=$(( ${HX_START_SECONDS:-5} * 20 ))
   for _ in $(seq 1 "$tries"); do
-    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://')
+    PORT=$(grep -so 'listening on http://127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://')
     [ -n "$PORT" ] && return 0
     kill -0 "$PID" 2>/dev/null || break
     sleep 0.05
