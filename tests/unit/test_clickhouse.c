@@ -190,6 +190,20 @@ static hx_an_result_t run(be_t *be, const char *tenant, const char *sql, int for
     return r;
 }
 
+/* A fresh server and a backend on database db: 0, or -1 (reported). */
+static int fixture(const char *name, const char *db, hx_config_t *cfg, be_t *be)
+{
+    memset(be, 0, sizeof *be);
+    if (start_server(name))
+        return -1;
+    *cfg = cfg_for(db);
+    *be = be_open(cfg);
+    if (be->ops)
+        return 0;
+    stop_server();
+    return -1;
+}
+
 static void test_schema(void)
 {
     if (start_server("ch_schema"))
@@ -334,12 +348,10 @@ out:
  * tenants never see each other, limits give clear errors. */
 static void test_query(void)
 {
-    if (start_server("ch_query"))
+    hx_config_t cfg;
+    be_t be;
+    if (fixture("ch_query", "helix_q", &cfg, &be))
         return;
-    hx_config_t cfg = cfg_for("helix_q");
-    be_t be = be_open(&cfg);
-    if (!be.ops)
-        goto out;
     hx_err_t err = {0};
     hx_an_batch_t b;
     hx_an_batch_init(&b, HX_AN_PROVIDER_METRICS);
@@ -400,7 +412,6 @@ static void test_query(void)
     hx_an_result_free(&r);
     hx_an_batch_free(&b);
     be.ops->close(be.impl);
-out:
     stop_server();
 }
 
@@ -409,12 +420,10 @@ out:
  * back the same commit goes through, and the offsets read back. */
 static void test_outage(void)
 {
-    if (start_server("ch_outage"))
+    hx_config_t cfg;
+    be_t be;
+    if (fixture("ch_outage", "helix_o", &cfg, &be))
         return;
-    hx_config_t cfg = cfg_for("helix_o");
-    be_t be = be_open(&cfg);
-    if (!be.ops)
-        goto out;
     hx_err_t err = {0};
     hx_an_batch_t b;
     hx_an_batch_init(&b, HX_AN_PROVIDER_METRICS);
@@ -478,7 +487,6 @@ static void test_outage(void)
     CHECK_INT(got.next[HX_AN_SRC_PROVIDERS][2], 20);
     hx_an_batch_free(&b);
     be.ops->close(be.impl);
-out:
     stop_server();
 }
 
