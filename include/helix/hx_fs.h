@@ -13,6 +13,10 @@ int hx_fsync_dir(const char *dir);
  * followed). 0, or HX_EIO/HX_ENOMEM if anything stayed behind. */
 int hx_rm_rf(const char *path);
 
+/* Creates (or truncates) path with data, fsynced when fsync_it: for files
+ * whose directory is renamed into place afterwards. HX_EIO naming the step. */
+int hx_fs_write_file(const char *path, const void *data, size_t len, int fsync_it, hx_err_t *err);
+
 /* Replaces path with data atomically and durably: writes <path>.tmp, fsyncs
  * it, renames it over path and fsyncs the directory, so after a crash path
  * holds either the old or the new bytes, never a mix, and an acknowledged

@@ -55,9 +55,9 @@ static void refresh_gauges(hx_analytics_t *a, uint64_t *last_rows, uint64_t *las
         return;
     const char *b = a->ops->name;
     uint64_t now = hx_mono_ns(), rows = __atomic_load_n(&a->rows_in, __ATOMIC_RELAXED);
-    if (*last_ns && now > *last_ns)
-        hx_gauge_set_labels(a->m_insert_rate, (const char *[]){b},
-                            (double)(rows - *last_rows) * 1e9 / (double)(now - *last_ns));
+    hx_gauge_set_labels(a->m_insert_rate, (const char *[]){b},
+                        *last_ns && now > *last_ns ? (double)(rows - *last_rows) * 1e9 / (double)(now - *last_ns)
+                                                   : 0);
     *last_rows = rows;
     *last_ns = now;
     hx_gauge_set_labels(a->m_memory, (const char *[]){b}, (double)a->ops->memory_bytes(a->impl));

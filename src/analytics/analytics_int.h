@@ -28,6 +28,9 @@ struct hx_analytics {
     int stop;
 };
 
+/* Room for need bytes of a string column's text (HX_ETOOBIG past 4 GiB). */
+int an_col_reserve(hx_an_col_t *c, size_t need);
+
 /* Validation every backend's input gets (types and ranges). */
 int an_batch_check(const hx_an_batch_t *b, hx_err_t *err);
 void an_count_rows(hx_analytics_t *a, size_t rows);

@@ -1,5 +1,5 @@
 /* Columnar row batches and the typed row adders. */
-#include "helix/hx_analytics.h"
+#include "analytics/analytics_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -88,14 +88,8 @@ int hx_an_batch_add_row(hx_an_batch_t *b, size_t *row)
     return HX_OK;
 }
 
-int hx_an_batch_set_str(hx_an_batch_t *b, int col, const char *s, size_t n)
+int an_col_reserve(hx_an_col_t *c, size_t need)
 {
-    hx_an_col_t *c = &b->cols[col];
-    if (!b->rows || !c->off)
-        return HX_EINVAL;
-    size_t r = b->rows - 1;
-    size_t start = c->off[r];
-    size_t need = start + n;
     if (need > UINT32_MAX)
         return HX_ETOOBIG;
     if (need > c->str_cap) {
@@ -108,6 +102,20 @@ int hx_an_batch_set_str(hx_an_batch_t *b, int col, const char *s, size_t n)
         c->str = p;
         c->str_cap = cap;
     }
+    return HX_OK;
+}
+
+int hx_an_batch_set_str(hx_an_batch_t *b, int col, const char *s, size_t n)
+{
+    hx_an_col_t *c = &b->cols[col];
+    if (!b->rows || !c->off)
+        return HX_EINVAL;
+    size_t r = b->rows - 1;
+    size_t start = c->off[r];
+    size_t need = start + n;
+    int rc = an_col_reserve(c, need);
+    if (rc)
+        return rc;
     if (n)
         memcpy(c->str + start, s, n);
     c->off[r + 1] = (uint32_t)need;

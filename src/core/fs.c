@@ -33,21 +33,10 @@ static void dir_of(const char *path, char *dir, size_t len)
         snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
-int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t *err)
+int hx_fs_write_file(const char *path, const void *data, size_t len, int fsync_it, hx_err_t *err)
 {
-    return hx_fs_write_atomic_flags(path, data, len, 0, err);
-}
-
-int hx_fs_write_atomic_flags(const char *path, const void *data, size_t len, unsigned flags, hx_err_t *err)
-{
-    int sync = !(flags & HX_FS_NO_SYNC);
-    size_t n = strlen(path) + 8;
-    char *tmp = malloc(n), dir[4096];
-    if (!tmp)
-        return hx_err_set(err, HX_ENOMEM, "out of memory writing %s", path);
-    snprintf(tmp, n, "%s.tmp", path);
     const char *step = "create";
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {
         step = "write";
         const char *p = data;
@@ -63,19 +52,38 @@ int hx_fs_write_atomic_flags(const char *path, const void *data, size_t len, uns
         }
         if (!left) {
             step = "fsync";
-            if (!sync || fsync(fd) == 0)
+            if (!fsync_it || fsync(fd) == 0)
                 step = NULL;
         }
         int e = errno;
-        close(fd);
-        errno = e;
+        if (close(fd) && !step)
+            step = "close";
+        else
+            errno = e;
     }
-    if (!step && rename(tmp, path) != 0)
-        step = "rename";
-    if (step) {
-        int e = errno;
+    if (step)
+        return hx_err_set(err, HX_EIO, "cannot %s %s: %s", step, path, strerror(errno));
+    return HX_OK;
+}
+
+int hx_fs_write_atomic(const char *path, const void *data, size_t len, hx_err_t *err)
+{
+    return hx_fs_write_atomic_flags(path, data, len, 0, err);
+}
+
+int hx_fs_write_atomic_flags(const char *path, const void *data, size_t len, unsigned flags, hx_err_t *err)
+{
+    int sync = !(flags & HX_FS_NO_SYNC);
+    size_t n = strlen(path) + 8;
+    char *tmp = malloc(n), dir[4096];
+    if (!tmp)
+        return hx_err_set(err, HX_ENOMEM, "out of memory writing %s", path);
+    snprintf(tmp, n, "%s.tmp", path);
+    int rc = hx_fs_write_file(tmp, data, len, sync, err);
+    if (!rc && rename(tmp, path) != 0)
+        rc = hx_err_set(err, HX_EIO, "cannot rename %s: %s", tmp, strerror(errno));
+    if (rc) {
         unlink(tmp);
-        int rc = hx_err_set(err, HX_EIO, "cannot %s %s: %s", step, tmp, strerror(e));
         free(tmp);
         return rc;
     }

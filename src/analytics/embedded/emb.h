@@ -254,7 +254,6 @@ int an_partition_of(int64_t ts);
 int an_exec(an_store_t *s, hx_sql_query_t *q, const hx_an_exec_opts_t *o, hx_an_result_t *out, hx_err_t *err);
 
 /* ---- misc ---- */
-int an_write_file(const char *path, const void *data, size_t len, int fsync_it, hx_err_t *err);
 int an_compress(const char *codec, const void *src, size_t n, hx_buf_t *out, hx_err_t *err);
 int an_decompress(int codec, const void *src, size_t n, void *dst, size_t rlen);
 int an_codec_id(const char *codec);

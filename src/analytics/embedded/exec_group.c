@@ -464,8 +464,14 @@ static int update_raw(xctx_t *x, xgroups_t *g, xagg_t *s, const uint32_t *gid)
         return 0;
     case HX_SQL_AGG_QUANTILE:
         for (size_t j = 0; j < ns; j++) {
+            uint32_t gi = gid[j];
             double f = v.is_const ? (isf ? v.cf : (double)v.ci) : isf ? v.f[sel[j]] : (double)v.i[sel[j]];
-            if (an_qacc_add(&s->sk[gid[j]], f))
+            if (s->one[gi]) { /* a rollup state read in place so far: now the group accumulates */
+                if (an_qacc_merge(&s->sk[gi], s->one[gi]))
+                    return -1;
+                s->one[gi] = NULL;
+            }
+            if (an_qacc_add(&s->sk[gi], f))
                 return -1;
         }
         return 0;

@@ -1,12 +1,9 @@
 /* Files and codecs of the embedded store. */
 #include "analytics/embedded/emb.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <lz4.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <zstd.h>
 
 enum { CODEC_NONE = 0, CODEC_LZ4 = 1, CODEC_ZSTD = 2 };
@@ -18,35 +15,6 @@ int an_codec_id(const char *codec)
     if (!strcmp(codec, "zstd"))
         return CODEC_ZSTD;
     return CODEC_NONE;
-}
-
-int an_write_file(const char *path, const void *data, size_t len, int fsync_it, hx_err_t *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return hx_err_set(err, HX_EIO, "cannot create %s: %s", path, strerror(errno));
-    const char *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            return hx_err_set(err, HX_EIO, "cannot write %s: %s", path, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync_it && fsync(fd)) {
-        int e = errno;
-        close(fd);
-        return hx_err_set(err, HX_EIO, "cannot fsync %s: %s", path, strerror(e));
-    }
-    if (close(fd))
-        return hx_err_set(err, HX_EIO, "cannot close %s: %s", path, strerror(errno));
-    return HX_OK;
 }
 
 int an_compress(const char *codec, const void *src, size_t n, hx_buf_t *out, hx_err_t *err)

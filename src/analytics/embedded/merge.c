@@ -247,7 +247,8 @@ static int merge_table(an_store_t *s, an_table_t *t, int all, int *did, hx_err_t
         plist_release(&disk);
         return hx_err_set(err, rc, "out of memory");
     }
-    qsort(disk.v, disk.n, sizeof *disk.v, cmp_rows);
+    if (disk.n > 1)
+        qsort(disk.v, disk.n, sizeof *disk.v, cmp_rows);
     an_part_t *cand[4096];
     size_t take = 0, first = 0;
     int64_t part = -1;

@@ -171,10 +171,10 @@ int an_part_write_built(an_part_t *p, uint32_t *const *lmap, const an_rollup_t *
         goto cleanup;
     }
     snprintf(path, sizeof path, "%s/data.bin", tmp);
-    if ((rc = an_write_file(path, data.data, data.len, s->fsync, err)))
+    if ((rc = hx_fs_write_file(path, data.data, data.len, s->fsync, err)))
         goto cleanup;
     snprintf(path, sizeof path, "%s/meta.bin", tmp);
-    if ((rc = an_write_file(path, meta.data, meta.len, s->fsync, err)))
+    if ((rc = hx_fs_write_file(path, meta.data, meta.len, s->fsync, err)))
         goto cleanup;
     if (s->fsync && hx_fsync_dir(tmp)) {
         rc = hx_err_set(err, HX_EIO, "cannot fsync %s", tmp);
@@ -213,6 +213,21 @@ void an_part_remove_files(an_part_t *p)
     hx_rm_rf(dir);
 }
 
+/* Reads n bytes at off (short only at end of file or on an error). */
+static size_t pread_all(int fd, unsigned char *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
 static int read_file(const char *path, unsigned char **out, size_t *len, hx_err_t *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -228,15 +243,7 @@ static int read_file(const char *path, unsigned char **out, size_t *len, hx_err_
         close(fd);
         return hx_err_set(err, HX_ENOMEM, "out of memory reading %s", path);
     }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    size_t got = pread_all(fd, buf, (size_t)st.st_size, 0);
     close(fd);
     if (got != (size_t)st.st_size) {
         free(buf);
@@ -404,15 +411,7 @@ int an_part_load_column(an_part_t *p, int c, an_vec_t *out, size_t *bytes, hx_er
         close(fd);
         return hx_err_set(err, HX_ENOMEM, "out of memory loading a column");
     }
-    size_t got = 0;
-    while (got < span) {
-        ssize_t r = pread(fd, buf + got, span - got, (off_t)(first->off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    size_t got = pread_all(fd, buf, span, first->off);
     close(fd);
     if (got != span) {
         free(buf);

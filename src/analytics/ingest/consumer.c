@@ -37,7 +37,7 @@ struct an_ingest {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, flush_now;
-    int reader_done;           /* the reader enqueues no more: the committer may leave once the queue is empty */
+    int reader_done;               /* the reader queued its last job: the committer may finish */
     job_t *head, *tail;
     int queued, committing;
     hx_an_offsets_t committed;     /* durable in the backend */
@@ -182,9 +182,7 @@ static void *committer_main(void *arg)
     int64_t last_warn = 0;
     for (;;) {
         pthread_mutex_lock(&g->mu);
-        /* Not on stop alone: the reader still enqueues its last job after
-         * stop and waits for it to be stored. */
-        while (!g->head && !(g->reader_done && !g->queued))
+        while (!g->head && !g->reader_done)
             pthread_cond_wait(&g->cv, &g->mu);
         job_t *j = g->head;
         if (!j) {
@@ -389,6 +387,7 @@ static void *reader_main(void *arg)
     /* Wait for the committer to store everything, then report it to the group. */
     pthread_mutex_lock(&g->mu);
     g->stop = 1;
+    g->reader_done = 1;
     pthread_cond_broadcast(&g->cv);
     while (g->queued)
         pthread_cond_wait(&g->cv, &g->mu);

@@ -3,6 +3,7 @@
  * events) straight into column batches. Strict for request bodies (unknown
  * fields, wrong types and missing fields are errors naming the row and the
  * field), lenient about unknown fields in events. */
+#include "analytics/analytics_int.h"
 #include "analytics/ingest/ingest.h"
 #include "analytics/ingest/json_scan.h"
 #include "analytics/sql/sql.h"
@@ -130,18 +131,9 @@ static int fill_tail_str(hx_an_batch_t *b, int col, size_t from, const char *s, 
 {
     hx_an_col_t *c = &b->cols[col];
     size_t rows = b->rows - from, need = c->off[from] + rows * n;
-    if (need > UINT32_MAX)
-        return HX_ETOOBIG;
-    if (need > c->str_cap) {
-        size_t cap = c->str_cap ? c->str_cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        char *p = realloc(c->str, cap);
-        if (!p)
-            return HX_ENOMEM;
-        c->str = p;
-        c->str_cap = cap;
-    }
+    int rc = an_col_reserve(c, need);
+    if (rc)
+        return rc;
     for (size_t r = from; r < b->rows; r++) {
         memcpy(c->str + c->off[r], s, n);
         c->off[r + 1] = c->off[r] + (uint32_t)n;

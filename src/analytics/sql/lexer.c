@@ -139,7 +139,11 @@ static int lex_string(sql_lexer_t *lx, sql_tok_t *t)
                 i += 2;
                 break;
             }
-            default: out[n++] = e; break;
+            default:
+                if (e == 0)
+                    return lex_err(lx, i - 1, "NUL bytes are not allowed in strings");
+                out[n++] = e;
+                break;
             }
             continue;
         }

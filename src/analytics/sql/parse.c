@@ -307,32 +307,36 @@ static int parse_primary(parser_t *p, hx_sql_expr_t **out)
     return HX_OK;
 }
 
-static int parse_unary(parser_t *p, hx_sql_expr_t **out)
+/* A prefix operator at the current token: its operand parsed by sub. */
+static int prefix(parser_t *p, int op, int (*sub)(parser_t *, hx_sql_expr_t **), hx_sql_expr_t **out)
 {
-    if (is_punct(TOK, "-") || is_punct(TOK, "+")) {
-        int neg = is_punct(TOK, "-");
-        uint32_t pos = TOK->pos;
-        int rc = next(p);
-        if (rc)
-            return rc;
-        if (p->depth++ > SQL_MAX_DEPTH)
-            return perr(p, pos, "expression nested too deeply%s", NULL);
-        hx_sql_expr_t *a;
-        rc = parse_unary(p, &a);
-        p->depth--;
-        if (rc)
-            return rc;
-        if (!neg) {
-            *out = a;
-            return HX_OK;
-        }
-        hx_sql_expr_t *e = node(p, HX_SQL_UNARY, pos);
-        if (!e || set_args(p, e, &a, 1))
-            return HX_ENOMEM;
-        e->op = HX_SQL_OP_NEG;
-        *out = e;
+    uint32_t pos = TOK->pos;
+    int rc = next(p);
+    if (rc)
+        return rc;
+    if (p->depth++ > SQL_MAX_DEPTH)
+        return perr(p, pos, "expression nested too deeply%s", NULL);
+    hx_sql_expr_t *a;
+    rc = sub(p, &a);
+    p->depth--;
+    if (rc)
+        return rc;
+    if (op < 0) { /* unary + */
+        *out = a;
         return HX_OK;
     }
+    hx_sql_expr_t *e = node(p, HX_SQL_UNARY, pos);
+    if (!e || set_args(p, e, &a, 1))
+        return HX_ENOMEM;
+    e->op = op;
+    *out = e;
+    return HX_OK;
+}
+
+static int parse_unary(parser_t *p, hx_sql_expr_t **out)
+{
+    if (is_punct(TOK, "-") || is_punct(TOK, "+"))
+        return prefix(p, is_punct(TOK, "-") ? HX_SQL_OP_NEG : -1, parse_unary, out);
     return parse_primary(p, out);
 }
 
@@ -492,25 +496,8 @@ static int parse_cmp(parser_t *p, hx_sql_expr_t **out)
 
 static int parse_not(parser_t *p, hx_sql_expr_t **out)
 {
-    if (is_kw(TOK, "NOT")) {
-        uint32_t pos = TOK->pos;
-        int rc = next(p);
-        if (rc)
-            return rc;
-        if (p->depth++ > SQL_MAX_DEPTH)
-            return perr(p, pos, "expression nested too deeply%s", NULL);
-        hx_sql_expr_t *a;
-        rc = parse_not(p, &a);
-        p->depth--;
-        if (rc)
-            return rc;
-        hx_sql_expr_t *e = node(p, HX_SQL_UNARY, pos);
-        if (!e || set_args(p, e, &a, 1))
-            return HX_ENOMEM;
-        e->op = HX_SQL_OP_NOT;
-        *out = e;
-        return HX_OK;
-    }
+    if (is_kw(TOK, "NOT"))
+        return prefix(p, HX_SQL_OP_NOT, parse_not, out);
     return parse_cmp(p, out);
 }
 

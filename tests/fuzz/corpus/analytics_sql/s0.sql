@@ -1,0 +1,1 @@
+SELECT provider, count(), avg(response_time_ms), quantile(0.95)(response_time_ms) FROM provider_metrics GROUP BY provider ORDER BY provider

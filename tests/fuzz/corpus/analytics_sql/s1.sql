@@ -1,0 +1,1 @@
+SELECT toStartOfHour(timestamp) AS h, count() c FROM provider_metrics WHERE provider = {s:String} AND timestamp >= {t:DateTime} AND timestamp < {t:DateTime} + INTERVAL 1 DAY GROUP BY h ORDER BY h DESC LIMIT {n:UInt32}

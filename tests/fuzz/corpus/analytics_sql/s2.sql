@@ -1,0 +1,1 @@
+SELECT * FROM debate_metrics WHERE outcome IN ('successful', 'error') AND topic LIKE '%%ai%%' AND rounds BETWEEN 1 AND 5 LIMIT 3

@@ -1,0 +1,1 @@
+SELECT toDate(timestamp) AS d, sum(messages_added) - sum(messages_deleted), uniq(conversation_id) FROM conversation_metrics WHERE NOT (tokens > 100 OR user_id != '') GROUP BY d

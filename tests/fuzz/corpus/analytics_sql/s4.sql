@@ -1,0 +1,1 @@
+SELECT count() FROM provider_metrics WHERE timestamp > now() - INTERVAL 7 DAY AND success; -- c

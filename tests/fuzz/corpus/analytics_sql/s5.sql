@@ -1,0 +1,1 @@
+SELECT toStartOfHour(timestamp) AS timestamp, -confidence, max(provider) FROM provider_metrics GROUP BY timestamp, confidence
