@@ -19,6 +19,8 @@ typedef struct hx_bench_opts {
     const char *topic;         /* kafka bench: use this existing topic instead of creating one */
     double seconds;            /* kafka bench: length of each fixed-rate run; 0 = 10 */
     int compare_kcat;          /* kafka bench (mock or kafka): kcat produces the same records too */
+    const char *url;           /* analytics bench with backend clickhouse: the server; NULL = start a private one */
+    int compare;               /* analytics bench: embedded and ClickHouse in one run */
     int eval;                  /* context bench: the answer-recall evaluation instead of the timings */
     const char *eval_data;     /* context bench: evaluate on this file's conversations (implies eval) */
     const char *uri;           /* graph bench with backend neo4j: bolt://host:port */
@@ -108,5 +110,20 @@ int hx_bench_graph(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * seconds_per_endpoint, load_generator. Fails on any non-2xx answer or a
  * write count that does not match the answers. */
 int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+/* The ClickHouse server of an analytics bench run (bench_analytics_ch.c):
+ * o->url in a database of the bench's own (helix_bench_<pid>, and _http for
+ * the HTTP phase; both dropped afterwards), else a private clickhouse-server
+ * started in dir. */
+struct hx_ch_local;
+typedef struct hx_bench_ch {
+    struct hx_ch_local *server;
+} hx_bench_ch_t;
+int hx_bench_ch_setup(const hx_bench_opts_t *o, const char *dir, hx_config_t *cfg, hx_bench_ch_t *ch, hx_err_t *err);
+void hx_bench_ch_done(const hx_config_t *cfg, hx_bench_ch_t *ch);
+
+/* `helix bench analytics --compare`: the analytics bench on the embedded
+ * store, then on ClickHouse, in one run; *out gets `embedded` and
+ * `clickhouse` (each with the keys of hx_bench_analytics) and the ratios. */
+int hx_bench_analytics_compare(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
 #endif

@@ -94,6 +94,16 @@ typedef struct hx_config {
         char database[64];           /* default helix */
         char user[64];               /* default default */
         char password[HX_CFG_STR];
+        int timeout_ms;              /* one HTTP request, default 30000 */
+        int connect_timeout_ms;      /* default 2000 */
+        int insert_retries;          /* default 5 */
+        int retry_backoff_ms;        /* first backoff, doubles; default 100 */
+        struct {
+            char ca_file[HX_CFG_STR];
+            char cert_file[HX_CFG_STR];
+            char key_file[HX_CFG_STR];
+            int insecure_skip_verify; /* bool, default 0 */
+        } tls;
     } clickhouse;
     struct {
         char uri[HX_CFG_STR];        /* default bolt://127.0.0.1:7687 */

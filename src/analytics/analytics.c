@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Backends by name. The ClickHouse backend (issue 12) adds its row here. */
+/* Backends by name. */
 static const struct {
     const char *name;
     int (*open)(const hx_analytics_opts_t *, const hx_an_backend_ops_t **, void **, hx_err_t *);
 } backends[] = {
     {"embedded", hx_an_embedded_open},
+    {"clickhouse", hx_an_clickhouse_open},
 };
 
 int hx_an_parse_time(const char *s, int64_t *out)
@@ -112,7 +113,7 @@ int hx_analytics_open(const hx_analytics_opts_t *o, hx_analytics_t **out, hx_err
         }
     if (i == sizeof backends / sizeof backends[0])
         rc = hx_err_set(err, HX_EUNSUPPORTED,
-                        "analytics backend '%s' is not built into this helix (available: embedded)",
+                        "analytics backend '%s' is not built into this helix (available: embedded, clickhouse)",
                         o->cfg->backends.analytics);
     if (rc) {
         pthread_mutex_destroy(&a->mu);

@@ -78,6 +78,9 @@ typedef struct hx_an_backend_ops {
  * in its backend table by name. */
 int hx_an_embedded_open(const hx_analytics_opts_t *o, const hx_an_backend_ops_t **ops, void **impl,
                         hx_err_t *err);
+/* The ClickHouse server behind clickhouse.* (src/analytics/clickhouse). */
+int hx_an_clickhouse_open(const hx_analytics_opts_t *o, const hx_an_backend_ops_t **ops, void **impl,
+                          hx_err_t *err);
 
 /* ---- result building, shared by backends -------------------------------- */
 

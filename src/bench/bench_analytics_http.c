@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BODIES 20
 #define CLIENTS 2
@@ -128,8 +129,12 @@ int ba_http_insert(const hx_bench_opts_t *o, const ba_data_t *d, const char *dir
     cfg.server.body_limit_bytes = 256 * 1024 * 1024;
     cfg.event_log.fsync = o->fsync;
     cfg.analytics.batch_rows = 100000;
-    if (o->backend && !strcmp(o->backend, "clickhouse"))
+    if (o->backend && !strcmp(o->backend, "clickhouse")) {
+        /* The in-process phase's server, in a database of its own. */
         snprintf(cfg.backends.analytics, sizeof cfg.backends.analytics, "clickhouse");
+        snprintf(cfg.clickhouse.url, sizeof cfg.clickhouse.url, "%s", o->url ? o->url : "");
+        snprintf(cfg.clickhouse.database, sizeof cfg.clickhouse.database, "helix_bench_%d_http", (int)getpid());
+    }
     bodies_t b = {0};
     hx_metrics_t *metrics = hx_metrics_new();
     hx_server_t *srv = NULL;

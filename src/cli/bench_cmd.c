@@ -27,9 +27,9 @@ static const struct {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: helix bench <component|all> [--json FILE] [--messages N] [--fsync always|interval|never]\n"
-                 "                   [--data-dir DIR] [--backend embedded|kafka|mock|neo4j] [--bootstrap HOST:PORT]\n"
-                 "                   [--topic NAME] [--seconds S] [--compare-kcat] [--uri bolt://HOST:PORT]\n"
-                 "                   [--eval] [--eval-data FILE]\n\n"
+                 "                   [--data-dir DIR] [--backend embedded|kafka|mock|neo4j|clickhouse]\n"
+                 "                   [--bootstrap HOST:PORT] [--topic NAME] [--seconds S] [--compare-kcat]\n"
+                 "                   [--uri bolt://HOST:PORT] [--url URL] [--compare] [--eval] [--eval-data FILE]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
@@ -38,6 +38,9 @@ static void usage(FILE *out)
                  "--compare-kcat (mock or kafka) has kcat produce the same records into the same cluster.\n"
                  "--backend neo4j (graph bench): the Neo4j server at --uri, credentials and database from\n"
                  "HELIX_NEO4J_USER/PASSWORD/DATABASE; use an empty database (docs/graph.md).\n"
+                 "--backend clickhouse (analytics bench): the ClickHouse at --url (in a database of its own,\n"
+                 "dropped afterwards), else a private clickhouse-server started for the run. --compare runs the\n"
+                 "analytics bench on the embedded store and then on ClickHouse and prints both and their ratio.\n"
                  "--eval (context bench): answer recall of the compressed context on generated multi-session\n"
                  "conversations at ratios 0.30 and 0.15, against the uncompressed ceiling and two baselines;\n"
                  "--eval-data FILE runs it on FILE's conversations instead (docs/context.md: the helix or LoCoMo\n"
@@ -56,12 +59,13 @@ int hx_cmd_bench(int argc, char **argv)
                                          {"topic", required_argument, 0, 't'},     {"eval", no_argument, 0, 'e'},
                                          {"eval-data", required_argument, 0, 'E'}, {"uri", required_argument, 0, 'u'},
                                          {"seconds", required_argument, 0, 's'}, {"compare-kcat", no_argument, 0, 'K'},
+                                         {"url", required_argument, 0, 'U'},       {"compare", no_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     hx_bench_opts_t o = {.fsync = HX_FSYNC_INTERVAL};
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:s:Ku:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:s:Ku:U:Ch", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -86,8 +90,9 @@ int hx_cmd_bench(int argc, char **argv)
         case 'd': o.data_dir = optarg; break;
         case 'b':
             if (strcmp(optarg, "embedded") && strcmp(optarg, "kafka") && strcmp(optarg, "mock") &&
-                strcmp(optarg, "neo4j")) {
-                fprintf(stderr, "helix bench: --backend must be embedded, kafka, mock (kafka bench) or neo4j (graph bench)\n");
+                strcmp(optarg, "neo4j") && strcmp(optarg, "clickhouse")) {
+                fprintf(stderr, "helix bench: --backend must be embedded, kafka, mock (kafka bench), neo4j (graph "
+                                "bench) or clickhouse (analytics bench)\n");
                 return 2;
             }
             o.backend = optarg;
@@ -105,6 +110,8 @@ int hx_cmd_bench(int argc, char **argv)
         case 'e': o.eval = 1; break;
         case 'E': o.eval = 1; o.eval_data = optarg; break;
         case 'u': o.uri = optarg; break;
+        case 'U': o.url = optarg; break;
+        case 'C': o.compare = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -134,7 +141,10 @@ int hx_cmd_bench(int argc, char **argv)
         found = 1;
         json_t *r = NULL;
         hx_err_t err = {0};
-        if (drivers[i].fn(&o, &r, &err)) {
+        int (*fn)(const hx_bench_opts_t *, json_t **, hx_err_t *) = drivers[i].fn;
+        if (o.compare && fn == hx_bench_analytics)
+            fn = hx_bench_analytics_compare;
+        if (fn(&o, &r, &err)) {
             fprintf(stderr, "helix bench %s: %s\n", drivers[i].name, err.msg);
             failed = 1;
         }

@@ -26,6 +26,7 @@ int hx_cmd_produce(int argc, char **argv);
 int hx_cmd_consume(int argc, char **argv);
 int hx_cmd_bench(int argc, char **argv);
 int hx_cmd_kafka_mock(int argc, char **argv);
+int hx_cmd_clickhouse_run(int argc, char **argv);
 int hx_cmd_replay(int argc, char **argv);
 int hx_cmd_lake(int argc, char **argv);
 int hx_cmd_job(int argc, char **argv);

@@ -14,6 +14,7 @@ static const hx_cmd_t commands[] = {
     {"kafka-mock", hx_cmd_kafka_mock, "host librdkafka's mock Kafka cluster on loopback"},
     {"lake", hx_cmd_lake, "list, print or delete data lake rows (Parquet)"},
     {"job", hx_cmd_job, "submit, list, watch or cancel batch jobs of a running server"},
+    {"clickhouse-run", hx_cmd_clickhouse_run, "run a private clickhouse-server on loopback"},
     {"bench", hx_cmd_bench, "measure performance against the DESIGN.md table"},
     {"config", hx_cmd_config, "check, show or document configuration"},
     {"version", hx_cmd_version, "print version information"},
@@ -23,7 +24,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: helix <command> [options]\n\nHelix is the big data layer of an LLM agent platform.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-16s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun `helix <command> --help` for the options of one command.\n");
 }
 
