@@ -1,5 +1,6 @@
 /* Shared pieces of the benchmark drivers: verdicts, the results table and
  * their working directories. */
+#include "bench/bench_int.h"
 #include "helix/hx_bench.h"
 #include "helix/hx_fs.h"
 
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,4 +74,12 @@ int hx_bench_run_tool(char *const argv[], const char *stdout_path, double *secs,
                           WIFEXITED(status) ? WEXITSTATUS(status) : -1, stdout_path ? "; its output is in " : "",
                           stdout_path ? stdout_path : "");
     return HX_OK;
+}
+
+double hx_bench_process_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }

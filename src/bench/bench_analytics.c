@@ -7,6 +7,7 @@
  * path) is checked against an exact computation over the generated rows:
  * counts exact, averages to 1e-9, quantiles within the sketch's bound. */
 #include "bench/bench_analytics_data.h"
+#include "bench/bench_int.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_metrics.h"
 
@@ -346,9 +347,11 @@ int hx_bench_analytics(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     if (!o->quiet)
         fprintf(stderr, "bench analytics: inserting in process (%s backend)\n", hx_analytics_backend(a));
     uint64_t ti = hx_mono_ns(), tack = 0;
+    double cpu0 = hx_bench_process_cpu();
     if ((rc = insert_all(a, &d, &tack, err)))
         goto done;
     double ins = (double)n / ((double)(hx_mono_ns() - ti) / 1e9);
+    double ins_cpu = (hx_bench_process_cpu() - cpu0) / ((double)n / 1e6);
     double ins_ack = (double)n / ((double)(tack - ti) / 1e9);
     hx_an_table_stats_t st;
     hx_analytics_table_stats(a, HX_AN_PROVIDER_METRICS, &st, NULL);
@@ -390,6 +393,7 @@ int hx_bench_analytics(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     json_object_set_new(res, "rows", json_integer((json_int_t)n));
     json_object_set_new(res, "insert_rows_per_sec", json_real(ins));
     json_object_set_new(res, "insert_ack_rows_per_sec", json_real(ins_ack));
+    json_object_set_new(res, "insert_cpu_s_per_mrow", json_real(ins_cpu));
     json_object_set_new(res, "query_a_p50_ms", json_real(qa.p50));
     json_object_set_new(res, "query_a_p95_ms", json_real(qa.p95));
     json_object_set_new(res, "query_b1_p50_ms", json_real(qb1.p50));
@@ -409,10 +413,12 @@ int hx_bench_analytics(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     json_object_set_new(res, "query_verdict",
                         json_string(hx_bench_verdict(fmax(qa.p95, fmax(qb1.p95, qb2.p95)), 50, 100, 0)));
     char v[96];
-    snprintf(v, sizeof v, "%.0f rows/s in process%s", ins, ins >= 2e6 ? "" : " (goal 2M missed)");
+    snprintf(v, sizeof v, "%.0f rows/s in process, %.2f CPU s/M rows%s", ins, ins_cpu,
+             ins >= 2e6 ? "" : " (goal 2M missed)");
     hx_bench_row("Analytics (ClickHouse)", "Insert, batches of 10K", v, ">50K rows/s", ">20K",
                  hx_bench_verdict(ins, 50000, 20000, 1));
-    snprintf(v, sizeof v, "%.0f rows/s HTTP, stored%s", http, http >= 1e6 ? "" : " (goal 1M missed)");
+    snprintf(v, sizeof v, "%.0f rows/s HTTP, stored, %.2f CPU s/M rows%s", http,
+             json_real_value(json_object_get(res, "http_cpu_s_per_mrow")), http >= 1e6 ? "" : " (goal 1M missed)");
     hx_bench_row("Analytics (ClickHouse)", "Insert, POST .../rows", v, ">50K rows/s", ">20K",
                  hx_bench_verdict(http, 50000, 20000, 1));
     row_ms("Query (a) 1 provider, 1 day/hour", &qa, 1);

@@ -5,6 +5,7 @@
  * rows / (first POST .. every row queryable), the way ClickHouse's number for
  * a TSV POST is. */
 #include "bench/bench_analytics_data.h"
+#include "bench/bench_int.h"
 #include "helix/hx_app.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_server.h"
@@ -155,6 +156,7 @@ int ba_http_insert(const hx_bench_opts_t *o, const ba_data_t *d, const char *dir
     client_t cl[CLIENTS];
     pthread_t th[CLIENTS];
     uint64_t t0 = hx_mono_ns();
+    double cpu0 = hx_bench_process_cpu();
     for (int i = 0; i < CLIENTS; i++) {
         cl[i] = (client_t){&b, i, hx_server_port(srv), 0, ""};
         pthread_create(&th[i], NULL, client_main, &cl[i]);
@@ -171,6 +173,7 @@ int ba_http_insert(const hx_bench_opts_t *o, const ba_data_t *d, const char *dir
     if (!failed)
         rc = hx_analytics_ingest_wait(app.analytics, 300000, err);
     uint64_t t_done = hx_mono_ns();
+    double cpu = hx_bench_process_cpu() - cpu0;
     if (rc)
         goto done;
     /* The transport lost and added nothing: count and token sum over the rows. */
@@ -189,6 +192,9 @@ int ba_http_insert(const hx_bench_opts_t *o, const ba_data_t *d, const char *dir
     hx_an_result_free(&r);
     json_object_set_new(out, "http_insert_rows_per_sec", json_real((double)d->n / ((double)(t_done - t0) / 1e9)));
     json_object_set_new(out, "http_ack_rows_per_sec", json_real((double)d->n / ((double)(t_ack - t0) / 1e9)));
+    /* Every thread of the process: the server, ingest, the clients and the
+     * other subsystems reading the same topic (the lake archiver). */
+    json_object_set_new(out, "http_cpu_s_per_mrow", json_real(cpu / ((double)d->n / 1e6)));
     json_object_set_new(out, "http_bodies", json_integer(BODIES));
     json_object_set_new(out, "http_clients", json_integer(CLIENTS));
 done:

@@ -18,7 +18,6 @@
 #include "helix/hx_topics.h"
 
 #include <math.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -212,16 +211,6 @@ static void data_free(data_t *d)
     free(d->doclen);
 }
 
-/* CPU seconds the whole process used so far (every thread): on a shared
- * machine the wall clock says how long it took, this says what it cost. */
-static double process_cpu(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-}
-
 static uint64_t thread_cpu_ns(void)
 {
     struct timespec t;
@@ -235,7 +224,7 @@ static uint64_t thread_cpu_ns(void)
 static int through_events(hx_broker_t *b, hx_graph_t *g, const hx_graph_op_t *ops, size_t n, double *sec,
                           double *cpu, hx_err_t *err)
 {
-    double c0 = process_cpu();
+    double c0 = hx_bench_process_cpu();
     hx_topic_info_t ti;
     int rc = hx_broker_topic_describe(b, HX_TOPIC_ENTITIES, &ti, err);
     if (rc)
@@ -265,7 +254,7 @@ static int through_events(hx_broker_t *b, hx_graph_t *g, const hx_graph_op_t *op
         hx_sleep_ms(1);
     }
     *sec = (double)(hx_mono_ns() - t0) / 1e9;
-    *cpu = process_cpu() - c0;
+    *cpu = hx_bench_process_cpu() - c0;
     return HX_OK;
 }
 

@@ -19,4 +19,8 @@ void hx_bench_conv_init(hx_bench_conv_t *c, uint64_t seed);
 /* The next message's content into buf (cap >= HX_BENCH_CONV_MSG_MAX), NUL-terminated; returns its length. */
 size_t hx_bench_conv_next(hx_bench_conv_t *c, char *buf, size_t cap);
 
+/* CPU seconds the whole process used so far (every thread): on a shared
+ * machine the wall clock says how long it took, this says what it cost. */
+double hx_bench_process_cpu(void);
+
 #endif
