@@ -181,9 +181,10 @@ int hx_analytics_health(hx_analytics_t *a, char *detail, size_t len)
  * column, since every row of every batch passes here. */
 static size_t out_of_range(const int64_t *v, size_t rows, int64_t lo, int64_t hi)
 {
-    int bad = 0;
+    /* One unsigned compare per value (v - lo > hi - lo), which vectorises. */
+    uint64_t bad = 0, span = (uint64_t)hi - (uint64_t)lo;
     for (size_t r = 0; r < rows; r++)
-        bad |= v[r] < lo || v[r] > hi;
+        bad |= (uint64_t)((uint64_t)v[r] - (uint64_t)lo > span);
     if (!bad)
         return rows;
     for (size_t r = 0; r < rows; r++)
@@ -212,9 +213,13 @@ int an_batch_check(const hx_an_batch_t *b, hx_err_t *err)
                                                            : INT64_MAX;
         switch (cd->type) {
         case HX_AN_T_FLOAT64: {
-            int bad = 0;
-            for (size_t k = 0; k < b->rows; k++)
-                bad |= !isfinite(col->f[k]);
+            /* NaN and infinities have every exponent bit set. */
+            uint64_t bad = 0;
+            for (size_t k = 0; k < b->rows; k++) {
+                uint64_t bits;
+                memcpy(&bits, &col->f[k], 8);
+                bad |= (uint64_t)((bits & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL);
+            }
             for (size_t k = 0; bad && k < b->rows; k++)
                 if (!isfinite(col->f[k]))
                     return hx_err_set(err, HX_EINVAL, "row %zu of %s: %s must be a finite number", k, d->name,
@@ -222,9 +227,10 @@ int an_batch_check(const hx_an_batch_t *b, hx_err_t *err)
             break;
         }
         case HX_AN_T_STRING: {
-            int bad = 0;
+            /* Offsets never decrease (and the tenant is never empty). */
+            uint32_t bad = 0, min_len = c == HX_AN_COL_TENANT;
             for (size_t k = 0; k < b->rows; k++)
-                bad |= col->off[k + 1] < col->off[k] || (c == HX_AN_COL_TENANT && col->off[k + 1] == col->off[k]);
+                bad |= (uint32_t)(col->off[k + 1] - col->off[k] < min_len) | (uint32_t)(col->off[k + 1] < col->off[k]);
             for (size_t k = 0; bad && k < b->rows; k++)
                 if (col->off[k + 1] <= col->off[k] && (c == HX_AN_COL_TENANT || col->off[k + 1] < col->off[k]))
                     return hx_err_set(err, HX_EINVAL, "row %zu of %s: %s", k, d->name,

@@ -185,8 +185,11 @@ struct an_store {
 void an_part_ref(an_part_t *p);
 void an_part_unref(an_part_t *p);
 /* A mem part from a batch (LC strings interned). Rows older than cutoff (TTL)
- * are dropped; *dropped counts them. NULL part when nothing is left. */
-int an_mempart_from_batch(an_table_t *t, const hx_an_batch_t *b, int64_t cutoff, an_part_t **out,
+ * are dropped; *dropped counts them. NULL part when nothing is left. sort:
+ * put the rows in ORDER BY order now (inserts: the inserting thread does it
+ * and the flush merges sorted runs); without it the part is only a source
+ * for one build (ingest), which sorts once. */
+int an_mempart_from_batch(an_table_t *t, const hx_an_batch_t *b, int64_t cutoff, int sort, an_part_t **out,
                           size_t *dropped, hx_err_t *err);
 /* Sorts a mem part's rows into ORDER BY order, so flushes merge sorted runs. */
 int an_part_sort(an_part_t *p);

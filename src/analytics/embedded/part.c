@@ -148,7 +148,7 @@ static int intern_column(an_dict_t *dict, const hx_an_col_t *bc, const uint32_t 
     return HX_OK;
 }
 
-int an_mempart_from_batch(an_table_t *t, const hx_an_batch_t *b, int64_t cutoff, an_part_t **out,
+int an_mempart_from_batch(an_table_t *t, const hx_an_batch_t *b, int64_t cutoff, int sort, an_part_t **out,
                           size_t *dropped, hx_err_t *err)
 {
     const hx_an_table_def_t *d = t->def;
@@ -247,7 +247,7 @@ int an_mempart_from_batch(an_table_t *t, const hx_an_batch_t *b, int64_t cutoff,
         p->bytes_mem += an_vec_bytes(&d->cols[c], v, n);
     }
     free(keep);
-    if (!rc)
+    if (!rc && sort)
         rc = an_part_sort(p);
     if (!rc)
         rc = an_part_compute_stats(p, 0);

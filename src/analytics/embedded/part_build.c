@@ -48,9 +48,29 @@ int an_partitions_of(an_part_t *const *src, size_t nsrc, int64_t **out, size_t *
                 return rc;
             }
         }
+        /* The months from the part's first row to its last with their ends,
+         * so a row's partition is a few compares, not a calendar conversion. */
+        int64_t ends[64];
+        int ids[64], nb = 0, covered = a == b;
+        for (int m = a; !covered && nb < 64;) {
+            int64_t lo, hi;
+            partition_bounds(m, &lo, &hi);
+            ids[nb] = m;
+            ends[nb++] = hi;
+            covered = m >= b;
+            m = an_partition_of(hi);
+        }
         int last = -1;
         for (size_t r = 0; r < (a == b ? 1 : p->rows); r++) {
-            int pt = a == b ? a : an_partition_of(ts->i[r]);
+            int pt = a;
+            if (a != b && covered) {
+                int k = 0;
+                while (k < nb - 1 && ts->i[r] >= ends[k])
+                    k++;
+                pt = ids[k];
+            } else if (a != b) {
+                pt = an_partition_of(ts->i[r]);
+            }
             if (pt == last)
                 continue;
             last = pt;
@@ -337,6 +357,11 @@ static int sort_rows(build_t *b, uint32_t **perm_out)
         return HX_ENOMEM;
     for (size_t i = 0; i < n; i++)
         perm[i] = (uint32_t)i;
+    if (b->sorted_runs && b->nsrc == 1) {
+        /* One sorted source (a TTL rewrite): its rows are in order already. */
+        *perm_out = perm;
+        return HX_OK;
+    }
     for (int k = 0; k < d->norder && !rc; k++) {
         int c = d->order_by[k];
         if (!(ranks[k] = malloc((n ? n : 1) * sizeof *ranks[k]))) {
@@ -416,56 +441,75 @@ static int sort_rows(build_t *b, uint32_t **perm_out)
     return HX_OK;
 }
 
+/* Copies the rows into p's columns in perm order: the row references are
+ * put in output order once, and each column reads through an array of its
+ * sources' vectors, so the inner loops are one indexed load and a store. */
 static int gather(build_t *b, an_part_t *p, const uint32_t *perm)
 {
     const hx_an_table_def_t *d = b->t->def;
-    size_t n = b->n;
-    for (int c = 0; c < d->ncols; c++) {
+    size_t n = b->n, ns = b->nsrc ? b->nsrc : 1;
+    rowref_t *ord = malloc((n ? n : 1) * sizeof *ord);
+    const void **base = malloc(ns * sizeof *base);
+    int rc = ord && base ? HX_OK : HX_ENOMEM;
+    for (size_t i = 0; i < n && !rc; i++)
+        ord[i] = b->rows[perm[i]];
+    for (int c = 0; c < d->ncols && !rc; c++) {
         an_vec_t *v = &p->v[c];
         const hx_an_column_def_t *cd = &d->cols[c];
         if (cd->type == HX_AN_T_FLOAT64) {
-            if (!(v->f = malloc((n ? n : 1) * sizeof *v->f)))
-                return HX_ENOMEM;
-            for (size_t i = 0; i < n; i++) {
-                const rowref_t *rr = &b->rows[perm[i]];
-                v->f[i] = b->cols[rr->src][c]->f[rr->row];
+            if (!(v->f = malloc((n ? n : 1) * sizeof *v->f))) {
+                rc = HX_ENOMEM;
+                break;
             }
+            for (size_t s = 0; s < b->nsrc; s++)
+                base[s] = b->cols[s][c]->f;
+            for (size_t i = 0; i < n; i++)
+                v->f[i] = ((const double *)base[ord[i].src])[ord[i].row];
         } else if (cd->type == HX_AN_T_STRING && cd->low_cardinality) {
-            if (!(v->code = malloc((n ? n : 1) * sizeof *v->code)))
-                return HX_ENOMEM;
-            for (size_t i = 0; i < n; i++) {
-                const rowref_t *rr = &b->rows[perm[i]];
-                v->code[i] = b->cols[rr->src][c]->code[rr->row];
+            if (!(v->code = malloc((n ? n : 1) * sizeof *v->code))) {
+                rc = HX_ENOMEM;
+                break;
             }
+            for (size_t s = 0; s < b->nsrc; s++)
+                base[s] = b->cols[s][c]->code;
+            for (size_t i = 0; i < n; i++)
+                v->code[i] = ((const uint32_t *)base[ord[i].src])[ord[i].row];
         } else if (cd->type == HX_AN_T_STRING) {
             size_t len = 0;
             for (size_t i = 0; i < n; i++) {
-                const an_vec_t *sv = b->cols[b->rows[i].src][c];
-                len += sv->off[b->rows[i].row + 1] - sv->off[b->rows[i].row];
+                const an_vec_t *sv = b->cols[ord[i].src][c];
+                len += sv->off[ord[i].row + 1] - sv->off[ord[i].row];
             }
-            if (len > UINT32_MAX)
-                return HX_ETOOBIG;
-            if (!(v->off = malloc((n + 1) * sizeof *v->off)) || !(v->str = malloc(len ? len : 1)))
-                return HX_ENOMEM;
+            if (len > UINT32_MAX) {
+                rc = HX_ETOOBIG;
+                break;
+            }
+            if (!(v->off = malloc((n + 1) * sizeof *v->off)) || !(v->str = malloc(len ? len : 1))) {
+                rc = HX_ENOMEM;
+                break;
+            }
             v->off[0] = 0;
             for (size_t i = 0; i < n; i++) {
-                const rowref_t *rr = &b->rows[perm[i]];
-                const an_vec_t *sv = b->cols[rr->src][c];
-                uint32_t a = sv->off[rr->row], l = sv->off[rr->row + 1] - a;
+                const an_vec_t *sv = b->cols[ord[i].src][c];
+                uint32_t a = sv->off[ord[i].row], l = sv->off[ord[i].row + 1] - a;
                 memcpy(v->str + v->off[i], sv->str + a, l);
                 v->off[i + 1] = v->off[i] + l;
             }
         } else {
-            if (!(v->i = malloc((n ? n : 1) * sizeof *v->i)))
-                return HX_ENOMEM;
-            for (size_t i = 0; i < n; i++) {
-                const rowref_t *rr = &b->rows[perm[i]];
-                v->i[i] = b->cols[rr->src][c]->i[rr->row];
+            if (!(v->i = malloc((n ? n : 1) * sizeof *v->i))) {
+                rc = HX_ENOMEM;
+                break;
             }
+            for (size_t s = 0; s < b->nsrc; s++)
+                base[s] = b->cols[s][c]->i;
+            for (size_t i = 0; i < n; i++)
+                v->i[i] = ((const int64_t *)base[ord[i].src])[ord[i].row];
         }
         p->bytes_mem += an_vec_bytes(cd, v, n);
     }
-    return HX_OK;
+    free(ord);
+    free(base);
+    return rc;
 }
 
 /* Statistics in local codes for LC columns (what the files and pruning use). */

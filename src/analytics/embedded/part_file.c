@@ -92,7 +92,19 @@ int an_part_write_built(an_part_t *p, uint32_t *const *lmap, const an_rollup_t *
     int rc = HX_OK;
     size_t ncols = (size_t)d->ncols;
     p->loc = calloc(p->ngran ? p->ngran * ncols : 1, sizeof *p->loc);
-    if (!p->loc) {
+    /* data.bin in one allocation (the raw size plus the codecs' worst-case
+     * growth), not a realloc copy per doubling. */
+    size_t raw_total = 0;
+    for (int c = 0; c < d->ncols; c++) {
+        const hx_an_column_def_t *cd = &d->cols[c];
+        if (cd->type == HX_AN_T_STRING)
+            raw_total += (p->rows + p->ngran) * 4 + (!is_lc(cd) && p->v[c].off ? p->v[c].off[p->rows] : 0);
+        else
+            raw_total += p->rows * (cd->type == HX_AN_T_FLOAT64 ? 8 : int_width(cd->type));
+    }
+    if (p->loc && hx_buf_reserve(&data, raw_total + raw_total / 128 + 64 * (p->ngran * ncols + 1)))
+        rc = HX_ENOMEM;
+    if (!p->loc || rc) {
         rc = hx_err_set(err, HX_ENOMEM, "out of memory writing a part");
         goto cleanup;
     }

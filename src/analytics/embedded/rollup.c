@@ -156,7 +156,7 @@ static int64_t entry(an_rollup_t *r, uint32_t tenant, int64_t t, const uint32_t 
         hx_an_measure_kind_t kind = def->measures[m].kind;
         if (kind == HX_AN_M_QUANTILES) {
             an_sketch_init(&r->ms[m][i]);
-        } else if (an_measure_is_int(def, m)) {
+        } else if (r->mi[m]) { /* grow_entries gave int measures mi, the others mf */
             r->mi[m][i] = kind == HX_AN_M_MIN ? INT64_MAX : kind == HX_AN_M_MAX ? INT64_MIN : 0;
         } else {
             r->mf[m][i] = kind == HX_AN_M_MIN ? INFINITY : kind == HX_AN_M_MAX ? -INFINITY : 0;
@@ -177,12 +177,35 @@ int an_rollup_add_rows(an_rollup_t *r, const an_vec_t *cols, size_t from, size_t
     int64_t b = def->bucket_s, last_t = INT64_MIN;
     uint32_t dims[HX_AN_ROLLUP_MAX_DIMS], last_dims[HX_AN_ROLLUP_MAX_DIMS], last_tenant = UINT32_MAX;
     int64_t idx = -1;
+    /* Each measure's kind and input column, looked up once, not per row. */
+    struct {
+        hx_an_measure_kind_t kind;
+        const double *f;
+        const int64_t *i;
+    } mr[HX_AN_ROLLUP_MAX_MEASURES];
+    const uint32_t *dcol[HX_AN_ROLLUP_MAX_DIMS];
+    for (int m = 0; m < def->nmeasures; m++) {
+        const hx_an_measure_def_t *md = &def->measures[m];
+        mr[m].kind = md->kind;
+        mr[m].f = NULL;
+        mr[m].i = NULL;
+        if (md->kind == HX_AN_M_COUNT)
+            continue;
+        if (td->cols[md->col].type == HX_AN_T_FLOAT64)
+            mr[m].f = cols[md->col].f;
+        else
+            mr[m].i = cols[md->col].i;
+    }
+    for (int d = 0; d < def->ndims; d++)
+        dcol[d] = cols[def->dims[d]].code;
+    const uint32_t *tenants = cols[HX_AN_COL_TENANT].code;
+    const int64_t *ts = cols[HX_AN_COL_TIMESTAMP].i;
     for (size_t row = from; row < to; row++) {
-        uint32_t tenant = cols[HX_AN_COL_TENANT].code[row];
-        int64_t t = hx_sql_floor_div(cols[HX_AN_COL_TIMESTAMP].i[row], b) * b;
+        uint32_t tenant = tenants[row];
+        int64_t t = hx_sql_floor_div(ts[row], b) * b;
         int same = idx >= 0 && tenant == last_tenant && t == last_t;
         for (int d = 0; d < def->ndims; d++) {
-            dims[d] = cols[def->dims[d]].code[row];
+            dims[d] = dcol[d][row];
             same = same && dims[d] == last_dims[d];
         }
         if (!same) {
@@ -193,34 +216,30 @@ int an_rollup_add_rows(an_rollup_t *r, const an_vec_t *cols, size_t from, size_t
             memcpy(last_dims, dims, sizeof dims);
         }
         for (int m = 0; m < def->nmeasures; m++) {
-            const hx_an_measure_def_t *md = &def->measures[m];
-            if (md->kind == HX_AN_M_COUNT) {
-                r->mi[m][idx]++;
-                continue;
-            }
-            int isf = td->cols[md->col].type == HX_AN_T_FLOAT64;
-            const an_vec_t *v = &cols[md->col];
-            switch (md->kind) {
+            const double *f = mr[m].f;
+            const int64_t *iv = mr[m].i;
+            switch (mr[m].kind) {
+            case HX_AN_M_COUNT: r->mi[m][idx]++; break;
             case HX_AN_M_SUM:
-                if (isf)
-                    r->mf[m][idx] += v->f[row];
+                if (f)
+                    r->mf[m][idx] += f[row];
                 else
-                    r->mi[m][idx] = (int64_t)((uint64_t)r->mi[m][idx] + (uint64_t)v->i[row]);
+                    r->mi[m][idx] = (int64_t)((uint64_t)r->mi[m][idx] + (uint64_t)iv[row]);
                 break;
             case HX_AN_M_MIN:
-                if (isf)
-                    r->mf[m][idx] = v->f[row] < r->mf[m][idx] ? v->f[row] : r->mf[m][idx];
+                if (f)
+                    r->mf[m][idx] = f[row] < r->mf[m][idx] ? f[row] : r->mf[m][idx];
                 else
-                    r->mi[m][idx] = v->i[row] < r->mi[m][idx] ? v->i[row] : r->mi[m][idx];
+                    r->mi[m][idx] = iv[row] < r->mi[m][idx] ? iv[row] : r->mi[m][idx];
                 break;
             case HX_AN_M_MAX:
-                if (isf)
-                    r->mf[m][idx] = v->f[row] > r->mf[m][idx] ? v->f[row] : r->mf[m][idx];
+                if (f)
+                    r->mf[m][idx] = f[row] > r->mf[m][idx] ? f[row] : r->mf[m][idx];
                 else
-                    r->mi[m][idx] = v->i[row] > r->mi[m][idx] ? v->i[row] : r->mi[m][idx];
+                    r->mi[m][idx] = iv[row] > r->mi[m][idx] ? iv[row] : r->mi[m][idx];
                 break;
             case HX_AN_M_QUANTILES:
-                if (an_sketch_add(&r->ms[m][idx], isf ? v->f[row] : (double)v->i[row]))
+                if (an_sketch_add(&r->ms[m][idx], f ? f[row] : (double)iv[row]))
                     return HX_ENOMEM;
                 break;
             default: break;

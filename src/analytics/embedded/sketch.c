@@ -38,7 +38,10 @@ static int cover(an_bstore_t *st, int32_t i, uint32_t len, size_t es)
 {
     if (st->n == 0) {
         if (st->cap < len) {
-            uint32_t cap = len < 16 ? 16 : len;
+            /* A store started by one value grows to the spread of the next
+             * few (typically tens of buckets): room for that now saves the
+             * reallocs, which cost more than the adds. */
+            uint32_t cap = len < 64 ? 64 : len;
             void *c = realloc(st->counts, cap * es);
             if (!c)
                 return -1;
@@ -226,6 +229,19 @@ size_t an_sketch_bytes(const an_sketch_t *s)
     return sizeof *s + (s->pos.cap + s->neg.cap) * sizeof(uint32_t);
 }
 
+static unsigned char *put_uv(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+/* The same varints hx_buf_put_uvarint writes, into room reserved once:
+ * a rollup part holds one sketch per entry, each with up to hundreds of
+ * (mostly zero) bucket counts. */
 static int store_encode(const an_bstore_t *st, hx_buf_t *out)
 {
     const uint32_t *c = st->counts;
@@ -234,11 +250,20 @@ static int store_encode(const an_bstore_t *st, hx_buf_t *out)
         a++;
     while (b > a && !c[b - 1])
         b--;
-    int rc = hx_buf_put_svarint(out, b > a ? st->lo + (int32_t)a : 0);
-    rc = rc ? rc : hx_buf_put_uvarint(out, b - a);
-    for (uint32_t k = a; k < b && !rc; k++)
-        rc = hx_buf_put_uvarint(out, c[k]);
-    return rc;
+    if (hx_buf_reserve(out, 20 + (size_t)(b - a) * 5))
+        return HX_ENOMEM;
+    int64_t lo = b > a ? st->lo + (int32_t)a : 0;
+    unsigned char *p = out->data + out->len;
+    p = put_uv(p, ((uint64_t)lo << 1) ^ (uint64_t)(lo >> 63));
+    p = put_uv(p, b - a);
+    for (uint32_t k = a; k < b; k++) {
+        if (c[k] < 0x80)
+            *p++ = (unsigned char)c[k];
+        else
+            p = put_uv(p, c[k]);
+    }
+    out->len = (size_t)(p - out->data);
+    return HX_OK;
 }
 
 int an_sketch_encode(const an_sketch_t *s, hx_buf_t *out)

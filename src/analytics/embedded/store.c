@@ -132,7 +132,7 @@ static int emb_insert(void *impl, const hx_an_batch_t *b, hx_err_t *err)
     an_part_t *p = NULL;
     size_t dropped = 0;
     int64_t now = s->now_override ? s->now_override : hx_now_ms() / 1000;
-    if ((rc = an_mempart_from_batch(t, b, an_ttl_cutoff(t, now), &p, &dropped, err)))
+    if ((rc = an_mempart_from_batch(t, b, an_ttl_cutoff(t, now), 1, &p, &dropped, err)))
         return rc;
     t->rows_expired += dropped;
     if (!p)
@@ -191,7 +191,7 @@ static int emb_ingest_commit(void *impl, hx_an_batch_t *const *batches, size_t n
     for (size_t i = 0; i < n && !rc; i++) {
         an_table_t *t = &s->tabs[batches[i]->table];
         size_t dropped = 0;
-        rc = an_mempart_from_batch(t, batches[i], an_ttl_cutoff(t, now), &mem[i], &dropped, err);
+        rc = an_mempart_from_batch(t, batches[i], an_ttl_cutoff(t, now), 0, &mem[i], &dropped, err);
         t->rows_expired += dropped;
     }
     for (int ti = 0; ti < HX_AN_NTABLES && !rc; ti++) {
