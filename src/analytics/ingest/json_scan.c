@@ -90,6 +90,19 @@ int js_string(js_t *j, const char **s, size_t *n)
         return -1;
     }
     const char *q = ++j->p;
+    /* Eight bytes at a time while none is a quote, a backslash, a control
+     * character or non-ASCII (any-byte tests: a hit may be a false alarm,
+     * never a miss); the byte loop below takes over from the first hit. */
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (j->end - q >= 8) {
+        uint64_t v, x, y;
+        memcpy(&v, q, 8);
+        x = v ^ (ones * '"');
+        y = v ^ (ones * '\\');
+        if ((((x - ones) & ~x) | ((y - ones) & ~y) | ((v - ones * 0x20) & ~v) | v) & highs)
+            break;
+        q += 8;
+    }
     /* Fast path: no escapes. */
     while (q < j->end) {
         unsigned char c = (unsigned char)*q;

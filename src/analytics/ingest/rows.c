@@ -84,6 +84,11 @@ typedef struct {
     const char *tenant;
     size_t tenant_len;
     int64_t ts;              /* default timestamp */
+    /* Rows of one body name their fields in one order: after field i
+     * (slot i + 1; slot 0 opens an object) the field that came next last
+     * time, tried before the table is searched. -1 = none yet. */
+    const field_t *hint_fields;
+    int8_t hint[33];
 } rp_t;
 
 /* "rows[17].participants[2]": formatted only when an error is reported. */
@@ -228,6 +233,11 @@ static int parse_object(rp_t *r, const field_t *fields, hx_an_batch_t *b, hx_an_
     b->cols[HX_AN_COL_TIMESTAMP].i[row] = r->ts;
     size_t part_from = parts ? parts->rows : 0, nparts = 0;
     uint32_t seen = 0;
+    int prev = -1;
+    if (r->hint_fields != fields) {
+        r->hint_fields = fields;
+        memset(r->hint, -1, sizeof r->hint);
+    }
     if (js_expect(&r->j, '{'))
         return syntax(r);
     js_ws(&r->j);
@@ -239,23 +249,24 @@ static int parse_object(rp_t *r, const field_t *fields, hx_an_batch_t *b, hx_an_
             size_t kn;
             if (js_string(&r->j, &k, &kn))
                 return syntax(r);
-            /* The key may live in the scratch a string value reuses: copy it. */
-            char key[64];
-            size_t kc = kn < sizeof key - 1 ? kn : sizeof key - 1;
-            memcpy(key, k, kc);
-            key[kc] = 0;
-            k = key;
             if (js_expect(&r->j, ':'))
                 return syntax(r);
-            int fi = -1;
-            for (int i = 0; kn && fields[i].name; i++)
+            /* k may point into scratch, which the value's string reuses:
+             * messages below name the matched field, not k. */
+            int fi = -1, h = r->hint[prev + 1];
+            if (h >= 0 && kn && !strncmp(fields[h].name, k, kn) && !fields[h].name[kn])
+                fi = h;
+            for (int i = 0; fi < 0 && kn && fields[i].name; i++)
                 if (fields[i].name[0] == k[0] && !strncmp(fields[i].name, k, kn) && !fields[i].name[kn]) {
                     fi = i;
                     break;
                 }
             if (fi < 0) {
                 if (r->strict) {
-                    char known[400];
+                    char key[64], known[400];
+                    size_t kc = kn < sizeof key - 1 ? kn : sizeof key - 1;
+                    memcpy(key, k, kc);
+                    key[kc] = 0;
                     known_list(fields, known, sizeof known);
                     return bad(r, ": unknown field '%s' (known: %s)", key, known);
                 }
@@ -263,7 +274,10 @@ static int parse_object(rp_t *r, const field_t *fields, hx_an_batch_t *b, hx_an_
                     return syntax(r);
                 goto next;
             }
+            r->hint[prev + 1] = (int8_t)fi;
+            prev = fi;
             const field_t *f = &fields[fi];
+            const char *key = f->name;
             if (seen & (1u << fi)) {
                 if (r->strict)
                     return bad(r, ": field '%s' appears twice", key, 0);
