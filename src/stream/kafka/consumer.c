@@ -62,6 +62,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
         np[i].topic = strdup(parts->elems[i].topic);
         np[i].partition = parts->elems[i].partition;
         np[i].next = parts->elems[i].offset >= 0 ? parts->elems[i].offset : -1;
+        np[i].seek_to = -1;
     }
     rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts);
     if (ae)
@@ -344,14 +345,34 @@ int kf_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *err
      * last commit, so handing them out here would duplicate them. */
     pthread_mutex_lock(&c->mu);
     size_t kept = 0;
+    rd_kafka_topic_partition_list_t *reseek = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (pos_find(c, rd_kafka_topic_name(ms[i]->rkt), ms[i]->partition))
+        kf_pos_t *p = pos_find(c, rd_kafka_topic_name(ms[i]->rkt), ms[i]->partition);
+        if (p && p->seek_to >= 0 && ms[i]->offset < p->seek_to) {
+            /* A reverted seek: skip its records and seek again once. */
+            if (!reseek)
+                reseek = rd_kafka_topic_partition_list_new(1);
+            if (!rd_kafka_topic_partition_list_find(reseek, p->topic, p->partition))
+                rd_kafka_topic_partition_list_add(reseek, p->topic, p->partition)->offset = p->seek_to;
+            p = NULL;
+        } else if (p) {
+            p->seek_to = -1;
+        }
+        if (p)
             ms[kept++] = ms[i];
         else
             rd_kafka_message_destroy(ms[i]);
     }
     n = kept;
     pthread_mutex_unlock(&c->mu);
+    if (reseek) {
+        rd_kafka_error_t *se = rd_kafka_seek_partitions(c->rk, reseek, KF_ADMIN_TIMEOUT_MS);
+        if (se) {
+            HX_DEBUG("kafka", "group %s: repeating a seek: %s", c->group, rd_kafka_error_string(se));
+            rd_kafka_error_destroy(se);
+        }
+        rd_kafka_topic_partition_list_destroy(reseek);
+    }
     if (!rc)
         rc = kf_fetch_build(ms, n, out, err);
     pthread_mutex_lock(&c->mu);
@@ -464,7 +485,7 @@ int kf_consumer_seek(void *cimpl, const char *topic, int32_t partition, int64_t 
     pthread_mutex_lock(&c->mu);
     kf_pos_t *p = pos_find(c, topic, partition);
     if (p)
-        p->next = offset;
+        p->next = p->seek_to = offset;
     pthread_mutex_unlock(&c->mu);
     return HX_OK;
 }

@@ -73,6 +73,10 @@ typedef struct kf_pos {
     char *topic;
     int32_t partition;
     int64_t next;             /* next offset poll returns; -1 unknown */
+    /* Set by a seek, cleared by the first record at or past it: librdkafka can
+     * revert a seek made while it still looks up the partition's start offset
+     * (librdkafka#2256), so records below it are stale and dropped. -1 none. */
+    int64_t seek_to;
 } kf_pos_t;
 
 typedef struct kf_consumer {
