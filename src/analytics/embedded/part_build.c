@@ -441,6 +441,24 @@ static int sort_rows(build_t *b, uint32_t **perm_out)
     return HX_OK;
 }
 
+/* One fixed-width column (es bytes a value) in output order, reading source
+ * s's values at base[s]. */
+static int gather_fixed(const build_t *b, const rowref_t *ord, const void *const *base, size_t es, void **out)
+{
+    size_t n = b->n;
+    unsigned char *dst = malloc((n ? n : 1) * es);
+    if (!dst)
+        return HX_ENOMEM;
+    if (es == 8)
+        for (size_t i = 0; i < n; i++)
+            memcpy(dst + i * 8, (const unsigned char *)base[ord[i].src] + (size_t)ord[i].row * 8, 8);
+    else
+        for (size_t i = 0; i < n; i++)
+            memcpy(dst + i * 4, (const unsigned char *)base[ord[i].src] + (size_t)ord[i].row * 4, 4);
+    *out = dst;
+    return HX_OK;
+}
+
 /* Copies the rows into p's columns in perm order: the row references are
  * put in output order once, and each column reads through an array of its
  * sources' vectors, so the inner loops are one indexed load and a store. */
@@ -456,25 +474,8 @@ static int gather(build_t *b, an_part_t *p, const uint32_t *perm)
     for (int c = 0; c < d->ncols && !rc; c++) {
         an_vec_t *v = &p->v[c];
         const hx_an_column_def_t *cd = &d->cols[c];
-        if (cd->type == HX_AN_T_FLOAT64) {
-            if (!(v->f = malloc((n ? n : 1) * sizeof *v->f))) {
-                rc = HX_ENOMEM;
-                break;
-            }
-            for (size_t s = 0; s < b->nsrc; s++)
-                base[s] = b->cols[s][c]->f;
-            for (size_t i = 0; i < n; i++)
-                v->f[i] = ((const double *)base[ord[i].src])[ord[i].row];
-        } else if (cd->type == HX_AN_T_STRING && cd->low_cardinality) {
-            if (!(v->code = malloc((n ? n : 1) * sizeof *v->code))) {
-                rc = HX_ENOMEM;
-                break;
-            }
-            for (size_t s = 0; s < b->nsrc; s++)
-                base[s] = b->cols[s][c]->code;
-            for (size_t i = 0; i < n; i++)
-                v->code[i] = ((const uint32_t *)base[ord[i].src])[ord[i].row];
-        } else if (cd->type == HX_AN_T_STRING) {
+        int lc = cd->type == HX_AN_T_STRING && cd->low_cardinality;
+        if (cd->type == HX_AN_T_STRING && !lc) {
             size_t len = 0;
             for (size_t i = 0; i < n; i++) {
                 const an_vec_t *sv = b->cols[ord[i].src][c];
@@ -496,14 +497,19 @@ static int gather(build_t *b, an_part_t *p, const uint32_t *perm)
                 v->off[i + 1] = v->off[i] + l;
             }
         } else {
-            if (!(v->i = malloc((n ? n : 1) * sizeof *v->i))) {
-                rc = HX_ENOMEM;
-                break;
-            }
             for (size_t s = 0; s < b->nsrc; s++)
-                base[s] = b->cols[s][c]->i;
-            for (size_t i = 0; i < n; i++)
-                v->i[i] = ((const int64_t *)base[ord[i].src])[ord[i].row];
+                base[s] = cd->type == HX_AN_T_FLOAT64 ? (const void *)b->cols[s][c]->f
+                          : lc                         ? (const void *)b->cols[s][c]->code
+                                                       : (const void *)b->cols[s][c]->i;
+            void *out = NULL;
+            if ((rc = gather_fixed(b, ord, base, lc ? 4 : 8, &out)))
+                break;
+            if (cd->type == HX_AN_T_FLOAT64)
+                v->f = out;
+            else if (lc)
+                v->code = out;
+            else
+                v->i = out;
         }
         p->bytes_mem += an_vec_bytes(cd, v, n);
     }
