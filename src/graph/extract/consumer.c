@@ -119,19 +119,31 @@ static void drop_records(xc_t *s)
     s->n_recs = 0;
 }
 
-/* Produces every record of the poll; retried by the caller on failure. */
+/* Produces every record of the poll in one call (one log append and one
+ * consumer wake-up per partition, not per source message); retried by the
+ * caller on failure. A retry may repeat records of a partly failed call:
+ * the graph consumer drops them by their hx-src / hx-src-seq headers. */
 static int produce_all(xc_t *s, hx_err_t *err)
 {
+    size_t total = 0;
+    for (size_t i = 0; i < s->n_recs; i++)
+        total += s->recs[i].n;
+    if (!total)
+        return HX_OK;
+    hx_msg_t *msgs = malloc(total * sizeof *msgs);
+    if (!msgs)
+        return hx_err_set(err, HX_ENOMEM, "out of memory producing graph events");
+    size_t k = 0;
     for (size_t i = 0; i < s->n_recs; i++) {
-        if (!s->recs[i].n)
-            continue;
-        int rc = hx_broker_produce(s->g->broker, s->recs[i].msgs, s->recs[i].n, NULL, err);
-        if (rc)
-            return rc;
-        atomic_fetch_add(&s->g->prog.events_produced, s->recs[i].n);
-        /* produced: a retry must not send these again */
-        hx_graph_records_free(&s->recs[i]);
+        memcpy(msgs + k, s->recs[i].msgs, s->recs[i].n * sizeof *msgs);
+        k += s->recs[i].n;
     }
+    int rc = hx_broker_produce(s->g->broker, msgs, total, NULL, err);
+    free(msgs);
+    if (rc)
+        return rc;
+    atomic_fetch_add(&s->g->prog.events_produced, total);
+    drop_records(s); /* produced: a retry must not send these again */
     return HX_OK;
 }
 
