@@ -25,6 +25,8 @@ typedef struct {
     size_t n_recs, cap_recs;
     int64_t newest_ts;
     uint64_t messages;
+    xt_memop_t *memops;          /* the record's memories read from text: ops point into them until emitted */
+    size_t n_memops;
 } xc_t;
 
 static void set_status(hx_graph_t *g, int failing, const char *msg)
@@ -112,6 +114,25 @@ static int from_memory(xc_t *s, const hx_envelope_t *e, hx_graph_ops_t *ops, hx_
     return HX_OK;
 }
 
+/* from_memory on the delta's text (memtext.c), without a jansson tree.
+ * *unread: the reader refused the text and added nothing; the caller takes
+ * the jansson path. */
+static int from_memory_text(xc_t *s, const hx_envelope_t *e, const char *text, size_t len, hx_graph_ops_t *ops,
+                            int *unread, hx_err_t *err)
+{
+    int rc = xt_memory_text(text, len, &s->memops, &s->n_memops);
+    *unread = rc == HX_EINVAL;
+    if (rc)
+        return rc == HX_ENOMEM ? hx_err_set(err, rc, "out of memory reading a memory delta") : HX_OK;
+    for (size_t i = 0; i < s->n_memops && !rc; i++) {
+        const xt_memop_t *mo = &s->memops[i];
+        hx_graph_message_t msg = {.tenant = mo->tenant, .user_id = mo->user, .content = mo->content, .ts_ms = e->ts};
+        s->messages++;
+        rc = hx_graph_extract_message(s->x, &msg, ops, err);
+    }
+    return rc;
+}
+
 static void drop_records(xc_t *s)
 {
     for (size_t i = 0; i < s->n_recs; i++)
@@ -191,15 +212,35 @@ void *hx_graph_extract_main(void *arg)
             const hx_msg_t *m = &f.msgs[i];
             hx_envelope_t e;
             hx_envelope_init(&e);
-            if (hx_envelope_decode(m->value, m->value_len, &e, &err)) {
+            const char *data;
+            size_t data_len;
+            int conv = !strcmp(m->topic, HX_TOPIC_CONVERSATIONS);
+            json_error_t je;
+            hx_graph_ops_t ops = {0};
+            /* A memory delta is read from its text; what that reader refuses,
+             * and every message, is parsed by jansson. */
+            int decoded = hx_envelope_decode_raw(m->value, m->value_len, &e, &data, &data_len, &err) == 0,
+                unread = 1;
+            if (decoded && !conv) {
+                if (strcmp(e.type, HX_EV_MEMORY_DELTA))
+                    unread = 0; /* nothing to extract */
+                else
+                    rc = from_memory_text(&s, &e, data, data_len, &ops, &unread, &err);
+            }
+            if (decoded && unread &&
+                !(e.data = json_loadb(data, data_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
+                snprintf(err.msg, sizeof err.msg, "data: %s", je.text);
+                decoded = 0;
+            }
+            if (!decoded) {
                 if (bad++ < 20)
                     HX_WARN("graph", "%s/%d@%" PRId64 ": not an envelope (%s); not extracted", m->topic,
                             m->partition, m->offset, err.msg);
+                hx_envelope_free(&e);
                 continue;
             }
-            hx_graph_ops_t ops = {0};
-            rc = !strcmp(m->topic, HX_TOPIC_CONVERSATIONS) ? from_message(&s, &e, &ops, &err)
-                                                           : from_memory(&s, &e, &ops, &err);
+            if (unread)
+                rc = conv ? from_message(&s, &e, &ops, &err) : from_memory(&s, &e, &ops, &err);
             if (!rc)
                 rc = emit(&s, m, &ops, &err);
             if (rc == HX_EINVAL) { /* e.g. a conversation id too long for a node name: skip it, loudly */
@@ -211,6 +252,9 @@ void *hx_graph_extract_main(void *arg)
             if (e.ts > s.newest_ts)
                 s.newest_ts = e.ts;
             hx_graph_ops_free(&ops);
+            xt_memops_free(s.memops, s.n_memops);
+            s.memops = NULL;
+            s.n_memops = 0;
             hx_envelope_free(&e);
         }
         /* Until the events are acknowledged the offsets stay where they were. */

@@ -107,4 +107,15 @@ typedef struct xents {
 int xx_extract(const hx_graph_extractor_t *x, const char *text, size_t len, xents_t *out);
 void xx_free(xents_t *e);
 
+/* memtext.c: the live memories of a memory.delta's data text, for
+ * extraction (tenant, user id or NULL, newest live content; deleted states
+ * are left out). HX_EINVAL when the text is not one this reader takes: the
+ * caller parses it with jansson instead. */
+typedef struct xt_memop {
+    char *tenant, *user, *content;
+} xt_memop_t;
+
+int xt_memory_text(const char *text, size_t len, xt_memop_t **out, size_t *n);
+void xt_memops_free(xt_memop_t *ops, size_t n);
+
 #endif
