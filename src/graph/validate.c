@@ -172,6 +172,23 @@ static int kind_of(const json_t *v)
     return 0;
 }
 
+/* At least the length of v's compact JSON: a string escapes to at most 6
+ * bytes per byte, a number to at most 40, and the loop below has checked
+ * the shape (primitives or arrays of them). */
+static size_t text_bound(const json_t *v)
+{
+    if (json_is_string(v))
+        return 6 * json_string_length(v) + 2;
+    if (json_is_array(v)) {
+        size_t n = 2, i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+            n += text_bound(x) + 1;
+        return n;
+    }
+    return 40;
+}
+
 int hx_graph_props_validate(const json_t *props, const char *what, hx_err_t *err)
 {
     if (!props)
@@ -208,6 +225,13 @@ int hx_graph_props_validate(const json_t *props, const char *what, hx_err_t *err
             kind = kx;
         }
     }
+    /* Serializing to measure is only needed when a bound of the size can
+     * exceed the limit (every graph event's ops pass here, twice). */
+    size_t bound = 2;
+    json_object_foreach((json_t *)props, k, v)
+        bound += 6 * strlen(k) + 3 + text_bound(v) + 1;
+    if (bound <= HX_GRAPH_PROPS_BYTES)
+        return HX_OK;
     char *text = json_dumps(props, JSON_COMPACT);
     size_t n = text ? strlen(text) : 0;
     free(text);
