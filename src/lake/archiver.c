@@ -317,6 +317,7 @@ static int connect(lake_archiver_t *a)
         hx_consumer_opts_defaults(&co);
         co.auto_offset_reset = HX_RESET_EARLIEST;
         co.client_id = "helix-lake-archiver";
+        co.fetch_wait_ms = 5; /* rows are buffered for lake.flush_ms anyway: read in batches */
         /* Short: a shutdown while the cluster is gone waits about this long to leave the group. */
         co.session_timeout_ms = 6000;
         hx_err_t err = {0};

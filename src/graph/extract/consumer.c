@@ -174,6 +174,7 @@ static int open_consumer(xc_t *s, hx_err_t *err)
     hx_consumer_opts_defaults(&co);
     co.auto_offset_reset = HX_RESET_EARLIEST;
     co.max_poll_records = 200;
+    co.fetch_wait_ms = 5; /* extraction is asynchronous: one produce and commit per batch, not per message */
     co.session_timeout_ms = 6000;
     co.client_id = s->g->node_id[0] ? s->g->node_id : "helix-graph-extract";
     const char *topics[] = {HX_TOPIC_CONVERSATIONS, HX_TOPIC_MEMORY_EVENTS};

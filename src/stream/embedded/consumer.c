@@ -210,6 +210,18 @@ int emb_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *er
             break;
         }
     }
+    if (!rc && c->opts.fetch_wait_ms > 0 && emb_stage_count(s) > 0 &&
+        (int)emb_stage_count(s) < c->opts.max_poll_records) {
+        /* Asleep here the poller is no waiter: appends meanwhile wake no one. */
+        hx_sleep_ms(c->opts.fetch_wait_ms);
+        /* From the assignment the records so far came from. A failure
+         * leaves its partition's position alone and still returns those
+         * records; the next poll meets it again. */
+        hx_err_t ignore;
+        pthread_mutex_lock(&b->mu);
+        (void)read_once(c, s, &ignore);
+        pthread_mutex_unlock(&b->mu);
+    }
     if (!rc)
         rc = emb_stage_finish(s, out, err);
     emb_stage_free(s);
