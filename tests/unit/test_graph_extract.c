@@ -302,6 +302,27 @@ static void test_memory_delta_text(void)
     }
 }
 
+static void test_message_text(void)
+{
+    const char *d = "{\"message_id\":\"m1\",\"role\":\"user\",\"content\":\"Alice \\\"Al\\\" uses Rust\","
+                    "\"meta\":{\"content\":1},\"user_id\":7,\"created_at\":1714557600123}";
+    xt_msg_t m;
+    CHECK_INT(xt_message_text(d, strlen(d), &m), 0);
+    CHECK_STR(m.content, "Alice \"Al\" uses Rust");
+    CHECK_STR(m.role, "user");
+    CHECK(m.user == NULL);
+    CHECK(m.created_at == 1714557600123LL);
+    xt_msg_free(&m);
+    const char *r = "{\"content\":\"a\",\"created_at\":1.5}";
+    CHECK_INT(xt_message_text(r, strlen(r), &m), 0);
+    CHECK(m.created_at == 0);
+    xt_msg_free(&m);
+    const char *dup = "{\"content\":\"a\",\"content\":\"b\"}";
+    CHECK_INT(xt_message_text(dup, strlen(dup), &m), HX_EINVAL);
+    const char *bad = "{\"content\":\"a\",}";
+    CHECK_INT(xt_message_text(bad, strlen(bad), &m), HX_EINVAL);
+}
+
 int main(void)
 {
     hx_err_t e = {0};
@@ -314,6 +335,7 @@ int main(void)
     RUN(test_message_ops);
     RUN(test_limits);
     RUN(test_memory_delta_text);
+    RUN(test_message_text);
     hx_graph_extractor_free(x);
     return HX_TEST_DONE();
 }

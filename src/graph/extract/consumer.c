@@ -25,8 +25,10 @@ typedef struct {
     size_t n_recs, cap_recs;
     int64_t newest_ts;
     uint64_t messages;
-    xt_memop_t *memops;          /* the record's memories read from text: ops point into them until emitted */
+    /* what a record's text gave (srctext.c): its ops point into these until emitted */
+    xt_memop_t *memops;
     size_t n_memops;
+    xt_msg_t msg;
 } xc_t;
 
 static void set_status(hx_graph_t *g, int failing, const char *msg)
@@ -114,7 +116,7 @@ static int from_memory(xc_t *s, const hx_envelope_t *e, hx_graph_ops_t *ops, hx_
     return HX_OK;
 }
 
-/* from_memory on the delta's text (memtext.c), without a jansson tree.
+/* from_memory on the delta's text (srctext.c), without a jansson tree.
  * *unread: the reader refused the text and added nothing; the caller takes
  * the jansson path. */
 static int from_memory_text(xc_t *s, const hx_envelope_t *e, const char *text, size_t len, hx_graph_ops_t *ops,
@@ -131,6 +133,27 @@ static int from_memory_text(xc_t *s, const hx_envelope_t *e, const char *text, s
         rc = hx_graph_extract_message(s->x, &msg, ops, err);
     }
     return rc;
+}
+
+/* from_message on the message's text; *unread as for from_memory_text. */
+static int from_message_text(xc_t *s, const hx_envelope_t *e, const char *text, size_t len, int *unread,
+                             hx_graph_ops_t *ops, hx_err_t *err)
+{
+    *unread = 0;
+    if (strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_ADDED))
+        return HX_OK;
+    int rc = xt_message_text(text, len, &s->msg);
+    *unread = rc == HX_EINVAL;
+    if (rc)
+        return rc == HX_ENOMEM ? hx_err_set(err, rc, "out of memory reading a message") : HX_OK;
+    const xt_msg_t *t = &s->msg;
+    if (!t->content || (t->role && !strcmp(t->role, "tool")))
+        return HX_OK;
+    hx_graph_message_t msg = {.tenant = e->tenant, .conversation_id = e->key[0] ? e->key : NULL,
+                              .user_id = t->user, .content = t->content,
+                              .ts_ms = t->created_at > 0 ? t->created_at : e->ts};
+    s->messages++;
+    return hx_graph_extract_message(s->x, &msg, ops, err);
 }
 
 static void drop_records(xc_t *s)
@@ -218,11 +241,13 @@ void *hx_graph_extract_main(void *arg)
             int conv = !strcmp(m->topic, HX_TOPIC_CONVERSATIONS);
             json_error_t je;
             hx_graph_ops_t ops = {0};
-            /* A memory delta is read from its text; what that reader refuses,
-             * and every message, is parsed by jansson. */
+            /* Messages and memory deltas are read from their text; what
+             * that reader refuses is parsed by jansson. */
             int decoded = hx_envelope_decode_raw(m->value, m->value_len, &e, &data, &data_len, &err) == 0,
                 unread = 1;
-            if (decoded && !conv) {
+            if (decoded && conv) {
+                rc = from_message_text(&s, &e, data, data_len, &unread, &ops, &err);
+            } else if (decoded) {
                 if (strcmp(e.type, HX_EV_MEMORY_DELTA))
                     unread = 0; /* nothing to extract */
                 else
@@ -256,6 +281,7 @@ void *hx_graph_extract_main(void *arg)
             xt_memops_free(s.memops, s.n_memops);
             s.memops = NULL;
             s.n_memops = 0;
+            xt_msg_free(&s.msg);
             hx_envelope_free(&e);
         }
         /* Until the events are acknowledged the offsets stay where they were. */

@@ -1,10 +1,12 @@
-/* What extraction needs of a memory.delta, read from its data text with
- * hx_json_read: per op of {"ops":[{"d":state,...},...]} the state's tenant,
- * its newest live content ("content":{"live":[[hlc,node,value],...]}),
- * the user of its identity ("ident":[hlc,node,{"user_id":...}]) and whether
- * it is deleted ("del"). The deltas are the memory engine's canonical text
- * (crdt_text.c) and arrive once per memory write; building a jansson tree
- * of the whole state for these four fields was 40% of the extractor. */
+/* What extraction needs of its source records, read from their data text
+ * with hx_json_read instead of a jansson tree of the whole data:
+ * - a memory.delta: per op of {"ops":[{"d":state,...},...]} the state's
+ *   tenant, its newest live content ("content":{"live":[[hlc,node,value],
+ *   ...]}), the user of its identity ("ident":[hlc,node,{"user_id":...}])
+ *   and whether it is deleted ("del"). The deltas are the memory engine's
+ *   canonical text (crdt_text.c), once per memory write; parsing the whole
+ *   CRDT state for these four fields was 40% of the extractor.
+ * - a conversation message: content, role, user_id, created_at. */
 #include "graph/extract/extract.h"
 #include "helix/hx_json_read.h"
 
@@ -295,4 +297,62 @@ int xt_memory_text(const char *text, size_t len, xt_memop_t **out, size_t *n)
     *out = oc.ops;
     *n = oc.n;
     return HX_OK;
+}
+
+/* ---- conversation messages ---- */
+
+typedef struct {
+    xt_msg_t *m;
+    unsigned seen;
+} msg_ctx_t;
+
+static int msg_member(hx_jr_t *r, const char *key, void *ctx)
+{
+    msg_ctx_t *mc = ctx;
+    static const char *const keys[] = {"content", "role", "user_id", "created_at"};
+    int i = 0;
+    while (i < 4 && strcmp(key, keys[i]))
+        i++;
+    if (i == 4)
+        return skip_value(r);
+    if (mc->seen & 1u << i)
+        return HX_EINVAL; /* jansson's duplicate check decides */
+    mc->seen |= 1u << i;
+    if (i == 3) {
+        char c = hx_jr_peek(r);
+        if (c != '-' && (c < '0' || c > '9'))
+            return skip_value(r);
+        long long v;
+        int is_int;
+        if (int_value(r, &v, &is_int))
+            return HX_EINVAL;
+        mc->m->created_at = is_int ? v : 0;
+        return HX_OK;
+    }
+    char **dst = i == 0 ? &mc->m->content : i == 1 ? &mc->m->role : &mc->m->user;
+    return hx_jr_peek(r) == '"' ? take_str(r, dst) : skip_value(r);
+}
+
+void xt_msg_free(xt_msg_t *m)
+{
+    free(m->content);
+    free(m->role);
+    free(m->user);
+    memset(m, 0, sizeof *m);
+}
+
+int xt_message_text(const char *text, size_t len, xt_msg_t *m)
+{
+    memset(m, 0, sizeof *m);
+    hx_jr_t r;
+    hx_jr_init(&r, text, len);
+    msg_ctx_t mc = {m, 0};
+    int rc = hx_jr_peek(&r) == '{' ? each_member(&r, msg_member, &mc) : skip_value(&r);
+    hx_jr_ws(&r);
+    if (!rc && r.pos != len)
+        rc = HX_EINVAL;
+    hx_jr_free(&r);
+    if (rc)
+        xt_msg_free(m);
+    return rc == HX_ENOMEM ? HX_ENOMEM : rc ? HX_EINVAL : HX_OK;
 }
