@@ -263,10 +263,24 @@ static int id_check(const char *id, const char *what, const char *field, hx_err_
     return HX_OK;
 }
 
+static int op_check(const hx_graph_op_t *op, const char *what, hx_err_t *err);
+
 int hx_graph_op_validate(const hx_graph_op_t *op, const char *prefix, hx_err_t *err)
 {
+    /* Every op of every graph event passes here: the message prefix is only
+     * formatted for an op that fails (the check is pure, so it runs again). */
+    if (!prefix || !prefix[0])
+        return op_check(op, "", err);
+    hx_err_t ignore;
+    if (op_check(op, "", &ignore) == HX_OK)
+        return HX_OK;
     char what[96];
-    snprintf(what, sizeof what, "%s%s", prefix ? prefix : "", prefix && prefix[0] ? "." : "");
+    snprintf(what, sizeof what, "%s.", prefix);
+    return op_check(op, what, err);
+}
+
+static int op_check(const hx_graph_op_t *op, const char *what, hx_err_t *err)
+{
     int rc;
     if (!hx_graph_tenant_valid(op->tenant))
         return hx_err_set(err, HX_EINVAL, "%stenant must be 1-%d characters of [A-Za-z0-9._-]", what,
