@@ -278,21 +278,29 @@ void xt_memops_free(xt_memop_t *ops, size_t n)
     free(ops);
 }
 
-int xt_memory_text(const char *text, size_t len, xt_memop_t **out, size_t *n)
+/* All of text as one JSON value, fn called for the members of an object
+ * (anything else is checked and has none): HX_EINVAL when it is not. */
+static int read_text(const char *text, size_t len, member_fn fn, void *ctx)
 {
     hx_jr_t r;
     hx_jr_init(&r, text, len);
-    ops_ctx_t oc = {0};
-    int rc = hx_jr_peek(&r) == '{' ? each_member(&r, top_member, &oc) : skip_value(&r);
+    int rc = hx_jr_peek(&r) == '{' ? each_member(&r, fn, ctx) : skip_value(&r);
     hx_jr_ws(&r);
     if (!rc && r.pos != len)
         rc = HX_EINVAL;
     hx_jr_free(&r);
+    return rc == HX_ENOMEM ? HX_ENOMEM : rc ? HX_EINVAL : HX_OK;
+}
+
+int xt_memory_text(const char *text, size_t len, xt_memop_t **out, size_t *n)
+{
+    ops_ctx_t oc = {0};
+    int rc = read_text(text, len, top_member, &oc);
     if (rc) {
         xt_memops_free(oc.ops, oc.n);
         *out = NULL;
         *n = 0;
-        return rc == HX_ENOMEM ? HX_ENOMEM : HX_EINVAL;
+        return rc;
     }
     *out = oc.ops;
     *n = oc.n;
@@ -344,15 +352,9 @@ void xt_msg_free(xt_msg_t *m)
 int xt_message_text(const char *text, size_t len, xt_msg_t *m)
 {
     memset(m, 0, sizeof *m);
-    hx_jr_t r;
-    hx_jr_init(&r, text, len);
     msg_ctx_t mc = {m, 0};
-    int rc = hx_jr_peek(&r) == '{' ? each_member(&r, msg_member, &mc) : skip_value(&r);
-    hx_jr_ws(&r);
-    if (!rc && r.pos != len)
-        rc = HX_EINVAL;
-    hx_jr_free(&r);
+    int rc = read_text(text, len, msg_member, &mc);
     if (rc)
         xt_msg_free(m);
-    return rc == HX_ENOMEM ? HX_ENOMEM : rc ? HX_EINVAL : HX_OK;
+    return rc;
 }
