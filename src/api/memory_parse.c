@@ -139,6 +139,17 @@ int hx_api_memory_create_json(hx_memory_t *m, const char *tenant, const json_t *
     return rc;
 }
 
+int hx_api_memory_create_text(hx_memory_t *m, const char *tenant, const json_t *body, hx_buf_t *out, hx_err_t *err)
+{
+    hx_memory_write_t w;
+    int rc = hx_api_memory_write_parse(body, &w, err);
+    if (rc)
+        return rc;
+    rc = hx_memory_create_text(m, tenant, &w, out, err);
+    hx_api_memory_write_free(&w);
+    return rc;
+}
+
 int hx_api_memory_update_json(hx_memory_t *m, const char *tenant, const char *id, const json_t *patch, json_t **out,
                               hx_err_t *err)
 {
