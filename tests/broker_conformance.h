@@ -406,6 +406,12 @@ static void test_seek_one_partition(void)
     int want_ok = 1;
     for (int v = 0; v < 30; v++)
         want_ok &= seen[v] == ((v < 4 || (v >= 10 && v < 17)) ? 0 : 1);
+    if (!want_ok) {
+        fprintf(stderr, "seen (value: times):");
+        for (int v = 0; v < 30; v++)
+            fprintf(stderr, " %d:%d", v, seen[v]);
+        fprintf(stderr, "\n");
+    }
     CHECK(want_ok);
     hx_consumer_close(c);
     hx_broker_close(b);

@@ -2,7 +2,11 @@
  * assignment, manual commits only. A new consumer waits for its first
  * assignment and pins "latest" to the high watermark at that moment, so
  * records produced after hx_consumer_new returns are seen, as on the
- * embedded log. */
+ * embedded log. "latest" is ours, not librdkafka's: its reset is asked for
+ * earliest and partitions without a committed offset are held until pinned,
+ * because a reset to END that librdkafka restarts after the pin (an outdated
+ * offset reply) would skip the records produced in between; a restart to
+ * BEGINNING only delivers records below the pin, which are dropped. */
 #include "stream/kafka/kafka.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_logger.h"
@@ -47,6 +51,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
 {
     kf_consumer_t *c = opaque;
     if (e != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        HX_DEBUG("kafka", "group %s: %d partition(s) revoked", c->group, parts ? parts->cnt : 0);
         rd_kafka_assign(rk, NULL);
         pthread_mutex_lock(&c->mu);
         pos_clear(c);
@@ -62,15 +67,19 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
         np[i].topic = strdup(parts->elems[i].topic);
         np[i].partition = parts->elems[i].partition;
         np[i].next = parts->elems[i].offset >= 0 ? parts->elems[i].offset : -1;
+        np[i].held = np[i].next < 0 && c->opts.auto_offset_reset == HX_RESET_LATEST;
     }
     rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts);
     if (ae)
         HX_ERROR("kafka", "group %s: assigning %d partition(s) failed: %s", c->group, parts->cnt, rd_kafka_err2str(ae));
+    if (c->assigned_once)
+        HX_INFO("kafka", "group %s: rebalance assigned %d partition(s)", c->group, parts->cnt);
     pthread_mutex_lock(&c->mu);
     pos_clear(c);
     c->pos = np;
     c->n_pos = np ? (size_t)parts->cnt : 0;
     c->assigned_once = 1;
+    c->pin_pending = c->opts.auto_offset_reset == HX_RESET_LATEST;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -143,8 +152,7 @@ static int make_handle(kf_consumer_t *c, const char *client_id, hx_err_t *err)
     if (rc || (rc = kf_conf_set(conf, "group.id", c->group, err)) ||
         (rc = kf_conf_set(conf, "enable.auto.commit", "false", err)) ||
         (rc = kf_conf_set(conf, "enable.auto.offset.store", "false", err)) ||
-        (rc = kf_conf_set(conf, "auto.offset.reset",
-                          c->opts.auto_offset_reset == HX_RESET_LATEST ? "latest" : "earliest", err)) ||
+        (rc = kf_conf_set(conf, "auto.offset.reset", "earliest", err)) || /* latest: see the top */
         (rc = kf_conf_set(conf, "session.timeout.ms", st, err)) ||
         (rc = kf_conf_set(conf, "heartbeat.interval.ms", hb, err)) ||
         (rc = kf_conf_set(conf, "partition.assignment.strategy", "range", err)) ||
@@ -190,7 +198,6 @@ static rd_kafka_resp_err_t pin_latest(kf_consumer_t *c)
         rd_kafka_topic_partition_list_add(l, c->pos[i].topic, c->pos[i].partition);
     pthread_mutex_unlock(&c->mu);
     rd_kafka_resp_err_t e = l->cnt ? rd_kafka_committed(c->rk, l, KF_ADMIN_TIMEOUT_MS) : RD_KAFKA_RESP_ERR_NO_ERROR;
-    int changed = 0;
     for (int i = 0; !e && i < l->cnt; i++) {
         int64_t lo, hi;
         if (l->elems[i].offset >= 0)
@@ -198,15 +205,24 @@ static rd_kafka_resp_err_t pin_latest(kf_consumer_t *c)
         if (kf_watermarks(c->k, l->elems[i].topic, l->elems[i].partition, &lo, &hi, NULL))
             e = RD_KAFKA_RESP_ERR__TIMED_OUT;
         l->elems[i].offset = hi;
-        changed = 1;
     }
-    if (!e && changed && !(e = rd_kafka_assign(c->rk, l))) {
+    /* Every partition is re-assigned at an explicit offset (the committed
+     * one, else the high watermark): the assignment of the rebalance started
+     * librdkafka's own lookup, which must not decide where reading starts. */
+    if (!e && l->cnt && !(e = rd_kafka_assign(c->rk, l))) {
         pthread_mutex_lock(&c->mu);
         for (int i = 0; i < l->cnt; i++) {
             kf_pos_t *p = pos_find(c, l->elems[i].topic, l->elems[i].partition);
-            if (p && l->elems[i].offset >= 0)
+            if (p && l->elems[i].offset >= 0) {
                 p->next = l->elems[i].offset;
+                p->held = 0;
+            }
         }
+        c->pin_pending = 0;
+        pthread_mutex_unlock(&c->mu);
+    } else if (!e) {
+        pthread_mutex_lock(&c->mu);
+        c->pin_pending = 0;
         pthread_mutex_unlock(&c->mu);
     }
     rd_kafka_topic_partition_list_destroy(l);
@@ -304,6 +320,16 @@ int kf_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *err
 {
     kf_consumer_t *c = cimpl;
     memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&c->mu);
+    int pin = c->pin_pending;
+    pthread_mutex_unlock(&c->mu);
+    if (pin) {
+        /* A rebalance gave this "latest" consumer partitions with no
+         * committed offset; until they are pinned their records are held. */
+        rd_kafka_resp_err_t pe = pin_latest(c);
+        if (pe)
+            HX_DEBUG("kafka", "group %s: pinning latest offsets: %s (retried next poll)", c->group, rd_kafka_err2str(pe));
+    }
     rd_kafka_message_t **ms = calloc((size_t)c->max_poll, sizeof *ms);
     if (!ms)
         return hx_err_set(err, HX_ENOMEM, "out of memory polling");
@@ -344,14 +370,36 @@ int kf_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *err
      * last commit, so handing them out here would duplicate them. */
     pthread_mutex_lock(&c->mu);
     size_t kept = 0;
+    rd_kafka_topic_partition_list_t *reseek = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (pos_find(c, rd_kafka_topic_name(ms[i]->rkt), ms[i]->partition))
+        kf_pos_t *p = pos_find(c, rd_kafka_topic_name(ms[i]->rkt), ms[i]->partition);
+        if (p && p->held) {
+            p = NULL; /* not pinned yet: the pin re-delivers from its offset */
+        } else if (p && p->next >= 0 && ms[i]->offset < p->next) {
+            /* Behind the position: librdkafka restarted a superseded offset
+             * lookup (see the top). Skip what was delivered or sought past
+             * and seek back to the position, once per poll. */
+            if (!reseek)
+                reseek = rd_kafka_topic_partition_list_new(1);
+            if (!rd_kafka_topic_partition_list_find(reseek, p->topic, p->partition))
+                rd_kafka_topic_partition_list_add(reseek, p->topic, p->partition)->offset = p->next;
+            p = NULL;
+        }
+        if (p)
             ms[kept++] = ms[i];
         else
             rd_kafka_message_destroy(ms[i]);
     }
     n = kept;
     pthread_mutex_unlock(&c->mu);
+    if (reseek) {
+        rd_kafka_error_t *se = rd_kafka_seek_partitions(c->rk, reseek, 0); /* async: poll must not wait */
+        if (se) {
+            HX_DEBUG("kafka", "group %s: repeating a seek: %s", c->group, rd_kafka_error_string(se));
+            rd_kafka_error_destroy(se);
+        }
+        rd_kafka_topic_partition_list_destroy(reseek);
+    }
     if (!rc)
         rc = kf_fetch_build(ms, n, out, err);
     pthread_mutex_lock(&c->mu);

@@ -73,6 +73,9 @@ typedef struct kf_pos {
     char *topic;
     int32_t partition;
     int64_t next;             /* next offset poll returns; -1 unknown */
+    /* A "latest" consumer's partition with no committed offset, not pinned
+     * yet: its records are dropped until poll pins it. */
+    int held;
 } kf_pos_t;
 
 typedef struct kf_consumer {
@@ -82,6 +85,7 @@ typedef struct kf_consumer {
     hx_consumer_opts_t opts;
     int max_poll;
     int assigned_once;        /* the first ASSIGN was served */
+    int pin_pending;          /* an ASSIGN left held positions for poll to pin */
     pthread_mutex_t mu;       /* pos (read by assignment() from other threads) */
     kf_pos_t *pos;            /* the current assignment */
     size_t n_pos;
