@@ -128,7 +128,7 @@ int lake_row_from_envelope(const hx_lake_dataset_t *ds, const hx_envelope_t *e, 
         hx_pq_value_t *v = &vals[c];
         memset(v, 0, sizeof *v);
         const char *n = col->name;
-        if (env_column(col, e, v)) {
+        if (env_column(col, e, v)) { /* tenant, ts, seq, ids, type, op: the envelope's */
         } else if ((int)c == ds->key_col && !(json_is_string(json_object_get(d, n)))) {
             set_str(v, e->key ? e->key : "");
         } else if (!strcmp(n, "data_json") && sc->data) {
@@ -333,7 +333,7 @@ int lake_row_from_text(const hx_lake_dataset_t *ds, const hx_envelope_t *e, cons
         const hx_pq_column_t *col = &ds->cols[c];
         hx_pq_value_t *v = &vals[c];
         memset(v, 0, sizeof *v);
-        if (env_column(col, e, v)) {
+        if (env_column(col, e, v)) { /* tenant, ts, seq, ids, type, op: the envelope's */
         } else if (!strcmp(col->name, "data_json")) {
             v->v.str.s = text;
             v->v.str.n = len;
