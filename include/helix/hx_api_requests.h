@@ -29,6 +29,8 @@ int hx_api_memory_write_parse(const json_t *body, hx_memory_write_t *w, hx_err_t
 void hx_api_memory_write_free(hx_memory_write_t *w);
 /* Parse, then hx_memory_create / hx_memory_update. */
 int hx_api_memory_create_json(hx_memory_t *m, const char *tenant, const json_t *body, json_t **out, hx_err_t *err);
+/* The same answer as JSON text appended to out (hx_memory_create_text). */
+int hx_api_memory_create_text(hx_memory_t *m, const char *tenant, const json_t *body, hx_buf_t *out, hx_err_t *err);
 int hx_api_memory_update_json(hx_memory_t *m, const char *tenant, const char *id, const json_t *patch, json_t **out,
                               hx_err_t *err);
 

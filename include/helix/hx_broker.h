@@ -185,6 +185,12 @@ typedef struct hx_consumer_opts {
     int max_poll_records;                /* 0 = cfg kafka.consumer.max_poll_records */
     int session_timeout_ms;              /* a member silent this long leaves the group; 0 = 10000 */
     const char *client_id;               /* label for group listings; may be NULL */
+    /* Embedded log: once a poll has records, it waits this long for more
+     * (up to max_poll_records) before returning, so a background consumer
+     * behind a busy producer reads, decodes and commits in batches instead
+     * of waking for every record. 0 = return at once. (Kafka clients batch
+     * by their own fetch settings.) */
+    int fetch_wait_ms;
 } hx_consumer_opts_t;
 
 void hx_consumer_opts_defaults(hx_consumer_opts_t *o);

@@ -18,6 +18,9 @@ int hx_utf8_valid(const char *s, size_t len);
  * 4 bytes; returns the bytes written. */
 size_t hx_utf8_put(char *o, unsigned cp);
 
+/* Writes the n bytes at p as 2n lowercase hex digits and a NUL to out. */
+void hx_hex_encode(const void *p, size_t n, char *out);
+
 /* The value of hex digit c (either case), -1 when c is not one. */
 int hx_hex_digit(int c);
 

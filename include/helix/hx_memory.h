@@ -92,6 +92,11 @@ typedef struct hx_memory_write {
  * superseded: [[hlc,node]...]} naming the sibling versions the write saw.
  * Create needs user_id and content; id is generated when not set. */
 int hx_memory_create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, json_t **out, hx_err_t *err);
+/* hx_memory_create with that answer appended to out as compact JSON text
+ * (the bytes json_dumps(*out, JSON_COMPACT) gives), written without a tree:
+ * the HTTP API's POST /v1/memory. */
+int hx_memory_create_text(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, hx_buf_t *out,
+                          hx_err_t *err);
 /* Counts an access (access_count) unless count_access is 0. */
 int hx_memory_get(hx_memory_t *m, const char *tenant, const char *id, int count_access, json_t **out,
                   hx_err_t *err);

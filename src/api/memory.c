@@ -13,11 +13,16 @@
 
 static int create(hx_req_t *req, hx_res_t *res, void *ctx)
 {
-    json_t *body = hx_req_json(req, hx_req_err(req)), *out = NULL;
+    json_t *body = hx_req_json(req, hx_req_err(req));
     if (!body)
         return HX_EINVAL;
-    int rc = hx_api_memory_create_json(MEM(ctx), hx_req_tenant(req), body, &out, hx_req_err(req));
-    return rc ? rc : hx_res_json(res, 201, out);
+    /* the answer is written as text, not built as a tree and serialized */
+    hx_buf_t out = HX_BUF_INIT;
+    int rc = hx_api_memory_create_text(MEM(ctx), hx_req_tenant(req), body, &out, hx_req_err(req));
+    if (!rc)
+        rc = hx_res_text(res, 201, "application/json", (const char *)out.data, out.len);
+    hx_buf_free(&out);
+    return rc;
 }
 
 static int get_one(hx_req_t *req, hx_res_t *res, void *ctx)

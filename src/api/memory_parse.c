@@ -126,7 +126,9 @@ void hx_api_memory_write_free(hx_memory_write_t *w)
     w->n_tags = 0;
 }
 
-int hx_api_memory_create_json(hx_memory_t *m, const char *tenant, const json_t *body, json_t **out, hx_err_t *err)
+/* Parse, then create answering as a tree (out) or as text. */
+static int create(hx_memory_t *m, const char *tenant, const json_t *body, json_t **out, hx_buf_t *text,
+                  hx_err_t *err)
 {
     if (out)
         *out = NULL;
@@ -134,9 +136,19 @@ int hx_api_memory_create_json(hx_memory_t *m, const char *tenant, const json_t *
     int rc = hx_api_memory_write_parse(body, &w, err);
     if (rc)
         return rc;
-    rc = hx_memory_create(m, tenant, &w, out, err);
+    rc = text ? hx_memory_create_text(m, tenant, &w, text, err) : hx_memory_create(m, tenant, &w, out, err);
     hx_api_memory_write_free(&w);
     return rc;
+}
+
+int hx_api_memory_create_json(hx_memory_t *m, const char *tenant, const json_t *body, json_t **out, hx_err_t *err)
+{
+    return create(m, tenant, body, out, NULL, err);
+}
+
+int hx_api_memory_create_text(hx_memory_t *m, const char *tenant, const json_t *body, hx_buf_t *out, hx_err_t *err)
+{
+    return create(m, tenant, body, NULL, out, err);
 }
 
 int hx_api_memory_update_json(hx_memory_t *m, const char *tenant, const char *id, const json_t *patch, json_t **out,

@@ -63,19 +63,20 @@ int ctx_ingest_item(const hx_ctx_item_t *item, size_t i, const char **type, json
         return hx_err_set(err, HX_EINVAL, "messages[%zu]: a text field is not valid UTF-8 (or out of memory)", i);
     int rc = HX_OK;
     const char *mid = item->message_id;
+    /* The schema needs fields filled later (an add's message_id, an
+     * update's role): d is validated with a stand-in member that is then
+     * removed again, rather than on a deep copy of every message. */
     if (item->op == HX_CTX_ADD) {
-        json_t *probe = json_deep_copy(d);
-        if (!mid)
-            json_object_set_new(probe, "message_id", json_string("x"));
-        rc = hx_event_validate_data(*type, probe, err);
-        json_decref(probe);
+        int stand_in = !mid && !json_object_set_new(d, "message_id", json_string("x"));
+        rc = hx_event_validate_data(*type, d, err);
+        if (stand_in)
+            json_object_del(d, "message_id");
     } else if (item->op == HX_CTX_UPDATE) {
-        json_t *probe = json_deep_copy(d);
-        if (!json_object_get(probe, "role"))
-            json_object_set_new(probe, "role", json_string("user"));
+        int stand_in = !json_object_get(d, "role") && !json_object_set_new(d, "role", json_string("user"));
         rc = !mid ? hx_err_set(err, HX_EINVAL, "messages[%zu]: an update needs message_id", i)
-                  : hx_event_validate_data(*type, probe, err);
-        json_decref(probe);
+                  : hx_event_validate_data(*type, d, err);
+        if (stand_in)
+            json_object_del(d, "role");
     } else if (item->op == HX_CTX_DELETE && !mid) {
         rc = hx_err_set(err, HX_EINVAL, "messages[%zu]: a delete needs message_id", i);
     }

@@ -67,6 +67,17 @@ size_t hx_utf8_put(char *o, unsigned cp)
     return 4;
 }
 
+void hx_hex_encode(const void *p, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 int hx_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')

@@ -1,6 +1,7 @@
 /* SHA-256 from FIPS 180-4, section 6.2: the message schedule, the 64 rounds
  * of the compression function and the padding of section 5.1.1. */
 #include "helix/hx_sha256.h"
+#include "helix/hx_id.h"
 
 #include <string.h>
 
@@ -117,12 +118,7 @@ void hx_sha256(const void *data, size_t n, unsigned char out[HX_SHA256_LEN])
 
 void hx_sha256_hex(const void *data, size_t n, char out[HX_SHA256_HEX])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char d[HX_SHA256_LEN];
     hx_sha256(data, n, d);
-    for (int i = 0; i < HX_SHA256_LEN; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * HX_SHA256_LEN] = '\0';
+    hx_hex_encode(d, sizeof d, out);
 }

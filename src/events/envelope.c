@@ -1,5 +1,6 @@
 /* Envelope lifetime, validation and defaults. */
 #include "helix/hx_envelope.h"
+#include "helix/hx_id.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,8 +172,7 @@ int hx_envelope_fill_defaults(hx_envelope_t *e, const char *source, int64_t now_
         if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
             return hx_err_set(err, HX_EIO, "cannot read random bytes for an event id");
         char hex[33];
-        for (int i = 0; i < 16; i++)
-            snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+        hx_hex_encode(rnd, sizeof rnd, hex);
         free(e->id);
         if (!(e->id = strdup(hex)))
             return hx_err_set(err, HX_ENOMEM, "out of memory");

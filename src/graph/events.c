@@ -3,7 +3,7 @@
  * JSON trees (json_read.h says why). The item shape is also the body of the
  * knowledge API's batch writes (hx_graph_items_parse). */
 #include "graph/graph_int.h"
-#include "graph/json_read.h"
+#include "helix/hx_json_read.h"
 #include "helix/hx_hash.h"
 #include "helix/hx_topics.h"
 
@@ -269,10 +269,11 @@ int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_en
         return hx_err_set(err, HX_EINVAL, "graph events need 1 to %d partitions", HX_GRAPH_PARTS_MAX);
     char what[48];
     for (size_t i = 0; i < n; i++) {
-        snprintf(what, sizeof what, "ops[%zu]", i);
-        int rc = hx_graph_op_validate(&ops[i], what, err);
-        if (rc)
-            return rc;
+        int rc = hx_graph_op_validate(&ops[i], NULL, err);
+        if (rc) { /* again, for the message naming the op */
+            snprintf(what, sizeof what, "ops[%zu]", i);
+            return hx_graph_op_validate(&ops[i], what, err);
+        }
         if (strcmp(ops[i].tenant, ops[0].tenant))
             return hx_err_set(err, HX_EINVAL, "ops[%zu]: every op of one encode call must have the same tenant", i);
     }
@@ -368,7 +369,7 @@ static void known_list(uint32_t mask, char *buf, size_t len)
 }
 
 typedef struct {
-    jr_t r;
+    hx_jr_t r;
     hx_graph_ops_t *out;
     const char *prefix;
     hx_err_t *err;
@@ -384,10 +385,18 @@ static const char *arena_copy(rd_t *d, const char *s, size_t n)
     return hx_graph_arena_strn(&d->out->arena_, s, n);
 }
 
+/* "entities[3]", for error messages only (formatting it for every item
+ * read was a tenth of the graph consumer's decode). */
+#define AT_MAX 96
+static const char *at(const rd_t *d, size_t idx, char buf[AT_MAX])
+{
+    snprintf(buf, AT_MAX, "%s[%zu]", d->prefix, idx);
+    return buf;
+}
+
 static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64_t ts, size_t idx)
 {
-    char where[96], known[200];
-    snprintf(where, sizeof where, "%s[%zu]", d->prefix, idx);
+    char w[AT_MAX], known[200];
     hx_graph_op_t *op = hx_graph_ops_add(d->out);
     if (!op)
         return hx_err_set(d->err, HX_ENOMEM, "out of memory reading graph events");
@@ -396,36 +405,36 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
     op->ts_ms = ts;
     op->confidence = 1.0;
     uint32_t seen = 0, ok = allowed(kind);
-    if (!jr_eat(&d->r, '{'))
-        return hx_err_set(d->err, HX_EINVAL, "%s must be an object", where);
-    if (jr_eat(&d->r, '}'))
+    if (!hx_jr_eat(&d->r, '{'))
+        return hx_err_set(d->err, HX_EINVAL, "%s must be an object", at(d, idx, w));
+    if (hx_jr_eat(&d->r, '}'))
         goto check;
     do {
         const char *k;
         size_t kn;
-        if (jr_string(&d->r, &k, &kn) || !jr_eat(&d->r, ':'))
-            return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", where, d->r.pos);
+        if (hx_jr_string(&d->r, &k, &kn) || !hx_jr_eat(&d->r, ':'))
+            return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", at(d, idx, w), d->r.pos);
         int f = key_index(k, kn);
         if (f < 0 || !(ok & (1u << f))) {
             known_list(ok, known, sizeof known);
-            return hx_err_set(d->err, HX_EINVAL, "%s: unknown field '%.64s' (known: %s)", where, k, known);
+            return hx_err_set(d->err, HX_EINVAL, "%s: unknown field '%.64s' (known: %s)", at(d, idx, w), k, known);
         }
         if (seen & (1u << f))
-            return hx_err_set(d->err, HX_EINVAL, "%s.%s appears twice", where, key_names[f]);
+            return hx_err_set(d->err, HX_EINVAL, "%s.%s appears twice", at(d, idx, w), key_names[f]);
         seen |= 1u << f;
         const char *s;
         size_t sn;
         double num;
         int is_int, b;
-        if (jr_peek(&d->r) == 'n' && f != K_PROPS) { /* null = absent */
-            if (jr_null(&d->r))
-                return hx_err_set(d->err, HX_EINVAL, "%s.%s is malformed", where, key_names[f]);
+        if (hx_jr_peek(&d->r) == 'n' && f != K_PROPS) { /* null = absent */
+            if (hx_jr_null(&d->r))
+                return hx_err_set(d->err, HX_EINVAL, "%s.%s is malformed", at(d, idx, w), key_names[f]);
             continue;
         }
         switch (f) {
         case K_ID: case K_LABEL: case K_TYPE: case K_NAME: case K_DESC: case K_INTO: case K_FROM: case K_TO: {
-            if (jr_string(&d->r, &s, &sn))
-                return hx_err_set(d->err, HX_EINVAL, "%s.%s must be a string", where, key_names[f]);
+            if (hx_jr_string(&d->r, &s, &sn))
+                return hx_err_set(d->err, HX_EINVAL, "%s.%s must be a string", at(d, idx, w), key_names[f]);
             const char *v = arena_copy(d, s, sn);
             if (!v)
                 return hx_err_set(d->err, HX_ENOMEM, "out of memory reading graph events");
@@ -439,22 +448,22 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
             break;
         }
         case K_ALIASES: {
-            if (!jr_eat(&d->r, '['))
-                return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", where);
+            if (!hx_jr_eat(&d->r, '['))
+                return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
             const char *tmp[HX_GRAPH_ALIASES_MAX];
             size_t na = 0;
-            if (!jr_eat(&d->r, ']')) {
+            if (!hx_jr_eat(&d->r, ']')) {
                 do {
                     if (na == HX_GRAPH_ALIASES_MAX)
-                        return hx_err_set(d->err, HX_EINVAL, "%s.aliases holds more than %d names", where,
+                        return hx_err_set(d->err, HX_EINVAL, "%s.aliases holds more than %d names", at(d, idx, w),
                                           HX_GRAPH_ALIASES_MAX);
-                    if (jr_string(&d->r, &s, &sn))
-                        return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", where);
+                    if (hx_jr_string(&d->r, &s, &sn))
+                        return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
                     if (!(tmp[na++] = arena_copy(d, s, sn)))
                         return hx_err_set(d->err, HX_ENOMEM, "out of memory reading graph events");
-                } while (jr_eat(&d->r, ','));
-                if (!jr_eat(&d->r, ']'))
-                    return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", where);
+                } while (hx_jr_eat(&d->r, ','));
+                if (!hx_jr_eat(&d->r, ']'))
+                    return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
             }
             const char **al = na ? hx_graph_arena_alloc(&d->out->arena_, na * sizeof *al) : NULL;
             if (na && !al)
@@ -467,40 +476,40 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
         }
         case K_PROPS: {
             size_t a, z;
-            if (jr_peek(&d->r) != '{' && jr_peek(&d->r) != 'n')
-                return hx_err_set(d->err, HX_EINVAL, "%s.properties must be an object", where);
-            if (jr_skip(&d->r, &a, &z))
-                return hx_err_set(d->err, HX_EINVAL, "%s.properties is malformed JSON", where);
+            if (hx_jr_peek(&d->r) != '{' && hx_jr_peek(&d->r) != 'n')
+                return hx_err_set(d->err, HX_EINVAL, "%s.properties must be an object", at(d, idx, w));
+            if (hx_jr_skip(&d->r, &a, &z))
+                return hx_err_set(d->err, HX_EINVAL, "%s.properties is malformed JSON", at(d, idx, w));
             if (d->r.p[a] == 'n')
                 break;
             json_error_t je;
             json_t *pj = json_loadb(d->r.p + a, z - a, JSON_REJECT_DUPLICATES, &je);
             if (!pj)
-                return hx_err_set(d->err, HX_EINVAL, "%s.properties: %s", where, je.text);
+                return hx_err_set(d->err, HX_EINVAL, "%s.properties: %s", at(d, idx, w), je.text);
             op->properties = pj;
             break;
         }
         case K_MENTIONS:
-            if (jr_number(&d->r, &num, &is_int) || !is_int || num < 0 || num > (double)HX_GRAPH_MENTIONS_MAX)
-                return hx_err_set(d->err, HX_EINVAL, "%s.mentions must be an integer from 0 to %lld", where,
+            if (hx_jr_number(&d->r, &num, &is_int) || !is_int || num < 0 || num > (double)HX_GRAPH_MENTIONS_MAX)
+                return hx_err_set(d->err, HX_EINVAL, "%s.mentions must be an integer from 0 to %lld", at(d, idx, w),
                                   (long long)HX_GRAPH_MENTIONS_MAX);
             op->mentions = (int64_t)num;
             break;
         case K_CONF:
         case K_STRENGTH:
-            if (jr_number(&d->r, &num, &is_int))
-                return hx_err_set(d->err, HX_EINVAL, "%s.%s must be a number", where, key_names[f]);
+            if (hx_jr_number(&d->r, &num, &is_int))
+                return hx_err_set(d->err, HX_EINVAL, "%s.%s must be a number", at(d, idx, w), key_names[f]);
             *(f == K_CONF ? &op->confidence : &op->strength) = num;
             break;
         case K_SET:
-            if (jr_bool(&d->r, &b))
-                return hx_err_set(d->err, HX_EINVAL, "%s.strength_set must be true or false", where);
+            if (hx_jr_bool(&d->r, &b))
+                return hx_err_set(d->err, HX_EINVAL, "%s.strength_set must be true or false", at(d, idx, w));
             op->strength_set = b;
             break;
         }
-    } while (jr_eat(&d->r, ','));
-    if (!jr_eat(&d->r, '}'))
-        return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", where, d->r.pos);
+    } while (hx_jr_eat(&d->r, ','));
+    if (!hx_jr_eat(&d->r, '}'))
+        return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", at(d, idx, w), d->r.pos);
 check:
     if (kind == HX_GRAPH_OP_ENTITY_UPSERT && op->id == NULL && op->type && op->name) {
         /* The pipeline's stable id when the producer gives none. */
@@ -511,7 +520,9 @@ check:
     }
     if (kind == HX_GRAPH_OP_REL_UPSERT && !(seen & (1u << K_STRENGTH)))
         op->strength = 1.0;
-    return hx_graph_op_validate(op, where, d->err);
+    if (hx_graph_op_validate(op, NULL, d->err) == HX_OK)
+        return HX_OK;
+    return hx_graph_op_validate(op, at(d, idx, w), d->err);
 }
 
 int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t kind, const char *json, size_t len,
@@ -521,13 +532,13 @@ int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t k
     if (ki < 0)
         return hx_err_set(err, HX_EINVAL, "kind %d is not a graph op", (int)kind);
     rd_t d = {.out = out, .err = err};
-    jr_init(&d.r, json, len);
+    hx_jr_init(&d.r, json, len);
     const char *bk = kinds[ki].batch_key;
     char pre[64];
     snprintf(pre, sizeof pre, "%s%s%s", prefix ? prefix : "", prefix && prefix[0] ? "." : "", bk);
     d.prefix = pre;
     int rc = HX_OK;
-    if (jr_peek(&d.r) != '{') {
+    if (hx_jr_peek(&d.r) != '{') {
         rc = hx_err_set(err, HX_EINVAL, "%s must be a JSON object", prefix && prefix[0] ? prefix : "the body");
         goto done;
     }
@@ -536,36 +547,36 @@ int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t k
     d.r.pos++;
     const char *k;
     size_t kn;
-    int batch = jr_peek(&d.r) == '"' && !jr_string(&d.r, &k, &kn) && !strcmp(k, bk) && jr_eat(&d.r, ':');
+    int batch = hx_jr_peek(&d.r) == '"' && !hx_jr_string(&d.r, &k, &kn) && !strcmp(k, bk) && hx_jr_eat(&d.r, ':');
     if (!batch) {
         d.r.pos = at;
         snprintf(pre, sizeof pre, "%s%s", prefix && prefix[0] ? prefix : "", prefix && prefix[0] ? "" : "item");
         rc = read_item(&d, kind, tenant, ts_ms, 0);
     } else {
-        if (!jr_eat(&d.r, '[')) {
+        if (!hx_jr_eat(&d.r, '[')) {
             rc = hx_err_set(err, HX_EINVAL, "%s must be an array", pre);
             goto done;
         }
         size_t i = 0;
-        if (!jr_eat(&d.r, ']')) {
+        if (!hx_jr_eat(&d.r, ']')) {
             do
                 rc = read_item(&d, kind, tenant, ts_ms, i++);
-            while (!rc && jr_eat(&d.r, ','));
-            if (!rc && !jr_eat(&d.r, ']'))
+            while (!rc && hx_jr_eat(&d.r, ','));
+            if (!rc && !hx_jr_eat(&d.r, ']'))
                 rc = fail(&d, "expected ',' or ']' after an item");
         }
-        if (!rc && jr_peek(&d.r) == ',')
+        if (!rc && hx_jr_peek(&d.r) == ',')
             rc = hx_err_set(err, HX_EINVAL, "%s: only the field '%s' is allowed next to the items",
                             prefix && prefix[0] ? prefix : "the body", bk);
-        if (!rc && !jr_eat(&d.r, '}'))
+        if (!rc && !hx_jr_eat(&d.r, '}'))
             rc = fail(&d, "expected '}'");
     }
-    jr_ws(&d.r);
+    hx_jr_ws(&d.r);
     if (!rc && d.r.pos != d.r.n)
         rc = hx_err_set(err, HX_EINVAL, "%s: unexpected text after the JSON value (at byte %zu)",
                         prefix && prefix[0] ? prefix : "the body", d.r.pos);
 done:
-    jr_free(&d.r);
+    hx_jr_free(&d.r);
     return rc;
 }
 

@@ -172,6 +172,23 @@ static int kind_of(const json_t *v)
     return 0;
 }
 
+/* At least the length of v's compact JSON: a string escapes to at most 6
+ * bytes per byte, a number to at most 40, and the loop below has checked
+ * the shape (primitives or arrays of them). */
+static size_t text_bound(const json_t *v)
+{
+    if (json_is_string(v))
+        return 6 * json_string_length(v) + 2;
+    if (json_is_array(v)) {
+        size_t n = 2, i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+            n += text_bound(x) + 1;
+        return n;
+    }
+    return 40;
+}
+
 int hx_graph_props_validate(const json_t *props, const char *what, hx_err_t *err)
 {
     if (!props)
@@ -208,6 +225,13 @@ int hx_graph_props_validate(const json_t *props, const char *what, hx_err_t *err
             kind = kx;
         }
     }
+    /* Serializing to measure is only needed when a bound of the size can
+     * exceed the limit (every graph event's ops pass here, twice). */
+    size_t bound = 2;
+    json_object_foreach((json_t *)props, k, v)
+        bound += 6 * strlen(k) + 3 + text_bound(v) + 1;
+    if (bound <= HX_GRAPH_PROPS_BYTES)
+        return HX_OK;
     char *text = json_dumps(props, JSON_COMPACT);
     size_t n = text ? strlen(text) : 0;
     free(text);
@@ -239,10 +263,24 @@ static int id_check(const char *id, const char *what, const char *field, hx_err_
     return HX_OK;
 }
 
+static int op_check(const hx_graph_op_t *op, const char *what, hx_err_t *err);
+
 int hx_graph_op_validate(const hx_graph_op_t *op, const char *prefix, hx_err_t *err)
 {
+    /* Every op of every graph event passes here: the message prefix is only
+     * formatted for an op that fails (the check is pure, so it runs again). */
+    if (!prefix || !prefix[0])
+        return op_check(op, "", err);
+    hx_err_t ignore;
+    if (op_check(op, "", &ignore) == HX_OK)
+        return HX_OK;
     char what[96];
-    snprintf(what, sizeof what, "%s%s", prefix ? prefix : "", prefix && prefix[0] ? "." : "");
+    snprintf(what, sizeof what, "%s.", prefix);
+    return op_check(op, what, err);
+}
+
+static int op_check(const hx_graph_op_t *op, const char *what, hx_err_t *err)
+{
     int rc;
     if (!hx_graph_tenant_valid(op->tenant))
         return hx_err_set(err, HX_EINVAL, "%stenant must be 1-%d characters of [A-Za-z0-9._-]", what,

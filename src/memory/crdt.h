@@ -108,6 +108,12 @@ int hx_mcrdt_to_json(const hx_mcrdt_t *s, json_t **out);
 /* The same canonical text, compact, appended to out without building the
  * JSON (crdt_text.c). HX_ENOMEM leaves out partly written. */
 int hx_mcrdt_to_text(const hx_mcrdt_t *s, hx_buf_t *out);
+/* The pieces of that text, for other JSON written the same way (the
+ * engine's views, model.c): a string as jansson escapes it, a decimal, a
+ * value as json_dumps writes it (NULL is null). HX_ENOMEM on failure. */
+int hx_mtext_str(hx_buf_t *b, const char *s);
+int hx_mtext_u64(hx_buf_t *b, uint64_t v);
+int hx_mtext_val(hx_buf_t *b, const json_t *v);
 /* A logged op as text: {"o":origin,"s":seq,"h":hlc,"w":wall_us,"d":delta},
  * what json_dumps of that object gives (the WAL and the publisher's form). */
 int hx_mop_to_text(const char *origin, uint64_t seq, uint64_t hlc, int64_t wall_us, const hx_mcrdt_t *d,

@@ -49,8 +49,13 @@ static int put_str(hx_buf_t *b, const char *s, size_t n)
 
 static int put_cstr(hx_buf_t *b, const char *s) { return put_str(b, s, strlen(s)); }
 
+int hx_mtext_str(hx_buf_t *b, const char *s)
+{
+    return put_cstr(b, s);
+}
+
 /* Decimal digits of v (printf costs more than the rest of a stamp). */
-static int put_u64(hx_buf_t *b, uint64_t v)
+int hx_mtext_u64(hx_buf_t *b, uint64_t v)
 {
     char tmp[20];
     size_t n = 0;
@@ -62,7 +67,7 @@ static int put_u64(hx_buf_t *b, uint64_t v)
 
 static int dump_cb(const char *p, size_t n, void *ud) { return hx_buf_append(ud, p, n) ? -1 : 0; }
 
-static int put_val(hx_buf_t *b, const json_t *v)
+int hx_mtext_val(hx_buf_t *b, const json_t *v)
 {
     if (!v)
         return hx_buf_puts(b, "null");
@@ -74,11 +79,11 @@ static int put_val(hx_buf_t *b, const json_t *v)
 static int put_stamp(hx_buf_t *b, const hx_stamp_t *st, const json_t *val, int with_val)
 {
     int rc = hx_buf_putc(b, '[');
-    rc = rc ? rc : put_u64(b, st->hlc);
+    rc = rc ? rc : hx_mtext_u64(b, st->hlc);
     rc = rc ? rc : hx_buf_putc(b, ',');
     rc = rc ? rc : put_cstr(b, st->node);
     if (!rc && with_val)
-        rc = hx_buf_putc(b, ',') ? HX_ENOMEM : put_val(b, val);
+        rc = hx_buf_putc(b, ',') ? HX_ENOMEM : hx_mtext_val(b, val);
     return rc ? rc : hx_buf_putc(b, ']');
 }
 
@@ -147,7 +152,7 @@ int hx_mcrdt_to_text(const hx_mcrdt_t *s, hx_buf_t *b)
         rc = hx_buf_puts(b, i ? "," : ",\"access\":{");
         rc = rc ? rc : put_cstr(b, s->access[i].node);
         rc = rc ? rc : hx_buf_putc(b, ':');
-        rc = rc ? rc : put_u64(b, s->access[i].n);
+        rc = rc ? rc : hx_mtext_u64(b, s->access[i].n);
     }
     if (!rc && s->naccess)
         rc = hx_buf_putc(b, '}');
@@ -160,9 +165,9 @@ int hx_mop_to_text(const char *origin, uint64_t seq, uint64_t hlc, int64_t wall_
     int rc = hx_buf_puts(out, "{\"o\":");
     rc = rc ? rc : put_cstr(out, origin);
     rc = rc ? rc : hx_buf_puts(out, ",\"s\":");
-    rc = rc ? rc : put_u64(out, seq);
+    rc = rc ? rc : hx_mtext_u64(out, seq);
     rc = rc ? rc : hx_buf_puts(out, ",\"h\":");
-    rc = rc ? rc : put_u64(out, hlc);
+    rc = rc ? rc : hx_mtext_u64(out, hlc);
     rc = rc ? rc : hx_buf_printf(out, ",\"w\":%lld,\"d\":", (long long)wall_us);
     rc = rc ? rc : hx_mcrdt_to_text(d, out);
     return rc ? rc : hx_buf_putc(out, '}');

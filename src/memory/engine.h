@@ -174,6 +174,9 @@ int hx_mmodel_create_delta(hx_memory_t *m, const char *tenant, const hx_memory_w
 int hx_mmodel_update_delta(hx_memory_t *m, const hx_mcrdt_t *cur, const hx_memory_write_t *w, const hx_stamp_t *st,
                            hx_mcrdt_t **out, hx_err_t *err);
 json_t *hx_mmodel_view(const hx_memory_t *m, const hx_mitem_t *it);
+/* The same view as compact JSON text (what json_dumps of it gives), appended
+ * to b; it ends with its closing '}'. */
+int hx_mmodel_view_text(const hx_memory_t *m, const hx_mitem_t *it, hx_buf_t *b);
 int hx_mmodel_validate_id(const char *id, hx_err_t *err);
 /* Text of the primary content ("" if none). */
 const char *hx_mmodel_content(const hx_mcrdt_t *s);

@@ -16,6 +16,94 @@
 
 static const char *const types[] = {"episodic", "semantic", "procedural", "working", NULL};
 
+/* hx_mmodel_view as the text json_dumps(view, JSON_COMPACT) gives, written
+ * directly: a write answers with its memory, and building the jansson tree
+ * only to serialize it was a fifth of the write. */
+static int put_i64(hx_buf_t *b, int64_t v)
+{
+    if (v < 0 && hx_buf_putc(b, '-'))
+        return HX_ENOMEM;
+    return hx_mtext_u64(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+}
+
+static int put_key(hx_buf_t *b, const char *k)
+{
+    int rc = hx_buf_putc(b, ',');
+    rc = rc ? rc : hx_mtext_str(b, k);
+    return rc ? rc : hx_buf_putc(b, ':');
+}
+
+static int put_stamp_obj(hx_buf_t *b, const hx_stamp_t *st, const json_t *content, int with_content)
+{
+    int rc = hx_buf_puts(b, "{\"hlc\":");
+    rc = rc ? rc : hx_mtext_u64(b, st->hlc);
+    rc = rc ? rc : hx_buf_puts(b, ",\"node\":");
+    rc = rc ? rc : hx_mtext_str(b, st->node);
+    rc = rc ? rc : hx_buf_puts(b, ",\"wall_ms\":");
+    rc = rc ? rc : put_i64(b, hx_hlc_wall_ms(st->hlc));
+    if (!rc && with_content) {
+        rc = hx_buf_puts(b, ",\"content\":");
+        rc = rc ? rc : hx_mtext_val(b, content);
+    }
+    return rc ? rc : hx_buf_putc(b, '}');
+}
+
+int hx_mmodel_view_text(const hx_memory_t *m, const hx_mitem_t *it, hx_buf_t *b)
+{
+    const hx_mcrdt_t *s = it->s;
+    int rc = hx_buf_puts(b, "{\"id\":");
+    rc = rc ? rc : hx_mtext_str(b, s->id);
+    rc = rc ? rc : hx_buf_puts(b, ",\"tenant\":");
+    rc = rc ? rc : hx_mtext_str(b, s->tenant);
+    static const char *const ident_keys[] = {"user_id", "agent_id", "session_id", NULL};
+    for (int i = 0; ident_keys[i] && !rc; i++) {
+        rc = put_key(b, ident_keys[i]);
+        rc = rc ? rc : hx_mtext_val(b, json_object_get(s->ident.val, ident_keys[i]));
+    }
+    const hx_entry_t *top = hx_dset_top(&s->content);
+    rc = rc ? rc : hx_buf_puts(b, ",\"content\":");
+    rc = rc ? rc : hx_mtext_val(b, top ? top->val : NULL);
+    for (int i = 0; i < HX_MF_N && !rc; i++) {
+        rc = put_key(b, hx_mfield_names[i]);
+        rc = rc ? rc : hx_mtext_val(b, s->fields[i].val);
+    }
+    rc = rc ? rc : hx_buf_puts(b, ",\"tags\":[");
+    for (size_t i = 0, n = 0; i < s->ntags && !rc; i++)
+        if (s->tags[i].set.nlive) {
+            rc = n++ && hx_buf_putc(b, ',') ? HX_ENOMEM : hx_mtext_str(b, s->tags[i].name);
+        }
+    rc = rc ? rc : hx_buf_puts(b, "],\"metadata\":{");
+    for (size_t i = 0, n = 0; i < s->nmeta && !rc; i++) {
+        const hx_entry_t *e = hx_dset_top(&s->meta[i].set);
+        if (!e)
+            continue;
+        rc = n++ && hx_buf_putc(b, ',') ? HX_ENOMEM : hx_mtext_str(b, s->meta[i].name);
+        rc = rc ? rc : hx_buf_putc(b, ':');
+        rc = rc ? rc : hx_mtext_val(b, e->val);
+    }
+    uint64_t acc = 0;
+    for (size_t i = 0; i < s->naccess; i++)
+        acc += s->access[i].n;
+    rc = rc ? rc : hx_buf_puts(b, "},\"access_count\":");
+    rc = rc ? rc : put_i64(b, (int64_t)acc);
+    rc = rc ? rc : hx_buf_puts(b, ",\"created_at\":");
+    rc = rc ? rc : put_i64(b, hx_hlc_wall_ms(s->ident.st.hlc));
+    rc = rc ? rc : hx_buf_puts(b, ",\"updated_at\":");
+    rc = rc ? rc : put_i64(b, it->updated_ms);
+    rc = rc ? rc : hx_buf_puts(b, ",\"version\":");
+    rc = rc ? rc : top ? put_stamp_obj(b, &top->dot, NULL, 0) : hx_buf_puts(b, "null");
+    rc = rc ? rc : hx_buf_puts(b, ",\"conflicts\":[");
+    /* newest sibling first */
+    for (size_t i = top && s->content.nlive > 1 ? s->content.nlive - 1 : 0; i > 0 && !rc; i--) {
+        const hx_entry_t *e = &s->content.live[i - 1];
+        rc = i != s->content.nlive - 1 && hx_buf_putc(b, ',') ? HX_ENOMEM : HX_OK;
+        rc = rc ? rc : put_stamp_obj(b, &e->dot, e->val, 1);
+    }
+    rc = rc ? rc : hx_buf_puts(b, "]}");
+    (void)m;
+    return rc;
+}
+
 int hx_mmodel_validate_id(const char *id, hx_err_t *err)
 {
     size_t n = id ? strlen(id) : 0;

@@ -113,11 +113,34 @@ static hx_mitem_t *find_live(hx_memory_t *m, const char *tenant, const char *id,
     return it;
 }
 
-int hx_memory_create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, json_t **out, hx_err_t *err)
+/* write_info as text, the same bytes json_dumps gives. */
+static int write_info_text(const hx_stamp_t *st, const hx_mcrdt_t *d, hx_buf_t *b)
+{
+    int rc = hx_buf_puts(b, "{\"hlc\":");
+    rc = rc ? rc : hx_mtext_u64(b, st->hlc);
+    rc = rc ? rc : hx_buf_puts(b, ",\"node\":");
+    rc = rc ? rc : hx_mtext_str(b, st->node);
+    rc = rc ? rc : hx_buf_puts(b, ",\"superseded\":[");
+    for (size_t i = 0; i < d->content.ndead && !rc; i++) {
+        rc = hx_buf_puts(b, i ? ",[" : "[");
+        rc = rc ? rc : hx_mtext_u64(b, d->content.dead[i].hlc);
+        rc = rc ? rc : hx_buf_putc(b, ',');
+        rc = rc ? rc : hx_mtext_str(b, d->content.dead[i].node);
+        rc = rc ? rc : hx_buf_putc(b, ']');
+    }
+    return rc ? rc : hx_buf_puts(b, "]}");
+}
+
+/* hx_memory_create, answering with the view as a tree (out) or as text
+ * appended to text. */
+static int create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, json_t **out, hx_buf_t *text,
+                  hx_err_t *err)
 {
     if (out)
         *out = NULL;
     pending_t p = {0};
+    size_t text_start = text ? text->len : 0;
+    int oom = 0;
     pthread_mutex_lock(&m->mu);
     stamp_now(m, &p.st);
     int rc = hx_mmodel_create_delta(m, tenant, w, &p.st, &p.d, err);
@@ -134,10 +157,31 @@ int hx_memory_create(hx_memory_t *m, const char *tenant, const hx_memory_write_t
     if (out) {
         *out = hx_mmodel_view(m, hx_mstore_get(&m->store, tenant, p.d->id));
         json_object_set_new(*out, "write", write_info(&p.st, p.d));
+    } else if (text) {
+        /* the view without its '}', then ,"write":{...}} */
+        oom = hx_mmodel_view_text(m, hx_mstore_get(&m->store, tenant, p.d->id), text) ||
+              (text->len--, hx_buf_puts(text, ",\"write\":")) || write_info_text(&p.st, p.d, text) ||
+              hx_buf_putc(text, '}');
     }
 unlock:
     pthread_mutex_unlock(&m->mu);
-    return finish_pending(m, &p, rc, out, err);
+    rc = finish_pending(m, &p, rc, out, err);
+    if (!rc && oom)
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory writing the answer; the memory was stored");
+    if (rc && text)
+        text->len = text_start;
+    return rc;
+}
+
+int hx_memory_create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, json_t **out, hx_err_t *err)
+{
+    return create(m, tenant, w, out, NULL, err);
+}
+
+int hx_memory_create_text(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w, hx_buf_t *out,
+                          hx_err_t *err)
+{
+    return create(m, tenant, w, NULL, out, err);
 }
 
 int hx_memory_update(hx_memory_t *m, const char *tenant, const char *id, const hx_memory_write_t *w, json_t **out,

@@ -59,7 +59,12 @@ void hx_msync_enqueue(hx_memory_t *m, const char *tenant, const char *id, const 
     if (!m->qn)
         m->q_oldest_ms = hx_now_ms();
     m->qn++;
-    pthread_cond_signal(&m->qcv);
+    /* The publisher only acts on the first op (it arms its linger timer)
+     * and on a full batch; a wake-up per write cost a futex call and a
+     * context switch on every request. Broadcast: hx_memory_flush waiters
+     * share the condition and must not absorb the publisher's wake-up. */
+    if (m->qn == 1 || m->qn == (size_t)m->batch_size)
+        pthread_cond_broadcast(&m->qcv);
     pthread_mutex_unlock(&m->qmu);
 }
 

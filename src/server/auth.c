@@ -28,11 +28,15 @@ static int ct_equal(const char *a, size_t alen, const char *b, size_t blen)
 
 /* Re-reads the keys file when its identity changed. A stat per request is
  * cheap next to the request itself and makes `helix keys add|revoke` take
- * effect at once. Called with keys->mu held. */
-static void keys_refresh(hx_auth_keys_t *k)
+ * effect at once; the caller stats before taking keys->mu (the syscall
+ * under the lock serialized the server's threads) and passes st, or NULL
+ * when the file is gone. Called with keys->mu held. A stale st (another
+ * thread saw a newer file) reloads the current file and is corrected by the
+ * next request's stat. */
+static void keys_refresh(hx_auth_keys_t *k, const struct stat *stp)
 {
     struct stat st;
-    if (stat(k->path, &st) != 0) {
+    if (!stp) {
         if (k->exists)
             HX_WARN("http", "keys file %s is gone: only server.token is accepted now", k->path);
         hx_keys_free(&k->ring);
@@ -40,6 +44,7 @@ static void keys_refresh(hx_auth_keys_t *k)
         k->dev = k->ino = k->size = k->mtime_ns = 0;
         return;
     }
+    st = *stp;
     long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     if (k->exists && k->dev == (long long)st.st_dev && k->ino == (long long)st.st_ino &&
         k->size == (long long)st.st_size && k->mtime_ns == mt)
@@ -102,8 +107,10 @@ static int unauthorized(hx_req_t *req, const char *why)
 int hx_auth_request(hx_server_t *srv, hx_req_t *req, const char *authorization)
 {
     hx_auth_keys_t *k = &srv->keys;
+    struct stat st;
+    int have = stat(k->path, &st) == 0;
     pthread_mutex_lock(&k->mu);
-    keys_refresh(k);
+    keys_refresh(k, have ? &st : NULL);
     int auth_on = srv->token[0] || k->exists;
     const hx_api_key_t *key = NULL;
     int is_token = 0;

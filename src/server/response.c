@@ -21,8 +21,8 @@ void hx_res_clear(hx_res_t *res)
     res->status = 0;
 }
 
-/* Replaces status, type and body; headers added earlier are kept. */
-static int set_body(hx_res_t *res, int status, const char *ctype, const char *p, size_t n)
+/* Replaces status and type, empties the body; headers added earlier are kept. */
+static int set_head(hx_res_t *res, int status, const char *ctype)
 {
     char *ct = strdup(ctype);
     if (!ct)
@@ -30,23 +30,31 @@ static int set_body(hx_res_t *res, int status, const char *ctype, const char *p,
     free(res->content_type);
     res->content_type = ct;
     hx_buf_reset(&res->body);
-    if (hx_buf_append(&res->body, p, n))
-        return HX_ENOMEM;
     res->status = status;
     return HX_OK;
+}
+
+static int set_body(hx_res_t *res, int status, const char *ctype, const char *p, size_t n)
+{
+    int rc = set_head(res, status, ctype);
+    return rc ? rc : hx_buf_append(&res->body, p, n) ? HX_ENOMEM : HX_OK;
+}
+
+static int dump_cb(const char *p, size_t n, void *ud)
+{
+    return hx_buf_append(ud, p, n) ? -1 : 0;
 }
 
 int hx_res_json(hx_res_t *res, int status, json_t *body)
 {
     if (!body)
         return hx_res_error(res, 500, "internal_error", "handler produced no JSON body");
-    char *s = json_dumps(body, JSON_COMPACT);
+    /* Serialized straight into the body: no string to allocate, measure and copy. */
+    int rc = set_head(res, status, "application/json");
+    if (!rc && json_dump_callback(body, dump_cb, &res->body, JSON_COMPACT))
+        rc = HX_ENOMEM;
     json_decref(body);
-    if (!s)
-        return hx_res_error(res, 500, "internal_error", "cannot serialize the JSON response");
-    int rc = set_body(res, status, "application/json", s, strlen(s));
-    free(s);
-    return rc;
+    return rc ? hx_res_error(res, 500, "internal_error", "cannot serialize the JSON response") : HX_OK;
 }
 
 int hx_res_text(hx_res_t *res, int status, const char *content_type, const char *text, size_t len)

@@ -221,10 +221,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static enum MHD_Result queue(hx_req_t *req)
 {
     hx_res_t *res = &req->res;
-    struct MHD_Response *r = MHD_create_response_from_buffer(res->body.len, res->body.data,
-                                                             MHD_RESPMEM_MUST_COPY);
-    if (!r)
+    /* The body's buffer is handed to MHD (it frees it), not copied. */
+    size_t len = res->body.len;
+    char *body = len ? hx_buf_steal(&res->body) : NULL;
+    struct MHD_Response *r =
+        body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(res->body.len, res->body.data, MHD_RESPMEM_MUST_COPY);
+    if (!r) {
+        free(body);
         return MHD_NO;
+    }
     if (res->content_type)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
     for (size_t i = 0; i < res->nheaders; i++)

@@ -260,6 +260,69 @@ static void test_limits(void)
     CHECK_INT(hx_graph_extract_entities(x, "\xff\xfe Caf\xc3\xa9 \xc3\x89mile Zola", f, 8, &n, &e), 0);
 }
 
+/* The memory.delta text reader gives what the jansson path takes from the
+ * same text: per live state its tenant, user and newest live content. */
+static void test_memory_delta_text(void)
+{
+    const char *d =
+        "{\"ops\":[{\"o\":\"n1\",\"s\":1,\"h\":7,\"w\":9,\"d\":{\"id\":\"m1\",\"tenant\":\"acme\","
+        "\"ident\":[111,\"n1\",{\"type\":\"fact\",\"user_id\":\"u\\u00e9\"}],\"f\":{\"importance\":[5,\"n1\",0.5]},"
+        "\"content\":{\"live\":[[112589990684262401,\"n1\",\"old\"],[112589990684262403,\"n2\",\"Alice uses Rust\"],"
+        "[112589990684262402,\"n1\",\"mid\"],[9,\"n3\",{\"x\":1}]],\"dead\":[[3,\"n1\"]]},"
+        "\"tags\":{\"auth\":{\"live\":[[1,\"n1\"]],\"dead\":[]}}}},"
+        "{\"o\":\"n1\",\"s\":2,\"h\":8,\"w\":9,\"d\":{\"id\":\"m2\",\"tenant\":\"acme\",\"del\":[8,\"n1\"]}},"
+        "{\"d\":{\"id\":\"m3\",\"content\":{\"live\":[[1,\"n1\",\"no tenant\"]]}}},"
+        "{\"d\":{\"id\":\"m4\",\"tenant\":\"t2\",\"content\":{\"live\":[[1.5,\"n1\",\"real hlc\"],[2,\"n1\",\"Bob\"]]}}}]}";
+    xt_memop_t *mo;
+    size_t n;
+    CHECK_INT(xt_memory_text(d, strlen(d), &mo, &n), 0);
+    CHECK_INT((int)n, 2);
+    if (n == 2) {
+        CHECK_STR(mo[0].tenant, "acme");
+        CHECK_STR(mo[0].user, "u\xc3\xa9");
+        CHECK_STR(mo[0].content, "Alice uses Rust");
+        CHECK_STR(mo[1].tenant, "t2");
+        CHECK(mo[1].user == NULL);
+        CHECK_STR(mo[1].content, "Bob");
+    }
+    xt_memops_free(mo, n);
+    static const char *const refused[] = {
+        "{\"ops\":[{\"d\":{\"tenant\":\"a\",\"tenant\":\"b\"}}]}",
+        "{\"ops\":[],\"ops\":[]}",
+        "{\"ops\":[{\"d\":{\"tenant\":\"a\",\"content\":{\"live\":[[99999999999999999999,\"n\",\"x\"]]}}}]}",
+        "{\"ops\":[{\"d\":{\"tenant\":\"a\"}}]",
+        "{\"ops\":[]} trailing",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        CHECK_INT(xt_memory_text(refused[i], strlen(refused[i]), &mo, &n), HX_EINVAL);
+        json_error_t je;
+        json_t *j = json_loads(refused[i], JSON_REJECT_DUPLICATES, &je);
+        CHECK(j == NULL); /* jansson refuses them too */
+        json_decref(j);
+    }
+}
+
+static void test_message_text(void)
+{
+    const char *d = "{\"message_id\":\"m1\",\"role\":\"user\",\"content\":\"Alice \\\"Al\\\" uses Rust\","
+                    "\"meta\":{\"content\":1},\"user_id\":7,\"created_at\":1714557600123}";
+    xt_msg_t m;
+    CHECK_INT(xt_message_text(d, strlen(d), &m), 0);
+    CHECK_STR(m.content, "Alice \"Al\" uses Rust");
+    CHECK_STR(m.role, "user");
+    CHECK(m.user == NULL);
+    CHECK(m.created_at == 1714557600123LL);
+    xt_msg_free(&m);
+    const char *r = "{\"content\":\"a\",\"created_at\":1.5}";
+    CHECK_INT(xt_message_text(r, strlen(r), &m), 0);
+    CHECK(m.created_at == 0);
+    xt_msg_free(&m);
+    const char *dup = "{\"content\":\"a\",\"content\":\"b\"}";
+    CHECK_INT(xt_message_text(dup, strlen(dup), &m), HX_EINVAL);
+    const char *bad = "{\"content\":\"a\",}";
+    CHECK_INT(xt_message_text(bad, strlen(bad), &m), HX_EINVAL);
+}
+
 int main(void)
 {
     hx_err_t e = {0};
@@ -271,6 +334,8 @@ int main(void)
     RUN(test_dictionary_rules);
     RUN(test_message_ops);
     RUN(test_limits);
+    RUN(test_memory_delta_text);
+    RUN(test_message_text);
     hx_graph_extractor_free(x);
     return HX_TEST_DONE();
 }

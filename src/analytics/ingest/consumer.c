@@ -317,6 +317,7 @@ static void *reader_main(void *arg)
             hx_consumer_opts_defaults(&co);
             co.auto_offset_reset = HX_RESET_EARLIEST;
             co.max_poll_records = 10000;
+            co.fetch_wait_ms = 5; /* rows become parts in batches anyway */
             co.session_timeout_ms = 6000;
             co.client_id = a->node_id[0] ? a->node_id : "helix-analytics";
             if (hx_consumer_new(a->broker, GROUP, topics, HX_AN_NSRCS, &co, &g->consumer, &err)) {

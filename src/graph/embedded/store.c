@@ -466,16 +466,25 @@ static int props_merge(char **dst, const json_t *patch, int only_missing)
         return HX_ENOMEM;
     const char *k;
     json_t *v;
+    int changed = 0;
     json_object_foreach((json_t *)patch, k, v)
     {
-        if (only_missing && json_object_get(cur, k))
+        json_t *old = json_object_get(cur, k);
+        if ((only_missing && old) || (json_is_null(v) ? !old : old && json_equal(old, v)))
             continue;
+        changed = 1;
         if (json_is_null(v))
             json_object_del(cur, k);
         else if (json_object_set(cur, k, v)) {
             json_decref(cur);
             return HX_ENOMEM;
         }
+    }
+    /* An entity mentioned again usually brings the properties it has: the
+     * stored text stands (it is the canonical dump of the same object). */
+    if (!changed && *dst) {
+        json_decref(cur);
+        return HX_OK;
     }
     char *text = json_object_size(cur) ? json_dumps(cur, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     int empty = !json_object_size(cur);

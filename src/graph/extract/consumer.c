@@ -25,6 +25,10 @@ typedef struct {
     size_t n_recs, cap_recs;
     int64_t newest_ts;
     uint64_t messages;
+    /* what a record's text gave (srctext.c): its ops point into these until emitted */
+    xt_memop_t *memops;
+    size_t n_memops;
+    xt_msg_t msg;
 } xc_t;
 
 static void set_status(hx_graph_t *g, int failing, const char *msg)
@@ -112,6 +116,46 @@ static int from_memory(xc_t *s, const hx_envelope_t *e, hx_graph_ops_t *ops, hx_
     return HX_OK;
 }
 
+/* from_memory on the delta's text (srctext.c), without a jansson tree.
+ * *unread: the reader refused the text and added nothing; the caller takes
+ * the jansson path. */
+static int from_memory_text(xc_t *s, const hx_envelope_t *e, const char *text, size_t len, hx_graph_ops_t *ops,
+                            int *unread, hx_err_t *err)
+{
+    int rc = xt_memory_text(text, len, &s->memops, &s->n_memops);
+    *unread = rc == HX_EINVAL;
+    if (rc)
+        return rc == HX_ENOMEM ? hx_err_set(err, rc, "out of memory reading a memory delta") : HX_OK;
+    for (size_t i = 0; i < s->n_memops && !rc; i++) {
+        const xt_memop_t *mo = &s->memops[i];
+        hx_graph_message_t msg = {.tenant = mo->tenant, .user_id = mo->user, .content = mo->content, .ts_ms = e->ts};
+        s->messages++;
+        rc = hx_graph_extract_message(s->x, &msg, ops, err);
+    }
+    return rc;
+}
+
+/* from_message on the message's text; *unread as for from_memory_text. */
+static int from_message_text(xc_t *s, const hx_envelope_t *e, const char *text, size_t len, int *unread,
+                             hx_graph_ops_t *ops, hx_err_t *err)
+{
+    *unread = 0;
+    if (strcmp(e->type, HX_EV_CONVERSATION_MESSAGE_ADDED))
+        return HX_OK;
+    int rc = xt_message_text(text, len, &s->msg);
+    *unread = rc == HX_EINVAL;
+    if (rc)
+        return rc == HX_ENOMEM ? hx_err_set(err, rc, "out of memory reading a message") : HX_OK;
+    const xt_msg_t *t = &s->msg;
+    if (!t->content || (t->role && !strcmp(t->role, "tool")))
+        return HX_OK;
+    hx_graph_message_t msg = {.tenant = e->tenant, .conversation_id = e->key[0] ? e->key : NULL,
+                              .user_id = t->user, .content = t->content,
+                              .ts_ms = t->created_at > 0 ? t->created_at : e->ts};
+    s->messages++;
+    return hx_graph_extract_message(s->x, &msg, ops, err);
+}
+
 static void drop_records(xc_t *s)
 {
     for (size_t i = 0; i < s->n_recs; i++)
@@ -119,19 +163,31 @@ static void drop_records(xc_t *s)
     s->n_recs = 0;
 }
 
-/* Produces every record of the poll; retried by the caller on failure. */
+/* Produces every record of the poll in one call (one log append and one
+ * consumer wake-up per partition, not per source message); retried by the
+ * caller on failure. A retry may repeat records of a partly failed call:
+ * the graph consumer drops them by their hx-src / hx-src-seq headers. */
 static int produce_all(xc_t *s, hx_err_t *err)
 {
+    size_t total = 0;
+    for (size_t i = 0; i < s->n_recs; i++)
+        total += s->recs[i].n;
+    if (!total)
+        return HX_OK;
+    hx_msg_t *msgs = malloc(total * sizeof *msgs);
+    if (!msgs)
+        return hx_err_set(err, HX_ENOMEM, "out of memory producing graph events");
+    size_t k = 0;
     for (size_t i = 0; i < s->n_recs; i++) {
-        if (!s->recs[i].n)
-            continue;
-        int rc = hx_broker_produce(s->g->broker, s->recs[i].msgs, s->recs[i].n, NULL, err);
-        if (rc)
-            return rc;
-        atomic_fetch_add(&s->g->prog.events_produced, s->recs[i].n);
-        /* produced: a retry must not send these again */
-        hx_graph_records_free(&s->recs[i]);
+        memcpy(msgs + k, s->recs[i].msgs, s->recs[i].n * sizeof *msgs);
+        k += s->recs[i].n;
     }
+    int rc = hx_broker_produce(s->g->broker, msgs, total, NULL, err);
+    free(msgs);
+    if (rc)
+        return rc;
+    atomic_fetch_add(&s->g->prog.events_produced, total);
+    drop_records(s); /* produced: a retry must not send these again */
     return HX_OK;
 }
 
@@ -141,6 +197,7 @@ static int open_consumer(xc_t *s, hx_err_t *err)
     hx_consumer_opts_defaults(&co);
     co.auto_offset_reset = HX_RESET_EARLIEST;
     co.max_poll_records = 200;
+    co.fetch_wait_ms = 5; /* extraction is asynchronous: one produce and commit per batch, not per message */
     co.session_timeout_ms = 6000;
     co.client_id = s->g->node_id[0] ? s->g->node_id : "helix-graph-extract";
     const char *topics[] = {HX_TOPIC_CONVERSATIONS, HX_TOPIC_MEMORY_EVENTS};
@@ -179,15 +236,37 @@ void *hx_graph_extract_main(void *arg)
             const hx_msg_t *m = &f.msgs[i];
             hx_envelope_t e;
             hx_envelope_init(&e);
-            if (hx_envelope_decode(m->value, m->value_len, &e, &err)) {
+            const char *data;
+            size_t data_len;
+            int conv = !strcmp(m->topic, HX_TOPIC_CONVERSATIONS);
+            json_error_t je;
+            hx_graph_ops_t ops = {0};
+            /* Messages and memory deltas are read from their text; what
+             * that reader refuses is parsed by jansson. */
+            int decoded = hx_envelope_decode_raw(m->value, m->value_len, &e, &data, &data_len, &err) == 0,
+                unread = 1;
+            if (decoded && conv) {
+                rc = from_message_text(&s, &e, data, data_len, &unread, &ops, &err);
+            } else if (decoded) {
+                if (strcmp(e.type, HX_EV_MEMORY_DELTA))
+                    unread = 0; /* nothing to extract */
+                else
+                    rc = from_memory_text(&s, &e, data, data_len, &ops, &unread, &err);
+            }
+            if (decoded && unread &&
+                !(e.data = json_loadb(data, data_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
+                snprintf(err.msg, sizeof err.msg, "data: %s", je.text);
+                decoded = 0;
+            }
+            if (!decoded) {
                 if (bad++ < 20)
                     HX_WARN("graph", "%s/%d@%" PRId64 ": not an envelope (%s); not extracted", m->topic,
                             m->partition, m->offset, err.msg);
+                hx_envelope_free(&e);
                 continue;
             }
-            hx_graph_ops_t ops = {0};
-            rc = !strcmp(m->topic, HX_TOPIC_CONVERSATIONS) ? from_message(&s, &e, &ops, &err)
-                                                           : from_memory(&s, &e, &ops, &err);
+            if (unread)
+                rc = conv ? from_message(&s, &e, &ops, &err) : from_memory(&s, &e, &ops, &err);
             if (!rc)
                 rc = emit(&s, m, &ops, &err);
             if (rc == HX_EINVAL) { /* e.g. a conversation id too long for a node name: skip it, loudly */
@@ -199,6 +278,10 @@ void *hx_graph_extract_main(void *arg)
             if (e.ts > s.newest_ts)
                 s.newest_ts = e.ts;
             hx_graph_ops_free(&ops);
+            xt_memops_free(s.memops, s.n_memops);
+            s.memops = NULL;
+            s.n_memops = 0;
+            xt_msg_free(&s.msg);
             hx_envelope_free(&e);
         }
         /* Until the events are acknowledged the offsets stay where they were. */

@@ -107,4 +107,26 @@ typedef struct xents {
 int xx_extract(const hx_graph_extractor_t *x, const char *text, size_t len, xents_t *out);
 void xx_free(xents_t *e);
 
+/* srctext.c: the live memories of a memory.delta's data text, for
+ * extraction (tenant, user id or NULL, newest live content; deleted states
+ * are left out). HX_EINVAL when the text is not one this reader takes: the
+ * caller parses it with jansson instead. */
+typedef struct xt_memop {
+    char *tenant, *user, *content;
+} xt_memop_t;
+
+int xt_memory_text(const char *text, size_t len, xt_memop_t **out, size_t *n);
+void xt_memops_free(xt_memop_t *ops, size_t n);
+
+/* The fields extraction reads of a conversation message's data text: string
+ * members (NULL when absent or not strings) and created_at (0 unless an
+ * integer). HX_EINVAL as for xt_memory_text. */
+typedef struct xt_msg {
+    char *content, *role, *user;
+    long long created_at;
+} xt_msg_t;
+
+int xt_message_text(const char *text, size_t len, xt_msg_t *m);
+void xt_msg_free(xt_msg_t *m);
+
 #endif

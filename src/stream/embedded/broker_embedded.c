@@ -276,7 +276,8 @@ int hx_embedded_broker_open(const hx_config_t *cfg, hx_metrics_t *metrics, const
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&b->data_cond, &ca);
+    pthread_condattr_init(&b->wait_attr);
+    pthread_condattr_setclock(&b->wait_attr, CLOCK_MONOTONIC);
     pthread_cond_init(&b->qcond, &ca);
     pthread_cond_init(&b->qdone, &ca);
     pthread_cond_init(&b->stop_cond, &ca);
@@ -352,7 +353,7 @@ static void emb_close(void *impl)
     pthread_mutex_destroy(&b->data_mu);
     pthread_mutex_destroy(&b->qmu);
     pthread_mutex_destroy(&b->stop_mu);
-    pthread_cond_destroy(&b->data_cond);
+    pthread_condattr_destroy(&b->wait_attr);
     pthread_cond_destroy(&b->qcond);
     pthread_cond_destroy(&b->qdone);
     pthread_cond_destroy(&b->stop_cond);

@@ -182,12 +182,25 @@ int emb_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *er
         if (rc || emb_stage_count(s) > 0)
             break;
         int timed_out = 0;
+        emb_waiter_t w = {.mask = mask};
+        pthread_cond_init(&w.cv, &b->wait_attr);
         pthread_mutex_lock(&b->data_mu);
         wait_register(b, mask, 1);
-        while (!timed_out && __atomic_load_n(&b->data_seq, __ATOMIC_SEQ_CST) == seen)
-            timed_out = pthread_cond_timedwait(&b->data_cond, &b->data_mu, &deadline) != 0;
+        w.next = b->waiters;
+        b->waiters = &w;
+        /* An append since seen (to any topic) is read before sleeping; once
+         * asleep, only an append to one of our buckets (or a rebalance)
+         * wakes us. */
+        while (!timed_out && !w.woken && __atomic_load_n(&b->data_seq, __ATOMIC_SEQ_CST) == seen)
+            timed_out = pthread_cond_timedwait(&w.cv, &b->data_mu, &deadline) != 0;
+        for (emb_waiter_t **pp = &b->waiters; *pp; pp = &(*pp)->next)
+            if (*pp == &w) {
+                *pp = w.next;
+                break;
+            }
         wait_register(b, mask, -1);
         pthread_mutex_unlock(&b->data_mu);
+        pthread_cond_destroy(&w.cv);
         if (timed_out) {
             pthread_mutex_lock(&b->mu);
             rc = sync_assignment(c, err);
@@ -196,6 +209,18 @@ int emb_consumer_poll(void *cimpl, int timeout_ms, hx_fetch_t *out, hx_err_t *er
             pthread_mutex_unlock(&b->mu);
             break;
         }
+    }
+    if (!rc && c->opts.fetch_wait_ms > 0 && emb_stage_count(s) > 0 &&
+        (int)emb_stage_count(s) < c->opts.max_poll_records) {
+        /* Asleep here the poller is no waiter: appends meanwhile wake no one. */
+        hx_sleep_ms(c->opts.fetch_wait_ms);
+        /* From the assignment the records so far came from. A failure
+         * leaves its partition's position alone and still returns those
+         * records; the next poll meets it again. */
+        hx_err_t ignore;
+        pthread_mutex_lock(&b->mu);
+        (void)read_once(c, s, &ignore);
+        pthread_mutex_unlock(&b->mu);
     }
     if (!rc)
         rc = emb_stage_finish(s, out, err);

@@ -31,6 +31,14 @@ typedef struct emb_group {
 
 typedef struct emb_pending emb_pending_t; /* an async record waiting for its batch */
 
+/* A sleeping poll (consumer.c), on the stack of its thread. */
+typedef struct emb_waiter {
+    pthread_cond_t cv;
+    uint64_t mask;                   /* its topics' buckets */
+    int woken;
+    struct emb_waiter *next;
+} emb_waiter_t;
+
 /* syncpool.c: workers that run one batch's partition appends side by side
  * under fsync=always, so their fdatasyncs overlap. */
 #define EMB_POOL_MAX 8
@@ -62,14 +70,16 @@ typedef struct emb {
      * a consumer that holds mu while it reads. data_seq is atomic; it moves
      * on every append and every rebalance. */
     pthread_mutex_t data_mu;
-    pthread_cond_t data_cond;
+    pthread_condattr_t wait_attr;    /* CLOCK_MONOTONIC, for the waiters' condition variables */
     uint64_t data_seq;
     /* Sleeping pollers by topic bucket (emb_topic_bit): a produce wakes them
-     * only when one waits for its topic's bucket, so a consumer of one topic
-     * is not woken by every append to the others. counts under data_mu,
-     * mask atomic. */
+     * only when one waits for its topic's bucket, and then only those
+     * pollers (each sleeps on its own condition), so a consumer of one topic
+     * is not woken by every append to the others. counts and list under
+     * data_mu, mask atomic. */
     int wait_count[64];
     uint64_t wait_mask;
+    emb_waiter_t *waiters;
     emb_group_t *groups;
     emb_offset_t *offsets[256];
 

@@ -21,11 +21,21 @@ struct emb_pending {
     emb_pending_t *next;
 };
 
+/* Called with data_mu held. */
+static void wake(emb_t *b, uint64_t bits)
+{
+    for (emb_waiter_t *w = b->waiters; w; w = w->next)
+        if (w->mask & bits && !w->woken) {
+            w->woken = 1;
+            pthread_cond_signal(&w->cv);
+        }
+}
+
 void emb_notify_data(emb_t *b)
 {
     __atomic_add_fetch(&b->data_seq, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&b->data_mu);
-    pthread_cond_broadcast(&b->data_cond);
+    wake(b, ~0ull);
     pthread_mutex_unlock(&b->data_mu);
 }
 
@@ -36,10 +46,11 @@ void emb_notify_topic(emb_t *b, const char *topic)
     /* seq_cst with the poller's mask store and seq load (consumer.c): either
      * it sees the new seq and does not sleep, or we see its bit and wake it. */
     __atomic_add_fetch(&b->data_seq, 1, __ATOMIC_SEQ_CST);
-    if (!(__atomic_load_n(&b->wait_mask, __ATOMIC_SEQ_CST) & emb_topic_bit(topic)))
+    uint64_t bit = emb_topic_bit(topic);
+    if (!(__atomic_load_n(&b->wait_mask, __ATOMIC_SEQ_CST) & bit))
         return;
     pthread_mutex_lock(&b->data_mu);
-    pthread_cond_broadcast(&b->data_cond);
+    wake(b, bit);
     pthread_mutex_unlock(&b->data_mu);
 }
 

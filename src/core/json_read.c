@@ -1,27 +1,27 @@
-/* The strict JSON reader of json_read.h (RFC 8259 grammar). */
-#include "graph/json_read.h"
+/* The strict JSON reader of hx_json_read.h (RFC 8259 grammar). */
+#include "helix/hx_json_read.h"
 #include "helix/hx_id.h"
-#include "graph/graph_int.h"
+#include "helix/hx_error.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-void jr_init(jr_t *r, const char *p, size_t n)
+void hx_jr_init(hx_jr_t *r, const char *p, size_t n)
 {
     memset(r, 0, sizeof *r);
     r->p = p;
     r->n = n;
 }
 
-void jr_free(jr_t *r)
+void hx_jr_free(hx_jr_t *r)
 {
     free(r->scratch);
     r->scratch = NULL;
     r->scratch_cap = 0;
 }
 
-void jr_ws(jr_t *r)
+void hx_jr_ws(hx_jr_t *r)
 {
     while (r->pos < r->n) {
         char c = r->p[r->pos];
@@ -31,15 +31,15 @@ void jr_ws(jr_t *r)
     }
 }
 
-char jr_peek(jr_t *r)
+char hx_jr_peek(hx_jr_t *r)
 {
-    jr_ws(r);
+    hx_jr_ws(r);
     return r->pos < r->n ? r->p[r->pos] : 0;
 }
 
-int jr_eat(jr_t *r, char c)
+int hx_jr_eat(hx_jr_t *r, char c)
 {
-    if (jr_peek(r) != c)
+    if (hx_jr_peek(r) != c)
         return 0;
     r->pos++;
     return 1;
@@ -58,9 +58,9 @@ static int hex4(const char *p, uint32_t *v)
     return HX_OK;
 }
 
-int jr_string(jr_t *r, const char **s, size_t *len)
+int hx_jr_string(hx_jr_t *r, const char **s, size_t *len)
 {
-    if (!jr_eat(r, '"'))
+    if (!hx_jr_eat(r, '"'))
         return HX_EINVAL;
     size_t start = r->pos, end = start;
     int esc = 0;
@@ -175,9 +175,9 @@ static int fast_decimal(const char *p, size_t n, double *v)
     return 1;
 }
 
-int jr_number(jr_t *r, double *v, int *is_int)
+int hx_jr_number(hx_jr_t *r, double *v, int *is_int)
 {
-    jr_ws(r);
+    hx_jr_ws(r);
     size_t i = r->pos;
     int integer = 1;
     if (i < r->n && r->p[i] == '-')
@@ -231,9 +231,9 @@ int jr_number(jr_t *r, double *v, int *is_int)
     return HX_OK;
 }
 
-static int literal(jr_t *r, const char *lit)
+static int literal(hx_jr_t *r, const char *lit)
 {
-    jr_ws(r);
+    hx_jr_ws(r);
     size_t n = strlen(lit);
     if (r->n - r->pos < n || memcmp(r->p + r->pos, lit, n))
         return HX_EINVAL;
@@ -241,7 +241,7 @@ static int literal(jr_t *r, const char *lit)
     return HX_OK;
 }
 
-int jr_bool(jr_t *r, int *v)
+int hx_jr_bool(hx_jr_t *r, int *v)
 {
     if (!literal(r, "true")) {
         *v = 1;
@@ -254,50 +254,50 @@ int jr_bool(jr_t *r, int *v)
     return HX_EINVAL;
 }
 
-int jr_null(jr_t *r)
+int hx_jr_null(hx_jr_t *r)
 {
     return literal(r, "null");
 }
 
-static int skip(jr_t *r, int depth)
+static int skip(hx_jr_t *r, int depth)
 {
-    if (depth > JR_DEPTH_MAX)
+    if (depth > HX_JR_DEPTH_MAX)
         return HX_EINVAL;
-    char c = jr_peek(r);
+    char c = hx_jr_peek(r);
     const char *s;
     size_t n;
     double d;
     int b;
     switch (c) {
-    case '"': return jr_string(r, &s, &n);
+    case '"': return hx_jr_string(r, &s, &n);
     case '{':
         r->pos++;
-        if (jr_eat(r, '}'))
+        if (hx_jr_eat(r, '}'))
             return HX_OK;
         do {
-            if (jr_string(r, &s, &n) || !jr_eat(r, ':') || skip(r, depth + 1))
+            if (hx_jr_string(r, &s, &n) || !hx_jr_eat(r, ':') || skip(r, depth + 1))
                 return HX_EINVAL;
-        } while (jr_eat(r, ','));
-        return jr_eat(r, '}') ? HX_OK : HX_EINVAL;
+        } while (hx_jr_eat(r, ','));
+        return hx_jr_eat(r, '}') ? HX_OK : HX_EINVAL;
     case '[':
         r->pos++;
-        if (jr_eat(r, ']'))
+        if (hx_jr_eat(r, ']'))
             return HX_OK;
         do {
             if (skip(r, depth + 1))
                 return HX_EINVAL;
-        } while (jr_eat(r, ','));
-        return jr_eat(r, ']') ? HX_OK : HX_EINVAL;
+        } while (hx_jr_eat(r, ','));
+        return hx_jr_eat(r, ']') ? HX_OK : HX_EINVAL;
     case 't':
-    case 'f': return jr_bool(r, &b);
-    case 'n': return jr_null(r);
-    default: return jr_number(r, &d, NULL);
+    case 'f': return hx_jr_bool(r, &b);
+    case 'n': return hx_jr_null(r);
+    default: return hx_jr_number(r, &d, NULL);
     }
 }
 
-int jr_skip(jr_t *r, size_t *start, size_t *end)
+int hx_jr_skip(hx_jr_t *r, size_t *start, size_t *end)
 {
-    jr_ws(r);
+    hx_jr_ws(r);
     *start = r->pos;
     int rc = skip(r, 0);
     *end = r->pos;
