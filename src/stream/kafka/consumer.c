@@ -209,7 +209,9 @@ static rd_kafka_resp_err_t pin_latest(kf_consumer_t *c)
     /* Every partition is re-assigned at an explicit offset (the committed
      * one, else the high watermark): the assignment of the rebalance started
      * librdkafka's own lookup, which must not decide where reading starts. */
-    if (!e && l->cnt && !(e = rd_kafka_assign(c->rk, l))) {
+    if (!e && l->cnt)
+        e = rd_kafka_assign(c->rk, l);
+    if (!e) {
         pthread_mutex_lock(&c->mu);
         for (int i = 0; i < l->cnt; i++) {
             kf_pos_t *p = pos_find(c, l->elems[i].topic, l->elems[i].partition);
@@ -218,10 +220,6 @@ static rd_kafka_resp_err_t pin_latest(kf_consumer_t *c)
                 p->held = 0;
             }
         }
-        c->pin_pending = 0;
-        pthread_mutex_unlock(&c->mu);
-    } else if (!e) {
-        pthread_mutex_lock(&c->mu);
         c->pin_pending = 0;
         pthread_mutex_unlock(&c->mu);
     }
