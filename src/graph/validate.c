@@ -93,32 +93,38 @@ size_t hx_graph_terms(const char *text, hx_graph_term_fn fn, void *ctx)
     return n;
 }
 
+/* Character classes as bitmaps over ASCII (bit c of word c / 64): every op of
+ * every graph event is validated on the producing and the consuming side,
+ * and a per-character chain of range compares plus a strlen was a tenth of
+ * an event's decode. */
+typedef struct {
+    uint64_t w[2];
+} charset_t;
+
+static const charset_t id_chars = {{0x07ff600000000000ull, 0x07fffffe87ffffffull}};     /* [A-Za-z0-9._:@-] */
+static const charset_t tenant_chars = {{0x03ff600000000000ull, 0x07fffffe87fffffeull}}; /* [A-Za-z0-9._-] */
+static const charset_t rtype_chars = {{0x03ff000000000000ull, 0x0000000087fffffeull}};  /* [A-Z0-9_] */
+
+/* 1 when s is 1..max characters of cs. */
+static int all_in(const char *s, size_t max, const charset_t *cs)
+{
+    if (!s || !s[0])
+        return 0;
+    size_t n = 0;
+    for (unsigned char c; (c = (unsigned char)s[n]); n++)
+        if (n >= max || c >= 128 || !((cs->w[c >> 6] >> (c & 63)) & 1))
+            return 0;
+    return 1;
+}
+
 int hx_graph_id_valid(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (!n || n > HX_GRAPH_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == ':' || c == '@' || c == '-'))
-            return 0;
-    }
-    return 1;
+    return all_in(s, HX_GRAPH_ID_MAX, &id_chars);
 }
 
 int hx_graph_tenant_valid(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (!n || n > HX_ENV_TENANT_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-    }
-    return 1;
+    return all_in(s, HX_ENV_TENANT_MAX, &tenant_chars);
 }
 
 int hx_graph_type_valid(const char *s)
@@ -134,13 +140,7 @@ int hx_graph_type_valid(const char *s)
 
 int hx_graph_rel_type_valid(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (!n || n > HX_GRAPH_TYPE_MAX || s[0] < 'A' || s[0] > 'Z')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return 0;
-    return 1;
+    return s && s[0] >= 'A' && s[0] <= 'Z' && all_in(s, HX_GRAPH_TYPE_MAX, &rtype_chars);
 }
 
 int hx_graph_label_valid(const char *s)

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const char *const label_names[] = {HX_GRAPH_LABEL_ENTITY, HX_GRAPH_LABEL_CONVERSATION, HX_GRAPH_LABEL_USER};
 
@@ -25,12 +26,25 @@ static uint32_t mix32(uint64_t x)
     return (uint32_t)x;
 }
 
+/* Node, relationship and map arrays reach tens of MB and are read at random
+ * (every id lookup), so 4K pages make most lookups a TLB miss too, and the
+ * apply loop's prefetches cannot hide those. A hint only: without
+ * transparent huge pages nothing changes. */
+static void huge_hint(void *p, size_t bytes)
+{
+    const uintptr_t huge = 2u << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), z = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (z > a)
+        (void)madvise((void *)a, z - a, MADV_HUGEPAGE);
+}
+
 /* ---- open addressing ---- */
 
 static int map_init(es_map_t *m, uint32_t cap)
 {
     if (!(m->e = malloc(cap * sizeof *m->e)))
         return HX_ENOMEM;
+    huge_hint(m->e, cap * sizeof *m->e);
     memset(m->e, 0xff, cap * sizeof *m->e);
     m->cap = cap;
     m->used = 0;
@@ -199,11 +213,9 @@ static uint32_t node_hash(uint32_t tenant, const char *id)
     return es_hash32(buf, n + 2);
 }
 
-uint32_t es_node_slot(const es_store_t *s, uint32_t tenant, const char *id)
+/* The slot of (tenant, id) whose node_hash is h. */
+static uint32_t node_slot_h(const es_store_t *s, uint32_t tenant, const char *id, uint32_t h)
 {
-    if (tenant == ES_NONE)
-        return ES_NONE;
-    uint32_t h = node_hash(tenant, id);
     const es_map_t *m = &s->node_map;
     for (uint32_t i = h & (m->cap - 1); m->e[i].val != ES_NONE; i = (i + 1) & (m->cap - 1)) {
         const es_node_t *n = &s->nodes[m->e[i].val];
@@ -211,6 +223,11 @@ uint32_t es_node_slot(const es_store_t *s, uint32_t tenant, const char *id)
             return m->e[i].val;
     }
     return ES_NONE;
+}
+
+uint32_t es_node_slot(const es_store_t *s, uint32_t tenant, const char *id)
+{
+    return tenant == ES_NONE ? ES_NONE : node_slot_h(s, tenant, id, node_hash(tenant, id));
 }
 
 uint32_t es_follow(const es_store_t *s, uint32_t slot)
@@ -231,15 +248,17 @@ uint32_t es_node_resolve(const es_store_t *s, uint32_t tenant, const char *id)
     return es_follow(s, es_node_slot(s, tenant, id));
 }
 
-uint32_t es_node_new(es_store_t *s, uint32_t tenant, const char *id)
+static uint32_t node_new_h(es_store_t *s, uint32_t tenant, const char *id, uint32_t h)
 {
     if (s->n_nodes == ES_NONE - 1)
         return ES_NONE;
     if (s->n_nodes == s->cap_nodes) {
         uint32_t nc = s->cap_nodes ? s->cap_nodes * 2 : 1024;
         es_node_t *p = realloc(s->nodes, (size_t)nc * sizeof *p);
-        if (p)
+        if (p) {
             s->nodes = p;
+            huge_hint(p, (size_t)nc * sizeof *p);
+        }
         uint32_t *v = p ? realloc(s->ftver, (size_t)nc * sizeof *v) : NULL;
         if (!v)
             return ES_NONE;
@@ -259,10 +278,15 @@ uint32_t es_node_new(es_store_t *s, uint32_t tenant, const char *id)
         memcpy(n->idbuf, id, idn + 1);
     n->tenant = (uint16_t)tenant;
     n->merged_into = ES_NONE;
-    map_put_raw(&s->node_map, node_hash(tenant, id), s->n_nodes);
+    map_put_raw(&s->node_map, h, s->n_nodes);
     ts->nodes++;
     s->live_nodes++;
     return s->n_nodes++;
+}
+
+uint32_t es_node_new(es_store_t *s, uint32_t tenant, const char *id)
+{
+    return node_new_h(s, tenant, id, node_hash(tenant, id));
 }
 
 /* A dead or merged slot becomes a fresh, empty live node again. */
@@ -283,15 +307,16 @@ static void node_revive(es_store_t *s, uint32_t idx)
 }
 
 /* The live node for (tenant, id), created (or revived) as a stub when absent.
- * *fresh says it is new. */
-static uint32_t node_obtain(es_store_t *s, uint32_t tenant, const char *id, int *fresh, int *redirected)
+ * *fresh says it is new. h is node_hash(tenant, id) (the apply loop has it
+ * from prefetching). */
+static uint32_t node_obtain(es_store_t *s, uint32_t tenant, const char *id, uint32_t h, int *fresh, int *redirected)
 {
-    uint32_t slot = es_node_slot(s, tenant, id);
+    uint32_t slot = node_slot_h(s, tenant, id, h);
     *fresh = 0;
     *redirected = 0;
     if (slot == ES_NONE) {
         *fresh = 1;
-        return es_node_new(s, tenant, id);
+        return node_new_h(s, tenant, id, h);
     }
     uint32_t live = es_follow(s, slot);
     if (live != ES_NONE) {
@@ -437,6 +462,7 @@ int es_rel_link(es_store_t *s, uint32_t from, uint16_t type, uint32_t to, uint32
         if (!p)
             return HX_ENOMEM;
         s->rels = p;
+        huge_hint(p, (size_t)nc * sizeof *p);
         s->cap_rels = nc;
     }
     r = s->n_rels;
@@ -553,10 +579,10 @@ static void importance_update(es_node_t *n)
     n->importance = n->mentions > 0 ? log1p((double)n->mentions) * (n->conf_sum / (double)n->mentions) : 0;
 }
 
-static int entity_upsert(es_store_t *s, uint32_t t, const hx_graph_op_t *op)
+static int entity_upsert(es_store_t *s, uint32_t t, const hx_graph_op_t *op, const uint32_t *h)
 {
     int fresh, redirected, oom = 0, text = 0;
-    uint32_t idx = node_obtain(s, t, op->id, &fresh, &redirected);
+    uint32_t idx = node_obtain(s, t, op->id, h ? h[0] : node_hash(t, op->id), &fresh, &redirected);
     if (idx == ES_NONE)
         return HX_ENOMEM;
     es_node_t *n = &s->nodes[idx];
@@ -694,7 +720,8 @@ typedef struct {
     uint32_t idx;
 } tcache_t;
 
-static int apply_op(es_store_t *s, const hx_graph_op_t *op, tcache_t *tc)
+/* h: the node_hash of the op's ids under tenant ht (from prefetching), or NULL. */
+static int apply_op(es_store_t *s, const hx_graph_op_t *op, tcache_t *tc, const uint32_t *h, uint32_t ht)
 {
     uint32_t t;
     if (tc->name && (tc->name == op->tenant || !strcmp(tc->name, op->tenant))) {
@@ -706,8 +733,10 @@ static int apply_op(es_store_t *s, const hx_graph_op_t *op, tcache_t *tc)
         tc->name = op->tenant;
         tc->idx = t;
     }
+    if (ht != t)
+        h = NULL;
     switch (op->kind) {
-    case HX_GRAPH_OP_ENTITY_UPSERT: return entity_upsert(s, t, op);
+    case HX_GRAPH_OP_ENTITY_UPSERT: return entity_upsert(s, t, op, h);
     case HX_GRAPH_OP_ENTITY_DELETE: {
         uint32_t idx = es_node_resolve(s, t, op->id);
         if (idx != ES_NONE)
@@ -720,12 +749,12 @@ static int apply_op(es_store_t *s, const hx_graph_op_t *op, tcache_t *tc)
     }
     case HX_GRAPH_OP_REL_UPSERT: {
         int f1, r1, f2, r2;
-        uint32_t a = node_obtain(s, t, op->from, &f1, &r1);
+        uint32_t a = node_obtain(s, t, op->from, h ? h[0] : node_hash(t, op->from), &f1, &r1);
         if (a == ES_NONE)
             return HX_ENOMEM;
         if (f1)
             s->nodes[a].created = s->nodes[a].updated = op->ts_ms;
-        uint32_t b = node_obtain(s, t, op->to, &f2, &r2);
+        uint32_t b = node_obtain(s, t, op->to, h ? h[1] : node_hash(t, op->to), &f2, &r2);
         if (b == ES_NONE)
             return HX_ENOMEM;
         if (f2)
@@ -815,13 +844,17 @@ int es_store_apply(es_store_t *s, const hx_graph_batch_t *b)
     tcache_t tc = {NULL, 0};
     pf_t ring[2 * PF_D];
     uint32_t pt = b->n_ops ? es_tenant_find(s, b->ops[0].tenant) : ES_NONE;
+    for (size_t i = 0; i < 2 * PF_D && i < b->n_ops; i++)
+        pf_hash(s, &b->ops[i], pt, &ring[i]);
     for (size_t i = 0; i < b->n_ops; i++) {
-        if (i + 2 * PF_D < b->n_ops)
-            pf_hash(s, &b->ops[i + 2 * PF_D], pt, &ring[(i + 2 * PF_D) % (2 * PF_D)]);
-        if (i + PF_D < b->n_ops && i + PF_D >= 2 * PF_D)
+        /* op i's hashes are used below, so its ring entry is refilled after */
+        if (i + PF_D < b->n_ops)
             pf_nodes(s, &ring[(i + PF_D) % (2 * PF_D)]);
-        if (apply_op(s, &b->ops[i], &tc))
+        const pf_t *p = &ring[i % (2 * PF_D)];
+        if (apply_op(s, &b->ops[i], &tc, p->n ? p->h : NULL, pt))
             return HX_ENOMEM;
+        if (i + 2 * PF_D < b->n_ops)
+            pf_hash(s, &b->ops[i + 2 * PF_D], pt, &ring[i % (2 * PF_D)]);
     }
     for (size_t i = 0; i < b->n_cursors; i++)
         if (es_cursor_set(s, b->cursors[i].name, b->cursors[i].value))
