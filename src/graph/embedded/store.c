@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 static const char *const label_names[] = {HX_GRAPH_LABEL_ENTITY, HX_GRAPH_LABEL_CONVERSATION, HX_GRAPH_LABEL_USER};
 
@@ -26,25 +25,12 @@ static uint32_t mix32(uint64_t x)
     return (uint32_t)x;
 }
 
-/* Node, relationship and map arrays reach tens of MB and are read at random
- * (every id lookup), so 4K pages make most lookups a TLB miss too, and the
- * apply loop's prefetches cannot hide those. A hint only: without
- * transparent huge pages nothing changes. */
-static void huge_hint(void *p, size_t bytes)
-{
-    const uintptr_t huge = 2u << 20;
-    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), z = ((uintptr_t)p + bytes) & ~(huge - 1);
-    if (z > a)
-        (void)madvise((void *)a, z - a, MADV_HUGEPAGE);
-}
-
 /* ---- open addressing ---- */
 
 static int map_init(es_map_t *m, uint32_t cap)
 {
     if (!(m->e = malloc(cap * sizeof *m->e)))
         return HX_ENOMEM;
-    huge_hint(m->e, cap * sizeof *m->e);
     memset(m->e, 0xff, cap * sizeof *m->e);
     m->cap = cap;
     m->used = 0;
@@ -255,10 +241,8 @@ static uint32_t node_new_h(es_store_t *s, uint32_t tenant, const char *id, uint3
     if (s->n_nodes == s->cap_nodes) {
         uint32_t nc = s->cap_nodes ? s->cap_nodes * 2 : 1024;
         es_node_t *p = realloc(s->nodes, (size_t)nc * sizeof *p);
-        if (p) {
+        if (p)
             s->nodes = p;
-            huge_hint(p, (size_t)nc * sizeof *p);
-        }
         uint32_t *v = p ? realloc(s->ftver, (size_t)nc * sizeof *v) : NULL;
         if (!v)
             return ES_NONE;
@@ -462,7 +446,6 @@ int es_rel_link(es_store_t *s, uint32_t from, uint16_t type, uint32_t to, uint32
         if (!p)
             return HX_ENOMEM;
         s->rels = p;
-        huge_hint(p, (size_t)nc * sizeof *p);
         s->cap_rels = nc;
     }
     r = s->n_rels;
