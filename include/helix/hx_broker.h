@@ -128,6 +128,10 @@ int hx_broker_topic_create(hx_broker_t *b, const char *name, const hx_topic_conf
 int hx_broker_topic_delete(hx_broker_t *b, const char *name, hx_err_t *err);
 int hx_broker_topic_list(hx_broker_t *b, hx_name_list_t *out, hx_err_t *err);
 int hx_broker_topic_describe(hx_broker_t *b, const char *name, hx_topic_info_t *out, hx_err_t *err);
+/* What a producer checks per request: the partition count and max_message_bytes (0 = the broker default), as
+ * topic_describe's config reports them but without its watermarks (the embedded log reads no partition state). */
+int hx_broker_topic_limits(hx_broker_t *b, const char *name, int *partitions, int64_t *max_message_bytes,
+                           hx_err_t *err);
 
 /* Creates every topic of DESIGN.md (hx_topics.h) that does not exist yet. */
 int hx_broker_ensure_builtin_topics(hx_broker_t *b, hx_err_t *err);

@@ -21,6 +21,12 @@ size_t hx_utf8_put(char *o, unsigned cp);
 /* Writes the n bytes at p as 2n lowercase hex digits and a NUL to out. */
 void hx_hex_encode(const void *p, size_t n, char *out);
 
+/* Fills p with n <= 256 bytes for ids (event, memory ids): unique and unpredictable, but not for secrets (keys take
+ * getrandom() directly). Bytes come from the kernel's CSPRNG through a per-thread buffer, one getrandom() per 4 KiB
+ * rather than one per id; a forked child drops the buffer it inherited, so parent and child never share ids.
+ * HX_EIO when the kernel gives no random bytes. */
+int hx_id_random(void *p, size_t n);
+
 /* The value of hex digit c (either case), -1 when c is not one. */
 int hx_hex_digit(int c);
 

@@ -134,6 +134,9 @@ int hx_log_topic_describe(hx_log_t *log, const char *name, hx_log_topic_info_t *
 void hx_log_topic_info_free(hx_log_topic_info_t *info);
 /* Cheap lookups for the broker's hot path. */
 int hx_log_partition_count(hx_log_t *log, const char *topic, int *n, hx_err_t *err);
+/* The partition count and the topic's own max_message_bytes (0 = the log's), without the describe's allocation and
+ * partition locks. */
+int hx_log_topic_limits(hx_log_t *log, const char *topic, int *nparts, int64_t *max_message_bytes, hx_err_t *err);
 int hx_log_watermarks(hx_log_t *log, const char *topic, int partition, int64_t *low, int64_t *high,
                       hx_err_t *err);
 

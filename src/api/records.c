@@ -6,6 +6,7 @@
 #include "helix/hx_clock.h"
 #include "helix/hx_envelope.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,12 +97,12 @@ static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
     json_t *body = hx_req_json(req, err);
     if (!body)
         return HX_EINVAL;
-    hx_topic_info_t ti;
-    if ((rc = hx_broker_topic_describe(api->broker, topic, &ti, err)))
+    int nparts;
+    int64_t limit;
+    if ((rc = hx_broker_topic_limits(api->broker, topic, &nparts, &limit, err)))
         return rc;
-    int64_t limit = ti.config.max_message_bytes > 0 ? ti.config.max_message_bytes : api->cfg->event_log.max_message_bytes;
-    int nparts = ti.config.partitions;
-    hx_topic_info_free(&ti);
+    if (limit <= 0)
+        limit = api->cfg->event_log.max_message_bytes;
     if (part >= nparts)
         return hx_err_set(err, HX_EINVAL, "partition %lld does not exist: topic '%s' has %d partition(s)",
                           (long long)part, topic, nparts);
@@ -113,11 +114,21 @@ static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
     if (!dl)
         rc = hx_err_set(err, HX_ENOMEM, "out of memory");
     else if (!(rc = hx_broker_produce(api->broker, r.msgs, r.n, dl, err))) {
-        json_t *out = json_array();
-        for (size_t i = 0; i < r.n; i++)
-            json_array_append_new(out, json_pack("{s:s,s:i,s:I}", "id", r.envs[i].id, "partition", dl[i].partition,
-                                                 "offset", (json_int_t)dl[i].offset));
-        rc = hx_res_json(res, 201, json_pack("{s:s,s:o}", "topic", topic, "records", out));
+        /* Written as text: the answer is a few fixed keys, a jansson tree would be built only to be dumped. */
+        hx_buf_t out = HX_BUF_INIT;
+        rc = hx_buf_puts(&out, "{\"topic\":");
+        rc = rc ? rc : hx_buf_put_json_str(&out, topic, strlen(topic));
+        rc = rc ? rc : hx_buf_puts(&out, ",\"records\":[");
+        for (size_t i = 0; i < r.n && !rc; i++) {
+            rc = hx_buf_puts(&out, i ? ",{\"id\":" : "{\"id\":");
+            rc = rc ? rc : hx_buf_put_json_str(&out, r.envs[i].id, strlen(r.envs[i].id));
+            rc = rc ? rc : hx_buf_printf(&out, ",\"partition\":%d,\"offset\":%" PRId64 "}", (int)dl[i].partition,
+                                         dl[i].offset);
+        }
+        rc = rc ? rc : hx_buf_puts(&out, "]}");
+        rc = rc ? hx_err_set(err, HX_ENOMEM, "out of memory writing the answer (the records were written)")
+                : hx_res_text(res, 201, "application/json", (const char *)out.data, out.len);
+        hx_buf_free(&out);
     }
     free(dl);
     hx_api_records_free(&r);

@@ -39,6 +39,29 @@ int hx_buf_append(hx_buf_t *b, const void *p, size_t n)
 int hx_buf_putc(hx_buf_t *b, unsigned char c) { return hx_buf_append(b, &c, 1); }
 int hx_buf_puts(hx_buf_t *b, const char *s) { return hx_buf_append(b, s, strlen(s)); }
 
+int hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = hx_buf_putc(b, '"');
+    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+    for (; p < end && !rc; p++) {
+        unsigned char c = *p;
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        rc = hx_buf_append(b, run, (size_t)(p - run)); /* the plain bytes before, in one go */
+        if (!rc && c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            rc = hx_buf_append(b, e, 6);
+        } else if (!rc) {
+            char e[2] = {'\\', (char)c};
+            rc = hx_buf_append(b, e, 2);
+        }
+        run = p + 1;
+    }
+    rc = rc ? rc : hx_buf_append(b, run, (size_t)(p - run));
+    return rc ? rc : hx_buf_putc(b, '"');
+}
+
 int hx_buf_printf(hx_buf_t *b, const char *fmt, ...)
 {
     va_list ap;

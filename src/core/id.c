@@ -1,7 +1,11 @@
 /* UTF-8 and identifier checks (hx_id.h). */
 #include "helix/hx_id.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
 
 int hx_utf8_valid(const char *s, size_t len)
 {
@@ -101,5 +105,49 @@ int hx_id_check(const char *s, const char *what, hx_err_t *err)
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
             return hx_err_set(err, HX_EINVAL, "%s contains a control character (byte %zu)", what, i);
+    return HX_OK;
+}
+
+/* Per thread, so the hot path takes no lock; the buffer's bytes are handed out once and wiped. */
+#define RND_BUF 4096
+static _Thread_local unsigned char rnd_buf[RND_BUF];
+static _Thread_local size_t rnd_left;
+static pthread_once_t rnd_once = PTHREAD_ONCE_INIT;
+
+/* Runs in the child, in the thread that forked: the only copy of the parent's buffer there. */
+static void rnd_drop_after_fork(void)
+{
+    explicit_bzero(rnd_buf, sizeof rnd_buf);
+    rnd_left = 0;
+}
+
+static void rnd_register(void)
+{
+    pthread_atfork(NULL, NULL, rnd_drop_after_fork);
+}
+
+int hx_id_random(void *p, size_t n)
+{
+    if (n > 256)
+        return HX_EINVAL;
+    pthread_once(&rnd_once, rnd_register);
+    if (rnd_left < n) {
+        size_t got = 0;
+        while (got < RND_BUF) {
+            ssize_t r = getrandom(rnd_buf + got, RND_BUF - got, 0);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                rnd_left = 0;
+                return HX_EIO;
+            }
+            got += (size_t)r;
+        }
+        rnd_left = RND_BUF;
+    }
+    unsigned char *src = rnd_buf + (RND_BUF - rnd_left);
+    memcpy(p, src, n);
+    explicit_bzero(src, n);
+    rnd_left -= n;
     return HX_OK;
 }

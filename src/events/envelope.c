@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 void hx_envelope_init(hx_envelope_t *e)
 {
@@ -169,7 +168,7 @@ int hx_envelope_fill_defaults(hx_envelope_t *e, const char *source, int64_t now_
 {
     if (!e->id || !*e->id) {
         unsigned char rnd[16];
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        if (hx_id_random(rnd, sizeof rnd))
             return hx_err_set(err, HX_EIO, "cannot read random bytes for an event id");
         char hex[33];
         hx_hex_encode(rnd, sizeof rnd, hex);

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include "helix/hx_id.h"
 
 static const struct {
     hx_graph_op_kind_t kind;
@@ -36,25 +36,7 @@ static int kind_index(hx_graph_op_kind_t k)
 
 static int put_json_str(hx_buf_t *b, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    int rc = hx_buf_putc(b, '"');
-    const unsigned char *p = (const unsigned char *)s, *run = p;
-    for (; *p && !rc; p++) {
-        unsigned char c = *p;
-        if (c != '"' && c != '\\' && c >= 0x20)
-            continue;
-        rc = hx_buf_append(b, run, (size_t)(p - run)); /* the plain bytes before, in one go */
-        if (!rc && c < 0x20) {
-            char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            rc = hx_buf_append(b, e, 6);
-        } else if (!rc) {
-            char e[2] = {'\\', (char)c};
-            rc = hx_buf_append(b, e, 2);
-        }
-        run = p + 1;
-    }
-    rc = rc ? rc : hx_buf_append(b, run, (size_t)(p - run));
-    return rc ? rc : hx_buf_putc(b, '"');
+    return hx_buf_put_json_str(b, s, strlen(s));
 }
 
 static int put_field_str(hx_buf_t *b, int *first, const char *k, const char *v)
@@ -216,7 +198,7 @@ static int emit(pending_t *pd, int32_t part, const hx_graph_encode_opts_t *o, co
         hex_id(hx_hash64(buf, (size_t)n), hx_hash64(buf, (size_t)n) * 0x9e3779b97f4a7c15ull + 1, id);
     } else {
         uint64_t rnd[2];
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        if (hx_id_random(rnd, sizeof rnd))
             return hx_err_set(err, HX_EIO, "cannot read random bytes for an event id");
         hex_id(rnd[0], rnd[1], id);
     }

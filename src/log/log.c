@@ -191,6 +191,18 @@ int hx_log_partition_count(hx_log_t *log, const char *topic, int *n, hx_err_t *e
     return t ? HX_OK : HX_ENOTFOUND;
 }
 
+int hx_log_topic_limits(hx_log_t *log, const char *topic, int *nparts, int64_t *max_message_bytes, hx_err_t *err)
+{
+    pthread_rwlock_rdlock(&log->topics_lock);
+    hx_topic_t *t = hx_log_find_topic(log, topic, err);
+    if (t) {
+        *nparts = t->nparts;
+        *max_message_bytes = t->opts.max_message_bytes;
+    }
+    pthread_rwlock_unlock(&log->topics_lock);
+    return t ? HX_OK : HX_ENOTFOUND;
+}
+
 int hx_log_watermarks(hx_log_t *log, const char *topic, int partition, int64_t *low, int64_t *high, hx_err_t *err)
 {
     pthread_rwlock_rdlock(&log->topics_lock);

@@ -7,7 +7,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include "helix/hx_id.h"
 
 #define CONTENT_MAX (256 * 1024)
 #define ID_MAX 100
@@ -242,7 +242,7 @@ static int apply_write(hx_mcrdt_t *d, const hx_mcrdt_t *cur, const hx_memory_wri
 static void random_id(char *out, size_t n)
 {
     unsigned char r[12];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+    if (hx_id_random(r, sizeof r)) {
         uint64_t t = (uint64_t)hx_now_us();
         memcpy(r, &t, 8);
         memset(r + 8, 0x5a, 4);

@@ -14,6 +14,8 @@ typedef struct hx_broker_ops {
     int (*topic_delete)(void *impl, const char *name, hx_err_t *err);
     int (*topic_list)(void *impl, hx_name_list_t *out, hx_err_t *err);
     int (*topic_describe)(void *impl, const char *name, hx_topic_info_t *out, hx_err_t *err);
+    /* topic_limits may be NULL: hx_broker_topic_limits then takes them from topic_describe. */
+    int (*topic_limits)(void *impl, const char *name, int *partitions, int64_t *max_message_bytes, hx_err_t *err);
     /* produce may be NULL: hx_broker_produce then queues with produce_batch and waits. */
     int (*produce)(void *impl, const hx_msg_t *msgs, size_t n, hx_delivery_t *out, hx_err_t *err);
     int (*produce_batch)(void *impl, const hx_msg_t *msgs, size_t n, hx_batch_cb cb, void *ctx, hx_err_t *err);

@@ -77,6 +77,21 @@ int hx_broker_topic_describe(hx_broker_t *b, const char *name, hx_topic_info_t *
     return b->ops->topic_describe(b->impl, name, out, err);
 }
 
+int hx_broker_topic_limits(hx_broker_t *b, const char *name, int *partitions, int64_t *max_message_bytes,
+                           hx_err_t *err)
+{
+    if (b->ops->topic_limits)
+        return b->ops->topic_limits(b->impl, name, partitions, max_message_bytes, err);
+    hx_topic_info_t ti;
+    int rc = b->ops->topic_describe(b->impl, name, &ti, err);
+    if (rc)
+        return rc;
+    *partitions = ti.config.partitions;
+    *max_message_bytes = ti.config.max_message_bytes;
+    hx_topic_info_free(&ti);
+    return HX_OK;
+}
+
 /* A synchronous produce over a pipelined backend: queue, then wait for cb. */
 typedef struct {
     pthread_mutex_t mu;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void test_varints(void)
@@ -123,6 +124,47 @@ static void test_ids(void)
     CHECK_INT(hx_utf8_valid("\xf0\x9f\x98\x80", 4), 1);
 }
 
+/* Ids from the per-thread buffer: distinct across refills, and a forked child does not repeat the parent's. */
+static void test_id_random(void)
+{
+    enum { N = 1000 }; /* 16 KB: several 4 KiB refills */
+    static unsigned char ids[N][16];
+    for (int i = 0; i < N; i++)
+        CHECK_INT(hx_id_random(ids[i], sizeof ids[i]), 0);
+    int dup = 0;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < i; j++)
+            dup += memcmp(ids[i], ids[j], 16) == 0;
+    CHECK_INT(dup, 0);
+    unsigned char big[257];
+    CHECK_INT(hx_id_random(big, sizeof big), HX_EINVAL);
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        unsigned char c[16];
+        int ok = hx_id_random(c, sizeof c) == 0 && write(fds[1], c, sizeof c) == (ssize_t)sizeof c;
+        _exit(ok ? 0 : 1);
+    }
+    unsigned char mine[16], child[16];
+    CHECK_INT(hx_id_random(mine, sizeof mine), 0);
+    CHECK(read(fds[0], child, sizeof child) == (ssize_t)sizeof child);
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(memcmp(mine, child, 16) != 0);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void test_json_str(void)
+{
+    hx_buf_t b = HX_BUF_INIT;
+    CHECK_INT(hx_buf_put_json_str(&b, "a\"b\\c\n\x01\xc3\xa9", 9), 0);
+    CHECK_INT((int)b.len, 23);
+    CHECK(memcmp(b.data, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\"", b.len) == 0);
+    hx_buf_free(&b);
+}
+
 static void test_write_atomic(void)
 {
     const char *base = getenv("HX_TEST_TMP") ? getenv("HX_TEST_TMP") : "/tmp";
@@ -153,6 +195,8 @@ static void test_write_atomic(void)
 int main(void)
 {
     RUN(test_ids);
+    RUN(test_id_random);
+    RUN(test_json_str);
     RUN(test_write_atomic);
     RUN(test_json_checks);
     RUN(test_varints);

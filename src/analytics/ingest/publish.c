@@ -44,23 +44,6 @@ static int put_key(hx_buf_t *b, const char *name, int *first)
     return rc ? rc : hx_buf_puts(b, "\":");
 }
 
-static int put_json_str(hx_buf_t *b, const char *s, size_t n)
-{
-    int rc = hx_buf_putc(b, '"');
-    for (size_t i = 0; i < n && !rc; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            rc = hx_buf_putc(b, '\\');
-            rc = rc ? rc : hx_buf_putc(b, c);
-        } else if (c < 0x20) {
-            rc = hx_buf_printf(b, "\\u%04x", c);
-        } else {
-            rc = hx_buf_putc(b, c);
-        }
-    }
-    return rc ? rc : hx_buf_putc(b, '"');
-}
-
 /* The object of one row: every column but tenant and timestamp. */
 static int put_row(hx_buf_t *out, const hx_an_batch_t *b, size_t row, int skip_col)
 {
@@ -76,7 +59,7 @@ static int put_row(hx_buf_t *out, const hx_an_batch_t *b, size_t row, int skip_c
         if (cd->type == HX_AN_T_STRING) {
             size_t n;
             const char *s = hx_an_batch_str(b, c, row, &n);
-            rc = put_json_str(out, s, n);
+            rc = hx_buf_put_json_str(out, s, n);
         } else if (cd->type == HX_AN_T_FLOAT64) {
             rc = hx_buf_printf(out, "%.17g", b->cols[c].f[row]);
         } else if (cd->type == HX_AN_T_UINT8) {
@@ -113,7 +96,7 @@ int an_row_json(const hx_an_batch_t *b, const hx_an_batch_t *parts, size_t row, 
             if (pd->cols[c].type == HX_AN_T_STRING) {
                 size_t len;
                 const char *s = hx_an_batch_str(parts, c, *part_row, &len);
-                rc = put_json_str(out, s, len);
+                rc = hx_buf_put_json_str(out, s, len);
             } else if (pd->cols[c].type == HX_AN_T_FLOAT64) {
                 rc = hx_buf_printf(out, "%.17g", parts->cols[c].f[*part_row]);
             } else if (pd->cols[c].type == HX_AN_T_UINT8) {

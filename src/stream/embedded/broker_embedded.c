@@ -214,6 +214,17 @@ static void *maint_main(void *arg)
     return NULL;
 }
 
+static int topic_limits(void *impl, const char *name, int *partitions, int64_t *max_message_bytes, hx_err_t *err)
+{
+    emb_t *b = impl;
+    int rc = hx_log_topic_limits(b->log, name, partitions, max_message_bytes, err);
+    if (rc == HX_ENOTFOUND)
+        return emb_unknown_topic(name, err);
+    if (!rc && !*max_message_bytes)
+        *max_message_bytes = b->cfg.event_log.max_message_bytes; /* as topic_describe reports it */
+    return rc;
+}
+
 static const hx_broker_ops_t emb_ops = {
     .name = "embedded",
     .close = emb_close,
@@ -222,6 +233,7 @@ static const hx_broker_ops_t emb_ops = {
     .topic_delete = topic_delete,
     .topic_list = topic_list,
     .topic_describe = topic_describe,
+    .topic_limits = topic_limits,
     .produce = emb_produce,
     .produce_batch = emb_produce_batch,
     .produce_async = emb_produce_async,

@@ -8,6 +8,22 @@
 # FILE copies a test's .mjs into $HX_NPM_DIR so Node resolves the packages.
 HX_NPM_DIR=${HX_NPM_DIR:-$(cd "$(dirname "$HELIX_BIN")" && pwd)/npm-peers}
 hx_npm_peers() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    bad "Node.js 20 and npm are needed for this test (apt-get install nodejs npm), then: npm install --prefix '$HX_NPM_DIR' --no-audit --no-fund --save-exact $*"
+    return 1
+  fi
+  mkdir -p "$HX_NPM_DIR"
+  # CTest runs these tests in parallel: two npm installs into one prefix at
+  # once prune each other's packages, so the check and the install hold a lock.
+  local lock rc=0
+  exec {lock}>"$HX_NPM_DIR/.lock"
+  flock "$lock"
+  _hx_npm_install "$@" || rc=1
+  flock -u "$lock"
+  exec {lock}>&-
+  return $rc
+}
+_hx_npm_install() {
   local want=() spec name ver have
   for spec in "$@"; do
     name=${spec%@*}; ver=${spec##*@}
@@ -16,10 +32,6 @@ hx_npm_peers() {
   done
   [ ${#want[@]} -eq 0 ] && return 0
   local cmd="npm install --prefix '$HX_NPM_DIR' --no-audit --no-fund --save-exact ${want[*]}"
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    bad "Node.js 20 and npm are needed for this test (apt-get install nodejs npm), then: $cmd"; return 1
-  fi
-  mkdir -p "$HX_NPM_DIR"
   [ -f "$HX_NPM_DIR/package.json" ] || echo '{"name":"helix-test-peers","private":true}' > "$HX_NPM_DIR/package.json"
   echo "npm: installing ${want[*]} into $HX_NPM_DIR" >&2
   if ! timeout 600 npm install --prefix "$HX_NPM_DIR" --no-audit --no-fund --save-exact --loglevel=error "${want[@]}" >&2; then
