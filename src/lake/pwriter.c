@@ -269,6 +269,16 @@ static void writer_free(hx_lake_writer_t *w)
     free(w);
 }
 
+/* A close reports the first failed part's error and code. */
+static int keep_first_error(const part_t *p, int rc, hx_err_t *err)
+{
+    if (rc)
+        return rc;
+    if (err)
+        *err = p->err;
+    return p->rc;
+}
+
 int hx_lake_writer_close(hx_lake_writer_t *w, size_t *files, int64_t *bytes, hx_err_t *err)
 {
     int rc = HX_OK;
@@ -278,9 +288,7 @@ int hx_lake_writer_close(hx_lake_writer_t *w, size_t *files, int64_t *bytes, hx_
         if (!p->done)
             continue;
         if (p->rc) {
-            if (!rc && err)
-                *err = p->err;
-            rc = rc ? rc : p->rc;
+            rc = keep_first_error(p, rc, err);
             continue;
         }
         w->bytes += p->bytes;
@@ -307,9 +315,7 @@ int hx_lake_writer_close_staged(hx_lake_writer_t *w, hx_lake_staged_t **out, siz
         if (!p->done)
             continue;
         if (p->rc) {
-            if (!rc && err)
-                *err = p->err;
-            rc = rc ? rc : p->rc;
+            rc = keep_first_error(p, rc, err);
             continue;
         }
         if (!st) {
