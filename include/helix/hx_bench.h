@@ -24,6 +24,7 @@ typedef struct hx_bench_opts {
     int eval;                  /* context bench: the answer-recall evaluation instead of the timings */
     const char *eval_data;     /* context bench: evaluate on this file's conversations (implies eval) */
     const char *uri;           /* graph bench with backend neo4j: bolt://host:port */
+    const char *endpoint;      /* http bench: only this endpoint (records|messages|memory|health); NULL = all */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better
@@ -107,9 +108,13 @@ int hx_bench_graph(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * _cpu_us_per_request (the node's CPU per request) and
  * _written (counted where the writes landed) for records,
  * conversation_messages, memory_writes and health, plus connections, fsync,
- * seconds_per_endpoint, load_generator. Fails on any non-2xx answer or a
- * write count that does not match the answers. */
+ * seconds_per_endpoint, load_generator. o->endpoint runs one endpoint
+ * only (records, messages, memory or health; hx_bench_http_endpoint_ok).
+ * Fails on any non-2xx answer or a write count that does not match the
+ * answers. */
 int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
+/* 1 if name is an endpoint --endpoint accepts. */
+int hx_bench_http_endpoint_ok(const char *name);
 /* The ClickHouse server of an analytics bench run (bench_analytics_ch.c):
  * o->url in a database of the bench's own (helix_bench_<pid>, and _http for
  * the HTTP phase; both dropped afterwards), else a private clickhouse-server

@@ -29,26 +29,34 @@
 #define BENCH_TOPIC "bench.http"
 
 typedef struct {
-    const char *name, *json_key;
+    const char *name, *json_key, *short_name;
     double target;       /* req/s goal of issue 16; 0 = none */
     const char *lua_request; /* body of request(): n (per thread) and tid are set */
 } endpoint_t;
 
 static const endpoint_t endpoints[] = {
-    {"records", "records", 50000,
+    {"records", "records", "records", 50000,
      "return wrk.format('POST', '/v1/topics/" BENCH_TOPIC "/records', nil, "
      "'{\"type\":\"bench.record\",\"key\":\"k' .. (n % 1000) .. '\",\"data\":{\"n\":' .. n .. ',\"t\":' .. tid .. '}}')"},
-    {"conversation messages", "conversation_messages", 30000,
+    {"conversation messages", "conversation_messages", "messages", 30000,
      "return wrk.format('POST', '/v1/conversations/c' .. tid .. '-' .. (n % 200) .. '/messages', nil, "
      "'{\"role\":\"user\",\"content\":\"Alice asks whether PostgreSQL 16 suits the billing service, message ' .. n .. "
      "'\"}')"},
-    {"memory writes", "memory_writes", 30000,
+    {"memory writes", "memory_writes", "memory", 30000,
      "return wrk.format('POST', '/v1/memory', nil, '{\"id\":\"b' .. tid .. '-' .. n .. "
      "'\",\"user_id\":\"u' .. (n % 50) .. '\",\"content\":\"prefers OAuth2 with PKCE for service ' .. n .. "
      "'\",\"tags\":[\"auth\"]}')"},
-    {"health", "health", 0, "return wrk.format('GET', '/health')"},
+    {"health", "health", "health", 0, "return wrk.format('GET', '/health')"},
 };
 #define N_ENDPOINTS (sizeof endpoints / sizeof endpoints[0])
+
+int hx_bench_http_endpoint_ok(const char *name)
+{
+    for (size_t i = 0; i < N_ENDPOINTS; i++)
+        if (!strcmp(name, endpoints[i].short_name))
+            return 1;
+    return 0;
+}
 
 typedef struct {
     double rps, p50_ms, p99_ms;
@@ -193,6 +201,8 @@ int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
     settle(); /* topic creation, group joins */
     for (size_t i = 0; i < N_ENDPOINTS && !rc; i++) {
         const endpoint_t *ep = &endpoints[i];
+        if (o->endpoint && strcmp(o->endpoint, ep->short_name))
+            continue;
         char script[4200], wout[4200];
         snprintf(script, sizeof script, "%s/wrk-%zu.lua", dir, i);
         snprintf(wout, sizeof wout, "%s/wrk-%zu.out", dir, i);
