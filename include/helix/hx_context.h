@@ -68,6 +68,10 @@ typedef struct hx_ctx_ingest {
  * seqs were given. *out:
  * {"conversation_id","accepted","first_seq","last_seq","events":[{seq,type,message_id,partition,offset}]} */
 int hx_context_ingest(hx_context_t *c, const hx_ctx_ingest_t *rq, json_t **out, hx_err_t *err);
+/* hx_context_ingest with that answer appended to out as compact JSON text
+ * (the bytes json_dumps(*out, JSON_COMPACT) gives), written without a tree:
+ * the HTTP API's POST /v1/conversations/{id}/messages. */
+int hx_context_ingest_text(hx_context_t *c, const hx_ctx_ingest_t *rq, hx_buf_t *out, hx_err_t *err);
 
 /* The live messages (updates applied, deletes removed) with seq >= from_seq
  * and created at or after since_ms (0 = all), at most limit.

@@ -3,6 +3,7 @@
 #ifndef HX_JSON_H
 #define HX_JSON_H
 
+#include "helix/hx_buf.h"
 #include "helix/hx_error.h"
 
 #include <jansson.h>
@@ -15,5 +16,17 @@ int hx_json_check_known(const json_t *obj, const char *const *known, hx_err_t *e
 /* Optional integer field name of a JSON object: *out untouched when absent or
  * null; HX_EINVAL "field 'name' must be an integer >= min" otherwise. */
 int hx_json_opt_int(const json_t *obj, const char *name, int64_t min, int64_t *out, hx_err_t *err);
+
+/* ---- writing (json_write.c): the bytes json_dumps(v, JSON_COMPACT |
+ * JSON_ENCODE_ANY) gives, appended to b without building or dumping a tree
+ * for the writer's own parts. Object keys in the order jansson keeps them. */
+/* v as JSON text; HX_EINVAL (b unchanged) when jansson could not dump it
+ * (a string that is not UTF-8), HX_ENOMEM. */
+int hx_json_write(hx_buf_t *b, const json_t *v);
+/* s[0..n) as a JSON string escaped as jansson escapes it (\n, \u001F, '/'
+ * kept, non-ASCII kept); HX_EINVAL when it is not valid UTF-8 (b then holds
+ * a partial string: the caller discards b). */
+int hx_json_write_str(hx_buf_t *b, const char *s, size_t n);
+int hx_json_write_int(hx_buf_t *b, int64_t v);
 
 #endif

@@ -16,19 +16,29 @@ static int post_messages(hx_req_t *req, hx_res_t *res, void *ctx)
     const char *id = hx_api_path_id(req, "id", "conversation_id");
     if (!id)
         return HX_EINVAL;
-    json_t *body = hx_req_json(req, err);
-    if (!body)
-        return HX_EINVAL;
+    /* One message of the usual shape is read from the body's text, and the
+     * answer is written as text: no jansson tree either way. Any other body
+     * (a batch, or a bad one) is parsed as a tree, answering as it always did. */
+    size_t len;
+    const char *text = hx_req_body(req, &len);
     hx_ctx_ingest_t rq;
-    int rc = hx_api_ctx_ingest_parse(body, &rq, err);
-    if (rc)
-        return rc;
+    int rc = HX_OK;
+    if (hx_api_ctx_ingest_parse_text(text, len, &rq) != HX_OK) {
+        json_t *body = hx_req_json(req, err);
+        if (!body)
+            return HX_EINVAL;
+        if ((rc = hx_api_ctx_ingest_parse(body, &rq, err)))
+            return rc;
+    }
     rq.tenant = hx_req_tenant(req);
     rq.conversation_id = id;
-    json_t *out;
-    rc = hx_context_ingest(CTX(ctx), &rq, &out, err);
+    hx_buf_t out = HX_BUF_INIT;
+    rc = hx_context_ingest_text(CTX(ctx), &rq, &out, err);
     hx_api_ctx_ingest_free(&rq);
-    return rc ? rc : hx_res_json(res, 201, out);
+    if (!rc)
+        rc = hx_res_text(res, 201, "application/json", (const char *)out.data, out.len);
+    hx_buf_free(&out);
+    return rc;
 }
 
 static int get_messages(hx_req_t *req, hx_res_t *res, void *ctx)

@@ -1,4 +1,5 @@
 /* Conversation ingest bodies -> hx_ctx_ingest_t (hx_api_requests.h). */
+#include "api/body_text.h"
 #include "helix/hx_api_requests.h"
 #include "helix/hx_json.h"
 
@@ -96,6 +97,67 @@ int hx_api_ctx_ingest_parse(const json_t *body, hx_ctx_ingest_t *rq, hx_err_t *e
     }
     rq->items = items;
     rq->n = n;
+    return HX_OK;
+}
+
+int hx_api_ctx_ingest_parse_text(const char *text, size_t len, hx_ctx_ingest_t *rq)
+{
+    static const char *const names[] = {"op",      "message_id", "role",    "content",    "model", "provider",
+                                        "tokens",  "created_at", "user_id", "session_id", NULL};
+    static const char *const ops[] = {"add", "update", "delete", "complete"};
+    static const hx_ctx_op_t op_of[] = {HX_CTX_ADD, HX_CTX_UPDATE, HX_CTX_DELETE, HX_CTX_COMPLETE};
+    memset(rq, 0, sizeof *rq);
+    hx_body_rd_t b;
+    if (hx_body_rd_init(&b, text, len, sizeof(hx_ctx_item_t)))
+        return HX_EAGAIN;
+    hx_ctx_item_t *it = (hx_ctx_item_t *)(void *)b.arena;
+    hx_ctx_item_init(it);
+    unsigned seen = 0;
+    int rc = hx_jr_eat(&b.r, '{') ? HX_OK : HX_EAGAIN;
+    if (!rc && !hx_jr_eat(&b.r, '}')) {
+        do {
+            int f = hx_body_key(&b, names); /* "messages" too is for the tree path */
+            if (f < 0 || (seen & (1u << f))) {
+                rc = HX_EAGAIN;
+                break;
+            }
+            seen |= 1u << f;
+            const char *op = NULL;
+            switch (f) {
+            case 0:
+                rc = hx_body_str(&b, 0, &op);
+                for (size_t i = 0; !rc && i < 4; i++)
+                    if (!strcmp(op, ops[i])) {
+                        it->op = op_of[i];
+                        op = NULL;
+                        break;
+                    }
+                rc = rc ? rc : op ? HX_EAGAIN : HX_OK;
+                break;
+            case 1: rc = hx_body_str(&b, 1, &it->message_id); break;
+            case 2: rc = hx_body_str(&b, 1, &it->role); break;
+            case 3: rc = hx_body_str(&b, 1, &it->content); break;
+            case 4: rc = hx_body_str(&b, 1, &it->model); break;
+            case 5: rc = hx_body_str(&b, 1, &it->provider); break;
+            case 8: rc = hx_body_str(&b, 1, &it->user_id); break;
+            case 9: rc = hx_body_str(&b, 1, &it->session_id); break;
+            default: {
+                int64_t *dst = f == 6 ? &it->tokens : &it->created_at;
+                if (!hx_body_null(&b))
+                    rc = hx_body_int(&b, dst) ? HX_EAGAIN : *dst < 0 ? HX_EAGAIN : HX_OK;
+            }
+            }
+        } while (!rc && hx_jr_eat(&b.r, ','));
+        if (!rc && !hx_jr_eat(&b.r, '}'))
+            rc = HX_EAGAIN;
+    }
+    if (!rc)
+        rc = hx_body_end(&b);
+    hx_body_rd_done(&b, !rc);
+    if (rc)
+        return HX_EAGAIN;
+    rq->items = it; /* the arena: hx_api_ctx_ingest_free frees it */
+    rq->n = 1;
     return HX_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Memory write bodies (POST /v1/memory, PATCH /v1/memory/{id}) ->
  * hx_memory_write_t (hx_api_requests.h). Shapes only; the engine checks
  * lengths, ranges and what a create needs. */
+#include "api/body_text.h"
 #include "helix/hx_api_requests.h"
 
 #include <stdlib.h>
@@ -124,6 +125,83 @@ void hx_api_memory_write_free(hx_memory_write_t *w)
     free((void *)w->tags);
     w->tags = NULL;
     w->n_tags = 0;
+}
+
+#define TEXT_TAGS_MAX 64 /* the engine's limit; a longer list takes the tree path and its error */
+
+int hx_api_memory_write_parse_text(const char *text, size_t len, hx_memory_write_t *w, char **arena)
+{
+    /* the fields whose values are strings, numbers or a tag list (metadata
+     * and entities are kept as JSON values: those bodies take the tree path) */
+    static const char *const names[] = {"id",      "user_id",  "agent_id", "session_id", "content", "summary",
+                                        "type",    "category", "tags",     "importance", "expires_at", NULL};
+    static const unsigned bits[] = {HX_MW_ID,      HX_MW_USER_ID,  HX_MW_AGENT_ID, HX_MW_SESSION_ID,
+                                    HX_MW_CONTENT, HX_MW_SUMMARY,  HX_MW_TYPE,     HX_MW_CATEGORY,
+                                    HX_MW_TAGS,    HX_MW_IMPORTANCE, HX_MW_EXPIRES_AT};
+    memset(w, 0, sizeof *w);
+    *arena = NULL;
+    hx_body_rd_t b;
+    if (hx_body_rd_init(&b, text, len, TEXT_TAGS_MAX * sizeof(char *)))
+        return HX_EAGAIN;
+    const char **tags = (const char **)(void *)b.arena;
+    int rc = hx_jr_eat(&b.r, '{') ? HX_OK : HX_EAGAIN;
+    if (!rc && !hx_jr_eat(&b.r, '}')) {
+        do {
+            int f = hx_body_key(&b, names);
+            if (f < 0 || (w->set & bits[f])) {
+                rc = HX_EAGAIN; /* unknown or repeated: the tree path says which */
+                break;
+            }
+            switch (bits[f]) {
+            case HX_MW_ID: rc = hx_body_str(&b, 1, &w->id); break;
+            case HX_MW_USER_ID: rc = hx_body_str(&b, 1, &w->user_id); break;
+            case HX_MW_AGENT_ID: rc = hx_body_str(&b, 1, &w->agent_id); break;
+            case HX_MW_SESSION_ID: rc = hx_body_str(&b, 1, &w->session_id); break;
+            case HX_MW_SUMMARY: rc = hx_body_str(&b, 1, &w->summary); break;
+            case HX_MW_CATEGORY: rc = hx_body_str(&b, 1, &w->category); break;
+            case HX_MW_CONTENT:
+                rc = hx_body_str(&b, 0, &w->content);
+                rc = rc ? rc : !*w->content ? HX_EAGAIN : HX_OK;
+                break;
+            case HX_MW_TYPE: rc = hx_body_str(&b, 0, &w->type); break;
+            case HX_MW_IMPORTANCE: rc = hx_body_num(&b, &w->importance); break;
+            case HX_MW_EXPIRES_AT:
+                if (hx_body_null(&b))
+                    w->expires_at = 0;
+                else
+                    rc = hx_body_int(&b, &w->expires_at) ? HX_EAGAIN : w->expires_at <= 0 ? HX_EAGAIN : HX_OK;
+                break;
+            case HX_MW_TAGS:
+                if (!hx_jr_eat(&b.r, '[')) {
+                    rc = HX_EAGAIN;
+                    break;
+                }
+                if (hx_jr_eat(&b.r, ']'))
+                    break;
+                do
+                    rc = w->n_tags == TEXT_TAGS_MAX ? HX_EAGAIN : hx_body_str(&b, 0, &tags[w->n_tags++]);
+                while (!rc && hx_jr_eat(&b.r, ','));
+                if (!rc && !hx_jr_eat(&b.r, ']'))
+                    rc = HX_EAGAIN;
+                break;
+            }
+            w->set |= bits[f];
+        } while (!rc && hx_jr_eat(&b.r, ','));
+        if (!rc && !hx_jr_eat(&b.r, '}'))
+            rc = HX_EAGAIN;
+    }
+    if (!rc)
+        rc = hx_body_end(&b);
+    if (rc) {
+        hx_body_rd_done(&b, 0);
+        memset(w, 0, sizeof *w);
+        return HX_EAGAIN;
+    }
+    if (w->set & HX_MW_TAGS)
+        w->tags = tags;
+    *arena = b.arena;
+    hx_body_rd_done(&b, 1);
+    return HX_OK;
 }
 
 /* Parse, then create answering as a tree (out) or as text. */

@@ -11,6 +11,7 @@
  * read back or described per request. */
 #include "context/engine.h"
 #include "helix/hx_clock.h"
+#include "helix/hx_json.h"
 #include "helix/hx_logger.h"
 #include "helix/hx_topics.h"
 
@@ -207,27 +208,43 @@ static void unreserve(hx_context_t *c, ctx_convix_t *cv, uint64_t first, uint64_
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Envelope defaults, validation and frames, outside c->mu. */
+/* Envelope defaults, validation and frames, outside c->mu. The data is
+ * written as text (hx_json_write: the bytes hx_envelope_encode's json_dumps
+ * gives), then framed with the checked envelope fields. */
 static int encode_all(hx_context_t *c, const char *id, hx_envelope_t *envs, hx_buf_t *frames, hx_msg_t *msgs,
                       size_t n, hx_err_t *err)
 {
     int64_t now = hx_now_ms();
-    for (size_t i = 0; i < n; i++) {
+    hx_buf_t data = HX_BUF_INIT;
+    int rc = HX_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
         hx_envelope_t *e = &envs[i];
-        int rc;
-        if ((rc = hx_envelope_fill_defaults(e, c->cfg.node.node_id, now, err)) ||
-            (rc = hx_envelope_validate(e, err)) || (rc = hx_envelope_encode(e, &frames[i], err))) {
-            hx_err_wrap(err, "messages[%zu]", i);
-            return rc;
+        data.len = 0;
+        if ((rc = hx_envelope_fill_defaults(e, c->cfg.node.node_id, now, err)) == HX_OK &&
+            (rc = hx_json_write(&data, e->data)) != HX_OK)
+        {
+            int bad = rc == HX_ENOMEM ? HX_OK : hx_envelope_validate(e, err); /* its message comes first, as before */
+            rc = rc == HX_ENOMEM ? hx_err_set(err, HX_ENOMEM, "out of memory encoding an envelope")
+                 : bad           ? bad
+                                 : hx_err_set(err, HX_EINVAL, "field 'data' cannot be encoded as JSON");
         }
-        if (c->max_message_bytes > 0 && (int64_t)(frames[i].len + strlen(id)) > c->max_message_bytes)
-            return hx_err_set(err, HX_ETOOBIG, "messages[%zu] is %zu bytes; the conversations topic accepts at most "
+        if (!rc)
+            rc = hx_envelope_encode_data(e, (const char *)data.data, data.len, &frames[i], err);
+        if (rc) {
+            hx_err_wrap(err, "messages[%zu]", i);
+            break;
+        }
+        if (c->max_message_bytes > 0 && (int64_t)(frames[i].len + strlen(id)) > c->max_message_bytes) {
+            rc = hx_err_set(err, HX_ETOOBIG, "messages[%zu] is %zu bytes; the conversations topic accepts at most "
                                                "%lld (nothing was written)",
                               i, frames[i].len, (long long)c->max_message_bytes);
+            break;
+        }
         msgs[i] = (hx_msg_t){.topic = HX_TOPIC_CONVERSATIONS, .partition = -1, .timestamp_ms = e->ts, .key = id,
                              .key_len = strlen(id), .value = frames[i].data, .value_len = frames[i].len};
     }
-    return HX_OK;
+    hx_buf_free(&data);
+    return rc;
 }
 
 /* Indexes what was delivered, in offset order, under c->mu. A failure, a
@@ -251,7 +268,39 @@ static int index_delivered(hx_context_t *c, ctx_convix_t *cv, hx_envelope_t *env
     return rc;
 }
 
-int hx_context_ingest(hx_context_t *c, const hx_ctx_ingest_t *rq, json_t **out, hx_err_t *err)
+/* The answer as text, the bytes json_dumps of hx_context_ingest's tree
+ * gives (a few fixed keys: a tree would be built only to be dumped). */
+static int answer_text(const char *id, const hx_envelope_t *envs, const hx_delivery_t *dl, size_t n, hx_buf_t *b)
+{
+    int rc = hx_buf_puts(b, "{\"conversation_id\":");
+    rc = rc ? rc : hx_json_write_str(b, id, strlen(id));
+    rc = rc ? rc : hx_buf_puts(b, ",\"accepted\":");
+    rc = rc ? rc : hx_json_write_int(b, (int64_t)n);
+    rc = rc ? rc : hx_buf_puts(b, ",\"first_seq\":");
+    rc = rc ? rc : hx_json_write_int(b, (int64_t)envs[0].seq);
+    rc = rc ? rc : hx_buf_puts(b, ",\"last_seq\":");
+    rc = rc ? rc : hx_json_write_int(b, (int64_t)envs[n - 1].seq);
+    rc = rc ? rc : hx_buf_puts(b, ",\"events\":[");
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_t *mid = json_object_get(envs[i].data, "message_id");
+        rc = hx_buf_puts(b, i ? ",{\"seq\":" : "{\"seq\":");
+        rc = rc ? rc : hx_json_write_int(b, (int64_t)envs[i].seq);
+        rc = rc ? rc : hx_buf_puts(b, ",\"type\":");
+        rc = rc ? rc : hx_json_write_str(b, envs[i].type, strlen(envs[i].type));
+        rc = rc ? rc : hx_buf_puts(b, ",\"message_id\":");
+        rc = rc ? rc : json_is_string(mid) ? hx_json_write_str(b, json_string_value(mid), strlen(json_string_value(mid)))
+                                           : hx_buf_puts(b, "null");
+        rc = rc ? rc : hx_buf_puts(b, ",\"partition\":");
+        rc = rc ? rc : hx_json_write_int(b, dl[i].partition);
+        rc = rc ? rc : hx_buf_puts(b, ",\"offset\":");
+        rc = rc ? rc : hx_json_write_int(b, dl[i].offset);
+        rc = rc ? rc : hx_buf_putc(b, '}');
+    }
+    return rc ? rc : hx_buf_puts(b, "]}");
+}
+
+/* hx_context_ingest answering as a tree (out) or as text appended to text. */
+static int ingest(hx_context_t *c, const hx_ctx_ingest_t *rq, json_t **out, hx_buf_t *text, hx_err_t *err)
 {
     const char *tenant = rq->tenant ? rq->tenant : "default", *id = rq->conversation_id;
     if (!id || !*id || strlen(id) > 256)
@@ -308,6 +357,10 @@ int hx_context_ingest(hx_context_t *c, const hx_ctx_ingest_t *rq, json_t **out, 
         goto done;
     }
     /* The answer is built before indexing, which takes the envelopes. */
+    size_t text_start = text ? text->len : 0;
+    int oom = !rc && text && answer_text(id, envs, dl, n, text);
+    if (oom)
+        text->len = text_start;
     json_t *ev = rc || !out ? NULL : json_array();
     for (size_t i = 0; ev && i < n; i++) {
         const char *mid = json_string_value(json_object_get(envs[i].data, "message_id"));
@@ -326,6 +379,8 @@ int hx_context_ingest(hx_context_t *c, const hx_ctx_ingest_t *rq, json_t **out, 
     ctx_cache_drop_tag(c->cache, tag, CTX_K_RESULT); /* stale now */
     if (!rc)
         ctx_cache_touch(c->cache, tag); /* the replayed state is extended, not rebuilt */
+    if (oom)
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory writing the answer (the messages were written)");
 done:
     for (size_t i = 0; i < n && data; i++)
         json_decref(data[i]);
@@ -342,4 +397,14 @@ done:
     pthread_mutex_destroy(&w.mu);
     pthread_cond_destroy(&w.cv);
     return rc;
+}
+
+int hx_context_ingest(hx_context_t *c, const hx_ctx_ingest_t *rq, json_t **out, hx_err_t *err)
+{
+    return ingest(c, rq, out, NULL, err);
+}
+
+int hx_context_ingest_text(hx_context_t *c, const hx_ctx_ingest_t *rq, hx_buf_t *out, hx_err_t *err)
+{
+    return ingest(c, rq, NULL, out, err);
 }

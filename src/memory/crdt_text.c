@@ -2,50 +2,13 @@
  * bytes as json_dumps(hx_mcrdt_to_json(s), JSON_COMPACT), without building
  * the JSON tree first. Every memory write logs its delta this way (the WAL
  * op is also what gets published), so it is on the write path. */
+#include "helix/hx_json.h"
 #include "memory/crdt.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* A JSON string as jansson escapes it by default (no ASCII forcing, '/' kept). */
-static int put_str(hx_buf_t *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    if (hx_buf_reserve(b, n + 2))
-        return HX_ENOMEM;
-    int rc = hx_buf_putc(b, '"');
-    size_t run = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            run++;
-            continue;
-        }
-        rc = hx_buf_append(b, s + i - run, run);
-        run = 0;
-        char esc[7] = {'\\', 0};
-        size_t el = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            el = 6;
-        }
-        if (!rc)
-            rc = hx_buf_append(b, esc, el);
-    }
-    if (!rc)
-        rc = hx_buf_append(b, s + n - run, run);
-    return rc ? rc : hx_buf_putc(b, '"');
-}
+static int put_str(hx_buf_t *b, const char *s, size_t n) { return hx_json_write_str(b, s, n); }
 
 static int put_cstr(hx_buf_t *b, const char *s) { return put_str(b, s, strlen(s)); }
 
@@ -65,15 +28,11 @@ int hx_mtext_u64(hx_buf_t *b, uint64_t v)
     return hx_buf_append(b, tmp + sizeof tmp - n, n);
 }
 
-static int dump_cb(const char *p, size_t n, void *ud) { return hx_buf_append(ud, p, n) ? -1 : 0; }
+static int put_i64(hx_buf_t *b, int64_t v) { return hx_json_write_int(b, v); }
 
 int hx_mtext_val(hx_buf_t *b, const json_t *v)
 {
-    if (!v)
-        return hx_buf_puts(b, "null");
-    if (json_is_string(v))
-        return put_str(b, json_string_value(v), json_string_length(v));
-    return json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) ? HX_ENOMEM : HX_OK;
+    return v ? hx_json_write(b, v) : hx_buf_append(b, "null", 4);
 }
 
 static int put_stamp(hx_buf_t *b, const hx_stamp_t *st, const json_t *val, int with_val)
@@ -105,7 +64,13 @@ static int put_named(hx_buf_t *b, const char *key, const hx_named_dset_t *arr, s
     for (size_t i = 0; i < n && !rc; i++) {
         if (!arr[i].set.nlive && !arr[i].set.ndead)
             continue;
-        rc = hx_buf_printf(b, first ? ",\"%s\":{" : ",", key);
+        if (first) {
+            rc = hx_buf_append(b, ",\"", 2);
+            rc = rc ? rc : hx_buf_puts(b, key);
+            rc = rc ? rc : hx_buf_append(b, "\":{", 3);
+        } else {
+            rc = hx_buf_putc(b, ',');
+        }
         first = 0;
         rc = rc ? rc : put_cstr(b, arr[i].name);
         rc = rc ? rc : hx_buf_putc(b, ':');
@@ -136,7 +101,9 @@ int hx_mcrdt_to_text(const hx_mcrdt_t *s, hx_buf_t *b)
     for (int i = 0; i < HX_MF_N && !rc; i++) {
         if (!s->fields[i].val)
             continue;
-        rc = hx_buf_printf(b, "%s\"%s\":", first ? ",\"f\":{" : ",", hx_mfield_names[i]);
+        rc = hx_buf_puts(b, first ? ",\"f\":{\"" : ",\"");
+        rc = rc ? rc : hx_buf_puts(b, hx_mfield_names[i]);
+        rc = rc ? rc : hx_buf_append(b, "\":", 2);
         first = 0;
         rc = rc ? rc : put_stamp(b, &s->fields[i].st, s->fields[i].val, 1);
     }
@@ -162,13 +129,19 @@ int hx_mcrdt_to_text(const hx_mcrdt_t *s, hx_buf_t *b)
 int hx_mop_to_text(const char *origin, uint64_t seq, uint64_t hlc, int64_t wall_us, const hx_mcrdt_t *d,
                    hx_buf_t *out)
 {
+    const hx_entry_t *top = d->content.nlive ? &d->content.live[d->content.nlive - 1] : NULL;
+    /* one allocation for a typical op: the delta's own reserve comes after the head */
+    if (hx_buf_reserve(out, 640 + (top && json_is_string(top->val) ? json_string_length(top->val) : 0)))
+        return HX_ENOMEM;
     int rc = hx_buf_puts(out, "{\"o\":");
     rc = rc ? rc : put_cstr(out, origin);
     rc = rc ? rc : hx_buf_puts(out, ",\"s\":");
     rc = rc ? rc : hx_mtext_u64(out, seq);
     rc = rc ? rc : hx_buf_puts(out, ",\"h\":");
     rc = rc ? rc : hx_mtext_u64(out, hlc);
-    rc = rc ? rc : hx_buf_printf(out, ",\"w\":%lld,\"d\":", (long long)wall_us);
+    rc = rc ? rc : hx_buf_puts(out, ",\"w\":");
+    rc = rc ? rc : put_i64(out, wall_us);
+    rc = rc ? rc : hx_buf_puts(out, ",\"d\":");
     rc = rc ? rc : hx_mcrdt_to_text(d, out);
     return rc ? rc : hx_buf_putc(out, '}');
 }

@@ -199,6 +199,9 @@ void hx_msync_stop(hx_memory_t *m);
 /* Queues an op for publishing (never fails a write: memory permitting). */
 void hx_msync_enqueue(hx_memory_t *m, const char *tenant, const char *id, const char *text, size_t len,
                       uint64_t seq);
+/* The same taking text (malloc'd, NUL-terminated at len), freed in any case. */
+void hx_msync_enqueue_owned(hx_memory_t *m, const char *tenant, const char *id, char *text, size_t len,
+                            uint64_t seq);
 int hx_msync_digest(hx_memory_t *m, uint64_t out[HX_MEM_BUCKETS]);
 int hx_msync_publish_digest(hx_memory_t *m, int request, hx_err_t *err);
 

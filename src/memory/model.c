@@ -2,6 +2,7 @@
  * create or a patch into a delta state, and reading a state back as the JSON
  * a client sees. */
 #include "helix/hx_clock.h"
+#include "helix/hx_json.h"
 #include "memory/engine.h"
 
 #include <ctype.h>
@@ -19,12 +20,7 @@ static const char *const types[] = {"episodic", "semantic", "procedural", "worki
 /* hx_mmodel_view as the text json_dumps(view, JSON_COMPACT) gives, written
  * directly: a write answers with its memory, and building the jansson tree
  * only to serialize it was a fifth of the write. */
-static int put_i64(hx_buf_t *b, int64_t v)
-{
-    if (v < 0 && hx_buf_putc(b, '-'))
-        return HX_ENOMEM;
-    return hx_mtext_u64(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-}
+static int put_i64(hx_buf_t *b, int64_t v) { return hx_json_write_int(b, v); }
 
 static int put_key(hx_buf_t *b, const char *k)
 {

@@ -12,16 +12,16 @@
  * The text is written directly (hx_mcrdt_to_text), not built as JSON and
  * dumped: it is what the WAL keeps and what the publisher sends. */
 static int log_op(hx_memory_t *m, const hx_mcrdt_t *d, const hx_stamp_t *st, uint64_t *lsn, char **text,
-                  uint64_t *seq, hx_err_t *err)
+                  size_t *len, uint64_t *seq, hx_err_t *err)
 {
     *seq = ++m->seq;
     hx_buf_t b = HX_BUF_INIT;
-    if (hx_mop_to_text(m->node, *seq, st->hlc, hx_now_us(), d, &b) || !(*text = hx_buf_steal(&b))) {
+    if (hx_mop_to_text(m->node, *seq, st->hlc, hx_now_us(), d, &b) || (*len = b.len, !(*text = hx_buf_steal(&b)))) {
         hx_buf_free(&b);
         m->seq--;
         return hx_err_set(err, HX_ENOMEM, "out of memory encoding a memory op");
     }
-    if (hx_mwal_append(m->wal, *text, strlen(*text), lsn)) {
+    if (hx_mwal_append(m->wal, *text, *len, lsn)) {
         free(*text);
         *text = NULL;
         m->seq--; /* nothing was applied: the seq stays free, no gap for peers to wait on */
@@ -30,14 +30,16 @@ static int log_op(hx_memory_t *m, const hx_mcrdt_t *d, const hx_stamp_t *st, uin
     return HX_OK;
 }
 
-/* After the lock: durability, then publishing. Frees text. */
-static int finish_write(hx_memory_t *m, const hx_mcrdt_t *d, uint64_t lsn, char *text, uint64_t seq, int wait,
-                        hx_err_t *err)
+/* After the lock: durability, then publishing. Takes text (the publish
+ * queue keeps it). */
+static int finish_write(hx_memory_t *m, const hx_mcrdt_t *d, uint64_t lsn, char *text, size_t len, uint64_t seq,
+                        int wait, hx_err_t *err)
 {
     int rc = wait ? hx_mwal_wait(m->wal, lsn, err) : HX_OK;
     if (!rc && m->broker)
-        hx_msync_enqueue(m, d->tenant, d->id, text, strlen(text), seq);
-    free(text);
+        hx_msync_enqueue_owned(m, d->tenant, d->id, text, len, seq);
+    else
+        free(text);
     return rc;
 }
 
@@ -46,6 +48,7 @@ typedef struct pending {
     hx_stamp_t st;
     hx_mcrdt_t *d;     /* the delta (owned) */
     char *text;        /* the logged op (owned until finish_pending) */
+    size_t len;        /* of text */
     uint64_t lsn, seq;
 } pending_t;
 
@@ -54,7 +57,7 @@ typedef struct pending {
  * the logged op is then applied at the next start, like any acked write.) */
 static int commit_locked(hx_memory_t *m, pending_t *p, const char *what, hx_err_t *err)
 {
-    int rc = log_op(m, p->d, &p->st, &p->lsn, &p->text, &p->seq, err);
+    int rc = log_op(m, p->d, &p->st, &p->lsn, &p->text, &p->len, &p->seq, err);
     if (rc)
         return rc;
     hx_join_info_t info;
@@ -68,7 +71,7 @@ static int commit_locked(hx_memory_t *m, pending_t *p, const char *what, hx_err_
 static int finish_pending(hx_memory_t *m, pending_t *p, int rc, json_t **out, hx_err_t *err)
 {
     if (!rc)
-        rc = finish_write(m, p->d, p->lsn, p->text, p->seq, 1, err);
+        rc = finish_write(m, p->d, p->lsn, p->text, p->len, p->seq, 1, err);
     else
         free(p->text);
     if (rc && out) {
@@ -158,8 +161,9 @@ static int create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w
         *out = hx_mmodel_view(m, hx_mstore_get(&m->store, tenant, p.d->id));
         json_object_set_new(*out, "write", write_info(&p.st, p.d));
     } else if (text) {
-        /* the view without its '}', then ,"write":{...}} */
-        oom = hx_mmodel_view_text(m, hx_mstore_get(&m->store, tenant, p.d->id), text) ||
+        /* the view without its '}', then ,"write":{...}}, into one allocation */
+        oom = hx_buf_reserve(text, 1024 + (w->content ? strlen(w->content) + strlen(w->content) / 8 : 0)) ||
+              hx_mmodel_view_text(m, hx_mstore_get(&m->store, tenant, p.d->id), text) ||
               (text->len--, hx_buf_puts(text, ",\"write\":")) || write_info_text(&p.st, p.d, text) ||
               hx_buf_putc(text, '}');
     }
@@ -237,6 +241,7 @@ int hx_memory_get(hx_memory_t *m, const char *tenant, const char *id, int count_
     *out = NULL;
     hx_mcrdt_t *d = NULL;
     char *text = NULL;
+    size_t len = 0;
     uint64_t lsn = 0, seq = 0;
     int rc = HX_OK;
     pthread_mutex_lock(&m->mu);
@@ -261,7 +266,7 @@ int hx_memory_get(hx_memory_t *m, const char *tenant, const char *id, int count_
         stamp_now(m, &st);
         d = hx_mcrdt_new(tenant, id);
         hx_join_info_t info;
-        if (d && !hx_counter_set(d, m->node, mine + 1) && log_op(m, d, &st, &lsn, &text, &seq, NULL) == 0 &&
+        if (d && !hx_counter_set(d, m->node, mine + 1) && log_op(m, d, &st, &lsn, &text, &len, &seq, NULL) == 0 &&
             !hx_memory_apply_state(m, d, 0, &info)) {
             /* logged */
         } else {
@@ -275,7 +280,7 @@ int hx_memory_get(hx_memory_t *m, const char *tenant, const char *id, int count_
 unlock:
     pthread_mutex_unlock(&m->mu);
     if (d)
-        finish_write(m, d, lsn, text, seq, 0, NULL);
+        finish_write(m, d, lsn, text, len, seq, 0, NULL);
     hx_mcrdt_free(d);
     return rc;
 }

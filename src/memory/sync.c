@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hx_msync_enqueue(hx_memory_t *m, const char *tenant, const char *id, const char *text, size_t len,
-                      uint64_t seq)
+void hx_msync_enqueue_owned(hx_memory_t *m, const char *tenant, const char *id, char *text, size_t len,
+                            uint64_t seq)
 {
     pthread_mutex_lock(&m->qmu);
     if (m->qn == m->qcap) {
@@ -34,6 +34,7 @@ void hx_msync_enqueue(hx_memory_t *m, const char *tenant, const char *id, const 
         if (!n) {
             /* The op is in the WAL and the state; anti-entropy will carry it. */
             pthread_mutex_unlock(&m->qmu);
+            free(text);
             HX_WARN("memory", "publish queue full (out of memory); op %s:%" PRIu64 " left to anti-entropy", m->node,
                     seq);
             return;
@@ -44,7 +45,7 @@ void hx_msync_enqueue(hx_memory_t *m, const char *tenant, const char *id, const 
     hx_pending_op_t *p = &m->q[m->qn];
     p->key = strdup(id);
     p->tenant = strdup(tenant);
-    p->text = malloc(len + 1);
+    p->text = text;
     if (!p->key || !p->tenant || !p->text) {
         free(p->key);
         free(p->tenant);
@@ -52,8 +53,6 @@ void hx_msync_enqueue(hx_memory_t *m, const char *tenant, const char *id, const 
         pthread_mutex_unlock(&m->qmu);
         return;
     }
-    memcpy(p->text, text, len);
-    p->text[len] = 0;
     p->len = len;
     p->seq = seq;
     if (!m->qn)
@@ -66,6 +65,17 @@ void hx_msync_enqueue(hx_memory_t *m, const char *tenant, const char *id, const 
     if (m->qn == 1 || m->qn == (size_t)m->batch_size)
         pthread_cond_broadcast(&m->qcv);
     pthread_mutex_unlock(&m->qmu);
+}
+
+void hx_msync_enqueue(hx_memory_t *m, const char *tenant, const char *id, const char *text, size_t len,
+                      uint64_t seq)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return; /* as a full queue: anti-entropy carries the op */
+    memcpy(copy, text, len);
+    copy[len] = 0;
+    hx_msync_enqueue_owned(m, tenant, id, copy, len, seq);
 }
 
 int hx_msync_encode(hx_memory_t *m, const char *type, const char *tenant, const char *key, const char *id,

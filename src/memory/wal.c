@@ -28,10 +28,13 @@ struct hx_mwal {
     int fd;
     uint64_t seg;
     hx_buf_t pending;
+    hx_buf_t spare;            /* the last flushed batch's buffer, reused so appends rarely grow one */
     uint64_t appended, written, synced; /* lsns */
     int flushing;
     int failed;                /* sticky I/O error: writes fail until restart */
 };
+
+#define SPARE_MAX (1u << 20)
 
 static void seg_path(const hx_mwal_t *w, uint64_t seg, char *out, size_t n)
 {
@@ -78,10 +81,15 @@ static int list_segs(const char *dir, uint64_t **out, size_t *n)
 
 int hx_mwal_frame(hx_buf_t *out, const void *rec, size_t len)
 {
-    unsigned char hdr[8];
+    if (hx_buf_reserve(out, 8 + len))
+        return HX_ENOMEM;
+    unsigned char *hdr = out->data + out->len;
     hx_store_u32le(hdr, (uint32_t)len);
     hx_store_u32le(hdr + 4, hx_crc32c(0, rec, len));
-    return hx_buf_append(out, hdr, 8) || hx_buf_append(out, rec, len) ? HX_ENOMEM : HX_OK;
+    if (len)
+        memcpy(hdr + 8, rec, len);
+    out->len += 8 + len;
+    return HX_OK;
 }
 
 int hx_mwal_scan(const unsigned char *data, size_t len, hx_mwal_replay_fn fn, void *ctx, size_t *end)
@@ -210,6 +218,7 @@ void hx_mwal_close(hx_mwal_t *w)
         close(w->fd);
     }
     hx_buf_free(&w->pending);
+    hx_buf_free(&w->spare);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);
@@ -252,15 +261,22 @@ static void lead_flush(hx_mwal_t *w, int want_sync)
 {
     w->flushing = 1;
     hx_buf_t batch = w->pending;
-    memset(&w->pending, 0, sizeof w->pending);
+    w->pending = w->spare; /* empty, keeps its capacity */
+    memset(&w->spare, 0, sizeof w->spare);
     uint64_t upto = w->appended;
     int fd = w->fd;
     pthread_mutex_unlock(&w->mu);
     int bad = batch.len && write_all(fd, batch.data, batch.len);
     if (!bad && want_sync)
         bad = fdatasync(fd) != 0;
-    hx_buf_free(&batch);
+    if (batch.cap > SPARE_MAX)
+        hx_buf_free(&batch); /* a burst's buffer is not kept */
+    batch.len = 0;
     pthread_mutex_lock(&w->mu);
+    if (!w->spare.data)
+        w->spare = batch;
+    else
+        hx_buf_free(&batch);
     if (bad) {
         HX_ERROR("memory", "memory WAL write failed: %s; writes fail until restart", strerror(errno));
         w->failed = 1;

@@ -8,6 +8,8 @@
  * built that way equals the one a restart rebuilds from the log. */
 #include "helix/hx_api_requests.h"
 #include "helix/hx_context.h"
+#include "helix/hx_envelope.h"
+#include "helix/hx_topics.h"
 #include "../hx_test.h"
 
 #include <pthread.h>
@@ -165,9 +167,105 @@ static void test_concurrent_ingest(void)
     free(dir);
 }
 
+/* The text forms of one-message ingest: the body read from its text gives
+ * the items its tree gives (and only bodies the tree path accepts), the
+ * answer is the bytes json_dumps gives for it, and the records on the topic
+ * hold data in json_dumps' form (a decoded record encodes to the same bytes). */
+static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+static void test_text_forms(void)
+{
+    char *dir = hx_test_tmpdir(on_kafka ? "text-kafka" : "text");
+    hx_broker_t *b = NULL;
+    open_engine(dir, &b);
+    static const char *const bodies[] = {
+        "{\"role\":\"user\",\"content\":\"plain\"}",
+        " {\"role\" : \"assistant\", \"content\":\"q\\\"b\\\\s\\/\\u0001\\n\\t\\r\\b\\f \\u00e9 \\ud83d\\ude00 \xc3\xa9\","
+        "\"model\":\"m\",\"provider\":null,\"tokens\":12,\"created_at\":1700000000000,\"user_id\":\"u<1>\","
+        "\"session_id\":\"s\",\"message_id\":\"id-\\u00e9\"}\n",
+        "{\"op\":\"update\",\"message_id\":\"id-\\u00e9\",\"content\":\"edited\",\"tokens\":null,\"role\":\"user\"}",
+        "{\"op\":\"add\",\"role\":\"system\",\"content\":\"x\",\"tokens\":-0}",
+        "{\"op\":\"complete\"}",
+        "{\"op\":\"delete\",\"message_id\":\"id-\\u00e9\"}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"tool\",\"content\":\"b\"}]}",
+        /* refused by the text reader, some by the tree path too */
+        "{\"role\":\"user\",\"content\":\"dup\",\"content\":\"dup2\"}",
+        "{\"role\":\"user\",\"content\":\"big\",\"tokens\":99999999999999999999}",
+        "{\"role\":\"user\",\"content\":\"real\",\"tokens\":1.0}",
+        "{\"role\":\"user\",\"content\":\"neg\",\"tokens\":-1}",
+        "{\"op\":\"nope\"}",
+        "{\"op\":null}",
+        "{\"role\":\"user\",\"content\":\"x\"} trailing",
+        "{\"role\":\"user\",\"content\":\"\\ud800\"}",
+        "{\"role\":\"user\",\"content\":\"nul\\u0000\"}",
+        "{\"role\":\"user\",\"content\":\"bad \xc0\xaf\"}",
+        "{\"role\":\"user\",\"content\":\"x\",\"extra\":1}",
+        "[]",
+    };
+    for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++) {
+        const char *bt = bodies[k];
+        hx_ctx_ingest_t fast, tree;
+        int frc = hx_api_ctx_ingest_parse_text(bt, strlen(bt), &fast);
+        json_t *body = json_loadb(bt, strlen(bt), 0, NULL);
+        hx_err_t e = {0};
+        int trc = body ? hx_api_ctx_ingest_parse(body, &tree, &e) : HX_EINVAL;
+        CHECK(frc == HX_OK || frc == HX_EAGAIN);
+        if (frc == HX_OK) {
+            CHECK_INT(trc, 0);
+            CHECK_INT((int)fast.n, 1);
+            if (!trc && tree.n == 1) {
+                const hx_ctx_item_t *x = &fast.items[0], *y = &tree.items[0];
+                CHECK(x->op == y->op && x->tokens == y->tokens && x->created_at == y->created_at);
+                CHECK(same_str(x->message_id, y->message_id) && same_str(x->role, y->role) &&
+                      same_str(x->content, y->content) && same_str(x->model, y->model) &&
+                      same_str(x->provider, y->provider) && same_str(x->user_id, y->user_id) &&
+                      same_str(x->session_id, y->session_id));
+            }
+        }
+        if (k < 7)
+            CHECK_INT(frc, k == 6 ? HX_EAGAIN : HX_OK); /* the batch is the tree's */
+        if (frc == HX_OK) {
+            fast.conversation_id = "conv-text";
+            hx_buf_t out = HX_BUF_INIT;
+            CHECK_INT(hx_context_ingest_text(ctx, &fast, &out, &e), 0);
+            json_t *ans = json_loadb((const char *)out.data, out.len, 0, NULL);
+            char *dumped = json_dumps(ans, JSON_COMPACT);
+            CHECK_STR(hx_buf_cstr(&out), dumped ? dumped : "(not JSON)");
+            json_t *ev = json_array_get(json_object_get(ans, "events"), 0);
+            hx_fetch_t f = {0};
+            CHECK_INT(hx_broker_fetch(b, HX_TOPIC_CONVERSATIONS, (int32_t)json_integer_value(json_object_get(ev, "partition")),
+                                      json_integer_value(json_object_get(ev, "offset")), 1, 1 << 20, &f, &e),
+                      0);
+            CHECK_INT((int)f.count, 1);
+            if (f.count == 1) {
+                hx_envelope_t env;
+                CHECK_INT(hx_envelope_decode(f.msgs[0].value, f.msgs[0].value_len, &env, &e), 0);
+                hx_buf_t again = HX_BUF_INIT;
+                CHECK_INT(hx_envelope_encode(&env, &again, &e), 0);
+                CHECK(again.len == f.msgs[0].value_len && !memcmp(again.data, f.msgs[0].value, again.len));
+                hx_buf_free(&again);
+                hx_envelope_free(&env);
+            }
+            hx_fetch_free(&f);
+            free(dumped);
+            json_decref(ans);
+            hx_buf_free(&out);
+            hx_api_ctx_ingest_free(&fast);
+        }
+        if (!trc)
+            hx_api_ctx_ingest_free(&tree);
+        json_decref(body);
+    }
+    hx_context_free(ctx);
+    ctx = NULL;
+    hx_broker_close(b);
+    free(dir);
+}
+
 int main(int argc, char **argv)
 {
     on_kafka = argc > 1 && strcmp(argv[1], "kafka") == 0;
     RUN(test_concurrent_ingest);
+    RUN(test_text_forms);
     return HX_TEST_DONE();
 }

@@ -192,11 +192,103 @@ static void test_write_atomic(void)
     hx_rm_rf(dir);
 }
 
+/* hx_json_write gives json_dumps' bytes (compact) over seeded random trees
+ * of every type, strings that need escaping, non-ASCII and NULs, nesting
+ * past the writer's own depth; and refuses what json_dumps refuses. */
+static unsigned jw_seed = 12345;
+static unsigned jw_rnd(void) { return jw_seed = jw_seed * 1103515245u + 12345u, (jw_seed >> 8) & 0xffffff; }
+
+static json_t *jw_string(void)
+{
+    static const char *const pieces[] = {"a", "Zz 9", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", "\x01",
+                                         "\x1f", "\x7f", "\xc3\xa9", "\xe2\x80\xa8", "\xf0\x9f\x98\x80", "\xef\xbf\xbf"};
+    char s[64];
+    size_t n = 0, k = jw_rnd() % 6;
+    for (size_t i = 0; i < k; i++) {
+        const char *p = pieces[jw_rnd() % (sizeof pieces / sizeof pieces[0])];
+        memcpy(s + n, p, strlen(p));
+        n += strlen(p);
+    }
+    if (jw_rnd() % 10 == 0)
+        s[n++] = 0; /* an embedded NUL */
+    return json_stringn(s, n);
+}
+
+static json_t *jw_value(int depth)
+{
+    unsigned t = jw_rnd() % (depth > 40 ? 6 : 9);
+    switch (t) {
+    case 0: return json_null();
+    case 1: return json_true();
+    case 2: return json_false();
+    case 3: return json_integer((json_int_t)(jw_rnd() % 3 == 0 ? -(json_int_t)jw_rnd() * 1000003 : jw_rnd()));
+    case 4: return json_real((double)jw_rnd() / 7.0);
+    case 5: return jw_string();
+    case 6:
+    case 7: {
+        json_t *o = json_object();
+        for (unsigned i = 0, n = jw_rnd() % 4; i < n; i++) {
+            json_t *k = jw_string();
+            char key[80];
+            snprintf(key, sizeof key, "%s%u", json_string_value(k), i); /* keys stop at a NUL */
+            json_decref(k);
+            json_object_set_new(o, key, jw_value(depth + 1));
+        }
+        return o;
+    }
+    default: {
+        json_t *a = json_array();
+        for (unsigned i = 0, n = jw_rnd() % 4 + (depth < 36); i < n; i++)
+            json_array_append_new(a, jw_value(depth + 1));
+        return a;
+    }
+    }
+}
+
+static void test_json_write(void)
+{
+    int mismatches = 0;
+    for (int i = 0; i < 3000; i++) {
+        json_t *v = jw_value(i % 50 == 0 ? 30 : 0);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        hx_buf_t b = HX_BUF_INIT;
+        int rc = hx_json_write(&b, v);
+        if (rc || !want || strcmp(hx_buf_cstr(&b), want)) {
+            if (!mismatches++)
+                fprintf(stderr, "json_write mismatch (rc %d):\n  want %s\n  got  %s\n", rc, want, hx_buf_cstr(&b));
+        }
+        free(want);
+        hx_buf_free(&b);
+        json_decref(v);
+    }
+    CHECK_INT(mismatches, 0);
+    /* what jansson cannot dump: not UTF-8 (stray continuation, overlong, surrogate, past U+10FFFF, cut short) */
+    static const char *const bad[] = {"a\x80", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "x\xe2\x82", "\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *arr = json_pack("[i,o]", 1, json_stringn_nocheck(bad[i], strlen(bad[i])));
+        char *j = json_dumps(arr, JSON_COMPACT);
+        CHECK(j == NULL);
+        free(j);
+        hx_buf_t b = HX_BUF_INIT;
+        hx_buf_puts(&b, "keep");
+        CHECK_INT(hx_json_write(&b, arr), HX_EINVAL);
+        CHECK_INT((int)b.len, 4); /* nothing of the value stays */
+        hx_buf_free(&b);
+        json_decref(arr);
+    }
+    hx_buf_t b = HX_BUF_INIT;
+    CHECK_INT(hx_json_write_int(&b, INT64_MIN), 0);
+    CHECK_INT(hx_json_write_int(&b, 0), 0);
+    CHECK_STR(hx_buf_cstr(&b), "-92233720368547758080");
+    hx_buf_free(&b);
+}
+
 int main(void)
 {
     RUN(test_ids);
     RUN(test_id_random);
     RUN(test_json_str);
+    RUN(test_json_write);
     RUN(test_write_atomic);
     RUN(test_json_checks);
     RUN(test_varints);

@@ -505,6 +505,11 @@ static void test_text_equals_json(void)
                              "u\\1", "content", "q\"b\\s/\x01\x1f\n\t\r\b\f \xc3\xa9 \xe2\x80\xa8 \x7f x\0y", 23,
                              "tags", "t\x02", "tag two", "metadata", "k\"", json_pack("{s:s}", "deep", "\x05"),
                              "arr", 1, 2.5, 1, "entities", "name", "\xf0\x9f\x98\x80", "summary", "s/s");
+    /* past the text writer's own nesting (jansson writes the depths below), negative, empty, false */
+    json_object_set_new(json_object_get(body, "metadata"), "nest",
+                        json_loads("{\"a\":{\"b\":[{\"c\":[[{\"d\":-3,\"e\":[1.5]}]]}]},\"z\":false,\"o\":{},"
+                                   "\"l\":[],\"m\":-9223372036854775807,\"t\":true}",
+                                   0, NULL));
     hx_mcrdt_t *e = NULL;
     hx_err_t err = {0};
     CHECK_INT(create_delta_json(NULL, "ten-1", body, &st, &e, &err), 0);

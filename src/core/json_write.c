@@ -1,0 +1,151 @@
+/* JSON text written straight into a buffer, the bytes json_dumps gives
+ * (hx_json.h): the write paths of memory and conversations serialize every
+ * record and answer, and jansson's dump (a callback per piece, UTF-8
+ * decoding per character, a loop check that prints each object's address)
+ * cost more than building the values. */
+#include "helix/hx_json.h"
+
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at p (first byte >= 0x80), 0 if it is
+ * not one: overlong forms, surrogates and code points past U+10FFFF are
+ * refused, as jansson refuses them. */
+static size_t utf8_len(const unsigned char *p, size_t left)
+{
+    unsigned c = p[0];
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!n || n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
+        (c == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return n;
+}
+
+int hx_json_write_str(hx_buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (hx_buf_reserve(b, n + 2))
+        return HX_ENOMEM;
+    b->data[b->len++] = '"';
+    const unsigned char *p = (const unsigned char *)s;
+    size_t run = 0, i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            run++;
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t k = utf8_len(p + i, n - i);
+            if (!k)
+                return HX_EINVAL;
+            run += k;
+            i += k;
+            continue;
+        }
+        if (hx_buf_append(b, p + i - run, run))
+            return HX_ENOMEM;
+        run = 0;
+        char esc[6] = {'\\', 0};
+        size_t el = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            el = 6;
+        }
+        if (hx_buf_append(b, esc, el))
+            return HX_ENOMEM;
+        i++;
+    }
+    if (hx_buf_reserve(b, run + 1))
+        return HX_ENOMEM;
+    memcpy(b->data + b->len, p + n - run, run);
+    b->len += run;
+    b->data[b->len++] = '"';
+    return HX_OK;
+}
+
+int hx_json_write_int(hx_buf_t *b, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do
+        tmp[sizeof tmp - ++n] = (char)('0' + u % 10);
+    while ((u /= 10) && n < sizeof tmp - 1);
+    if (v < 0)
+        tmp[sizeof tmp - ++n] = '-';
+    return hx_buf_append(b, tmp + sizeof tmp - n, n);
+}
+
+static int dump_cb(const char *p, size_t n, void *ud) { return hx_buf_append(ud, p, n) ? -1 : 0; }
+
+/* Deeper values, and reals (their digits are jansson's own), go to jansson:
+ * its bytes for a part are the bytes it gives within the whole. */
+#define OWN_DEPTH 32
+
+static int write_val(hx_buf_t *b, const json_t *v, int depth)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING: return hx_json_write_str(b, json_string_value(v), json_string_length(v));
+    case JSON_NULL: return hx_buf_append(b, "null", 4);
+    case JSON_TRUE: return hx_buf_append(b, "true", 4);
+    case JSON_FALSE: return hx_buf_append(b, "false", 5);
+    case JSON_INTEGER: return hx_json_write_int(b, json_integer_value(v));
+    case JSON_OBJECT:
+        if (depth < OWN_DEPTH) {
+            int rc = hx_buf_putc(b, '{');
+            const char *k;
+            const json_t *m;
+            size_t n = 0;
+            json_object_foreach((json_t *)v, k, m)
+            {
+                rc = rc ? rc : (n++ && hx_buf_putc(b, ',')) ? HX_ENOMEM : hx_json_write_str(b, k, strlen(k));
+                rc = rc ? rc : hx_buf_putc(b, ':');
+                rc = rc ? rc : write_val(b, m, depth + 1);
+            }
+            return rc ? rc : hx_buf_putc(b, '}');
+        }
+        break;
+    case JSON_ARRAY:
+        if (depth < OWN_DEPTH) {
+            int rc = hx_buf_putc(b, '[');
+            for (size_t i = 0; i < json_array_size(v) && !rc; i++)
+                rc = (i && hx_buf_putc(b, ',')) ? HX_ENOMEM : write_val(b, json_array_get(v, i), depth + 1);
+            return rc ? rc : hx_buf_putc(b, ']');
+        }
+        break;
+    default: break;
+    }
+    size_t start = b->len;
+    if (json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY)) {
+        b->len = start;
+        return HX_EINVAL;
+    }
+    return HX_OK;
+}
+
+int hx_json_write(hx_buf_t *b, const json_t *v)
+{
+    if (!v)
+        return HX_EINVAL;
+    size_t start = b->len;
+    int rc = write_val(b, v, 0);
+    if (rc)
+        b->len = start;
+    return rc;
+}
