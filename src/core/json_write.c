@@ -5,6 +5,7 @@
  * cost more than building the values. */
 #include "helix/hx_json.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Length of the valid UTF-8 sequence at p (first byte >= 0x80), 0 if it is
@@ -92,9 +93,51 @@ int hx_json_write_int(hx_buf_t *b, int64_t v)
     return hx_buf_append(b, tmp + sizeof tmp - n, n);
 }
 
+/* jansson writes a real as "%.17g" (".0" appended when that reads as an
+ * integer). A value k / 2^10 below 2^30 has an exact decimal form of at
+ * most 10 fraction digits and never an exponent under %.17g; when that form
+ * has at most 17 significant digits it is exactly what printf prints (with
+ * its trailing zeros cut): written here without printf. Such values (0.5,
+ * 0.25, 1.0: a memory's default importance) are most reals a write carries.
+ * 1 when v is not one of them. */
+static int write_real_exact(hx_buf_t *b, double v)
+{
+    int neg = signbit(v) != 0;
+    double a = neg ? -v : v;
+    if (!(a < 1073741824.0))
+        return 1; /* also NaN */
+    double scaled = a * 1024.0; /* exact: a power of two */
+    uint64_t k = (uint64_t)scaled;
+    if ((double)k != scaled)
+        return 1;
+    uint64_t q = k * 9765625u; /* 5^10: a = q / 10^10 exactly, q < 2^64 */
+    uint64_t ip = q / 10000000000u, fp = q % 10000000000u;
+    char frac[10];
+    int nf = 0, lead = 0;
+    if (fp) {
+        nf = 10;
+        for (int i = 9; i >= 0; i--, fp /= 10)
+            frac[i] = (char)('0' + fp % 10);
+        while (frac[nf - 1] == '0')
+            nf--;
+        while (!ip && frac[lead] == '0')
+            lead++;
+    }
+    int nint = 0;
+    for (uint64_t t = ip; t; t /= 10)
+        nint++;
+    if (nint + nf - lead > 17)
+        return 1; /* printf would round it */
+    if (neg && hx_buf_putc(b, '-'))
+        return -1;
+    if (hx_json_write_int(b, (int64_t)ip) || hx_buf_putc(b, '.'))
+        return -1;
+    return hx_buf_append(b, nf ? frac : "0", nf ? (size_t)nf : 1) ? -1 : 0;
+}
+
 static int dump_cb(const char *p, size_t n, void *ud) { return hx_buf_append(ud, p, n) ? -1 : 0; }
 
-/* Deeper values, and reals (their digits are jansson's own), go to jansson:
+/* Deeper values, and reals other than the exact short ones, go to jansson:
  * its bytes for a part are the bytes it gives within the whole. */
 #define OWN_DEPTH 32
 
@@ -106,6 +149,14 @@ static int write_val(hx_buf_t *b, const json_t *v, int depth)
     case JSON_TRUE: return hx_buf_append(b, "true", 4);
     case JSON_FALSE: return hx_buf_append(b, "false", 5);
     case JSON_INTEGER: return hx_json_write_int(b, json_integer_value(v));
+    case JSON_REAL: {
+        size_t start = b->len;
+        int r = write_real_exact(b, json_real_value(v));
+        if (r <= 0)
+            return r ? HX_ENOMEM : HX_OK;
+        b->len = start;
+        break;
+    }
     case JSON_OBJECT:
         if (depth < OWN_DEPTH) {
             int rc = hx_buf_putc(b, '{');

@@ -24,6 +24,7 @@ typedef struct hx_mitem {
 
 typedef struct hx_mstore {
     hx_mitem_t **slots;        /* open addressing, NULL = empty */
+    uint64_t *hashes;          /* the key hash of each used slot */
     size_t cap, count;
 } hx_mstore_t;
 

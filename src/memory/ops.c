@@ -162,7 +162,7 @@ static int create(hx_memory_t *m, const char *tenant, const hx_memory_write_t *w
         json_object_set_new(*out, "write", write_info(&p.st, p.d));
     } else if (text) {
         /* the view without its '}', then ,"write":{...}}, into one allocation */
-        oom = hx_buf_reserve(text, 1024 + (w->content ? strlen(w->content) + strlen(w->content) / 8 : 0)) ||
+        oom = hx_buf_reserve(text, 512 + (w->content ? strlen(w->content) + strlen(w->content) / 8 : 0)) ||
               hx_mmodel_view_text(m, hx_mstore_get(&m->store, tenant, p.d->id), text) ||
               (text->len--, hx_buf_puts(text, ",\"write\":")) || write_info_text(&p.st, p.d, text) ||
               hx_buf_putc(text, '}');

@@ -1,6 +1,8 @@
 /* In-memory map (tenant, id) -> CRDT state. Open addressing with linear
  * probing; memories are never removed (a delete leaves a tombstone state), so
- * no deletion markers are needed. */
+ * no deletion markers are needed. Each slot's key hash is kept beside it: a
+ * probe compares hashes in one array and follows a slot's item only on a
+ * match (every write looks its memory up; the items are all over the heap). */
 #include "helix/hx_hash.h"
 #include "memory/engine.h"
 
@@ -29,7 +31,14 @@ int hx_mstore_init(hx_mstore_t *st)
     st->cap = 1024;
     st->count = 0;
     st->slots = calloc(st->cap, sizeof *st->slots);
-    return st->slots ? HX_OK : HX_ENOMEM;
+    st->hashes = calloc(st->cap, sizeof *st->hashes);
+    if (st->slots && st->hashes)
+        return HX_OK;
+    free(st->slots);
+    free(st->hashes);
+    st->slots = NULL;
+    st->hashes = NULL;
+    return HX_ENOMEM;
 }
 
 void hx_mstore_free(hx_mstore_t *st)
@@ -40,56 +49,71 @@ void hx_mstore_free(hx_mstore_t *st)
             free(st->slots[i]);
         }
     free(st->slots);
+    free(st->hashes);
     memset(st, 0, sizeof *st);
+}
+
+/* The slot of (tenant, id) with hash h: its item, or the empty slot where it goes. */
+static size_t find_slot(const hx_mstore_t *st, uint64_t h, const char *tenant, const char *id)
+{
+    size_t i = (size_t)h & (st->cap - 1);
+    for (; st->slots[i]; i = (i + 1) & (st->cap - 1))
+        if (st->hashes[i] == h && !strcmp(st->slots[i]->s->id, id) && !strcmp(st->slots[i]->s->tenant, tenant))
+            break;
+    return i;
 }
 
 hx_mitem_t *hx_mstore_get(hx_mstore_t *st, const char *tenant, const char *id)
 {
-    size_t i = (size_t)key_hash(tenant, id) & (st->cap - 1);
-    for (; st->slots[i]; i = (i + 1) & (st->cap - 1))
-        if (!strcmp(st->slots[i]->s->id, id) && !strcmp(st->slots[i]->s->tenant, tenant))
-            return st->slots[i];
-    return NULL;
+    return st->slots[find_slot(st, key_hash(tenant, id), tenant, id)];
 }
 
 static int grow(hx_mstore_t *st)
 {
     size_t ncap = st->cap * 2;
     hx_mitem_t **n = calloc(ncap, sizeof *n);
-    if (!n)
+    uint64_t *nh = calloc(ncap, sizeof *nh);
+    if (!n || !nh) {
+        free(n);
+        free(nh);
         return HX_ENOMEM;
+    }
     for (size_t i = 0; i < st->cap; i++) {
-        hx_mitem_t *it = st->slots[i];
-        if (!it)
+        if (!st->slots[i])
             continue;
-        size_t j = (size_t)key_hash(it->s->tenant, it->s->id) & (ncap - 1);
+        size_t j = (size_t)st->hashes[i] & (ncap - 1);
         while (n[j])
             j = (j + 1) & (ncap - 1);
-        n[j] = it;
+        n[j] = st->slots[i];
+        nh[j] = st->hashes[i];
     }
     free(st->slots);
+    free(st->hashes);
     st->slots = n;
+    st->hashes = nh;
     st->cap = ncap;
     return HX_OK;
 }
 
 hx_mitem_t *hx_mstore_put(hx_mstore_t *st, const char *tenant, const char *id)
 {
-    hx_mitem_t *it = hx_mstore_get(st, tenant, id);
-    if (it)
-        return it;
-    if ((st->count + 1) * 10 > st->cap * 7 && grow(st))
-        return NULL;
-    it = calloc(1, sizeof *it);
+    uint64_t h = key_hash(tenant, id);
+    size_t i = find_slot(st, h, tenant, id);
+    if (st->slots[i])
+        return st->slots[i];
+    if ((st->count + 1) * 10 > st->cap * 7) {
+        if (grow(st))
+            return NULL;
+        i = find_slot(st, h, tenant, id);
+    }
+    hx_mitem_t *it = calloc(1, sizeof *it);
     if (!it || !(it->s = hx_mcrdt_new(tenant, id))) {
         free(it);
         return NULL;
     }
-    it->bucket = hx_mstore_bucket(tenant, id);
-    size_t i = (size_t)key_hash(tenant, id) & (st->cap - 1);
-    while (st->slots[i])
-        i = (i + 1) & (st->cap - 1);
+    it->bucket = (uint32_t)(h >> 40) % HX_MEM_BUCKETS; /* hx_mstore_bucket */
     st->slots[i] = it;
+    st->hashes[i] = h;
     st->count++;
     return it;
 }

@@ -176,6 +176,8 @@ static int publish_batch(hx_memory_t *m, hx_pending_op_t *ops, size_t n, hx_err_
         int bad = hx_buf_append(&data, "{\"ops\":[", 8) != 0;
         for (size_t i = groups[g].first, k = 0; !bad && i != SIZE_MAX; i = next[i], k++)
             bad = (k && hx_buf_append(&data, ",", 1)) || hx_buf_append(&data, ops[i].text, ops[i].len);
+        /* the frame in one allocation: its head is the id, type, source, tenant and key */
+        bad = bad || hx_buf_reserve(&bufs[g], data.len + 2 + 512 + strlen(head->key) + strlen(head->tenant));
         if (bad || hx_buf_append(&data, "]}", 2))
             rc = hx_err_set(err, HX_ENOMEM, "out of memory publishing");
         else

@@ -222,7 +222,18 @@ static json_t *jw_value(int depth)
     case 1: return json_true();
     case 2: return json_false();
     case 3: return json_integer((json_int_t)(jw_rnd() % 3 == 0 ? -(json_int_t)jw_rnd() * 1000003 : jw_rnd()));
-    case 4: return json_real((double)jw_rnd() / 7.0);
+    case 4: {
+        /* short dyadic reals (the writer's own), around its limits, and others (jansson's) */
+        static const double edge[] = {0.0, -0.0, 0.5, 1.0, -2.0, 0.0009765625, 0.00048828125, 1073741823.0,
+                                      1073741824.0, 1073741823.5, 123456789.0009765625, 12345678.0009765625,
+                                      1e17, 1e-5, 0.1, 1.0 / 3.0};
+        unsigned r = jw_rnd() % 4;
+        if (r == 0)
+            return json_real(edge[jw_rnd() % (sizeof edge / sizeof edge[0])]);
+        if (r == 1)
+            return json_real((double)(int)(jw_rnd() - (1u << 23)) / (double)(1u << (jw_rnd() % 14)));
+        return json_real((double)jw_rnd() / 7.0);
+    }
     case 5: return jw_string();
     case 6:
     case 7: {
@@ -248,7 +259,7 @@ static json_t *jw_value(int depth)
 static void test_json_write(void)
 {
     int mismatches = 0;
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < 6000; i++) {
         json_t *v = jw_value(i % 50 == 0 ? 30 : 0);
         char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         hx_buf_t b = HX_BUF_INIT;
@@ -260,6 +271,21 @@ static void test_json_write(void)
         free(want);
         hx_buf_free(&b);
         json_decref(v);
+    }
+    /* reals k / 2^s across the exact writer's range and past it: printf's digits */
+    for (uint64_t k = 0; k < 40000; k++) {
+        uint64_t big = k * 2654435761u % ((uint64_t)1 << 40);
+        double v = (k & 1 ? -1.0 : 1.0) * (double)(k % 3 ? big : k) / (double)(1u << (k % 12));
+        json_t *j = json_real(v);
+        char *want = json_dumps(j, JSON_ENCODE_ANY);
+        hx_buf_t b = HX_BUF_INIT;
+        if (hx_json_write(&b, j) || !want || strcmp(hx_buf_cstr(&b), want)) {
+            if (!mismatches++)
+                fprintf(stderr, "real %.17g: want %s got %s\n", v, want, hx_buf_cstr(&b));
+        }
+        free(want);
+        hx_buf_free(&b);
+        json_decref(j);
     }
     CHECK_INT(mismatches, 0);
     /* what jansson cannot dump: not UTF-8 (stray continuation, overlong, surrogate, past U+10FFFF, cut short) */
