@@ -9,15 +9,28 @@ int hx_body_rd_init(hx_body_rd_t *b, const char *text, size_t len, size_t head)
     memset(b, 0, sizeof *b);
     hx_jr_init(&b->r, text, len);
     head = (head + sizeof(void *) - 1) / sizeof(void *) * sizeof(void *);
-    /* every string's copy and NUL fit in the bytes of its quoted text */
-    b->cap = head + len + 1;
+    /* every string and its NUL fit in the bytes of its quoted text, so the
+     * free part of the arena always holds the rest of the input */
+    b->cap = head + len + 2;
     b->used = head;
     b->arena = malloc(b->cap);
     return b->arena ? HX_OK : HX_ENOMEM;
 }
 
+/* Strings are unescaped straight into the arena: the reader's scratch is
+ * pointed at its free part, which always holds the rest of the input, so
+ * the reader never reallocates it (it only does for a string longer than
+ * its scratch); done takes it back before hx_jr_free. */
+static void scratch_here(hx_body_rd_t *b)
+{
+    b->r.scratch = b->arena + b->used;
+    b->r.scratch_cap = b->cap - b->used;
+}
+
 void hx_body_rd_done(hx_body_rd_t *b, int keep)
 {
+    b->r.scratch = NULL;
+    b->r.scratch_cap = 0;
     hx_jr_free(&b->r);
     if (!keep)
         free(b->arena);
@@ -28,6 +41,7 @@ int hx_body_key(hx_body_rd_t *b, const char *const *names)
 {
     const char *k;
     size_t n;
+    scratch_here(b);
     if (hx_jr_peek(&b->r) != '"' || hx_jr_string(&b->r, &k, &n) || !hx_jr_eat(&b->r, ':'))
         return -1;
     for (int i = 0; names[i]; i++)
@@ -49,12 +63,11 @@ int hx_body_str(hx_body_rd_t *b, int nullable, const char **out)
     }
     const char *s;
     size_t n;
-    if (hx_jr_peek(&b->r) != '"' || hx_jr_string(&b->r, &s, &n) || b->cap - b->used < n + 1)
+    scratch_here(b);
+    if (hx_jr_peek(&b->r) != '"' || hx_jr_string(&b->r, &s, &n) || s != b->arena + b->used)
         return HX_EAGAIN;
-    char *dst = b->arena + b->used;
-    memcpy(dst, s, n + 1);
     b->used += n + 1;
-    *out = dst;
+    *out = s;
     return HX_OK;
 }
 

@@ -208,6 +208,11 @@ static void unreserve(hx_context_t *c, ctx_convix_t *cv, uint64_t first, uint64_
     pthread_mutex_unlock(&c->mu);
 }
 
+static const char *rq_content(const hx_envelope_t *e)
+{
+    return json_string_value(json_object_get(e->data, "content"));
+}
+
 /* Envelope defaults, validation and frames, outside c->mu. The data is
  * written as text (hx_json_write: the bytes hx_envelope_encode's json_dumps
  * gives), then framed with the checked envelope fields. */
@@ -220,6 +225,11 @@ static int encode_all(hx_context_t *c, const char *id, hx_envelope_t *envs, hx_b
     for (size_t i = 0; i < n && !rc; i++) {
         hx_envelope_t *e = &envs[i];
         data.len = 0;
+        const char *content = rq_content(e);
+        if (hx_buf_reserve(&data, 256 + (content ? strlen(content) + strlen(content) / 8 : 0))) {
+            rc = hx_err_set(err, HX_ENOMEM, "out of memory encoding an envelope");
+            break;
+        }
         if ((rc = hx_envelope_fill_defaults(e, c->cfg.node.node_id, now, err)) == HX_OK &&
             (rc = hx_json_write(&data, e->data)) != HX_OK)
         {
@@ -228,6 +238,10 @@ static int encode_all(hx_context_t *c, const char *id, hx_envelope_t *envs, hx_b
                  : bad           ? bad
                                  : hx_err_set(err, HX_EINVAL, "field 'data' cannot be encoded as JSON");
         }
+        /* the frame in one allocation: data plus the head's strings and numbers */
+        if (!rc && hx_buf_reserve(&frames[i], data.len + 64 + strlen(e->id) + strlen(e->type) + strlen(e->source) +
+                                                  strlen(e->tenant) + strlen(e->key)))
+            rc = hx_err_set(err, HX_ENOMEM, "out of memory encoding an envelope");
         if (!rc)
             rc = hx_envelope_encode_data(e, (const char *)data.data, data.len, &frames[i], err);
         if (rc) {
@@ -272,7 +286,8 @@ static int index_delivered(hx_context_t *c, ctx_convix_t *cv, hx_envelope_t *env
  * gives (a few fixed keys: a tree would be built only to be dumped). */
 static int answer_text(const char *id, const hx_envelope_t *envs, const hx_delivery_t *dl, size_t n, hx_buf_t *b)
 {
-    int rc = hx_buf_puts(b, "{\"conversation_id\":");
+    int rc = hx_buf_reserve(b, 96 + strlen(id) + 160 * n);
+    rc = rc ? rc : hx_buf_puts(b, "{\"conversation_id\":");
     rc = rc ? rc : hx_json_write_str(b, id, strlen(id));
     rc = rc ? rc : hx_buf_puts(b, ",\"accepted\":");
     rc = rc ? rc : hx_json_write_int(b, (int64_t)n);
