@@ -22,11 +22,12 @@ static const char *const types[] = {"episodic", "semantic", "procedural", "worki
  * only to serialize it was a fifth of the write. */
 static int put_i64(hx_buf_t *b, int64_t v) { return hx_json_write_int(b, v); }
 
+/* ,"k": for the view's own keys (plain ASCII: nothing to escape) */
 static int put_key(hx_buf_t *b, const char *k)
 {
-    int rc = hx_buf_putc(b, ',');
-    rc = rc ? rc : hx_mtext_str(b, k);
-    return rc ? rc : hx_buf_putc(b, ':');
+    int rc = hx_buf_append(b, ",\"", 2);
+    rc = rc ? rc : hx_buf_puts(b, k);
+    return rc ? rc : hx_buf_append(b, "\":", 2);
 }
 
 static int put_stamp_obj(hx_buf_t *b, const hx_stamp_t *st, const json_t *content, int with_content)
