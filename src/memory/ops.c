@@ -16,11 +16,18 @@ static int log_op(hx_memory_t *m, const hx_mcrdt_t *d, const hx_stamp_t *st, uin
 {
     *seq = ++m->seq;
     hx_buf_t b = HX_BUF_INIT;
-    if (hx_mop_to_text(m->node, *seq, st->hlc, hx_now_us(), d, &b) || (*len = b.len, !(*text = hx_buf_steal(&b)))) {
+    size_t cap = 0;
+    if (hx_mop_to_text(m->node, *seq, st->hlc, hx_now_us(), d, &b) ||
+        (*len = b.len, cap = b.cap, !(*text = hx_buf_steal(&b)))) {
         hx_buf_free(&b);
         m->seq--;
         return hx_err_set(err, HX_ENOMEM, "out of memory encoding a memory op");
     }
+    /* The text waits in the publish queue (for as long as the broker is
+     * down): it keeps its size, not the reserve it was written into. */
+    char *fit = *len + 256 < cap ? realloc(*text, *len + 1) : NULL;
+    if (fit)
+        *text = fit;
     if (hx_mwal_append(m->wal, *text, *len, lsn)) {
         free(*text);
         *text = NULL;
