@@ -19,37 +19,6 @@
 #define NOT_MINE 1 /* let the tree path answer */
 #define KEYS_MAX 32
 
-/* A string as jansson dumps it: the short escapes, \u00XX (upper case) for
- * other control characters, everything else (UTF-8 included) as is. */
-static int put_dump_str(hx_buf_t *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = hx_buf_putc(b, '"');
-    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
-    for (; p < end && !rc; p++) {
-        unsigned char c = *p;
-        if (c != '"' && c != '\\' && c >= 0x20)
-            continue;
-        rc = hx_buf_append(b, run, (size_t)(p - run));
-        char e[6] = {'\\', (char)c};
-        size_t k = 2;
-        switch (c) {
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
-        case '"':
-        case '\\': break;
-        default: e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15], k = 6;
-        }
-        rc = rc ? rc : hx_buf_append(b, e, k);
-        run = p + 1;
-    }
-    rc = rc ? rc : hx_buf_append(b, run, (size_t)(p - run));
-    return rc ? rc : hx_buf_putc(b, '"');
-}
-
 /* A real as jansson dumps it: %.17g, ".0" when that looks like an integer,
  * the exponent without '+' and leading zeros. */
 static int put_real(hx_buf_t *b, double v)
@@ -92,7 +61,7 @@ static int put_string(hx_jr_t *r, hx_buf_t *out, int key, const char **raw, size
     *raw_len = r->pos - start - 2;
     if (!memchr(*raw, '\\', *raw_len)) /* checked by the reader: the text is what jansson writes */
         return hx_buf_append(out, r->p + start, r->pos - start);
-    return key ? NOT_MINE : put_dump_str(out, s, n);
+    return key ? NOT_MINE : hx_buf_put_json_str(out, s, n);
 }
 
 static int put_number(hx_jr_t *r, hx_buf_t *out)
