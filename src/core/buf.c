@@ -39,9 +39,12 @@ int hx_buf_append(hx_buf_t *b, const void *p, size_t n)
 int hx_buf_putc(hx_buf_t *b, unsigned char c) { return hx_buf_append(b, &c, 1); }
 int hx_buf_puts(hx_buf_t *b, const char *s) { return hx_buf_append(b, s, strlen(s)); }
 
+/* jansson's compact form, so text we write and text jansson dumps agree
+ * byte for byte (the records text reader relies on it): the short escapes,
+ * \u00XX in upper case for the other control characters, the rest as is. */
 int hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
+    static const char hex[] = "0123456789ABCDEF";
     int rc = hx_buf_putc(b, '"');
     const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
     for (; p < end && !rc; p++) {
@@ -49,13 +52,19 @@ int hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n)
         if (c != '"' && c != '\\' && c >= 0x20)
             continue;
         rc = hx_buf_append(b, run, (size_t)(p - run)); /* the plain bytes before, in one go */
-        if (!rc && c < 0x20) {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            rc = hx_buf_append(b, e, 6);
-        } else if (!rc) {
-            char e[2] = {'\\', (char)c};
-            rc = hx_buf_append(b, e, 2);
+        char e[6] = {'\\', (char)c};
+        size_t k = 2;
+        switch (c) {
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        case '"':
+        case '\\': break;
+        default: e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15], k = 6;
         }
+        rc = rc ? rc : hx_buf_append(b, e, k);
         run = p + 1;
     }
     rc = rc ? rc : hx_buf_append(b, run, (size_t)(p - run));
