@@ -23,9 +23,8 @@ int hx_json_opt_int(const json_t *obj, const char *name, int64_t min, int64_t *o
 /* v as JSON text; HX_EINVAL (b unchanged) when jansson could not dump it
  * (a string that is not UTF-8), HX_ENOMEM. */
 int hx_json_write(hx_buf_t *b, const json_t *v);
-/* s[0..n) as a JSON string escaped as jansson escapes it (\n, \u001F, '/'
- * kept, non-ASCII kept); HX_EINVAL when it is not valid UTF-8 (b then holds
- * a partial string: the caller discards b). */
+/* s[0..n) as a JSON string (hx_buf_put_json_str: escaped as jansson
+ * escapes it); HX_EINVAL, b unchanged, when it is not valid UTF-8. */
 int hx_json_write_str(hx_buf_t *b, const char *s, size_t n);
 int hx_json_write_int(hx_buf_t *b, int64_t v);
 

@@ -3,81 +3,19 @@
  * record and answer, and jansson's dump (a callback per piece, UTF-8
  * decoding per character, a loop check that prints each object's address)
  * cost more than building the values. */
+#include "helix/hx_id.h"
 #include "helix/hx_json.h"
 
 #include <math.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (first byte >= 0x80), 0 if it is
- * not one: overlong forms, surrogates and code points past U+10FFFF are
- * refused, as jansson refuses them. */
-static size_t utf8_len(const unsigned char *p, size_t left)
-{
-    unsigned c = p[0];
-    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (!n || n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
-        (c == 0xF4 && p[1] > 0x8F))
-        return 0;
-    return n;
-}
-
 int hx_json_write_str(hx_buf_t *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    if (hx_buf_reserve(b, n + 2))
-        return HX_ENOMEM;
-    b->data[b->len++] = '"';
-    const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0, i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            run++;
-            i++;
-            continue;
-        }
-        if (c >= 0x80) {
-            size_t k = utf8_len(p + i, n - i);
-            if (!k)
-                return HX_EINVAL;
-            run += k;
-            i += k;
-            continue;
-        }
-        if (hx_buf_append(b, p + i - run, run))
-            return HX_ENOMEM;
-        run = 0;
-        char esc[6] = {'\\', 0};
-        size_t el = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            el = 6;
-        }
-        if (hx_buf_append(b, esc, el))
-            return HX_ENOMEM;
-        i++;
-    }
-    if (hx_buf_reserve(b, run + 1))
-        return HX_ENOMEM;
-    memcpy(b->data + b->len, p + n - run, run);
-    b->len += run;
-    b->data[b->len++] = '"';
-    return HX_OK;
+    /* jansson refuses to dump a string that is not UTF-8; hx_utf8_valid
+     * refuses what it refuses (overlong forms, surrogates, past U+10FFFF) */
+    if (!hx_utf8_valid(s, n))
+        return HX_EINVAL;
+    return hx_buf_reserve(b, n + 2) ? HX_ENOMEM : hx_buf_put_json_str(b, s, n);
 }
 
 int hx_json_write_int(hx_buf_t *b, int64_t v)
