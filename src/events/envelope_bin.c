@@ -195,6 +195,7 @@ int hx_envelope_peek(const void *p, size_t len, hx_envelope_view_t *v, hx_err_t 
     what = "headers";
     if (hx_rd_uvarint(&r, &nh) || nh > HX_ENV_HEADERS_MAX)
         goto fail;
+    v->headers = r.p + r.pos;
     for (uint64_t i = 0; i < nh; i++) {
         const char *s;
         size_t n;
@@ -202,6 +203,7 @@ int hx_envelope_peek(const void *p, size_t len, hx_envelope_view_t *v, hx_err_t 
             goto fail;
     }
     v->n_headers = (size_t)nh;
+    v->headers_len = (size_t)(r.p + r.pos - (const unsigned char *)v->headers);
     what = "data";
     const unsigned char *d;
     if (hx_rd_bytes(&r, &d, &v->data_len))
