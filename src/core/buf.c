@@ -41,25 +41,35 @@ int hx_buf_puts(hx_buf_t *b, const char *s) { return hx_buf_append(b, s, strlen(
 
 int hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n)
 {
+    /* Room for the plain case up front, more only at an escape, and plain
+     * stores in between: graph events write every id and name through here. */
     static const char hex[] = "0123456789abcdef";
-    int rc = hx_buf_putc(b, '"');
-    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
-    for (; p < end && !rc; p++) {
+    if (n > SIZE_MAX - 2 || hx_buf_reserve(b, n + 2))
+        return HX_ENOMEM;
+    unsigned char *o = b->data + b->len;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s, *end = p + n; p < end; p++) {
         unsigned char c = *p;
-        if (c != '"' && c != '\\' && c >= 0x20)
+        if (c != '"' && c != '\\' && c >= 0x20) {
+            *o++ = c;
             continue;
-        rc = hx_buf_append(b, run, (size_t)(p - run)); /* the plain bytes before, in one go */
-        if (!rc && c < 0x20) {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            rc = hx_buf_append(b, e, 6);
-        } else if (!rc) {
-            char e[2] = {'\\', (char)c};
-            rc = hx_buf_append(b, e, 2);
         }
-        run = p + 1;
+        b->len = (size_t)(o - b->data);
+        if (hx_buf_reserve(b, (size_t)(end - p) + 6)) /* this byte takes up to 6, the rest 1 each, the quote */
+            return HX_ENOMEM;
+        o = b->data + b->len;
+        if (c < 0x20) {
+            o[0] = '\\', o[1] = 'u', o[2] = '0', o[3] = '0', o[4] = (unsigned char)hex[c >> 4];
+            o[5] = (unsigned char)hex[c & 15];
+            o += 6;
+        } else {
+            o[0] = '\\', o[1] = c;
+            o += 2;
+        }
     }
-    rc = rc ? rc : hx_buf_append(b, run, (size_t)(p - run));
-    return rc ? rc : hx_buf_putc(b, '"');
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return HX_OK;
 }
 
 int hx_buf_printf(hx_buf_t *b, const char *fmt, ...)

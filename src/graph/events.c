@@ -67,8 +67,7 @@ static int put_num(hx_buf_t *b, double v)
     char num[40];
     if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) /* whole numbers (most strengths): no %g */
         return hx_buf_append(b, num, hx_graph_fmt_i64((int64_t)v, num));
-    int n = snprintf(num, sizeof num, "%.17g", v);
-    return hx_buf_append(b, num, (size_t)n);
+    return hx_buf_append(b, num, hx_graph_fmt_g17(v, num));
 }
 
 static int put_item(hx_buf_t *b, const hx_graph_op_t *op)
@@ -415,6 +414,37 @@ static const char *arena_copy(rd_t *d, const char *s, size_t n)
     return hx_graph_arena_strn(&d->out->arena_, s, n);
 }
 
+/* A string read as hx_jr_string reads it into *v in the ops' arena:
+ * HX_EINVAL when it is none (the reader's result), HX_ENOMEM. Strings
+ * without escapes, which are most, are copied once, straight from the text. */
+static int read_str(rd_t *d, const char **v)
+{
+    hx_jr_t *r = &d->r;
+    const char *s;
+    size_t n;
+    if (hx_jr_peek(r) == '"') {
+        size_t i = r->pos + 1;
+        unsigned char any = 0;
+        for (; i < r->n; i++) {
+            unsigned char c = (unsigned char)r->p[i];
+            if (c == '"' || c == '\\' || c < 0x20)
+                break;
+            any |= c;
+        }
+        s = r->p + r->pos + 1;
+        n = i - r->pos - 1;
+        if (i < r->n && r->p[i] == '"' && (!(any & 0x80) || hx_utf8_valid(s, n))) {
+            if (!(*v = arena_copy(d, s, n)))
+                return HX_ENOMEM;
+            r->pos = i + 1;
+            return HX_OK;
+        }
+    }
+    if (hx_jr_string(r, &s, &n))
+        return HX_EINVAL;
+    return (*v = arena_copy(d, s, n)) ? HX_OK : HX_ENOMEM;
+}
+
 /* "entities[3]", for error messages only (formatting it for every item
  * read was a tenth of the graph consumer's decode). */
 #define AT_MAX 96
@@ -452,8 +482,6 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
         if (seen & (1u << f))
             return hx_err_set(d->err, HX_EINVAL, "%s.%s appears twice", at(d, idx, w), key_names[f]);
         seen |= 1u << f;
-        const char *s;
-        size_t sn;
         double num;
         int is_int, b;
         if (hx_jr_peek(&d->r) == 'n' && f != K_PROPS) { /* null = absent */
@@ -463,10 +491,11 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
         }
         switch (f) {
         case K_ID: case K_LABEL: case K_TYPE: case K_NAME: case K_DESC: case K_INTO: case K_FROM: case K_TO: {
-            if (hx_jr_string(&d->r, &s, &sn))
+            const char *v;
+            int src = read_str(d, &v);
+            if (src == HX_EINVAL)
                 return hx_err_set(d->err, HX_EINVAL, "%s.%s must be a string", at(d, idx, w), key_names[f]);
-            const char *v = arena_copy(d, s, sn);
-            if (!v)
+            if (src)
                 return hx_err_set(d->err, HX_ENOMEM, "out of memory reading graph events");
             const char **dst[] = {[K_ID] = &op->id, [K_LABEL] = &op->label, [K_NAME] = &op->name,
                                   [K_DESC] = &op->description, [K_INTO] = &op->into, [K_FROM] = &op->from,
@@ -487,9 +516,10 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
                     if (na == HX_GRAPH_ALIASES_MAX)
                         return hx_err_set(d->err, HX_EINVAL, "%s.aliases holds more than %d names", at(d, idx, w),
                                           HX_GRAPH_ALIASES_MAX);
-                    if (hx_jr_string(&d->r, &s, &sn))
+                    int src = read_str(d, &tmp[na++]);
+                    if (src == HX_EINVAL)
                         return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
-                    if (!(tmp[na++] = arena_copy(d, s, sn)))
+                    if (src)
                         return hx_err_set(d->err, HX_ENOMEM, "out of memory reading graph events");
                 } while (hx_jr_eat(&d->r, ','));
                 if (!hx_jr_eat(&d->r, ']'))

@@ -11,6 +11,8 @@
 #include "helix/hx_json_read.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,92 @@ size_t hx_graph_fmt_i64(int64_t v, char *out)
         out[o++] = '-';
     while (n)
         out[o++] = tmp[--n];
+    out[o] = 0;
+    return o;
+}
+
+/* printf's "%.17g" of v, exactly (glibc prints the exact binary value
+ * rounded half to even, as here), for 1e-4 <= |v| < 1e16, where 17
+ * significant digits never take the exponent form; snprintf elsewhere.
+ * Every confidence of every extracted entity is written with it, and
+ * snprintf's general path was a sixth of an event's encode. */
+size_t hx_graph_fmt_g17(double v, char *out)
+{
+    static const uint64_t pow5[28] = {1ull, 5ull, 25ull, 125ull, 625ull, 3125ull, 15625ull, 78125ull,
+                                      390625ull, 1953125ull, 9765625ull, 48828125ull, 244140625ull,
+                                      1220703125ull, 6103515625ull, 30517578125ull, 152587890625ull,
+                                      762939453125ull, 3814697265625ull, 19073486328125ull, 95367431640625ull,
+                                      476837158203125ull, 2384185791015625ull, 11920928955078125ull,
+                                      59604644775390625ull, 298023223876953125ull, 1490116119384765625ull,
+                                      7450580596923828125ull};
+    const uint64_t lo = 10000000000000000ull, hi = 100000000000000000ull; /* 1e16, 1e17 */
+    int neg = v < 0;
+    double a = neg ? -v : v;
+    if (!(a >= 1e-4 && a < 1e16))
+        return (size_t)snprintf(out, 40, "%.17g", v);
+    int bex;
+    uint64_t m = (uint64_t)ldexp(frexp(a, &bex), 53); /* a = m * 2^(bex - 53), exactly */
+    int q = bex - 53, e = (int)floor(log10(a));      /* e: the decimal exponent, maybe one off */
+    uint64_t digits = 0;
+    for (int tries = 0;; tries++) {
+        int s = 16 - e; /* digits = round(a * 10^s) = round(m * 5^s * 2^(q + s)) */
+        if (tries > 2 || s < 0 || s > 27)
+            return (size_t)snprintf(out, 40, "%.17g", v);
+        unsigned __int128 p = (unsigned __int128)m * pow5[s], t;
+        int sh = q + s, up = 0;
+        if (sh >= 0) {
+            if (sh > 8)
+                return (size_t)snprintf(out, 40, "%.17g", v);
+            t = p << sh;
+        } else if (sh > -120) {
+            t = p >> -sh;
+            unsigned __int128 rem = p - (t << -sh), half = (unsigned __int128)1 << (-sh - 1);
+            up = rem > half || (rem == half && (t & 1));
+        } else {
+            return (size_t)snprintf(out, 40, "%.17g", v);
+        }
+        if (t >= hi) {
+            e++;
+            continue;
+        }
+        if (t < lo) {
+            e--;
+            continue;
+        }
+        digits = (uint64_t)t + (uint64_t)up;
+        if (digits == hi) { /* rounded up to the next power of ten */
+            digits = lo;
+            e++;
+        }
+        break;
+    }
+    if (e < -4 || e >= 17)
+        return (size_t)snprintf(out, 40, "%.17g", v);
+    char d[17];
+    for (int i = 16; i >= 0; i--, digits /= 10)
+        d[i] = (char)('0' + digits % 10);
+    int nd = 17;
+    while (nd > 1 && d[nd - 1] == '0') /* %g drops trailing zeros */
+        nd--;
+    size_t o = 0;
+    if (neg)
+        out[o++] = '-';
+    if (e >= 0) {
+        for (int i = 0; i <= e; i++)
+            out[o++] = i < nd ? d[i] : '0';
+        if (nd > e + 1) {
+            out[o++] = '.';
+            for (int i = e + 1; i < nd; i++)
+                out[o++] = d[i];
+        }
+    } else {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (int i = 0; i < -e - 1; i++)
+            out[o++] = '0';
+        for (int i = 0; i < nd; i++)
+            out[o++] = d[i];
+    }
     out[o] = 0;
     return o;
 }
@@ -218,4 +306,29 @@ refuse:
     json_decref(o);
     r->pos = at;
     return NULL;
+}
+
+char *hx_graph_props_dump(const json_t *props)
+{
+    hx_buf_t b = HX_BUF_INIT;
+    if (hx_graph_props_put(&b, props)) {
+        hx_buf_free(&b);
+        return NULL;
+    }
+    return hx_buf_steal(&b);
+}
+
+json_t *hx_graph_props_load(const char *text, size_t flags)
+{
+    size_t n = strlen(text);
+    hx_jr_t r;
+    hx_jr_init(&r, text, n);
+    json_t *o = hx_jr_peek(&r) == '{' ? hx_graph_props_read(&r) : NULL;
+    hx_jr_ws(&r);
+    if (o && r.pos != n) { /* more after the object: jansson's refusal */
+        json_decref(o);
+        o = NULL;
+    }
+    hx_jr_free(&r);
+    return o ? o : json_loadb(text, n, flags, NULL);
 }
