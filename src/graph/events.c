@@ -414,6 +414,52 @@ static const char *arena_copy(rd_t *d, const char *s, size_t n)
     return hx_graph_arena_strn(&d->out->arena_, s, n);
 }
 
+/* hx_jr_peek / hx_jr_eat, inlined: the reader steps over every byte of
+ * every event through them. */
+static inline char peek(hx_jr_t *r)
+{
+    while (r->pos < r->n) {
+        char c = r->p[r->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return c;
+        r->pos++;
+    }
+    return 0;
+}
+
+static inline int eat(hx_jr_t *r, char c)
+{
+    if (peek(r) != c)
+        return 0;
+    r->pos++;
+    return 1;
+}
+
+/* A string without escapes, control or non-ASCII bytes at the reader, in
+ * place (not NUL-terminated): *n bytes at *s. 0 when the string is not that
+ * plain (the reader has not moved; hx_jr_string reads it). */
+static int plain_at(hx_jr_t *r, const char **s, size_t *n, unsigned char *any)
+{
+    if (peek(r) != '"')
+        return 0;
+    size_t i = r->pos + 1;
+    unsigned char hi = 0;
+    for (; i < r->n; i++) {
+        unsigned char c = (unsigned char)r->p[i];
+        if (c == '"' || c == '\\' || c < 0x20)
+            break;
+        hi |= c;
+    }
+    if (i >= r->n || r->p[i] != '"' || (!any && (hi & 0x80)))
+        return 0;
+    if (any)
+        *any = hi;
+    *s = r->p + r->pos + 1;
+    *n = i - r->pos - 1;
+    r->pos = i + 1;
+    return 1;
+}
+
 /* A string read as hx_jr_string reads it into *v in the ops' arena:
  * HX_EINVAL when it is none (the reader's result), HX_ENOMEM. Strings
  * without escapes, which are most, are copied once, straight from the text. */
@@ -421,24 +467,12 @@ static int read_str(rd_t *d, const char **v)
 {
     hx_jr_t *r = &d->r;
     const char *s;
-    size_t n;
-    if (hx_jr_peek(r) == '"') {
-        size_t i = r->pos + 1;
-        unsigned char any = 0;
-        for (; i < r->n; i++) {
-            unsigned char c = (unsigned char)r->p[i];
-            if (c == '"' || c == '\\' || c < 0x20)
-                break;
-            any |= c;
-        }
-        s = r->p + r->pos + 1;
-        n = i - r->pos - 1;
-        if (i < r->n && r->p[i] == '"' && (!(any & 0x80) || hx_utf8_valid(s, n))) {
-            if (!(*v = arena_copy(d, s, n)))
-                return HX_ENOMEM;
-            r->pos = i + 1;
-            return HX_OK;
-        }
+    size_t n, at = r->pos;
+    unsigned char any;
+    if (plain_at(r, &s, &n, &any)) {
+        if (!(any & 0x80) || hx_utf8_valid(s, n))
+            return (*v = arena_copy(d, s, n)) ? HX_OK : HX_ENOMEM;
+        r->pos = at;
     }
     if (hx_jr_string(r, &s, &n))
         return HX_EINVAL;
@@ -465,26 +499,27 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
     op->ts_ms = ts;
     op->confidence = 1.0;
     uint32_t seen = 0, ok = allowed(kind);
-    if (!hx_jr_eat(&d->r, '{'))
+    if (!eat(&d->r, '{'))
         return hx_err_set(d->err, HX_EINVAL, "%s must be an object", at(d, idx, w));
-    if (hx_jr_eat(&d->r, '}'))
+    if (eat(&d->r, '}'))
         goto check;
     do {
         const char *k;
         size_t kn;
-        if (hx_jr_string(&d->r, &k, &kn) || !hx_jr_eat(&d->r, ':'))
+        if ((!plain_at(&d->r, &k, &kn, NULL) && hx_jr_string(&d->r, &k, &kn)) || !eat(&d->r, ':'))
             return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", at(d, idx, w), d->r.pos);
         int f = key_index(k, kn);
         if (f < 0 || !(ok & (1u << f))) {
             known_list(ok, known, sizeof known);
-            return hx_err_set(d->err, HX_EINVAL, "%s: unknown field '%.64s' (known: %s)", at(d, idx, w), k, known);
+            return hx_err_set(d->err, HX_EINVAL, "%s: unknown field '%.*s' (known: %s)", at(d, idx, w),
+                              (int)(kn < 64 ? kn : 64), k, known);
         }
         if (seen & (1u << f))
             return hx_err_set(d->err, HX_EINVAL, "%s.%s appears twice", at(d, idx, w), key_names[f]);
         seen |= 1u << f;
         double num;
         int is_int, b;
-        if (hx_jr_peek(&d->r) == 'n' && f != K_PROPS) { /* null = absent */
+        if (peek(&d->r) == 'n' && f != K_PROPS) { /* null = absent */
             if (hx_jr_null(&d->r))
                 return hx_err_set(d->err, HX_EINVAL, "%s.%s is malformed", at(d, idx, w), key_names[f]);
             continue;
@@ -507,11 +542,11 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
             break;
         }
         case K_ALIASES: {
-            if (!hx_jr_eat(&d->r, '['))
+            if (!eat(&d->r, '['))
                 return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
             const char *tmp[HX_GRAPH_ALIASES_MAX];
             size_t na = 0;
-            if (!hx_jr_eat(&d->r, ']')) {
+            if (!eat(&d->r, ']')) {
                 do {
                     if (na == HX_GRAPH_ALIASES_MAX)
                         return hx_err_set(d->err, HX_EINVAL, "%s.aliases holds more than %d names", at(d, idx, w),
@@ -521,8 +556,8 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
                         return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
                     if (src)
                         return hx_err_set(d->err, HX_ENOMEM, "out of memory reading graph events");
-                } while (hx_jr_eat(&d->r, ','));
-                if (!hx_jr_eat(&d->r, ']'))
+                } while (eat(&d->r, ','));
+                if (!eat(&d->r, ']'))
                     return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
             }
             const char **al = na ? hx_graph_arena_alloc(&d->out->arena_, na * sizeof *al) : NULL;
@@ -536,9 +571,9 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
         }
         case K_PROPS: {
             size_t a, z;
-            if (hx_jr_peek(&d->r) != '{' && hx_jr_peek(&d->r) != 'n')
+            if (peek(&d->r) != '{' && peek(&d->r) != 'n')
                 return hx_err_set(d->err, HX_EINVAL, "%s.properties must be an object", at(d, idx, w));
-            if (hx_jr_peek(&d->r) == '{' && (op->properties = hx_graph_props_read(&d->r)))
+            if (peek(&d->r) == '{' && (op->properties = hx_graph_props_read(&d->r)))
                 break;
             if (hx_jr_skip(&d->r, &a, &z))
                 return hx_err_set(d->err, HX_EINVAL, "%s.properties is malformed JSON", at(d, idx, w));
@@ -569,8 +604,8 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
             op->strength_set = b;
             break;
         }
-    } while (hx_jr_eat(&d->r, ','));
-    if (!hx_jr_eat(&d->r, '}'))
+    } while (eat(&d->r, ','));
+    if (!eat(&d->r, '}'))
         return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", at(d, idx, w), d->r.pos);
 check:
     if (kind == HX_GRAPH_OP_ENTITY_UPSERT && op->id == NULL && op->type && op->name) {
@@ -612,7 +647,7 @@ int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t k
     cat3(pre, sizeof pre, prefix ? prefix : "", prefix && prefix[0] ? "." : "", bk);
     d.prefix = pre;
     int rc = HX_OK;
-    if (hx_jr_peek(&d.r) != '{') {
+    if (peek(&d.r) != '{') {
         rc = hx_err_set(err, HX_EINVAL, "%s must be a JSON object", prefix && prefix[0] ? prefix : "the body");
         goto done;
     }
@@ -621,28 +656,28 @@ int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t k
     d.r.pos++;
     const char *k;
     size_t kn;
-    int batch = hx_jr_peek(&d.r) == '"' && !hx_jr_string(&d.r, &k, &kn) && !strcmp(k, bk) && hx_jr_eat(&d.r, ':');
+    int batch = peek(&d.r) == '"' && !hx_jr_string(&d.r, &k, &kn) && !strcmp(k, bk) && eat(&d.r, ':');
     if (!batch) {
         d.r.pos = at;
         snprintf(pre, sizeof pre, "%s%s", prefix && prefix[0] ? prefix : "", prefix && prefix[0] ? "" : "item");
         rc = read_item(&d, kind, tenant, ts_ms, 0);
     } else {
-        if (!hx_jr_eat(&d.r, '[')) {
+        if (!eat(&d.r, '[')) {
             rc = hx_err_set(err, HX_EINVAL, "%s must be an array", pre);
             goto done;
         }
         size_t i = 0;
-        if (!hx_jr_eat(&d.r, ']')) {
+        if (!eat(&d.r, ']')) {
             do
                 rc = read_item(&d, kind, tenant, ts_ms, i++);
-            while (!rc && hx_jr_eat(&d.r, ','));
-            if (!rc && !hx_jr_eat(&d.r, ']'))
+            while (!rc && eat(&d.r, ','));
+            if (!rc && !eat(&d.r, ']'))
                 rc = fail(&d, "expected ',' or ']' after an item");
         }
-        if (!rc && hx_jr_peek(&d.r) == ',')
+        if (!rc && peek(&d.r) == ',')
             rc = hx_err_set(err, HX_EINVAL, "%s: only the field '%s' is allowed next to the items",
                             prefix && prefix[0] ? prefix : "the body", bk);
-        if (!rc && !hx_jr_eat(&d.r, '}'))
+        if (!rc && !eat(&d.r, '}'))
             rc = fail(&d, "expected '}'");
     }
     hx_jr_ws(&d.r);
@@ -713,6 +748,23 @@ static void str_ev(const char *s, const char **p, size_t *n)
     *n = s ? strlen(s) : 0;
 }
 
+/* hx-src-seq as strtoll reads it (signs, spaces, clamping): *bad unless
+ * all of it is one number >= 0. */
+static int seq_strtoll(const char *s, size_t n, long long *v, int *bad, hx_err_t *err)
+{
+    char small[64], *q = n < sizeof small ? small : malloc(n + 1);
+    if (!q)
+        return hx_err_set(err, HX_ENOMEM, "out of memory");
+    memcpy(q, s, n);
+    q[n] = 0;
+    char *end;
+    *v = strtoll(q, &end, 10);
+    *bad = *end || *v < 0;
+    if (q != small)
+        free(q);
+    return HX_OK;
+}
+
 int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, char *src, size_t src_len,
                            int64_t *src_seq, hx_err_t *err)
 {
@@ -750,18 +802,15 @@ int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, c
     }
     rc = hx_graph_items_parse(tenant, ev.ts, kinds[ki].kind, ev.data, ev.data_len, "data", out, err);
     if (!rc && ev.src && ev.seq) {
-        char small[64], *q = ev.seq_len < sizeof small ? small : malloc(ev.seq_len + 1);
-        if (!q) {
-            rc = hx_err_set(err, HX_ENOMEM, "out of memory");
+        long long v = 0;
+        int bad = !ev.seq_len || ev.seq_len > 18; /* plain digits that cannot overflow: read here */
+        for (size_t i = 0; i < ev.seq_len && !bad; i++)
+            if (ev.seq[i] >= '0' && ev.seq[i] <= '9')
+                v = v * 10 + (ev.seq[i] - '0');
+            else
+                bad = 1;
+        if (bad && (rc = seq_strtoll(ev.seq, ev.seq_len, &v, &bad, err)))
             goto done;
-        }
-        memcpy(q, ev.seq, ev.seq_len);
-        q[ev.seq_len] = 0;
-        char *end;
-        long long v = strtoll(q, &end, 10);
-        int bad = *end || v < 0;
-        if (q != small)
-            free(q);
         if (!ev.src_len || ev.src_len >= HX_GRAPH_CURSOR_NAME_MAX - 24 || bad)
             rc = hx_err_set(err, HX_EINVAL, "headers hx-src / hx-src-seq are malformed");
         else {
