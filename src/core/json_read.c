@@ -259,23 +259,42 @@ int hx_jr_null(hx_jr_t *r)
     return literal(r, "null");
 }
 
+/* A string checked as hx_jr_string checks it, without copying it when it
+ * has no escapes (skipped values are most of what some readers see). */
+static int skip_string(hx_jr_t *r)
+{
+    if (hx_jr_peek(r) == '"') {
+        size_t i = r->pos + 1;
+        for (; i < r->n; i++) {
+            unsigned char c = (unsigned char)r->p[i];
+            if (c == '"' || c == '\\' || c < 0x20)
+                break;
+        }
+        if (i < r->n && r->p[i] == '"' && hx_utf8_valid(r->p + r->pos + 1, i - r->pos - 1)) {
+            r->pos = i + 1;
+            return HX_OK;
+        }
+    }
+    const char *s;
+    size_t n;
+    return hx_jr_string(r, &s, &n);
+}
+
 static int skip(hx_jr_t *r, int depth)
 {
     if (depth > HX_JR_DEPTH_MAX)
         return HX_EINVAL;
     char c = hx_jr_peek(r);
-    const char *s;
-    size_t n;
     double d;
     int b;
     switch (c) {
-    case '"': return hx_jr_string(r, &s, &n);
+    case '"': return skip_string(r);
     case '{':
         r->pos++;
         if (hx_jr_eat(r, '}'))
             return HX_OK;
         do {
-            if (hx_jr_string(r, &s, &n) || !hx_jr_eat(r, ':') || skip(r, depth + 1))
+            if (skip_string(r) || !hx_jr_eat(r, ':') || skip(r, depth + 1))
                 return HX_EINVAL;
         } while (hx_jr_eat(r, ','));
         return hx_jr_eat(r, '}') ? HX_OK : HX_EINVAL;
