@@ -280,12 +280,34 @@ static int skip_string(hx_jr_t *r)
     return hx_jr_string(r, &s, &n);
 }
 
+/* A number checked as hx_jr_number checks it: an integer shorter than its
+ * strtod buffer is always finite, so it needs no conversion (the memory
+ * engine's clocks, skipped by the extractor, have 19 digits). */
+static int skip_number(hx_jr_t *r)
+{
+    size_t i = r->pos;
+    if (i < r->n && r->p[i] == '-')
+        i++;
+    if (i < r->n && r->p[i] == '0')
+        i++;
+    else if (i < r->n && r->p[i] >= '1' && r->p[i] <= '9')
+        while (i < r->n && r->p[i] >= '0' && r->p[i] <= '9')
+            i++;
+    else
+        i = r->pos + 64; /* not a number: hx_jr_number says so */
+    if (i - r->pos < 64 && !(i < r->n && (r->p[i] == '.' || r->p[i] == 'e' || r->p[i] == 'E'))) {
+        r->pos = i;
+        return HX_OK;
+    }
+    double d;
+    return hx_jr_number(r, &d, NULL);
+}
+
 static int skip(hx_jr_t *r, int depth)
 {
     if (depth > HX_JR_DEPTH_MAX)
         return HX_EINVAL;
     char c = hx_jr_peek(r);
-    double d;
     int b;
     switch (c) {
     case '"': return skip_string(r);
@@ -310,7 +332,7 @@ static int skip(hx_jr_t *r, int depth)
     case 't':
     case 'f': return hx_jr_bool(r, &b);
     case 'n': return hx_jr_null(r);
-    default: return hx_jr_number(r, &d, NULL);
+    default: return skip_number(r);
     }
 }
 
