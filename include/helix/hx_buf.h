@@ -22,7 +22,8 @@ int  hx_buf_append(hx_buf_t *b, const void *p, size_t n);
 int  hx_buf_putc(hx_buf_t *b, unsigned char c);
 int  hx_buf_puts(hx_buf_t *b, const char *s);     /* without the NUL */
 int  hx_buf_printf(hx_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s[0..n) as a JSON string: quotes, '"' and '\\' escaped, control bytes as \u00XX; s is UTF-8 already. */
+/* Appends s[0..n) as a JSON string the way jansson's dump writes it (\n and the other short
+ * escapes, \u00XX for other control bytes); s is UTF-8 already. */
 int  hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n);
 /* Ensures data[len] == '\0' (not counted in len) and returns data as a C string. */
 const char *hx_buf_cstr(hx_buf_t *b);

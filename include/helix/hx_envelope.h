@@ -127,5 +127,7 @@ int hx_envelope_encoder_put(const hx_envelope_encoder_t *enc, const char *id, co
  * (conversation messages, provider metrics, debate completion); other types
  * need an object. Messages name the field: "data.role must be one of ...". */
 int hx_event_validate_data(const char *type, const json_t *data, hx_err_t *err);
+/* 1 when hx_event_validate_data checks more than "data is an object" for type. */
+int hx_event_has_schema(const char *type);
 
 #endif

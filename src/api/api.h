@@ -43,6 +43,14 @@ typedef struct hx_api_records {
 int hx_api_records_request(const json_t *body, const char *topic, int32_t partition, const char *tenant,
                            const char *node, int64_t now_ms, int64_t limit, hx_api_records_t *out, hx_err_t *err);
 void hx_api_records_free(hx_api_records_t *r);
+/* The same from the body's text, without a jansson tree (records_text.c):
+ * HX_OK with out as hx_api_records_request fills it (the same frames byte
+ * for byte), 1 when the body is not one it is sure of (out holds nothing:
+ * answer with hx_api_records_request, which also words every error), or
+ * HX_ENOMEM. */
+int hx_api_records_request_text(const char *body, size_t len, const char *topic, int32_t partition,
+                                const char *tenant, const char *node, int64_t now_ms, int64_t limit,
+                                hx_api_records_t *out, hx_err_t *err);
 
 /* The path parameter `name` checked with hx_id_check (what = "name" unless
  * given): NULL with the reason in hx_req_err(req) when it is not a valid id. */

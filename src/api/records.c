@@ -94,22 +94,35 @@ static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
     int rc = hx_req_query_int(req, "partition", -1, 0, 1023, &part);
     if (rc)
         return rc;
-    json_t *body = hx_req_json(req, err);
-    if (!body)
-        return HX_EINVAL;
     int nparts;
     int64_t limit;
-    if ((rc = hx_broker_topic_limits(api->broker, topic, &nparts, &limit, err)))
-        return rc;
-    if (limit <= 0)
-        limit = api->cfg->event_log.max_message_bytes;
-    if (part >= nparts)
-        return hx_err_set(err, HX_EINVAL, "partition %lld does not exist: topic '%s' has %d partition(s)",
-                          (long long)part, topic, nparts);
     hx_api_records_t r;
-    if ((rc = hx_api_records_request(body, topic, (int32_t)part, tenant, api->cfg->node.node_id, hx_now_ms(), limit,
-                                     &r, err)))
+    hx_err_t quiet = {0};
+    size_t blen;
+    const char *btext = hx_req_body(req, &blen);
+    /* The text reader first; what it leaves (and every error) takes the
+     * tree path, in the order of checks it always had. */
+    rc = 1;
+    if (blen && !hx_broker_topic_limits(api->broker, topic, &nparts, &limit, &quiet) && part < nparts &&
+        (rc = hx_api_records_request_text(btext, blen, topic, (int32_t)part, tenant, api->cfg->node.node_id,
+                                          hx_now_ms(), limit > 0 ? limit : api->cfg->event_log.max_message_bytes, &r,
+                                          err)) < 0)
         return rc;
+    if (rc) {
+        json_t *body = hx_req_json(req, err);
+        if (!body)
+            return HX_EINVAL;
+        if ((rc = hx_broker_topic_limits(api->broker, topic, &nparts, &limit, err)))
+            return rc;
+        if (limit <= 0)
+            limit = api->cfg->event_log.max_message_bytes;
+        if (part >= nparts)
+            return hx_err_set(err, HX_EINVAL, "partition %lld does not exist: topic '%s' has %d partition(s)",
+                              (long long)part, topic, nparts);
+        if ((rc = hx_api_records_request(body, topic, (int32_t)part, tenant, api->cfg->node.node_id, hx_now_ms(),
+                                         limit, &r, err)))
+            return rc;
+    }
     hx_delivery_t *dl = calloc(r.n, sizeof *dl);
     if (!dl)
         rc = hx_err_set(err, HX_ENOMEM, "out of memory");

@@ -39,11 +39,14 @@ int hx_buf_append(hx_buf_t *b, const void *p, size_t n)
 int hx_buf_putc(hx_buf_t *b, unsigned char c) { return hx_buf_append(b, &c, 1); }
 int hx_buf_puts(hx_buf_t *b, const char *s) { return hx_buf_append(b, s, strlen(s)); }
 
+/* jansson's compact form, so text we write and text jansson dumps agree
+ * byte for byte (the records text reader relies on it): the short escapes,
+ * \u00XX in upper case for the other control characters, the rest as is. */
 int hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n)
 {
     /* Room for the plain case up front, more only at an escape, and plain
      * stores in between: graph events write every id and name through here. */
-    static const char hex[] = "0123456789abcdef";
+    static const char hex[] = "0123456789ABCDEF";
     if (n > SIZE_MAX - 2 || hx_buf_reserve(b, n + 2))
         return HX_ENOMEM;
     unsigned char *o = b->data + b->len;
@@ -58,13 +61,18 @@ int hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n)
         if (hx_buf_reserve(b, (size_t)(end - p) + 6)) /* this byte takes up to 6, the rest 1 each, the quote */
             return HX_ENOMEM;
         o = b->data + b->len;
-        if (c < 0x20) {
-            o[0] = '\\', o[1] = 'u', o[2] = '0', o[3] = '0', o[4] = (unsigned char)hex[c >> 4];
-            o[5] = (unsigned char)hex[c & 15];
-            o += 6;
-        } else {
-            o[0] = '\\', o[1] = c;
-            o += 2;
+        *o++ = '\\';
+        switch (c) {
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '"':
+        case '\\': *o++ = c; break;
+        default:
+            o[0] = 'u', o[1] = '0', o[2] = '0', o[3] = (unsigned char)hex[c >> 4], o[4] = (unsigned char)hex[c & 15];
+            o += 5;
         }
     }
     *o++ = '"';

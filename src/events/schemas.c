@@ -88,6 +88,12 @@ static const field_t participant_fields[] = {
     {"won", T_BOOL, 0, NULL},     {NULL, 0, 0, NULL},
 };
 
+int hx_event_has_schema(const char *type)
+{
+    return type && (!strcmp(type, HX_EV_CONVERSATION_MESSAGE_ADDED) || !strcmp(type, HX_EV_CONVERSATION_MESSAGE_UPDATED) ||
+                    !strcmp(type, HX_EV_PROVIDER_METRICS) || !strcmp(type, HX_EV_DEBATE_COMPLETED));
+}
+
 int hx_event_validate_data(const char *type, const json_t *data, hx_err_t *err)
 {
     if (!type)

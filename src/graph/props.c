@@ -121,17 +121,11 @@ size_t hx_graph_fmt_g17(double v, char *out)
     return o;
 }
 
-/* 1 when jansson writes s as "s" with only '"' and '\\' escaped, as
- * hx_buf_put_json_str does: valid UTF-8 (jansson refuses to dump anything
- * else) without control characters (jansson has short escapes for some). */
+/* 1 when jansson dumps the string as hx_buf_put_json_str writes it: when
+ * it is valid UTF-8 (jansson refuses to dump anything else). */
 static int plain_str(const json_t *v)
 {
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
-            return 0;
-    return hx_utf8_valid(s, n);
+    return hx_utf8_valid(json_string_value(v), json_string_length(v));
 }
 
 static int plain_value(const json_t *v, int in_array)
@@ -209,21 +203,14 @@ int hx_graph_props_put(hx_buf_t *b, const json_t *props)
     size_t start = b->len;
     int rc = hx_buf_putc(b, '{');
     for (size_t i = 0; i < n && !rc; i++) {
-        for (const char *c = keys[i]; *c && !rc; c++)
-            if ((unsigned char)*c < 0x20) /* a control character in a key: jansson's escapes */
-                rc = HX_EINVAL;
-        rc = rc ? rc : i ? hx_buf_putc(b, ',') : HX_OK;
+        rc = i ? hx_buf_putc(b, ',') : HX_OK;
         rc = rc ? rc : hx_buf_put_json_str(b, keys[i], strlen(keys[i]));
         rc = rc ? rc : hx_buf_putc(b, ':');
         rc = rc ? rc : put_value(b, vals[i]);
     }
     rc = rc ? rc : hx_buf_putc(b, '}');
-    if (rc == HX_EINVAL) {
+    if (rc)
         b->len = start;
-        char *t = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = t ? hx_buf_puts(b, t) : HX_ENOMEM;
-        free(t);
-    }
     return rc;
 }
 

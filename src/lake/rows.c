@@ -75,10 +75,25 @@ static void set_str(hx_pq_value_t *v, const char *s)
     }
 }
 
+/* 1 when column name is filled from the envelope (env_column), not the
+ * data: by its first letter first, since every row asks it of every column. */
+static int is_env_column(const char *n)
+{
+    switch (n[0]) {
+    case 't': return !strcmp(n, "tenant") || !strcmp(n, "ts");
+    case 's': return !strcmp(n, "seq");
+    case 'e': return !strcmp(n, "event_id") || !strcmp(n, "event_type");
+    case 'o': return !strcmp(n, "op");
+    default: return 0;
+    }
+}
+
 /* Columns filled from the envelope itself; 0 when column c reads the data. */
 static int env_column(const hx_pq_column_t *col, const hx_envelope_t *e, hx_pq_value_t *v)
 {
     const char *n = col->name;
+    if (!is_env_column(n))
+        return 0;
     if (!strcmp(n, "tenant")) {
         set_str(v, e->tenant && e->tenant[0] ? e->tenant : "default");
     } else if (!strcmp(n, "ts")) {
@@ -295,6 +310,13 @@ int lake_row_from_text(const hx_lake_dataset_t *ds, const hx_envelope_t *e, cons
     span_t sp[LAKE_ROW_COLS_MAX] = {{0}};
     if (ds->ncols > LAKE_ROW_COLS_MAX)
         return HX_EINVAL;
+    /* The data member each column reads (NULL: the envelope's, or data_json),
+     * worked out once per row rather than once per member and column. */
+    const char *member[LAKE_ROW_COLS_MAX];
+    for (size_t c = 0; c < ds->ncols; c++) {
+        const char *n = ds->cols[c].name;
+        member[c] = is_env_column(n) || !strcmp(n, "data_json") ? NULL : member_of(n);
+    }
     hx_jr_t r;
     hx_jr_init(&r, text, len);
     size_t a, b;
@@ -314,7 +336,7 @@ int lake_row_from_text(const hx_lake_dataset_t *ds, const hx_envelope_t *e, cons
                 }
                 size_t c = 0;
                 for (; c < ds->ncols; c++)
-                    if (strcmp(ds->cols[c].name, "data_json") && !strcmp(member_of(ds->cols[c].name), key))
+                    if (member[c] && member[c][0] == key[0] && !strcmp(member[c], key))
                         break;
                 /* a member read twice: jansson's duplicate check decides */
                 if ((rc = hx_jr_skip(&r, &a, &b)) || (c < ds->ncols && sp[c].found && (rc = HX_EINVAL)))

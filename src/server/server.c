@@ -72,7 +72,7 @@ int hx_server_new(const hx_config_t *cfg, hx_metrics_t *metrics, hx_server_t **o
     pthread_mutex_init(&srv->health_mu, NULL);
     snprintf(srv->host, sizeof srv->host, "%s", cfg->server.host[0] ? cfg->server.host : "127.0.0.1");
     snprintf(srv->token, sizeof srv->token, "%s", cfg->server.token);
-    int rc = hx_auth_init(srv, cfg, err);
+    int rc = hx_auth_init(srv, cfg, err); /* on failure it has freed what it made */
     if (rc) {
         pthread_mutex_destroy(&srv->health_mu);
         free(srv);

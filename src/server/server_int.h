@@ -25,6 +25,7 @@ typedef struct hx_auth_keys {
     hx_keyring_t ring;
     int exists;                /* the file exists: auth is on even with no token */
     long long dev, ino, size, mtime_ns; /* stat of the version in ring */
+    int watch_fd;              /* inotify on the file's directory; -1 = stat every request */
 } hx_auth_keys_t;
 
 struct hx_server {

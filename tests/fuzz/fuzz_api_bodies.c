@@ -8,6 +8,8 @@
  *   - accepted records: all or nothing, each record's tenant is the request
  *     tenant, its frame decodes back to the same envelope id and type and
  *     fits the size limit;
+ *   - the records text reader (records_text.c) takes only bodies the tree
+ *     path accepts, and writes the same frames (ids aside: they are random);
  *   - accepted replay requests carry a valid conversation id and options in
  *     range. */
 #include "api/api.h"
@@ -63,6 +65,43 @@ static void records(const json_t *body, const char *tenant)
     hx_api_records_free(&r);
 }
 
+/* The text reader on the same bytes: what it takes, the tree path writes the same frames. */
+static void records_text(const char *text, size_t len, const json_t *body, const char *tenant)
+{
+    hx_api_records_t t, j;
+    hx_err_t err = {0};
+    int rt = hx_api_records_request_text(text, len, "t", -1, tenant, "node-1", 1700000000000LL, 4096, &t, &err);
+    FZ_ASSERT(rt == 0 || rt == 1, "text path failed: %d %s", rt, err.msg);
+    if (rt)
+        return;
+    FZ_ASSERT(body, "text path took a body jansson refuses");
+    int rj = hx_api_records_request(body, "t", -1, tenant, "node-1", 1700000000000LL, 4096, &j, &err);
+    FZ_ASSERT(rj == 0, "text path took a body the tree path refuses: %s", err.msg);
+    FZ_ASSERT(t.n == j.n, "%zu vs %zu records", t.n, j.n);
+    for (size_t i = 0; i < t.n; i++) {
+        hx_envelope_t a, b;
+        FZ_ASSERT(!hx_envelope_decode(t.msgs[i].value, t.msgs[i].value_len, &a, &err), "text frame: %s", err.msg);
+        FZ_ASSERT(!hx_envelope_decode(j.msgs[i].value, j.msgs[i].value_len, &b, &err), "tree frame: %s", err.msg);
+        /* ids may be random; everything else is the same */
+        free(b.id);
+        b.id = strdup(a.id);
+        FZ_ASSERT(hx_envelope_equal(&a, &b), "record %zu decodes differently", i);
+        const char *da, *db;
+        size_t na, nb;
+        hx_envelope_t ra, rb;
+        FZ_ASSERT(!hx_envelope_decode_raw(t.msgs[i].value, t.msgs[i].value_len, &ra, &da, &na, &err) &&
+                      !hx_envelope_decode_raw(j.msgs[i].value, j.msgs[i].value_len, &rb, &db, &nb, &err),
+                  "raw decode");
+        FZ_ASSERT(na == nb && !memcmp(da, db, na), "record %zu data text differs", i);
+        hx_envelope_free(&ra);
+        hx_envelope_free(&rb);
+        hx_envelope_free(&a);
+        hx_envelope_free(&b);
+    }
+    hx_api_records_free(&t);
+    hx_api_records_free(&j);
+}
+
 static void replay(const json_t *body)
 {
     hx_ctx_request_t rq;
@@ -87,6 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     json_error_t je;
     json_t *body = json_loadb((const char *)data + 1, size - 1, 0, &je);
+    if (data[0] % 4 == 1 || data[0] % 4 == 2)
+        records_text((const char *)data + 1, size - 1, body, data[0] % 4 == 1 ? "default" : "acme");
     if (!body)
         return 0; /* malformed JSON is refused by hx_req_json before any parser */
     switch (data[0] % 4) {

@@ -88,6 +88,13 @@ echo "garbage line" >> "$D/api_keys"
 expect "bad file keeps old keys" 200 "$(c "$W" "$U/v1/memory")"
 contains "bad file logged" "$(cat "$base/s.log")" "previous keys stay in force"
 cp "$base/keys.good" "$D/api_keys"
+expect "restored file works" 200 "$(c "$W" "$U/v1/memory")"
+# Seen through the directory watch: a removed file, then one moved into place.
+mv "$D/api_keys" "$base/keys.moved"
+expect "removed file: key refused" 401 "$(c "$W" "$U/v1/memory")"
+expect "removed file: token still works" 200 "$(c tok "$U/v1/memory")"
+mv "$base/keys.moved" "$D/api_keys"
+expect "file moved back: key works" 200 "$(c "$W" "$U/v1/memory")"
 
 # Protected topics.
 r=$(b "$A" -w ' %{http_code}' -X DELETE "$U/v1/topics/helixagent.conversations")

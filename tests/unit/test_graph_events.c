@@ -100,7 +100,9 @@ static uint64_t next(void)
 }
 
 /* Frames of 1, 3 and 8 partitions, as the encoder before the fast paths
- * wrote them (that text's hash and length; a change shows the text). */
+ * (json_dumps of properties, snprintf of numbers, a frame per record) wrote
+ * them with main's jansson-style string escapes (that text's hash and
+ * length; a change prints the text). */
 static void test_encode_bytes(void)
 {
     json_t *props[16];
@@ -110,9 +112,9 @@ static void test_encode_bytes(void)
     hx_buf_t b = HX_BUF_INIT;
     for (int i = 0; i < 3; i++)
         golden_text(ops, n, parts[i], &b);
-    CHECK_INT(b.len, 23409);
-    CHECK_INT(hx_hash64(b.data, b.len), 0x1f2b6db7ef03ff9bull);
-    if (b.len != 23409)
+    CHECK_INT(b.len, 23289);
+    CHECK_INT(hx_hash64(b.data, b.len), 0xf313d6548edd7f28ull);
+    if (b.len != 23289)
         fprintf(stderr, "%.*s\n", (int)b.len, (const char *)b.data);
     hx_buf_free(&b);
     /* what the hash pins, readably: sorted keys, jansson's numbers and escapes */
@@ -124,7 +126,7 @@ static void test_encode_bytes(void)
     CHECK_INT(hx_envelope_peek(rec.msgs[0].value, rec.msgs[0].value_len, &v, &e), 0);
     char *data = strndup(v.data, v.data_len);
     CHECK_STR(data, "{\"entities\":[{\"id\":\"e2\",\"type\":\"person\",\"name\":\"N\xc3\xa9 \\\"q\\\" \\\\ x\","
-                    "\"description\":\"line1\\u000aline2 \xe2\x80\xa8\",\"properties\":{\"alpha\":-9007199254740993,"
+                    "\"description\":\"line1\\nline2 \xe2\x80\xa8\",\"properties\":{\"alpha\":-9007199254740993,"
                     "\"bools\":[true,false],\"empty\":[],\"f\":false,\"ints\":[1,-2,3],\"nothing\":null,\"t\":true,"
                     "\"zeta\":\"v\\\"q\\\\\"},\"mentions\":4,\"confidence\":1}]}");
     free(data);
