@@ -259,25 +259,31 @@ int hx_jr_null(hx_jr_t *r)
     return literal(r, "null");
 }
 
+int hx_jr_plain(hx_jr_t *r, const char **s, size_t *len)
+{
+    if (hx_jr_peek(r) != '"')
+        return 0;
+    size_t i = r->pos + 1;
+    for (; i < r->n; i++) {
+        unsigned char c = (unsigned char)r->p[i];
+        if (c == '"' || c == '\\' || c < 0x20)
+            break;
+    }
+    if (i >= r->n || r->p[i] != '"' || !hx_utf8_valid(r->p + r->pos + 1, i - r->pos - 1))
+        return 0;
+    *s = r->p + r->pos + 1;
+    *len = i - r->pos - 1;
+    r->pos = i + 1;
+    return 1;
+}
+
 /* A string checked as hx_jr_string checks it, without copying it when it
  * has no escapes (skipped values are most of what some readers see). */
 static int skip_string(hx_jr_t *r)
 {
-    if (hx_jr_peek(r) == '"') {
-        size_t i = r->pos + 1;
-        for (; i < r->n; i++) {
-            unsigned char c = (unsigned char)r->p[i];
-            if (c == '"' || c == '\\' || c < 0x20)
-                break;
-        }
-        if (i < r->n && r->p[i] == '"' && hx_utf8_valid(r->p + r->pos + 1, i - r->pos - 1)) {
-            r->pos = i + 1;
-            return HX_OK;
-        }
-    }
     const char *s;
     size_t n;
-    return hx_jr_string(r, &s, &n);
+    return hx_jr_plain(r, &s, &n) ? HX_OK : hx_jr_string(r, &s, &n);
 }
 
 /* A number checked as hx_jr_number checks it: an integer shorter than its

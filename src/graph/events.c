@@ -435,31 +435,6 @@ static inline int eat(hx_jr_t *r, char c)
     return 1;
 }
 
-/* A string without escapes, control or non-ASCII bytes at the reader, in
- * place (not NUL-terminated): *n bytes at *s. 0 when the string is not that
- * plain (the reader has not moved; hx_jr_string reads it). */
-static int plain_at(hx_jr_t *r, const char **s, size_t *n, unsigned char *any)
-{
-    if (peek(r) != '"')
-        return 0;
-    size_t i = r->pos + 1;
-    unsigned char hi = 0;
-    for (; i < r->n; i++) {
-        unsigned char c = (unsigned char)r->p[i];
-        if (c == '"' || c == '\\' || c < 0x20)
-            break;
-        hi |= c;
-    }
-    if (i >= r->n || r->p[i] != '"' || (!any && (hi & 0x80)))
-        return 0;
-    if (any)
-        *any = hi;
-    *s = r->p + r->pos + 1;
-    *n = i - r->pos - 1;
-    r->pos = i + 1;
-    return 1;
-}
-
 /* A string read as hx_jr_string reads it into *v in the ops' arena:
  * HX_EINVAL when it is none (the reader's result), HX_ENOMEM. Strings
  * without escapes, which are most, are copied once, straight from the text. */
@@ -467,13 +442,9 @@ static int read_str(rd_t *d, const char **v)
 {
     hx_jr_t *r = &d->r;
     const char *s;
-    size_t n, at = r->pos;
-    unsigned char any;
-    if (plain_at(r, &s, &n, &any)) {
-        if (!(any & 0x80) || hx_utf8_valid(s, n))
-            return (*v = arena_copy(d, s, n)) ? HX_OK : HX_ENOMEM;
-        r->pos = at;
-    }
+    size_t n;
+    if (hx_jr_plain(r, &s, &n))
+        return (*v = arena_copy(d, s, n)) ? HX_OK : HX_ENOMEM;
     if (hx_jr_string(r, &s, &n))
         return HX_EINVAL;
     return (*v = arena_copy(d, s, n)) ? HX_OK : HX_ENOMEM;
@@ -506,7 +477,7 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
     do {
         const char *k;
         size_t kn;
-        if ((!plain_at(&d->r, &k, &kn, NULL) && hx_jr_string(&d->r, &k, &kn)) || !eat(&d->r, ':'))
+        if ((!hx_jr_plain(&d->r, &k, &kn) && hx_jr_string(&d->r, &k, &kn)) || !eat(&d->r, ':'))
             return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", at(d, idx, w), d->r.pos);
         int f = key_index(k, kn);
         if (f < 0 || !(ok & (1u << f))) {
