@@ -25,6 +25,7 @@ typedef struct hx_bench_opts {
     const char *eval_data;     /* context bench: evaluate on this file's conversations (implies eval) */
     const char *uri;           /* graph bench with backend neo4j: bolt://host:port */
     const char *endpoint;      /* http bench: only this endpoint (records|messages|memory|health); NULL = all */
+    const char *load_generator; /* http bench: "wrk", or NULL/"helix" for ours (src/bench/loadgen.c) */
 } hx_bench_opts_t;
 
 /* Verdict of value against the Target / Acceptable thresholds; higher_better
@@ -101,7 +102,8 @@ int hx_bench_lake(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
  * variables; the database must start empty for the counts to verify). */
 int hx_bench_graph(const hx_bench_opts_t *o, json_t **out, hx_err_t *err);
 
-/* The HTTP API under wrk (32 connections, one item per request, `seconds`
+/* The HTTP API under a load generator (ours, or wrk with
+ * o->load_generator "wrk"; 32 connections, one item per request, `seconds`
  * per endpoint, default 10) against a node started in process with bearer
  * auth and o->fsync: records, conversation messages, memory writes and
  * /health. *out gets <endpoint>_req_per_sec, _p50_ms, _p99_ms, _errors,

@@ -1,7 +1,9 @@
 /* `helix bench http`: the HTTP API as a client feels it. A node (every
  * subsystem of hx_app.h, bearer auth on, fsync per --fsync) is started in
- * this process on a loopback port, and wrk (Debian package wrk) drives it
- * with 32 connections, one item per request, for --seconds per endpoint:
+ * this process on a loopback port, and a load generator drives it with 32
+ * keep-alive connections, one item per request, for --seconds per
+ * endpoint: ours (loadgen.c, one thread, the default) or wrk (Debian
+ * package wrk, --load-generator wrk, the same requests from Lua):
  *   records                POST /v1/topics/bench.http/records (one envelope)
  *   conversation messages  POST /v1/conversations/{id}/messages (one message)
  *   memory writes          POST /v1/memory (one new memory)
@@ -9,6 +11,7 @@
  * Every write must answer 2xx, and what was written is counted afterwards
  * (records and messages in the log, memories in the engine), so a rate is
  * never bought with lost or failed requests. */
+#include "bench/loadgen.h"
 #include "helix/hx_app.h"
 #include "helix/hx_bench.h"
 #include "helix/hx_broker.h"
@@ -116,10 +119,85 @@ static int run_wrk(const char *script, const char *out_path, int port, double se
     return found ? HX_OK : hx_err_set(err, HX_EIO, "wrk printed no result; its output is in %s", out_path);
 }
 
+/* The requests of endpoint ep for our generator: what the Lua of
+ * endpoints[] sends, with tid = the connection's parity (wrk ran 2
+ * threads) and n counting from 1 over the whole run (ids stay unique). */
+typedef struct {
+    size_t ep;
+    int port;
+} gen_ctx_t;
+
+static int gen_request(void *ctx, int conn, uint64_t seq, hx_buf_t *out)
+{
+    const gen_ctx_t *g = ctx;
+    unsigned long long n = (unsigned long long)seq + 1;
+    int tid = conn % 2;
+    char path[128], body[512], head[512];
+    int bl = 0;
+    const char *method = "POST";
+    switch (g->ep) {
+    case 0:
+        snprintf(path, sizeof path, "/v1/topics/" BENCH_TOPIC "/records");
+        bl = snprintf(body, sizeof body, "{\"type\":\"bench.record\",\"key\":\"k%llu\",\"data\":{\"n\":%llu,\"t\":%d}}",
+                      n % 1000, n, tid);
+        break;
+    case 1:
+        snprintf(path, sizeof path, "/v1/conversations/c%d-%llu/messages", tid, n % 200);
+        bl = snprintf(body, sizeof body,
+                      "{\"role\":\"user\",\"content\":\"Alice asks whether PostgreSQL 16 suits the billing service, "
+                      "message %llu\"}", n);
+        break;
+    case 2:
+        snprintf(path, sizeof path, "/v1/memory");
+        bl = snprintf(body, sizeof body,
+                      "{\"id\":\"b%d-%llu\",\"user_id\":\"u%llu\",\"content\":\"prefers OAuth2 with PKCE for service "
+                      "%llu\",\"tags\":[\"auth\"]}", tid, n, n % 50, n);
+        break;
+    default: method = "GET", snprintf(path, sizeof path, "/health");
+    }
+    int hl = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer " TOKEN "\r\n",
+                      method, path, g->port);
+    if (bl)
+        hl += snprintf(head + hl, sizeof head - (size_t)hl,
+                       "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", bl);
+    else
+        hl += snprintf(head + hl, sizeof head - (size_t)hl, "\r\n");
+    int rc = hx_buf_append(out, head, (size_t)hl);
+    return rc ? rc : hx_buf_append(out, body, (size_t)bl);
+}
+
+static int run_ours(size_t ep, int port, double secs, wrk_result_t *r, double *gen_cpu, hx_err_t *err)
+{
+    gen_ctx_t g = {ep, port};
+    hx_loadgen_opts_t lo = {.port = port, .connections = CONNECTIONS, .seconds = secs, .request = gen_request,
+                            .ctx = &g};
+    hx_loadgen_result_t lr;
+    int rc = hx_loadgen_run(&lo, &lr, err);
+    if (rc)
+        return rc;
+    r->requests = lr.requests;
+    r->errors = lr.errors;
+    r->rps = lr.seconds > 0 ? (double)(lr.requests - lr.errors) / lr.seconds : 0;
+    r->p50_ms = lr.p50_ms;
+    r->p99_ms = lr.p99_ms;
+    *gen_cpu = lr.cpu_seconds;
+    return HX_OK;
+}
+
+/* This process: the node, not wrk (a process of its own); our generator
+ * runs in threads of this process, and their time is taken out by the caller. */
 static double cpu_seconds(void)
 {
     struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru); /* this process: the node, not wrk */
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+static double children_cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
@@ -198,6 +276,7 @@ int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
         goto cleanup;
     int port = hx_server_port(srv);
     const char *fs = o->fsync == HX_FSYNC_ALWAYS ? "always" : o->fsync == HX_FSYNC_NEVER ? "never" : "interval";
+    int use_wrk = o->load_generator && !strcmp(o->load_generator, "wrk");
     settle(); /* topic creation, group joins */
     for (size_t i = 0; i < N_ENDPOINTS && !rc; i++) {
         const endpoint_t *ep = &endpoints[i];
@@ -207,27 +286,28 @@ int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
         snprintf(script, sizeof script, "%s/wrk-%zu.lua", dir, i);
         snprintf(wout, sizeof wout, "%s/wrk-%zu.out", dir, i);
         if (!o->quiet)
-            fprintf(stderr, "bench http: %s for %.0f s, %d connections (fsync=%s)\n", ep->name, secs, CONNECTIONS,
-                    fs);
+            fprintf(stderr, "bench http: %s for %.0f s, %d connections, %s (fsync=%s)\n", ep->name, secs, CONNECTIONS,
+                    use_wrk ? "wrk" : "helix load generator", fs);
         long before = written(&app, i);
         wrk_result_t r = {0};
-        if ((rc = write_script(script, ep, err)))
+        if (use_wrk && (rc = write_script(script, ep, err)))
             break;
-        double cpu0 = cpu_seconds();
-        if ((rc = run_wrk(script, wout, port, secs, &r, err)))
+        double cpu0 = cpu_seconds(), gen_cpu = 0, kids0 = children_cpu_seconds();
+        if ((rc = use_wrk ? run_wrk(script, wout, port, secs, &r, err) : run_ours(i, port, secs, &r, &gen_cpu, err)))
             break;
+        double wrk_cpu = children_cpu_seconds() - kids0; /* wrk, a child that has exited */
         settle();
         /* The node's CPU per answered request, the work its consumers did
          * for it included: on a shared machine, the figure other processes'
          * load does not move much. */
-        double cpu_us = r.requests > 0 ? (cpu_seconds() - cpu0) * 1e6 / (double)r.requests : 0;
+        double cpu_us = r.requests > 0 ? (cpu_seconds() - cpu0 - gen_cpu) * 1e6 / (double)r.requests : 0;
         long after = written(&app, i), landed = before >= 0 && after >= 0 ? after - before : -1;
         long ok = r.requests - r.errors;
         char metric[64], value[80], target[24];
         snprintf(metric, sizeof metric, "%s, 1 item/request", ep->name);
         snprintf(value, sizeof value, "%.0f req/s, p99 %.2f ms, %.0f us CPU", r.rps, r.p99_ms, cpu_us);
         snprintf(target, sizeof target, ep->target > 0 ? ">=%.0fK req/s" : "-", ep->target / 1000);
-        hx_bench_row("HTTP API (wrk, 32 conns)", metric, value, target, "-",
+        hx_bench_row(use_wrk ? "HTTP API (wrk, 32 conns)" : "HTTP API (32 conns)", metric, value, target, "-",
                      ep->target > 0 ? hx_bench_verdict(r.rps, ep->target - 1, ep->target / 2, 1) : "-");
         char k[96];
         snprintf(k, sizeof k, "%s_req_per_sec", ep->json_key);
@@ -238,11 +318,15 @@ int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
         json_object_set_new(res, k, json_real(r.p99_ms));
         snprintf(k, sizeof k, "%s_cpu_us_per_request", ep->json_key);
         json_object_set_new(res, k, json_real(cpu_us));
+        /* What the load generator itself cost: on 2 cores it is taken from the node. */
+        snprintf(k, sizeof k, "%s_loadgen_cpu_us_per_request", ep->json_key);
+        json_object_set_new(res, k, json_real(r.requests > 0 ? (use_wrk ? wrk_cpu : gen_cpu) * 1e6 / (double)r.requests
+                                                             : 0));
         snprintf(k, sizeof k, "%s_errors", ep->json_key);
         json_object_set_new(res, k, json_integer(r.errors));
         if (r.errors) {
-            rc = hx_err_set(err, HX_EINTERNAL, "%s: %ld of %ld requests failed (non-2xx or socket errors); see %s",
-                            ep->name, r.errors, r.requests, wout);
+            rc = hx_err_set(err, HX_EINTERNAL, "%s: %ld of %ld requests failed (non-2xx or socket errors)%s%s",
+                            ep->name, r.errors, r.requests, use_wrk ? "; see " : "", use_wrk ? wout : "");
             break;
         }
         /* wrk counts answered requests; up to one per connection may still
@@ -261,9 +345,9 @@ int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
         json_object_set_new(res, "connections", json_integer(CONNECTIONS));
         json_object_set_new(res, "seconds_per_endpoint", json_real(secs));
         json_object_set_new(res, "fsync", json_string(fs));
-        json_object_set_new(res, "load_generator", json_string("wrk"));
-        printf("verified: every request answered 2xx and every write landed (fsync=%s, %d connections)\n", fs,
-               CONNECTIONS);
+        json_object_set_new(res, "load_generator", json_string(use_wrk ? "wrk" : "helix"));
+        printf("verified: every request answered 2xx and every write landed (fsync=%s, %d connections, %s)\n", fs,
+               CONNECTIONS, use_wrk ? "wrk" : "helix load generator");
         *out = res;
         res = NULL;
     }

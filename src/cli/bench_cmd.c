@@ -30,12 +30,13 @@ static void usage(FILE *out)
                  "                   [--data-dir DIR] [--backend embedded|kafka|mock|neo4j|clickhouse]\n"
                  "                   [--bootstrap HOST:PORT] [--topic NAME] [--seconds S] [--compare-kcat]\n"
                  "                   [--uri bolt://HOST:PORT] [--url URL] [--compare] [--eval] [--eval-data FILE]\n"
-                 "                   [--endpoint records|messages|memory|health]\n\n"
+                 "                   [--endpoint records|messages|memory|health] [--load-generator helix|wrk]\n\n"
                  "--backend (kafka bench): embedded (default) measures the embedded log; mock starts librdkafka's\n"
                  "mock cluster in process; kafka uses the cluster at --bootstrap. The bench creates its own topic\n"
                  "unless --topic names an existing one (needed on clusters without CreateTopics, such as\n"
                  "`helix kafka-mock --topic bench:12`). --seconds sets each fixed-rate run (kafka) and\n"
                  "each endpoint's run (http), default 10; --endpoint (http) runs one endpoint only;\n"
+                 "--load-generator (http): helix (ours, one thread, default) or wrk (Debian package wrk);\n"
                  "--compare-kcat (mock or kafka) has kcat produce the same records into the same cluster.\n"
                  "--backend neo4j (graph bench): the Neo4j server at --uri, credentials and database from\n"
                  "HELIX_NEO4J_USER/PASSWORD/DATABASE; use an empty database (docs/graph.md).\n"
@@ -62,12 +63,13 @@ int hx_cmd_bench(int argc, char **argv)
                                          {"seconds", required_argument, 0, 's'}, {"compare-kcat", no_argument, 0, 'K'},
                                          {"url", required_argument, 0, 'U'},       {"compare", no_argument, 0, 'C'},
                                          {"endpoint", required_argument, 0, 'P'},
+                                         {"load-generator", required_argument, 0, 'L'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     hx_bench_opts_t o = {.fsync = HX_FSYNC_INTERVAL};
     const char *json_path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:s:Ku:U:CP:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:n:f:d:b:B:t:eE:s:Ku:U:CP:L:h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json_path = optarg; break;
         case 'n':
@@ -120,6 +122,13 @@ int hx_cmd_bench(int argc, char **argv)
                 return 2;
             }
             o.endpoint = optarg;
+            break;
+        case 'L':
+            if (strcmp(optarg, "helix") && strcmp(optarg, "wrk")) {
+                fprintf(stderr, "helix bench: --load-generator must be helix or wrk\n");
+                return 2;
+            }
+            o.load_generator = optarg;
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
