@@ -100,6 +100,8 @@ typedef struct hx_envelope_view {
     int64_t ts;
     uint64_t seq;
     size_t n_headers;
+    const void *headers;                          /* the n_headers name/value pairs as framed */
+    size_t headers_len;                           /* (varint-length strings), for hx_rd_bytes */
     const char *data;                             /* the data's JSON text, not parsed */
     size_t data_len;
 } hx_envelope_view_t;

@@ -29,6 +29,11 @@ char hx_jr_peek(hx_jr_t *r);
 /* A string, unescaped and NUL-terminated in r->scratch (valid until the
  * next hx_jr_string). Checks UTF-8; refuses \u0000 and raw control characters. */
 int hx_jr_string(hx_jr_t *r, const char **s, size_t *len);
+/* A string without escapes, in place: *s points into the text (not
+ * NUL-terminated), checked as hx_jr_string checks it. 1 when read; 0 when
+ * it has escapes or is not a string (the reader has not moved; hx_jr_string
+ * reads it or says why not). */
+int hx_jr_plain(hx_jr_t *r, const char **s, size_t *len);
 int hx_jr_number(hx_jr_t *r, double *v, int *is_int);
 int hx_jr_bool(hx_jr_t *r, int *v);
 int hx_jr_null(hx_jr_t *r);

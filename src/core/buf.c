@@ -44,31 +44,40 @@ int hx_buf_puts(hx_buf_t *b, const char *s) { return hx_buf_append(b, s, strlen(
  * \u00XX in upper case for the other control characters, the rest as is. */
 int hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n)
 {
+    /* Room for the plain case up front, more only at an escape, and plain
+     * stores in between: graph events write every id and name through here. */
     static const char hex[] = "0123456789ABCDEF";
-    int rc = hx_buf_putc(b, '"');
-    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
-    for (; p < end && !rc; p++) {
+    if (n > SIZE_MAX - 2 || hx_buf_reserve(b, n + 2))
+        return HX_ENOMEM;
+    unsigned char *o = b->data + b->len;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s, *end = p + n; p < end; p++) {
         unsigned char c = *p;
-        if (c != '"' && c != '\\' && c >= 0x20)
+        if (c != '"' && c != '\\' && c >= 0x20) {
+            *o++ = c;
             continue;
-        rc = hx_buf_append(b, run, (size_t)(p - run)); /* the plain bytes before, in one go */
-        char e[6] = {'\\', (char)c};
-        size_t k = 2;
-        switch (c) {
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
-        case '"':
-        case '\\': break;
-        default: e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15], k = 6;
         }
-        rc = rc ? rc : hx_buf_append(b, e, k);
-        run = p + 1;
+        b->len = (size_t)(o - b->data);
+        if (hx_buf_reserve(b, (size_t)(end - p) + 6)) /* this byte takes up to 6, the rest 1 each, the quote */
+            return HX_ENOMEM;
+        o = b->data + b->len;
+        *o++ = '\\';
+        switch (c) {
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '"':
+        case '\\': *o++ = c; break;
+        default:
+            o[0] = 'u', o[1] = '0', o[2] = '0', o[3] = (unsigned char)hex[c >> 4], o[4] = (unsigned char)hex[c & 15];
+            o += 5;
+        }
     }
-    rc = rc ? rc : hx_buf_append(b, run, (size_t)(p - run));
-    return rc ? rc : hx_buf_putc(b, '"');
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return HX_OK;
 }
 
 int hx_buf_printf(hx_buf_t *b, const char *fmt, ...)

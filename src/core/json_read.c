@@ -259,23 +259,70 @@ int hx_jr_null(hx_jr_t *r)
     return literal(r, "null");
 }
 
+int hx_jr_plain(hx_jr_t *r, const char **s, size_t *len)
+{
+    if (hx_jr_peek(r) != '"')
+        return 0;
+    size_t i = r->pos + 1;
+    for (; i < r->n; i++) {
+        unsigned char c = (unsigned char)r->p[i];
+        if (c == '"' || c == '\\' || c < 0x20)
+            break;
+    }
+    if (i >= r->n || r->p[i] != '"' || !hx_utf8_valid(r->p + r->pos + 1, i - r->pos - 1))
+        return 0;
+    *s = r->p + r->pos + 1;
+    *len = i - r->pos - 1;
+    r->pos = i + 1;
+    return 1;
+}
+
+/* A string checked as hx_jr_string checks it, without copying it when it
+ * has no escapes (skipped values are most of what some readers see). */
+static int skip_string(hx_jr_t *r)
+{
+    const char *s;
+    size_t n;
+    return hx_jr_plain(r, &s, &n) ? HX_OK : hx_jr_string(r, &s, &n);
+}
+
+/* A number checked as hx_jr_number checks it: an integer shorter than its
+ * strtod buffer is always finite, so it needs no conversion (the memory
+ * engine's clocks, skipped by the extractor, have 19 digits). */
+static int skip_number(hx_jr_t *r)
+{
+    size_t i = r->pos;
+    if (i < r->n && r->p[i] == '-')
+        i++;
+    if (i < r->n && r->p[i] == '0')
+        i++;
+    else if (i < r->n && r->p[i] >= '1' && r->p[i] <= '9')
+        while (i < r->n && r->p[i] >= '0' && r->p[i] <= '9')
+            i++;
+    else
+        i = r->pos + 64; /* not a number: hx_jr_number says so */
+    if (i - r->pos < 64 && !(i < r->n && (r->p[i] == '.' || r->p[i] == 'e' || r->p[i] == 'E'))) {
+        r->pos = i;
+        return HX_OK;
+    }
+    double d;
+    return hx_jr_number(r, &d, NULL);
+}
+
 static int skip(hx_jr_t *r, int depth)
 {
     if (depth > HX_JR_DEPTH_MAX)
         return HX_EINVAL;
     char c = hx_jr_peek(r);
-    const char *s;
-    size_t n;
-    double d;
     int b;
     switch (c) {
-    case '"': return hx_jr_string(r, &s, &n);
+    case '"': return skip_string(r);
     case '{':
         r->pos++;
         if (hx_jr_eat(r, '}'))
             return HX_OK;
         do {
-            if (hx_jr_string(r, &s, &n) || !hx_jr_eat(r, ':') || skip(r, depth + 1))
+            if (skip_string(r) || !hx_jr_eat(r, ':') || skip(r, depth + 1))
                 return HX_EINVAL;
         } while (hx_jr_eat(r, ','));
         return hx_jr_eat(r, '}') ? HX_OK : HX_EINVAL;
@@ -291,7 +338,7 @@ static int skip(hx_jr_t *r, int depth)
     case 't':
     case 'f': return hx_jr_bool(r, &b);
     case 'n': return hx_jr_null(r);
-    default: return hx_jr_number(r, &d, NULL);
+    default: return skip_number(r);
     }
 }
 

@@ -6,34 +6,57 @@
 
 #define FRAME_MAGIC 'H'
 
-static int put_str(hx_buf_t *b, const char *s)
+static unsigned char *put_uv(unsigned char *p, uint64_t v)
 {
-    return hx_buf_put_bytes(b, s ? s : "", s ? strlen(s) : 0);
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
 }
 
-/* The frame of e with data given as compact JSON text. */
+static unsigned char *put_sv(unsigned char *p, const void *s, size_t n)
+{
+    p = put_uv(p, n);
+    if (n)
+        memcpy(p, s, n);
+    return p + n;
+}
+
+static size_t hstrlen(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+/* The frame of e with data given as compact JSON text: sized first, then
+ * written with one reserve (every record of every topic is framed here). */
 static int encode_frame(const hx_envelope_t *e, const char *data, size_t data_len, hx_buf_t *out, hx_err_t *err)
 {
-    size_t start = out->len;
-    int rc = hx_buf_put_u8(out, FRAME_MAGIC);
-    rc = rc ? rc : hx_buf_put_u8(out, (uint8_t)e->v);
-    rc = rc ? rc : put_str(out, e->id);
-    rc = rc ? rc : put_str(out, e->type);
-    rc = rc ? rc : put_str(out, e->source);
-    rc = rc ? rc : put_str(out, e->tenant);
-    rc = rc ? rc : put_str(out, e->key);
-    rc = rc ? rc : hx_buf_put_svarint(out, e->ts);
-    rc = rc ? rc : hx_buf_put_uvarint(out, e->seq);
-    rc = rc ? rc : hx_buf_put_uvarint(out, e->n_headers);
-    for (size_t i = 0; i < e->n_headers && !rc; i++) {
-        rc = put_str(out, e->headers[i].name);
-        rc = rc ? rc : put_str(out, e->headers[i].value);
+    const char *str[5] = {e->id, e->type, e->source, e->tenant, e->key};
+    size_t len[5], need = 2 + 10 + 10 + 10 + 10 + data_len;
+    for (int i = 0; i < 5; i++) {
+        len[i] = str[i] ? strlen(str[i]) : 0;
+        need += 10 + len[i];
     }
-    rc = rc ? rc : hx_buf_put_bytes(out, data, data_len);
-    if (rc) {
-        out->len = start;
-        return hx_err_set(err, rc, "out of memory encoding an envelope");
+    for (size_t i = 0; i < e->n_headers; i++)
+        need += 20 + hstrlen(e->headers[i].name) + hstrlen(e->headers[i].value);
+    if (hx_buf_reserve(out, need))
+        return hx_err_set(err, HX_ENOMEM, "out of memory encoding an envelope");
+    unsigned char *p = out->data + out->len;
+    *p++ = FRAME_MAGIC;
+    *p++ = (uint8_t)e->v;
+    for (int i = 0; i < 5; i++)
+        p = put_sv(p, str[i] ? str[i] : "", len[i]);
+    p = put_uv(p, ((uint64_t)e->ts << 1) ^ (uint64_t)(e->ts >> 63)); /* zigzag */
+    p = put_uv(p, e->seq);
+    p = put_uv(p, e->n_headers);
+    for (size_t i = 0; i < e->n_headers; i++) {
+        p = put_sv(p, e->headers[i].name, hstrlen(e->headers[i].name));
+        p = put_sv(p, e->headers[i].value, hstrlen(e->headers[i].value));
     }
+    p = put_sv(p, data, data_len);
+    out->len = (size_t)(p - out->data);
     return HX_OK;
 }
 
@@ -195,6 +218,7 @@ int hx_envelope_peek(const void *p, size_t len, hx_envelope_view_t *v, hx_err_t 
     what = "headers";
     if (hx_rd_uvarint(&r, &nh) || nh > HX_ENV_HEADERS_MAX)
         goto fail;
+    v->headers = r.p + r.pos;
     for (uint64_t i = 0; i < nh; i++) {
         const char *s;
         size_t n;
@@ -202,6 +226,7 @@ int hx_envelope_peek(const void *p, size_t len, hx_envelope_view_t *v, hx_err_t 
             goto fail;
     }
     v->n_headers = (size_t)nh;
+    v->headers_len = (size_t)(r.p + r.pos - (const unsigned char *)v->headers);
     what = "data";
     const unsigned char *d;
     if (hx_rd_bytes(&r, &d, &v->data_len))

@@ -26,6 +26,7 @@ typedef struct wm {
     struct wm *next;
     int64_t value;
     int dirty;
+    size_t src_at;               /* where <source> starts in name */
     char name[HX_GRAPH_CURSOR_NAME_MAX];
 } wm_t;
 
@@ -36,6 +37,7 @@ typedef struct {
     int64_t *next;               /* per partition; -1 = unknown */
     unsigned char *dirty;        /* partition moved since the last batch */
     wm_t *wm[WM_BUCKETS];
+    wm_t **last;                 /* per partition: the watermark its last record used */
     hx_graph_ops_t batch;        /* the pending batch: every record decodes straight into it */
     int64_t first_ms;            /* when the pending batch began */
     int64_t newest_ts;           /* newest record timestamp in it */
@@ -54,6 +56,8 @@ static wm_t *wm_get(gc_t *s, const char *name, int create)
     if (!w)
         return NULL;
     snprintf(w->name, sizeof w->name, "%s", name);
+    const char *c = strchr(name + 4, ':'); /* src:<partition>:<source> */
+    w->src_at = c ? (size_t)(c + 1 - name) : strlen(w->name);
     w->value = -1;
     w->next = s->wm[b];
     s->wm[b] = w;
@@ -232,9 +236,14 @@ static int take(gc_t *s, const hx_msg_t *m, uint64_t *warned)
         hx_counter_add(g->m_invalid, 1);
         atomic_fetch_add(&g->prog.invalid_records, 1);
     } else if (src[0]) {
-        char name[HX_GRAPH_CURSOR_NAME_MAX + 32];
-        snprintf(name, sizeof name, "src:%d:%s", p, src);
-        wm_t *w = wm_get(s, name, 1);
+        /* A partition's records mostly come from one source in a row: its
+         * watermark is found again without formatting and hashing a name. */
+        wm_t *w = s->last[p];
+        if (!w || strcmp(w->name + w->src_at, src)) {
+            char name[HX_GRAPH_CURSOR_NAME_MAX + 32];
+            snprintf(name, sizeof name, "src:%d:%s", p, src);
+            w = s->last[p] = wm_get(s, name, 1);
+        }
         if (!w) {
             drop_from(s, n0);
             return HX_ENOMEM;
@@ -264,11 +273,12 @@ void *hx_graph_consumer_main(void *arg)
     hx_graph_t *g = s.g;
     s.next = malloc((size_t)s.parts * sizeof *s.next);
     s.dirty = calloc((size_t)s.parts, 1);
+    s.last = calloc((size_t)s.parts, sizeof *s.last);
     uint64_t warned = 0;
     int backoff = 50, loaded = 0;
     hx_fetch_t f = {0};
     size_t fi = 0; /* next record of f to take */
-    if (!s.next || !s.dirty) {
+    if (!s.next || !s.dirty || !s.last) {
         set_status(g, 1, "out of memory starting the graph consumer");
         goto out;
     }
@@ -339,6 +349,7 @@ out:
         }
     free(s.next);
     free(s.dirty);
+    free(s.last);
     return NULL;
 }
 

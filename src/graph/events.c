@@ -34,110 +34,118 @@ static int kind_index(hx_graph_op_kind_t k)
 
 /* ---- writing ---- */
 
-static int put_json_str(hx_buf_t *b, const char *s)
+/* ,"k": (the comma unless first); keys are plain ASCII. */
+static int put_key(hx_buf_t *b, int *first, const char *k, size_t kn)
 {
-    return hx_buf_put_json_str(b, s, strlen(s));
+    if (hx_buf_reserve(b, kn + 4))
+        return HX_ENOMEM;
+    unsigned char *p = b->data + b->len;
+    if (!*first)
+        *p++ = ',';
+    *first = 0;
+    *p++ = '"';
+    memcpy(p, k, kn);
+    p += kn;
+    *p++ = '"';
+    *p++ = ':';
+    b->len = (size_t)(p - b->data);
+    return HX_OK;
 }
+#define KEY(b, first, lit) put_key(b, first, lit, sizeof(lit) - 1)
 
-static int put_field_str(hx_buf_t *b, int *first, const char *k, const char *v)
+static int put_field_str(hx_buf_t *b, int *first, const char *k, size_t kn, const char *v)
 {
     if (!v)
         return HX_OK;
-    int rc = *first ? HX_OK : hx_buf_putc(b, ',');
-    *first = 0;
-    rc = rc ? rc : put_json_str(b, k);
-    rc = rc ? rc : hx_buf_putc(b, ':');
-    return rc ? rc : put_json_str(b, v);
+    int rc = put_key(b, first, k, kn);
+    return rc ? rc : hx_buf_put_json_str(b, v, strlen(v));
 }
+#define FIELD_STR(b, first, lit, v) put_field_str(b, first, lit, sizeof(lit) - 1, v)
 
-static int put_field_raw(hx_buf_t *b, int *first, const char *k, const char *text)
-{
-    int rc = *first ? HX_OK : hx_buf_putc(b, ',');
-    *first = 0;
-    rc = rc ? rc : put_json_str(b, k);
-    rc = rc ? rc : hx_buf_putc(b, ':');
-    return rc ? rc : hx_buf_puts(b, text);
-}
-
-static int put_field_num(hx_buf_t *b, int *first, const char *k, double v)
+static int put_num(hx_buf_t *b, double v)
 {
     char num[40];
     if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) /* whole numbers (most strengths): no %g */
-        snprintf(num, sizeof num, "%" PRId64, (int64_t)v);
-    else
-        snprintf(num, sizeof num, "%.17g", v);
-    return put_field_raw(b, first, k, num);
+        return hx_buf_append(b, num, hx_graph_fmt_i64((int64_t)v, num));
+    return hx_buf_append(b, num, hx_graph_fmt_g17(v, num));
 }
 
 static int put_item(hx_buf_t *b, const hx_graph_op_t *op)
 {
     int first = 1, rc = hx_buf_putc(b, '{');
+    char num[24];
     switch (op->kind) {
     case HX_GRAPH_OP_ENTITY_UPSERT:
-        rc = rc ? rc : put_field_str(b, &first, "id", op->id);
-        rc = rc ? rc : put_field_str(b, &first, "label", op->label);
-        rc = rc ? rc : put_field_str(b, &first, "type", op->type);
-        rc = rc ? rc : put_field_str(b, &first, "name", op->name);
-        rc = rc ? rc : put_field_str(b, &first, "description", op->description);
+        rc = rc ? rc : FIELD_STR(b, &first, "id", op->id);
+        rc = rc ? rc : FIELD_STR(b, &first, "label", op->label);
+        rc = rc ? rc : FIELD_STR(b, &first, "type", op->type);
+        rc = rc ? rc : FIELD_STR(b, &first, "name", op->name);
+        rc = rc ? rc : FIELD_STR(b, &first, "description", op->description);
         if (!rc && op->n_aliases) {
-            rc = put_field_raw(b, &first, "aliases", "[");
+            rc = KEY(b, &first, "aliases");
+            rc = rc ? rc : hx_buf_putc(b, '[');
             for (size_t i = 0; i < op->n_aliases && !rc; i++) {
                 rc = i ? hx_buf_putc(b, ',') : HX_OK;
-                rc = rc ? rc : put_json_str(b, op->aliases[i]);
+                rc = rc ? rc : hx_buf_put_json_str(b, op->aliases[i], strlen(op->aliases[i]));
             }
             rc = rc ? rc : hx_buf_putc(b, ']');
         }
         if (!rc && op->properties) {
-            char *t = json_dumps(op->properties, JSON_COMPACT | JSON_SORT_KEYS);
-            rc = t ? put_field_raw(b, &first, "properties", t) : HX_ENOMEM;
-            free(t);
+            rc = KEY(b, &first, "properties");
+            rc = rc ? rc : hx_graph_props_put(b, op->properties);
         }
         if (!rc && op->mentions) {
-            char num[32];
-            snprintf(num, sizeof num, "%" PRId64, op->mentions);
-            rc = put_field_raw(b, &first, "mentions", num);
+            rc = KEY(b, &first, "mentions");
+            rc = rc ? rc : hx_buf_append(b, num, hx_graph_fmt_i64(op->mentions, num));
         }
-        if (!rc && (op->mentions || op->confidence != 1.0)) /* 1 is what a reader assumes */
-            rc = put_field_num(b, &first, "confidence", op->confidence);
+        if (!rc && (op->mentions || op->confidence != 1.0)) { /* 1 is what a reader assumes */
+            rc = KEY(b, &first, "confidence");
+            rc = rc ? rc : put_num(b, op->confidence);
+        }
         break;
-    case HX_GRAPH_OP_ENTITY_DELETE: rc = rc ? rc : put_field_str(b, &first, "id", op->id); break;
+    case HX_GRAPH_OP_ENTITY_DELETE: rc = rc ? rc : FIELD_STR(b, &first, "id", op->id); break;
     case HX_GRAPH_OP_ENTITY_MERGE:
-        rc = rc ? rc : put_field_str(b, &first, "id", op->id);
-        rc = rc ? rc : put_field_str(b, &first, "into", op->into);
+        rc = rc ? rc : FIELD_STR(b, &first, "id", op->id);
+        rc = rc ? rc : FIELD_STR(b, &first, "into", op->into);
         break;
     case HX_GRAPH_OP_REL_UPSERT:
     case HX_GRAPH_OP_REL_DELETE:
-        rc = rc ? rc : put_field_str(b, &first, "from", op->from);
-        rc = rc ? rc : put_field_str(b, &first, "to", op->to);
-        rc = rc ? rc : put_field_str(b, &first, "type", op->rel_type);
+        rc = rc ? rc : FIELD_STR(b, &first, "from", op->from);
+        rc = rc ? rc : FIELD_STR(b, &first, "to", op->to);
+        rc = rc ? rc : FIELD_STR(b, &first, "type", op->rel_type);
         if (op->kind == HX_GRAPH_OP_REL_DELETE)
             break;
-        rc = rc ? rc : put_field_num(b, &first, "strength", op->strength);
-        if (!rc && op->strength_set)
-            rc = put_field_raw(b, &first, "strength_set", "true");
+        rc = rc ? rc : KEY(b, &first, "strength");
+        rc = rc ? rc : put_num(b, op->strength);
+        if (!rc && op->strength_set) {
+            rc = KEY(b, &first, "strength_set");
+            rc = rc ? rc : hx_buf_append(b, "true", 4);
+        }
         if (!rc && op->properties) {
-            char *t = json_dumps(op->properties, JSON_COMPACT | JSON_SORT_KEYS);
-            rc = t ? put_field_raw(b, &first, "properties", t) : HX_ENOMEM;
-            free(t);
+            rc = KEY(b, &first, "properties");
+            rc = rc ? rc : hx_graph_props_put(b, op->properties);
         }
         break;
     }
     return rc ? rc : hx_buf_putc(b, '}');
 }
 
-/* One envelope being filled: ops of one kind for one partition. */
+/* One envelope being filled: ops of one kind for one partition. Its data
+ * text is written in place, from the batch key's head on. */
 typedef struct pending {
     hx_buf_t data;
     int kind;                    /* kinds[] index */
     const char *key;             /* the first item's entity id */
     int64_t ts;
-    size_t items;
+    size_t items, nth;           /* nth: envelopes of this partition so far */
 } pending_t;
 
+/* Every frame and key of a call lives in one buffer (one allocation, not
+ * three per record); msgs point into it once the call is done. */
 typedef struct owner {
-    hx_buf_t *frames;            /* one per record */
-    char **keys;
-    size_t n, cap;
+    hx_buf_t buf;
+    size_t *off;                 /* per record: where its frame starts; its key follows it */
+    size_t cap;
 } owner_t;
 
 void hx_graph_records_free(hx_graph_records_t *r)
@@ -146,12 +154,8 @@ void hx_graph_records_free(hx_graph_records_t *r)
         return;
     owner_t *o = r->owner_;
     if (o) {
-        for (size_t i = 0; i < o->n; i++) {
-            hx_buf_free(&o->frames[i]);
-            free(o->keys[i]);
-        }
-        free(o->frames);
-        free(o->keys);
+        hx_buf_free(&o->buf);
+        free(o->off);
         free(o);
     }
     free(r->msgs);
@@ -163,39 +167,70 @@ static const char *op_key(const hx_graph_op_t *op)
     return op->kind == HX_GRAPH_OP_REL_UPSERT || op->kind == HX_GRAPH_OP_REL_DELETE ? op->from : op->id;
 }
 
-static void hex_id(uint64_t a, uint64_t b, char *out)
+static void hex16(uint64_t h, char *out)
 {
-    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, a, b);
+    static const char d[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, h >>= 4)
+        out[i] = d[h & 15];
 }
 
-/* Closes a pending envelope into a record of out. */
-static int emit(pending_t *pd, int32_t part, const hx_graph_encode_opts_t *o, const char *tenant, size_t nth,
-                hx_graph_records_t *out, hx_err_t *err)
+/* 32 hex digits of a then b (an event id). */
+static void hex_id(uint64_t a, uint64_t b, char *out)
 {
+    hex16(a, out);
+    hex16(b, out + 16);
+    out[32] = 0;
+}
+
+/* What the envelopes of one encode call share: the envelope of each kind,
+ * validated once (hx_envelope_encoder_t), and the header values. */
+typedef struct enc_ctx {
+    const hx_graph_encode_opts_t *o;
+    hx_env_header_t hdr[2];
+    char seqs[24];               /* hx-src-seq of the envelope being written: digits only */
+    hx_envelope_t env[5];
+    hx_envelope_encoder_t enc[5];
+    unsigned char ready[5];
+} enc_ctx_t;
+
+/* Closes a pending envelope into a record of out. */
+static int emit(enc_ctx_t *cx, pending_t *pd, int32_t part, const char *tenant, hx_graph_records_t *out,
+                hx_err_t *err)
+{
+    const hx_graph_encode_opts_t *o = cx->o;
     owner_t *ow = out->owner_;
-    if (ow->n == ow->cap) {
+    size_t nth = pd->nth++;
+    if (out->n == ow->cap) {
         size_t nc = ow->cap ? ow->cap * 2 : 16;
-        hx_buf_t *f = realloc(ow->frames, nc * sizeof *f);
+        size_t *f = realloc(ow->off, nc * sizeof *f);
         if (f)
-            ow->frames = f;
-        char **k = f ? realloc(ow->keys, nc * sizeof *k) : NULL;
-        if (k)
-            ow->keys = k;
-        hx_msg_t *m = k ? realloc(out->msgs, nc * sizeof *m) : NULL;
+            ow->off = f;
+        hx_msg_t *m = f ? realloc(out->msgs, nc * sizeof *m) : NULL;
         if (!m)
             return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
         out->msgs = m;
         ow->cap = nc;
     }
-    const char *bk = kinds[pd->kind].batch_key;
-    char head[32];
-    int hn = snprintf(head, sizeof head, "{\"%s\":[", bk);
-    hx_buf_t text = HX_BUF_INIT;
-    char id[33], seqs[24];
+    char id[33];
     if (o->src) {
+        /* src@seq/part/nth, hashed: the same record gives the same ids */
         char buf[HX_GRAPH_CURSOR_NAME_MAX + 48];
-        int n = snprintf(buf, sizeof buf, "%s@%" PRId64 "/%d/%zu", o->src, o->src_seq, part, nth);
-        hex_id(hx_hash64(buf, (size_t)n), hx_hash64(buf, (size_t)n) * 0x9e3779b97f4a7c15ull + 1, id);
+        size_t sl = strlen(o->src), n = 0;
+        char tail[80];
+        size_t tn = 0;
+        tail[tn++] = '@';
+        tn += hx_graph_fmt_i64(o->src_seq, tail + tn);
+        tail[tn++] = '/';
+        tn += hx_graph_fmt_i64(part, tail + tn);
+        tail[tn++] = '/';
+        tn += hx_graph_fmt_i64((int64_t)nth, tail + tn);
+        if (sl > sizeof buf - 1)
+            sl = sizeof buf - 1;
+        memcpy(buf, o->src, sl);
+        n = sl + tn > sizeof buf - 1 ? sizeof buf - 1 : sl + tn;
+        memcpy(buf + sl, tail, n - sl);
+        uint64_t h = hx_hash64(buf, n);
+        hex_id(h, h * 0x9e3779b97f4a7c15ull + 1, id);
     } else {
         uint64_t rnd[2];
         if (hx_id_random(rnd, sizeof rnd))
@@ -206,42 +241,39 @@ static int emit(pending_t *pd, int32_t part, const hx_graph_encode_opts_t *o, co
      * several kinds take several envelopes, and each must be told apart. */
     if (nth > 0xffff || o->src_seq < 0 || o->src_seq > (INT64_MAX >> 16))
         return hx_err_set(err, HX_EINVAL, "a source record gives at most 65536 graph events per partition");
-    snprintf(seqs, sizeof seqs, "%" PRId64, o->src_seq << 16 | (int64_t)nth);
-    hx_env_header_t hdr[2] = {{"hx-src", (char *)o->src}, {"hx-src-seq", seqs}};
-    hx_envelope_t e = {.v = HX_ENVELOPE_VERSION, .id = id, .type = (char *)kinds[pd->kind].type,
-                       .source = (char *)(o->source ? o->source : ""), .tenant = (char *)tenant,
-                       .key = (char *)pd->key, .ts = pd->ts, .headers = o->src ? hdr : NULL,
-                       .n_headers = o->src ? 2 : 0};
-    hx_buf_t *frame = &ow->frames[ow->n];
-    memset(frame, 0, sizeof *frame);
-    int rc = hx_buf_append(&text, head, (size_t)hn);
-    rc = rc ? rc : hx_buf_append(&text, pd->data.data, pd->data.len);
-    rc = rc ? rc : hx_buf_append(&text, "]}", 2);
-    if (rc) {
-        hx_buf_free(&text);
-        return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+    hx_graph_fmt_i64(o->src_seq << 16 | (int64_t)nth, cx->seqs);
+    int k = pd->kind;
+    if (!cx->ready[k]) {
+        cx->env[k] = (hx_envelope_t){.v = HX_ENVELOPE_VERSION, .type = (char *)kinds[k].type,
+                                     .source = (char *)(o->source ? o->source : ""), .tenant = (char *)tenant,
+                                     .headers = o->src ? cx->hdr : NULL, .n_headers = o->src ? 2 : 0};
+        int rc = hx_envelope_encoder_init(&cx->enc[k], &cx->env[k], err);
+        if (rc)
+            return rc;
+        cx->ready[k] = 1;
     }
-    rc = hx_envelope_encode_data(&e, (const char *)text.data, text.len, frame, err);
-    hx_buf_free(&text);
-    if (rc) {
-        hx_buf_free(frame);
+    if (hx_buf_append(&pd->data, "]}", 2))
+        return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+    size_t at = ow->buf.len;
+    int rc = hx_envelope_encoder_put(&cx->enc[k], id, pd->key, pd->ts, (const char *)pd->data.data, pd->data.len,
+                                     &ow->buf, err);
+    if (rc)
         return rc;
-    }
-    if (!(ow->keys[ow->n] = strdup(pd->key))) {
-        hx_buf_free(frame);
+    size_t vlen = ow->buf.len - at, kl = strlen(pd->key);
+    if (hx_buf_append(&ow->buf, pd->key, kl + 1)) /* with its NUL */
         return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
-    }
     /* The record's time is when it is produced (retention counts from it);
-     * the ops' own time travels in the envelope. */
-    out->msgs[ow->n] = (hx_msg_t){.topic = HX_TOPIC_ENTITIES, .partition = part,
-                                  .key = ow->keys[ow->n], .key_len = strlen(ow->keys[ow->n]), .value = frame->data,
-                                  .value_len = frame->len};
-    ow->n++;
-    out->n = ow->n;
+     * the ops' own time travels in the envelope. value and key are set at
+     * the end of the call: the buffer may still move. */
+    ow->off[out->n] = at;
+    out->msgs[out->n++] = (hx_msg_t){.topic = HX_TOPIC_ENTITIES, .partition = part, .key_len = kl,
+                                     .value_len = vlen};
     hx_buf_reset(&pd->data);
     pd->items = 0;
     return HX_OK;
 }
+
+#define PARTS_ON_STACK 64
 
 int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_encode_opts_t *o,
                            hx_graph_records_t *out, hx_err_t *err)
@@ -261,25 +293,34 @@ int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_en
     }
     if (!n)
         return HX_OK;
-    if (!(out->owner_ = calloc(1, sizeof(owner_t))))
+    owner_t *ow = calloc(1, sizeof(owner_t));
+    if (!(out->owner_ = ow))
         return hx_err_set(err, HX_ENOMEM, "out of memory");
-    pending_t *pd = calloc((size_t)o->partitions, sizeof *pd);
-    size_t *nth = calloc((size_t)o->partitions, sizeof *nth);
+    pending_t stack_pd[PARTS_ON_STACK];
+    pending_t *pd = o->partitions <= PARTS_ON_STACK ? stack_pd : calloc((size_t)o->partitions, sizeof *pd);
+    if (pd == stack_pd)
+        memset(pd, 0, (size_t)o->partitions * sizeof *pd);
+    enc_ctx_t cx = {.o = o, .hdr = {{"hx-src", (char *)o->src}, {"hx-src-seq", cx.seqs}}, .seqs = "0"};
     size_t max = o->src ? SIZE_MAX : o->max_items > 0 ? (size_t)o->max_items : 1000;
-    int rc = pd && nth ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");
+    int rc = pd && !hx_buf_reserve(&ow->buf, n * 256 + 256) ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && !rc; i++) {
         const char *key = op_key(&ops[i]);
         int32_t p = (int32_t)hx_partition_for_key(key, strlen(key), (uint32_t)o->partitions);
         int k = kind_index(ops[i].kind);
         pending_t *x = &pd[p];
         if (x->items && (x->kind != k || x->items >= max))
-            rc = emit(x, p, o, ops[0].tenant, nth[p]++, out, err);
+            rc = emit(&cx, x, p, ops[0].tenant, out, err);
         if (rc)
             break;
         if (!x->items) {
             x->kind = k;
             x->key = key;
             x->ts = ops[i].ts_ms;
+            if (hx_buf_reserve(&x->data, 512) || hx_buf_append(&x->data, "{\"", 2) ||
+                hx_buf_puts(&x->data, kinds[k].batch_key) || hx_buf_append(&x->data, "\":[", 3)) {
+                rc = hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+                break;
+            }
         } else if (ops[i].ts_ms > x->ts) {
             x->ts = ops[i].ts_ms;
         }
@@ -289,14 +330,20 @@ int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_en
     }
     for (int32_t p = 0; pd && p < o->partitions && !rc; p++)
         if (pd[p].items)
-            rc = emit(&pd[p], p, o, ops[0].tenant, nth[p]++, out, err);
+            rc = emit(&cx, &pd[p], p, ops[0].tenant, out, err);
     for (int32_t p = 0; pd && p < o->partitions; p++)
         hx_buf_free(&pd[p].data);
-    free(pd);
-    free(nth);
-    if (rc)
+    if (pd != stack_pd)
+        free(pd);
+    if (rc) {
         hx_graph_records_free(out);
-    return rc;
+        return rc;
+    }
+    for (size_t i = 0; i < out->n; i++) {
+        out->msgs[i].value = ow->buf.data + ow->off[i];
+        out->msgs[i].key = ow->buf.data + ow->off[i] + out->msgs[i].value_len;
+    }
+    return HX_OK;
 }
 
 /* ---- reading ---- */
@@ -367,6 +414,42 @@ static const char *arena_copy(rd_t *d, const char *s, size_t n)
     return hx_graph_arena_strn(&d->out->arena_, s, n);
 }
 
+/* hx_jr_peek / hx_jr_eat, inlined: the reader steps over every byte of
+ * every event through them. */
+static inline char peek(hx_jr_t *r)
+{
+    while (r->pos < r->n) {
+        char c = r->p[r->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return c;
+        r->pos++;
+    }
+    return 0;
+}
+
+static inline int eat(hx_jr_t *r, char c)
+{
+    if (peek(r) != c)
+        return 0;
+    r->pos++;
+    return 1;
+}
+
+/* A string read as hx_jr_string reads it into *v in the ops' arena:
+ * HX_EINVAL when it is none (the reader's result), HX_ENOMEM. Strings
+ * without escapes, which are most, are copied once, straight from the text. */
+static int read_str(rd_t *d, const char **v)
+{
+    hx_jr_t *r = &d->r;
+    const char *s;
+    size_t n;
+    if (hx_jr_plain(r, &s, &n))
+        return (*v = arena_copy(d, s, n)) ? HX_OK : HX_ENOMEM;
+    if (hx_jr_string(r, &s, &n))
+        return HX_EINVAL;
+    return (*v = arena_copy(d, s, n)) ? HX_OK : HX_ENOMEM;
+}
+
 /* "entities[3]", for error messages only (formatting it for every item
  * read was a tenth of the graph consumer's decode). */
 #define AT_MAX 96
@@ -387,38 +470,38 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
     op->ts_ms = ts;
     op->confidence = 1.0;
     uint32_t seen = 0, ok = allowed(kind);
-    if (!hx_jr_eat(&d->r, '{'))
+    if (!eat(&d->r, '{'))
         return hx_err_set(d->err, HX_EINVAL, "%s must be an object", at(d, idx, w));
-    if (hx_jr_eat(&d->r, '}'))
+    if (eat(&d->r, '}'))
         goto check;
     do {
         const char *k;
         size_t kn;
-        if (hx_jr_string(&d->r, &k, &kn) || !hx_jr_eat(&d->r, ':'))
+        if ((!hx_jr_plain(&d->r, &k, &kn) && hx_jr_string(&d->r, &k, &kn)) || !eat(&d->r, ':'))
             return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", at(d, idx, w), d->r.pos);
         int f = key_index(k, kn);
         if (f < 0 || !(ok & (1u << f))) {
             known_list(ok, known, sizeof known);
-            return hx_err_set(d->err, HX_EINVAL, "%s: unknown field '%.64s' (known: %s)", at(d, idx, w), k, known);
+            return hx_err_set(d->err, HX_EINVAL, "%s: unknown field '%.*s' (known: %s)", at(d, idx, w),
+                              (int)(kn < 64 ? kn : 64), k, known);
         }
         if (seen & (1u << f))
             return hx_err_set(d->err, HX_EINVAL, "%s.%s appears twice", at(d, idx, w), key_names[f]);
         seen |= 1u << f;
-        const char *s;
-        size_t sn;
         double num;
         int is_int, b;
-        if (hx_jr_peek(&d->r) == 'n' && f != K_PROPS) { /* null = absent */
+        if (peek(&d->r) == 'n' && f != K_PROPS) { /* null = absent */
             if (hx_jr_null(&d->r))
                 return hx_err_set(d->err, HX_EINVAL, "%s.%s is malformed", at(d, idx, w), key_names[f]);
             continue;
         }
         switch (f) {
         case K_ID: case K_LABEL: case K_TYPE: case K_NAME: case K_DESC: case K_INTO: case K_FROM: case K_TO: {
-            if (hx_jr_string(&d->r, &s, &sn))
+            const char *v;
+            int src = read_str(d, &v);
+            if (src == HX_EINVAL)
                 return hx_err_set(d->err, HX_EINVAL, "%s.%s must be a string", at(d, idx, w), key_names[f]);
-            const char *v = arena_copy(d, s, sn);
-            if (!v)
+            if (src)
                 return hx_err_set(d->err, HX_ENOMEM, "out of memory reading graph events");
             const char **dst[] = {[K_ID] = &op->id, [K_LABEL] = &op->label, [K_NAME] = &op->name,
                                   [K_DESC] = &op->description, [K_INTO] = &op->into, [K_FROM] = &op->from,
@@ -430,21 +513,22 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
             break;
         }
         case K_ALIASES: {
-            if (!hx_jr_eat(&d->r, '['))
+            if (!eat(&d->r, '['))
                 return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
             const char *tmp[HX_GRAPH_ALIASES_MAX];
             size_t na = 0;
-            if (!hx_jr_eat(&d->r, ']')) {
+            if (!eat(&d->r, ']')) {
                 do {
                     if (na == HX_GRAPH_ALIASES_MAX)
                         return hx_err_set(d->err, HX_EINVAL, "%s.aliases holds more than %d names", at(d, idx, w),
                                           HX_GRAPH_ALIASES_MAX);
-                    if (hx_jr_string(&d->r, &s, &sn))
+                    int src = read_str(d, &tmp[na++]);
+                    if (src == HX_EINVAL)
                         return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
-                    if (!(tmp[na++] = arena_copy(d, s, sn)))
+                    if (src)
                         return hx_err_set(d->err, HX_ENOMEM, "out of memory reading graph events");
-                } while (hx_jr_eat(&d->r, ','));
-                if (!hx_jr_eat(&d->r, ']'))
+                } while (eat(&d->r, ','));
+                if (!eat(&d->r, ']'))
                     return hx_err_set(d->err, HX_EINVAL, "%s.aliases must be an array of strings", at(d, idx, w));
             }
             const char **al = na ? hx_graph_arena_alloc(&d->out->arena_, na * sizeof *al) : NULL;
@@ -458,8 +542,10 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
         }
         case K_PROPS: {
             size_t a, z;
-            if (hx_jr_peek(&d->r) != '{' && hx_jr_peek(&d->r) != 'n')
+            if (peek(&d->r) != '{' && peek(&d->r) != 'n')
                 return hx_err_set(d->err, HX_EINVAL, "%s.properties must be an object", at(d, idx, w));
+            if (peek(&d->r) == '{' && (op->properties = hx_graph_props_read(&d->r)))
+                break;
             if (hx_jr_skip(&d->r, &a, &z))
                 return hx_err_set(d->err, HX_EINVAL, "%s.properties is malformed JSON", at(d, idx, w));
             if (d->r.p[a] == 'n')
@@ -489,8 +575,8 @@ static int read_item(rd_t *d, hx_graph_op_kind_t kind, const char *tenant, int64
             op->strength_set = b;
             break;
         }
-    } while (hx_jr_eat(&d->r, ','));
-    if (!hx_jr_eat(&d->r, '}'))
+    } while (eat(&d->r, ','));
+    if (!eat(&d->r, '}'))
         return hx_err_set(d->err, HX_EINVAL, "%s: malformed JSON object (at byte %zu)", at(d, idx, w), d->r.pos);
 check:
     if (kind == HX_GRAPH_OP_ENTITY_UPSERT && op->id == NULL && op->type && op->name) {
@@ -507,6 +593,18 @@ check:
     return hx_graph_op_validate(op, at(d, idx, w), d->err);
 }
 
+/* a b c into out (len bytes, truncated as snprintf would): every event's
+ * items pass here. */
+static void cat3(char *out, size_t len, const char *a, const char *b, const char *c)
+{
+    size_t o = 0;
+    const char *parts[3] = {a, b, c};
+    for (int i = 0; i < 3; i++)
+        for (const char *p = parts[i]; *p && o + 1 < len; p++)
+            out[o++] = *p;
+    out[o] = 0;
+}
+
 int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t kind, const char *json, size_t len,
                          const char *prefix, hx_graph_ops_t *out, hx_err_t *err)
 {
@@ -517,10 +615,10 @@ int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t k
     hx_jr_init(&d.r, json, len);
     const char *bk = kinds[ki].batch_key;
     char pre[64];
-    snprintf(pre, sizeof pre, "%s%s%s", prefix ? prefix : "", prefix && prefix[0] ? "." : "", bk);
+    cat3(pre, sizeof pre, prefix ? prefix : "", prefix && prefix[0] ? "." : "", bk);
     d.prefix = pre;
     int rc = HX_OK;
-    if (hx_jr_peek(&d.r) != '{') {
+    if (peek(&d.r) != '{') {
         rc = hx_err_set(err, HX_EINVAL, "%s must be a JSON object", prefix && prefix[0] ? prefix : "the body");
         goto done;
     }
@@ -529,28 +627,28 @@ int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t k
     d.r.pos++;
     const char *k;
     size_t kn;
-    int batch = hx_jr_peek(&d.r) == '"' && !hx_jr_string(&d.r, &k, &kn) && !strcmp(k, bk) && hx_jr_eat(&d.r, ':');
+    int batch = peek(&d.r) == '"' && !hx_jr_string(&d.r, &k, &kn) && !strcmp(k, bk) && eat(&d.r, ':');
     if (!batch) {
         d.r.pos = at;
         snprintf(pre, sizeof pre, "%s%s", prefix && prefix[0] ? prefix : "", prefix && prefix[0] ? "" : "item");
         rc = read_item(&d, kind, tenant, ts_ms, 0);
     } else {
-        if (!hx_jr_eat(&d.r, '[')) {
+        if (!eat(&d.r, '[')) {
             rc = hx_err_set(err, HX_EINVAL, "%s must be an array", pre);
             goto done;
         }
         size_t i = 0;
-        if (!hx_jr_eat(&d.r, ']')) {
+        if (!eat(&d.r, ']')) {
             do
                 rc = read_item(&d, kind, tenant, ts_ms, i++);
-            while (!rc && hx_jr_eat(&d.r, ','));
-            if (!rc && !hx_jr_eat(&d.r, ']'))
+            while (!rc && eat(&d.r, ','));
+            if (!rc && !eat(&d.r, ']'))
                 rc = fail(&d, "expected ',' or ']' after an item");
         }
-        if (!rc && hx_jr_peek(&d.r) == ',')
+        if (!rc && peek(&d.r) == ',')
             rc = hx_err_set(err, HX_EINVAL, "%s: only the field '%s' is allowed next to the items",
                             prefix && prefix[0] ? prefix : "the body", bk);
-        if (!rc && !hx_jr_eat(&d.r, '}'))
+        if (!rc && !eat(&d.r, '}'))
             rc = fail(&d, "expected '}'");
     }
     hx_jr_ws(&d.r);
@@ -562,44 +660,136 @@ done:
     return rc;
 }
 
+/* What a graph event needs of its frame, borrowed from the record. */
+typedef struct ev {
+    const char *type, *tenant, *src, *seq, *data;
+    size_t type_len, tenant_len, src_len, seq_len, data_len;
+    int64_t ts;
+} ev_t;
+
+/* The frame read in place (hx_envelope_peek) with every check of
+ * hx_envelope_decode_raw; 0 when anything is off, and the caller takes
+ * that path for its exact message. Copying each string of every record
+ * out and freeing it again was a third of a graph event's decode. */
+static int peek_event(const void *value, size_t len, ev_t *ev)
+{
+    hx_envelope_view_t v;
+    hx_err_t ignore;
+    if (hx_envelope_peek(value, len, &v, &ignore) || !v.id_len)
+        return 0;
+    for (size_t i = 0; i < v.type_len; i++) {
+        char c = v.type[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'))
+            return 0;
+    }
+    for (size_t i = 0; i < v.tenant_len; i++) {
+        char c = v.tenant[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == '-'))
+            return 0;
+    }
+    *ev = (ev_t){.type = v.type, .type_len = v.type_len, .tenant = v.tenant, .tenant_len = v.tenant_len, .ts = v.ts,
+                 .data = v.data, .data_len = v.data_len};
+    const unsigned char *names[HX_ENV_HEADERS_MAX];
+    size_t name_len[HX_ENV_HEADERS_MAX];
+    hx_rd_t r;
+    hx_rd_init(&r, v.headers, v.headers_len);
+    for (size_t i = 0; i < v.n_headers; i++) {
+        const unsigned char *val;
+        size_t vn;
+        if (hx_rd_bytes(&r, &names[i], &name_len[i]) || hx_rd_bytes(&r, &val, &vn))
+            return 0;
+        for (size_t j = 0; j < i; j++) /* names are unique */
+            if (name_len[j] == name_len[i] && !memcmp(names[j], names[i], name_len[i]))
+                return 0;
+        if (name_len[i] == 6 && !memcmp(names[i], "hx-src", 6)) {
+            ev->src = (const char *)val;
+            ev->src_len = vn;
+        } else if (name_len[i] == 10 && !memcmp(names[i], "hx-src-seq", 10)) {
+            ev->seq = (const char *)val;
+            ev->seq_len = vn;
+        }
+    }
+    return 1;
+}
+
+static void str_ev(const char *s, const char **p, size_t *n)
+{
+    *p = s;
+    *n = s ? strlen(s) : 0;
+}
+
+/* hx-src-seq as strtoll reads it (signs, spaces, clamping): *bad unless
+ * all of it is one number >= 0. */
+static int seq_strtoll(const char *s, size_t n, long long *v, int *bad, hx_err_t *err)
+{
+    char small[64], *q = n < sizeof small ? small : malloc(n + 1);
+    if (!q)
+        return hx_err_set(err, HX_ENOMEM, "out of memory");
+    memcpy(q, s, n);
+    q[n] = 0;
+    char *end;
+    *v = strtoll(q, &end, 10);
+    *bad = *end || *v < 0;
+    if (q != small)
+        free(q);
+    return HX_OK;
+}
+
 int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, char *src, size_t src_len,
                            int64_t *src_seq, hx_err_t *err)
 {
     hx_envelope_t e;
-    const char *data;
-    size_t dn;
+    hx_envelope_init(&e);
+    ev_t ev;
     if (src && src_len)
         src[0] = 0;
     if (src_seq)
         *src_seq = 0;
-    int rc = hx_envelope_decode_raw(value, len, &e, &data, &dn, err);
-    if (rc)
-        return rc;
+    int rc = HX_OK;
+    if (!peek_event(value, len, &ev)) {
+        if ((rc = hx_envelope_decode_raw(value, len, &e, &ev.data, &ev.data_len, err)))
+            return rc;
+        str_ev(e.type, &ev.type, &ev.type_len);
+        str_ev(e.tenant, &ev.tenant, &ev.tenant_len);
+        str_ev(hx_envelope_header(&e, "hx-src"), &ev.src, &ev.src_len);
+        str_ev(hx_envelope_header(&e, "hx-src-seq"), &ev.seq, &ev.seq_len);
+        ev.ts = e.ts;
+    }
     int ki = -1;
-    for (int i = 0; i < 5; i++)
-        if (!strcmp(e.type, kinds[i].type))
+    for (int i = 0; i < 5 && ki < 0; i++)
+        if (strlen(kinds[i].type) == ev.type_len && !memcmp(ev.type, kinds[i].type, ev.type_len))
             ki = i;
     if (ki < 0) {
-        rc = hx_err_set(err, HX_EINVAL, "event type '%s' is not a graph event (entity.upserted|deleted|merged, "
-                        "relationship.upserted|deleted)", e.type);
+        rc = hx_err_set(err, HX_EINVAL, "event type '%.*s' is not a graph event (entity.upserted|deleted|merged, "
+                        "relationship.upserted|deleted)", (int)ev.type_len, ev.type);
         goto done;
     }
-    /* The tenant string must outlive e: copy it into the ops' arena. */
-    const char *tenant = hx_graph_arena_strn(&out->arena_, e.tenant, strlen(e.tenant));
+    /* The tenant must outlive the record: it goes into the ops' arena. */
+    const char *tenant = hx_graph_arena_strn(&out->arena_, ev.tenant, ev.tenant_len);
     if (!tenant) {
         rc = hx_err_set(err, HX_ENOMEM, "out of memory");
         goto done;
     }
-    rc = hx_graph_items_parse(tenant, e.ts, kinds[ki].kind, data, dn, "data", out, err);
-    const char *hs = hx_envelope_header(&e, "hx-src"), *hq = hx_envelope_header(&e, "hx-src-seq");
-    if (!rc && hs && hq) {
-        char *end;
-        long long v = strtoll(hq, &end, 10);
-        if (!hs[0] || strlen(hs) >= HX_GRAPH_CURSOR_NAME_MAX - 24 || *end || v < 0)
+    rc = hx_graph_items_parse(tenant, ev.ts, kinds[ki].kind, ev.data, ev.data_len, "data", out, err);
+    if (!rc && ev.src && ev.seq) {
+        long long v = 0;
+        int bad = !ev.seq_len || ev.seq_len > 18; /* plain digits that cannot overflow: read here */
+        for (size_t i = 0; i < ev.seq_len && !bad; i++)
+            if (ev.seq[i] >= '0' && ev.seq[i] <= '9')
+                v = v * 10 + (ev.seq[i] - '0');
+            else
+                bad = 1;
+        if (bad && (rc = seq_strtoll(ev.seq, ev.seq_len, &v, &bad, err)))
+            goto done;
+        if (!ev.src_len || ev.src_len >= HX_GRAPH_CURSOR_NAME_MAX - 24 || bad)
             rc = hx_err_set(err, HX_EINVAL, "headers hx-src / hx-src-seq are malformed");
         else {
-            if (src && src_len)
-                snprintf(src, src_len, "%s", hs);
+            if (src && src_len) {
+                size_t n = ev.src_len < src_len - 1 ? ev.src_len : src_len - 1;
+                memcpy(src, ev.src, n);
+                src[n] = 0;
+            }
             if (src_seq)
                 *src_seq = v;
         }

@@ -87,8 +87,21 @@ void hx_graph_refresh_metrics(hx_graph_t *g, int force);
 void *hx_graph_consumer_main(void *arg);
 void *hx_graph_extract_main(void *arg);
 
-/* events.c: the reader of a graph event's data (JSON text) into ops. */
-int hx_graph_events_parse(const char *tenant, int64_t ts, const char *type, const char *data, size_t len,
-                          hx_graph_ops_t *out, hx_err_t *err);
+/* ---- properties as text (props.c) ---- */
+struct hx_jr;
+/* Decimal digits of v into out (at least 21 bytes, NUL-terminated); the length. */
+size_t hx_graph_fmt_i64(int64_t v, char *out);
+/* printf("%.17g", v) into out (at least 40 bytes); the length. */
+size_t hx_graph_fmt_g17(double v, char *out);
+/* Appends props as json_dumps(JSON_COMPACT | JSON_SORT_KEYS) writes it. */
+int hx_graph_props_put(hx_buf_t *b, const json_t *props);
+/* The object at the reader, as json_loadb(JSON_REJECT_DUPLICATES) builds
+ * it (a new reference), for the shapes properties have; NULL, with the
+ * reader where it was, for anything else (the caller asks jansson). */
+json_t *hx_graph_props_read(struct hx_jr *r);
+/* json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS) and json_loads(text,
+ * flags, NULL), with the paths above. */
+char *hx_graph_props_dump(const json_t *props);
+json_t *hx_graph_props_load(const char *text, size_t flags);
 
 #endif

@@ -42,10 +42,19 @@ static void hex16(uint64_t h, char *out)
 
 void hx_graph_entity_id(const char *tenant, const char *type, const char *name, char *out)
 {
+    /* every extracted entity computes this: no printf */
     char buf[HX_ENV_TENANT_MAX + HX_GRAPH_TYPE_MAX + HX_GRAPH_NAME_MAX + 8];
-    size_t n = (size_t)snprintf(buf, sizeof buf, "%s%c%s%c", tenant ? tenant : "", 0, type ? type : "", 0);
-    if (n >= sizeof buf)
-        n = sizeof buf - 1;
+    const char *parts[2] = {tenant ? tenant : "", type ? type : ""};
+    size_t n = 0;
+    for (int i = 0; i < 2; i++) { /* tenant \0 type \0, cut as snprintf would */
+        size_t k = strlen(parts[i]);
+        if (k > sizeof buf - 1 - n)
+            k = sizeof buf - 1 - n;
+        memcpy(buf + n, parts[i], k);
+        n += k;
+        if (n < sizeof buf - 1)
+            buf[n++] = 0;
+    }
     hx_graph_normalize_name(name, buf + n, sizeof buf - n);
     n += strlen(buf + n);
     hex16(hx_hash64(buf, n), out);

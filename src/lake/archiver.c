@@ -52,6 +52,7 @@ struct lake_archiver {
     char last_error[HX_ERR_MSG_MAX];
     /* Owned by the archiver thread. */
     hx_lake_writer_t *w[NDS];
+    lake_row_plan_t plan[NDS];
     arch_pos_t *pos;
     size_t npos, pos_cap;
     int64_t records, first_ms;
@@ -255,7 +256,7 @@ static void archive_one(lake_archiver_t *a, const hx_msg_t *m)
         goto out;
     hx_pq_value_t vals[LAKE_ROW_COLS_MAX];
     lake_row_scratch_t sc = {0};
-    if (lake_row_from_text(ds, &e, raw, raw_len, vals, &sc)) {
+    if (lake_row_from_text_planned(ds, &a->plan[d], &e, raw, raw_len, vals, &sc)) {
         if (!(e.data = json_loadb(raw, raw_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
             pthread_mutex_lock(&a->mu);
             a->bad_records++;
@@ -454,6 +455,8 @@ int lake_archiver_start(hx_lake_t *l, hx_broker_t *broker, hx_err_t *err)
         return hx_err_set(err, HX_ENOMEM, "out of memory starting the archiver");
     a->l = l;
     a->b = broker;
+    for (size_t d = 0; d < NDS && d < hx_lake_ndatasets(); d++)
+        lake_row_plan(hx_lake_dataset_at(d), &a->plan[d]);
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     snprintf(a->manifest, sizeof a->manifest, "%s/archiver-%s.manifest.json", l->meta_dir,

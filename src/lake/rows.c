@@ -75,42 +75,41 @@ static void set_str(hx_pq_value_t *v, const char *s)
     }
 }
 
-/* 1 when column name is filled from the envelope (env_column), not the
- * data: by its first letter first, since every row asks it of every column. */
-static int is_env_column(const char *n)
+enum { LAKE_COL_DATA, LAKE_COL_TENANT, LAKE_COL_TS, LAKE_COL_SEQ, LAKE_COL_EVENT_ID, LAKE_COL_EVENT_TYPE,
+       LAKE_COL_OP, LAKE_COL_DATA_JSON, LAKE_COL_PARTICIPANTS_JSON };
+
+static int col_kind(const char *n)
 {
-    switch (n[0]) {
-    case 't': return !strcmp(n, "tenant") || !strcmp(n, "ts");
-    case 's': return !strcmp(n, "seq");
-    case 'e': return !strcmp(n, "event_id") || !strcmp(n, "event_type");
-    case 'o': return !strcmp(n, "op");
+    static const char *const names[] = {"", "tenant", "ts", "seq", "event_id", "event_type", "op", "data_json",
+                                        "participants_json"};
+    for (int k = 1; k < (int)(sizeof names / sizeof *names); k++)
+        if (!strcmp(n, names[k]))
+            return k;
+    return LAKE_COL_DATA;
+}
+
+/* Columns filled from the envelope itself (kind from col_kind); 0 when
+ * the column reads the data. */
+static int env_column_kind(int kind, const hx_envelope_t *e, hx_pq_value_t *v)
+{
+    switch (kind) {
+    case LAKE_COL_TENANT: set_str(v, e->tenant && e->tenant[0] ? e->tenant : "default"); return 1;
+    case LAKE_COL_TS: v->v.i = e->ts; return 1;
+    case LAKE_COL_SEQ: v->v.i = (int64_t)e->seq; return 1;
+    case LAKE_COL_EVENT_ID: set_str(v, e->id ? e->id : ""); return 1;
+    case LAKE_COL_EVENT_TYPE: set_str(v, e->type); return 1;
+    case LAKE_COL_OP: {
+        const char *dot = strrchr(e->type, '.');
+        set_str(v, dot ? dot + 1 : e->type);
+        return 1;
+    }
     default: return 0;
     }
 }
 
-/* Columns filled from the envelope itself; 0 when column c reads the data. */
 static int env_column(const hx_pq_column_t *col, const hx_envelope_t *e, hx_pq_value_t *v)
 {
-    const char *n = col->name;
-    if (!is_env_column(n))
-        return 0;
-    if (!strcmp(n, "tenant")) {
-        set_str(v, e->tenant && e->tenant[0] ? e->tenant : "default");
-    } else if (!strcmp(n, "ts")) {
-        v->v.i = e->ts;
-    } else if (!strcmp(n, "seq")) {
-        v->v.i = (int64_t)e->seq;
-    } else if (!strcmp(n, "event_id")) {
-        set_str(v, e->id ? e->id : "");
-    } else if (!strcmp(n, "event_type")) {
-        set_str(v, e->type);
-    } else if (!strcmp(n, "op")) {
-        const char *dot = strrchr(e->type, '.');
-        set_str(v, dot ? dot + 1 : e->type);
-    } else {
-        return 0;
-    }
-    return 1;
+    return env_column_kind(col_kind(col->name), e, v);
 }
 
 /* The data member a data column reads ("type" for entity_type). */
@@ -242,7 +241,7 @@ static int text_int(const char *p, size_t n, int64_t *out)
 }
 
 /* One data column from its member's text (lake_row_from_envelope's rules). */
-static int text_column(const hx_pq_column_t *col, int is_key, const hx_envelope_t *e, const char *text,
+static int text_column(const hx_pq_column_t *col, int kind, int is_key, const hx_envelope_t *e, const char *text,
                        const span_t *sp, lake_row_scratch_t *sc, hx_pq_value_t *v)
 {
     char k = sp->found ? text[sp->start] : 0;
@@ -250,7 +249,7 @@ static int text_column(const hx_pq_column_t *col, int is_key, const hx_envelope_
         set_str(v, e->key ? e->key : "");
         return HX_OK;
     }
-    if (!strcmp(col->name, "participants_json")) {
+    if (kind == LAKE_COL_PARTICIPANTS_JSON) {
         v->is_null = !sp->found;
         v->v.str.s = text + sp->start;
         v->v.str.n = sp->found ? sp->end - sp->start : 0;
@@ -301,8 +300,26 @@ static int text_column(const hx_pq_column_t *col, int is_key, const hx_envelope_
     }
 }
 
+void lake_row_plan(const hx_lake_dataset_t *ds, lake_row_plan_t *p)
+{
+    memset(p, 0, sizeof *p);
+    for (size_t c = 0; c < ds->ncols && c < LAKE_ROW_COLS_MAX; c++) {
+        int k = col_kind(ds->cols[c].name);
+        p->kind[c] = (unsigned char)k;
+        p->member[c] = k == LAKE_COL_DATA || k == LAKE_COL_PARTICIPANTS_JSON ? member_of(ds->cols[c].name) : NULL;
+    }
+}
+
 int lake_row_from_text(const hx_lake_dataset_t *ds, const hx_envelope_t *e, const char *text, size_t len,
                        hx_pq_value_t *vals, lake_row_scratch_t *sc)
+{
+    lake_row_plan_t plan;
+    lake_row_plan(ds, &plan);
+    return lake_row_from_text_planned(ds, &plan, e, text, len, vals, sc);
+}
+
+int lake_row_from_text_planned(const hx_lake_dataset_t *ds, const lake_row_plan_t *plan, const hx_envelope_t *e,
+                               const char *text, size_t len, hx_pq_value_t *vals, lake_row_scratch_t *sc)
 {
     sc->n = 0;
     sc->data = text;
@@ -310,13 +327,7 @@ int lake_row_from_text(const hx_lake_dataset_t *ds, const hx_envelope_t *e, cons
     span_t sp[LAKE_ROW_COLS_MAX] = {{0}};
     if (ds->ncols > LAKE_ROW_COLS_MAX)
         return HX_EINVAL;
-    /* The data member each column reads (NULL: the envelope's, or data_json),
-     * worked out once per row rather than once per member and column. */
-    const char *member[LAKE_ROW_COLS_MAX];
-    for (size_t c = 0; c < ds->ncols; c++) {
-        const char *n = ds->cols[c].name;
-        member[c] = is_env_column(n) || !strcmp(n, "data_json") ? NULL : member_of(n);
-    }
+    const char *const *member = plan->member; /* NULL: the envelope's, or data_json */
     hx_jr_t r;
     hx_jr_init(&r, text, len);
     size_t a, b;
@@ -355,12 +366,12 @@ int lake_row_from_text(const hx_lake_dataset_t *ds, const hx_envelope_t *e, cons
         const hx_pq_column_t *col = &ds->cols[c];
         hx_pq_value_t *v = &vals[c];
         memset(v, 0, sizeof *v);
-        if (env_column(col, e, v)) { /* tenant, ts, seq, ids, type, op: the envelope's */
-        } else if (!strcmp(col->name, "data_json")) {
+        if (env_column_kind(plan->kind[c], e, v)) { /* tenant, ts, seq, ids, type, op: the envelope's */
+        } else if (plan->kind[c] == LAKE_COL_DATA_JSON) {
             v->v.str.s = text;
             v->v.str.n = len;
         } else {
-            rc = text_column(col, (int)c == ds->key_col, e, text, &sp[c], sc, v);
+            rc = text_column(col, plan->kind[c], (int)c == ds->key_col, e, text, &sp[c], sc, v);
         }
         neutral(col, e, v);
     }

@@ -32,6 +32,17 @@ int lake_row_from_envelope(const hx_lake_dataset_t *ds, const hx_envelope_t *e, 
  * then parses it with jansson, whose verdict stands. */
 int lake_row_from_text(const hx_lake_dataset_t *ds, const hx_envelope_t *e, const char *text, size_t len,
                        hx_pq_value_t *vals, lake_row_scratch_t *sc);
+
+/* Where each column of a dataset comes from, worked out once (the
+ * archiver keeps one per dataset) instead of by name for every row. */
+typedef struct lake_row_plan {
+    unsigned char kind[LAKE_ROW_COLS_MAX];   /* LAKE_COL_* (rows.c) */
+    const char *member[LAKE_ROW_COLS_MAX];   /* the data member a data column reads */
+} lake_row_plan_t;
+void lake_row_plan(const hx_lake_dataset_t *ds, lake_row_plan_t *p);
+/* lake_row_from_text with the dataset's plan. */
+int lake_row_from_text_planned(const hx_lake_dataset_t *ds, const lake_row_plan_t *plan, const hx_envelope_t *e,
+                               const char *text, size_t len, hx_pq_value_t *vals, lake_row_scratch_t *sc);
 void lake_row_scratch_free(lake_row_scratch_t *sc);
 
 #endif

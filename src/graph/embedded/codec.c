@@ -32,7 +32,7 @@ int es_batch_encode(const hx_graph_batch_t *bt, hx_buf_t *out)
     rc = rc ? rc : hx_buf_put_uvarint(out, bt->n_ops);
     for (size_t i = 0; i < bt->n_ops && !rc; i++) {
         const hx_graph_op_t *op = &bt->ops[i];
-        char *props = op->properties ? json_dumps(op->properties, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        char *props = op->properties ? hx_graph_props_dump(op->properties) : NULL;
         if (op->properties && !props)
             return HX_ENOMEM;
         const char *f[F_N] = {op->id, op->label, op->type, op->name, op->description, op->into, op->from, op->to,
@@ -137,7 +137,7 @@ int es_batch_decode(const unsigned char *p, size_t n, hx_graph_ops_t *out, hx_gr
             hx_rd_u8(&r, &set))
             goto bad;
         op->strength_set = set;
-        if (props && !(op->properties = json_loads(props, JSON_REJECT_DUPLICATES, NULL)))
+        if (props && !(op->properties = hx_graph_props_load(props, JSON_REJECT_DUPLICATES)))
             goto bad;
         char what[48];
         hx_err_t ve = {0};

@@ -470,7 +470,7 @@ static int props_merge(char **dst, const json_t *patch, int only_missing)
 {
     if (!patch || !json_object_size(patch))
         return HX_OK;
-    json_t *cur = *dst ? json_loads(*dst, 0, NULL) : NULL;
+    json_t *cur = *dst ? hx_graph_props_load(*dst, 0) : NULL;
     if (!cur && !(cur = json_object()))
         return HX_ENOMEM;
     const char *k;
@@ -495,7 +495,7 @@ static int props_merge(char **dst, const json_t *patch, int only_missing)
         json_decref(cur);
         return HX_OK;
     }
-    char *text = json_object_size(cur) ? json_dumps(cur, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *text = json_object_size(cur) ? hx_graph_props_dump(cur) : NULL;
     int empty = !json_object_size(cur);
     json_decref(cur);
     if (!text && !empty)
@@ -509,7 +509,7 @@ static int props_merge_text(char **dst, const char *src)
 {
     if (!src)
         return HX_OK;
-    json_t *p = json_loads(src, 0, NULL);
+    json_t *p = hx_graph_props_load(src, 0);
     int rc = p ? props_merge(dst, p, 1) : HX_OK;
     json_decref(p);
     return rc;

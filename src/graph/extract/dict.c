@@ -73,8 +73,63 @@ int xd_word(const xd_t *d, int w, const char *word, size_t len)
     for (size_t i = 0; i < len; i++)
         key[i] = (char)tolower((unsigned char)word[i]);
     key[len] = 0;
-    const char *k = key;
-    return bsearch(&k, d->words[w], d->n_words[w], sizeof(char *), cmp_str) != NULL;
+    size_t mask = d->n_wslots[w] - 1;
+    for (size_t i = hx_hash64(key, len) & mask; d->wslots[w][i]; i = (i + 1) & mask)
+        if (!strcmp(d->words[w][d->wslots[w][i] - 1], key))
+            return 1;
+    return 0;
+}
+
+static uint64_t first_hash(const char *key, size_t n)
+{
+    uint64_t h = hx_hash64(key, n);
+    return h ? h : 1;
+}
+
+int xd_may_start(const xd_t *d, const char *key, size_t n)
+{
+    if (!d->n_firsts)
+        return 1;
+    uint64_t h = first_hash(key, n);
+    size_t mask = d->n_firsts - 1;
+    for (size_t i = h & mask; d->firsts[i]; i = (i + 1) & mask)
+        if (d->firsts[i] == h)
+            return 1;
+    return 0;
+}
+
+/* The hash sets of xd_t, once the entries and word lists are in. */
+static int build_sets(xd_t *d)
+{
+    for (int w = 0; w < XW_N; w++) {
+        size_t n = 16;
+        while (n < d->n_words[w] * 2)
+            n *= 2;
+        if (!(d->wslots[w] = calloc(n, sizeof *d->wslots[w])))
+            return HX_ENOMEM;
+        d->n_wslots[w] = n;
+        for (size_t k = 0; k < d->n_words[w]; k++) {
+            size_t i = hx_hash64(d->words[w][k], strlen(d->words[w][k])) & (n - 1);
+            while (d->wslots[w][i])
+                i = (i + 1) & (n - 1);
+            d->wslots[w][i] = (uint32_t)k + 1;
+        }
+    }
+    size_t n = 16;
+    while (n < d->n * 2)
+        n *= 2;
+    if (!(d->firsts = calloc(n, sizeof *d->firsts)))
+        return HX_ENOMEM;
+    d->n_firsts = n;
+    for (size_t k = 0; k < d->n; k++) {
+        const char *key = d->e[k].key, *sp = strchr(key, ' ');
+        uint64_t h = first_hash(key, sp ? (size_t)(sp - key) : strlen(key));
+        size_t i = h & (n - 1);
+        while (d->firsts[i] && d->firsts[i] != h)
+            i = (i + 1) & (n - 1);
+        d->firsts[i] = h;
+    }
+    return HX_OK;
 }
 
 /* How text must be written to match a form:
@@ -268,6 +323,8 @@ int xd_load(xd_t *d, const char *text, size_t len, hx_err_t *err)
             }
             d->n_words[w] = k;
         }
+        if (!rc && build_sets(d))
+            rc = hx_err_set(err, HX_ENOMEM, "out of memory");
     }
     if (rc)
         xd_free(d);
@@ -283,7 +340,9 @@ void xd_free(xd_t *d)
     }
     free(d->e);
     free(d->slots);
+    free(d->firsts);
     for (int w = 0; w < XW_N; w++) {
+        free(d->wslots[w]);
         for (size_t i = 0; i < d->n_words[w]; i++)
             free(d->words[w][i]);
         free(d->words[w]);

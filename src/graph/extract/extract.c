@@ -186,6 +186,12 @@ static const xd_entry_t *phrase_at(const ctx_t *c, size_t i, size_t *ntok)
         if (w->possessive)
             break;
     }
+    /* Most words start no phrase: one probe settles them, not one per length. */
+    size_t first = 0;
+    while (words && first < ends[0] && key[first] != ' ')
+        first++;
+    if (words && !xd_may_start(&c->x->dict, key, first))
+        return NULL;
     for (int n = words; n >= 1; n--) {
         key[ends[n - 1]] = 0;
         const xd_entry_t *e = xd_find(&c->x->dict, key);

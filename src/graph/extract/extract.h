@@ -29,6 +29,12 @@ typedef struct xd {
     size_t n_slots;
     char **words[XW_N];          /* lowercase, sorted */
     size_t n_words[XW_N];
+    /* Hash sets, for the lookups every token makes: words[w] (index + 1,
+     * 0 empty) and the hashes of every entry's first word (0 empty). */
+    uint32_t *wslots[XW_N];
+    size_t n_wslots[XW_N];
+    uint64_t *firsts;
+    size_t n_firsts;
     int max_words;               /* longest typed phrase */
 } xd_t;
 
@@ -42,6 +48,9 @@ void xd_free(xd_t *d);
 const xd_entry_t *xd_find(const xd_t *d, const char *key);
 /* 1 when the word (any case) is in list w. */
 int xd_word(const xd_t *d, int w, const char *word, size_t len);
+/* 0 when no entry's key starts with the lowercase word key[0..n) (then
+ * xd_find of any phrase starting with it finds nothing); 1 maybe. */
+int xd_may_start(const xd_t *d, const char *key, size_t n);
 const char *xd_type_name(int type);
 
 /* ---- tokens (tokens.c) ---- */

@@ -11,6 +11,7 @@
 #include "helix/hx_json_read.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +20,13 @@ static int take_str(hx_jr_t *r, char **dst)
 {
     const char *s;
     size_t n;
-    if (hx_jr_string(r, &s, &n))
+    if (!hx_jr_plain(r, &s, &n) && hx_jr_string(r, &s, &n))
         return HX_EINVAL;
     char *c = malloc(n + 1);
     if (!c)
         return HX_ENOMEM;
-    memcpy(c, s, n + 1);
+    memcpy(c, s, n);
+    c[n] = 0;
     free(*dst);
     *dst = c;
     return HX_OK;
@@ -49,7 +51,7 @@ static int each_member(hx_jr_t *r, member_fn fn, void *ctx)
         const char *k;
         size_t kn;
         char key[16];
-        if (hx_jr_string(r, &k, &kn) || !hx_jr_eat(r, ':'))
+        if ((!hx_jr_plain(r, &k, &kn) && hx_jr_string(r, &k, &kn)) || !hx_jr_eat(r, ':'))
             return HX_EINVAL;
         /* the members read here have short names; longer ones are skipped */
         if (kn >= sizeof key) {
@@ -57,7 +59,8 @@ static int each_member(hx_jr_t *r, member_fn fn, void *ctx)
                 return HX_EINVAL;
             continue;
         }
-        memcpy(key, k, kn + 1);
+        memcpy(key, k, kn);
+        key[kn] = 0;
         int rc = fn(r, key, ctx);
         if (rc)
             return rc;
@@ -84,6 +87,22 @@ static int once(mstate_t *st, unsigned bit)
  * (a real), HX_EINVAL = not a number or out of range. */
 static int int_value(hx_jr_t *r, long long *v, int *is_int)
 {
+    /* a plain integer in range is read here (every live entry's clock, 19
+     * digits); anything else as before */
+    hx_jr_ws(r);
+    size_t i = r->pos, d0;
+    unsigned long long u = 0;
+    int neg = i < r->n && r->p[i] == '-';
+    for (d0 = i += (size_t)neg; i < r->n && r->p[i] >= '0' && r->p[i] <= '9' && i - d0 < 20; i++)
+        u = u * 10 + (unsigned)(r->p[i] - '0');
+    size_t nd = i - d0;
+    if (nd >= 1 && nd <= 19 && !(nd > 1 && r->p[d0] == '0') && u <= (unsigned long long)LLONG_MAX + (unsigned)neg &&
+        !(i < r->n && ((r->p[i] >= '0' && r->p[i] <= '9') || r->p[i] == '.' || r->p[i] == 'e' || r->p[i] == 'E'))) {
+        r->pos = i;
+        *v = neg ? (long long)(0 - u) : (long long)u;
+        *is_int = 1;
+        return HX_OK;
+    }
     size_t a, b;
     if (hx_jr_skip(r, &a, &b))
         return HX_EINVAL;
