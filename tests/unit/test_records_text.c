@@ -161,6 +161,14 @@ static void test_generated_bodies_match_the_tree_path(void)
     hx_buf_free(&b);
 }
 
+/* The text path on a body with the defaults of these tests. */
+static int text_path(const char *body, hx_api_records_t *t)
+{
+    hx_err_t err = {0};
+    return hx_api_records_request_text(body, strlen(body), "t", -1, "default", "node-1", 1700000000000LL, 1 << 20, t,
+                                       &err);
+}
+
 static void test_plain_bodies_are_taken(void)
 {
     static const char *const bodies[] = {
@@ -171,9 +179,7 @@ static void test_plain_bodies_are_taken(void)
     for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
         hx_api_records_t t;
         hx_err_t err = {0};
-        CHECK_INT(hx_api_records_request_text(bodies[i], strlen(bodies[i]), "t", -1, "default", "node-1",
-                                              1700000000000LL, 1 << 20, &t, &err),
-                  0);
+        CHECK_INT(text_path(bodies[i], &t), 0);
         CHECK(t.n >= 1 && t.envs[0].id && strlen(t.envs[0].id) > 0);
         /* the frame decodes, with the id the answer reports */
         hx_envelope_t e;
@@ -201,10 +207,7 @@ static void test_plain_bodies_are_taken(void)
     };
     for (size_t i = 0; i < sizeof left / sizeof *left; i++) {
         hx_api_records_t t;
-        hx_err_t err = {0};
-        CHECK_INT(hx_api_records_request_text(left[i], strlen(left[i]), "t", -1, "default", "node-1",
-                                              1700000000000LL, 1 << 20, &t, &err),
-                  1);
+        CHECK_INT(text_path(left[i], &t), 1);
     }
 }
 
