@@ -86,6 +86,9 @@ hx_err_t *hx_req_err(hx_req_t *req);
 int hx_res_json(hx_res_t *res, int status, json_t *body);
 /* Copies text; content_type NULL = "text/plain; charset=utf-8". */
 int hx_res_text(hx_res_t *res, int status, const char *content_type, const char *text, size_t len);
+/* The same with a body the handler built: its bytes move into the answer
+ * without a copy; *body is left empty (still the caller's to free). */
+int hx_res_buf(hx_res_t *res, int status, const char *content_type, hx_buf_t *body);
 /* {"error":{"code":code,"message":fmt...}} */
 int hx_res_error(hx_res_t *res, int http_status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

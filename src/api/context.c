@@ -36,7 +36,7 @@ static int post_messages(hx_req_t *req, hx_res_t *res, void *ctx)
     rc = hx_context_ingest_text(CTX(ctx), &rq, &out, err);
     hx_api_ctx_ingest_free(&rq);
     if (!rc)
-        rc = hx_res_text(res, 201, "application/json", (const char *)out.data, out.len);
+        rc = hx_res_buf(res, 201, "application/json", &out);
     hx_buf_free(&out);
     return rc;
 }

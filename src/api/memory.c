@@ -32,7 +32,7 @@ static int create(hx_req_t *req, hx_res_t *res, void *ctx)
         rc = hx_api_memory_create_text(MEM(ctx), hx_req_tenant(req), body, &out, hx_req_err(req));
     }
     if (!rc)
-        rc = hx_res_text(res, 201, "application/json", (const char *)out.data, out.len);
+        rc = hx_res_buf(res, 201, "application/json", &out);
     hx_buf_free(&out);
     return rc;
 }

@@ -140,7 +140,7 @@ static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
         }
         rc = rc ? rc : hx_buf_puts(&out, "]}");
         rc = rc ? hx_err_set(err, HX_ENOMEM, "out of memory writing the answer (the records were written)")
-                : hx_res_text(res, 201, "application/json", (const char *)out.data, out.len);
+                : hx_res_buf(res, 201, "application/json", &out);
         hx_buf_free(&out);
     }
     free(dl);

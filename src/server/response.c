@@ -1,5 +1,6 @@
 /* Building responses; server.c turns them into MHD responses. */
 #include "server/server_int.h"
+#include "helix/hx_json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,21 +41,28 @@ static int set_body(hx_res_t *res, int status, const char *ctype, const char *p,
     return rc ? rc : hx_buf_append(&res->body, p, n) ? HX_ENOMEM : HX_OK;
 }
 
-static int dump_cb(const char *p, size_t n, void *ud)
-{
-    return hx_buf_append(ud, p, n) ? -1 : 0;
-}
-
 int hx_res_json(hx_res_t *res, int status, json_t *body)
 {
     if (!body)
         return hx_res_error(res, 500, "internal_error", "handler produced no JSON body");
-    /* Serialized straight into the body: no string to allocate, measure and copy. */
+    /* Written straight into the body by hx_json_write (json_dumps' bytes,
+     * without its callback per token): no string to allocate and copy. */
     int rc = set_head(res, status, "application/json");
-    if (!rc && json_dump_callback(body, dump_cb, &res->body, JSON_COMPACT))
-        rc = HX_ENOMEM;
+    rc = rc ? rc : hx_json_write(&res->body, body);
     json_decref(body);
     return rc ? hx_res_error(res, 500, "internal_error", "cannot serialize the JSON response") : HX_OK;
+}
+
+int hx_res_buf(hx_res_t *res, int status, const char *content_type, hx_buf_t *body)
+{
+    int rc = set_head(res, status, content_type ? content_type : "text/plain; charset=utf-8");
+    if (rc)
+        return rc;
+    hx_buf_t old = res->body;
+    res->body = *body;
+    *body = old; /* the caller frees what was ours (empty after set_head) */
+    hx_buf_reset(body);
+    return HX_OK;
 }
 
 int hx_res_text(hx_res_t *res, int status, const char *content_type, const char *text, size_t len)
