@@ -111,11 +111,14 @@ static void test_health(void)
         hx_kafka_mock_broker_down(mock, id, &e);
     CHECK_INT(hx_broker_health(b, detail, sizeof detail), HX_EUNAVAIL);
     CHECK_CONTAINS(detail, "unreachable");
-    /* A produce during the outage fails once delivery_timeout_ms passes. */
+    /* A produce during the outage fails once delivery_timeout_ms passes:
+     * it does not wait forever. Usually 1.5-3 s; one fresh-clone CI run saw
+     * 12 s (librdkafka times queued messages out from its periodic scans,
+     * which a loaded machine delays), so the bound is loose. */
     hx_msg_t m = {.topic = "h", .partition = 0, .value = "x", .value_len = 1};
     uint64_t t0 = hx_mono_ns();
     CHECK_INT(hx_broker_produce(b, &m, 1, NULL, &e), HX_EUNAVAIL);
-    CHECK((hx_mono_ns() - t0) / 1000000 < 10000);
+    CHECK((hx_mono_ns() - t0) / 1000000 < 30000);
     for (int id = 1; id <= 3; id++)
         hx_kafka_mock_broker_up(mock, id, &e);
     int rc = HX_EUNAVAIL;
