@@ -130,7 +130,7 @@ static int cmp_u32(const void *a, const void *b)
 typedef struct {
     const hx_loadgen_opts_t *o;
     int first, nc;               /* this worker's connections: first .. first+nc-1 */
-    int64_t t0, deadline;
+    int64_t deadline;
     atomic_uint_fast64_t *next;  /* request numbers, shared: dense over the run */
     hx_loadgen_result_t r;
     uint32_t *lat;
@@ -287,7 +287,7 @@ int hx_loadgen_run(const hx_loadgen_opts_t *o, hx_loadgen_result_t *r, hx_err_t 
     int64_t t0 = now_ns();
     atomic_uint_fast64_t next = 0;
     for (int t = 0; t < nt && !rc; t++) {
-        ws[t] = (worker_t){.o = o, .first = nc * t / nt, .nc = nc * (t + 1) / nt - nc * t / nt, .t0 = t0, .next = &next,
+        ws[t] = (worker_t){.o = o, .first = nc * t / nt, .nc = nc * (t + 1) / nt - nc * t / nt, .next = &next,
                            .deadline = t0 + (int64_t)(o->seconds * 1e9)};
         if (pthread_create(&th[t], NULL, worker_main, &ws[t]))
             rc = hx_err_set(err, HX_EIO, "load generator: cannot start a thread");
