@@ -25,6 +25,8 @@ int  hx_buf_printf(hx_buf_t *b, const char *fmt, ...) __attribute__((format(prin
 /* Appends s[0..n) as a JSON string the way jansson's dump writes it (\n and the other short
  * escapes, \u00XX for other control bytes); s is UTF-8 already. */
 int  hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n);
+/* Decimal digits of v into out (at least 21 bytes, NUL-terminated), without printf; the length. */
+size_t hx_fmt_i64(int64_t v, char *out);
 /* Ensures data[len] == '\0' (not counted in len) and returns data as a C string. */
 const char *hx_buf_cstr(hx_buf_t *b);
 void hx_buf_reset(hx_buf_t *b);                   /* len = 0, keeps capacity */

@@ -80,6 +80,22 @@ int hx_buf_put_json_str(hx_buf_t *b, const char *s, size_t n)
     return HX_OK;
 }
 
+size_t hx_fmt_i64(int64_t v, char *out)
+{
+    char tmp[24];
+    size_t n = 0, o = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        out[o++] = '-';
+    while (n)
+        out[o++] = tmp[--n];
+    out[o] = 0;
+    return o;
+}
+
 int hx_buf_printf(hx_buf_t *b, const char *fmt, ...)
 {
     va_list ap;

@@ -20,15 +20,8 @@ int hx_json_write_str(hx_buf_t *b, const char *s, size_t n)
 
 int hx_json_write_int(hx_buf_t *b, int64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do
-        tmp[sizeof tmp - ++n] = (char)('0' + u % 10);
-    while ((u /= 10) && n < sizeof tmp - 1);
-    if (v < 0)
-        tmp[sizeof tmp - ++n] = '-';
-    return hx_buf_append(b, tmp + sizeof tmp - n, n);
+    char t[24];
+    return hx_buf_append(b, t, hx_fmt_i64(v, t));
 }
 
 /* jansson writes a real as "%.17g" (".0" appended when that reads as an

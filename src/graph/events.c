@@ -66,7 +66,7 @@ static int put_num(hx_buf_t *b, double v)
 {
     char num[40];
     if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) /* whole numbers (most strengths): no %g */
-        return hx_buf_append(b, num, hx_graph_fmt_i64((int64_t)v, num));
+        return hx_buf_append(b, num, hx_fmt_i64((int64_t)v, num));
     return hx_buf_append(b, num, hx_graph_fmt_g17(v, num));
 }
 
@@ -96,7 +96,7 @@ static int put_item(hx_buf_t *b, const hx_graph_op_t *op)
         }
         if (!rc && op->mentions) {
             rc = KEY(b, &first, "mentions");
-            rc = rc ? rc : hx_buf_append(b, num, hx_graph_fmt_i64(op->mentions, num));
+            rc = rc ? rc : hx_buf_append(b, num, hx_fmt_i64(op->mentions, num));
         }
         if (!rc && (op->mentions || op->confidence != 1.0)) { /* 1 is what a reader assumes */
             rc = KEY(b, &first, "confidence");
@@ -219,11 +219,11 @@ static int emit(enc_ctx_t *cx, pending_t *pd, int32_t part, const char *tenant, 
         char tail[80];
         size_t tn = 0;
         tail[tn++] = '@';
-        tn += hx_graph_fmt_i64(o->src_seq, tail + tn);
+        tn += hx_fmt_i64(o->src_seq, tail + tn);
         tail[tn++] = '/';
-        tn += hx_graph_fmt_i64(part, tail + tn);
+        tn += hx_fmt_i64(part, tail + tn);
         tail[tn++] = '/';
-        tn += hx_graph_fmt_i64((int64_t)nth, tail + tn);
+        tn += hx_fmt_i64((int64_t)nth, tail + tn);
         if (sl > sizeof buf - 1)
             sl = sizeof buf - 1;
         memcpy(buf, o->src, sl);
@@ -241,7 +241,7 @@ static int emit(enc_ctx_t *cx, pending_t *pd, int32_t part, const char *tenant, 
      * several kinds take several envelopes, and each must be told apart. */
     if (nth > 0xffff || o->src_seq < 0 || o->src_seq > (INT64_MAX >> 16))
         return hx_err_set(err, HX_EINVAL, "a source record gives at most 65536 graph events per partition");
-    hx_graph_fmt_i64(o->src_seq << 16 | (int64_t)nth, cx->seqs);
+    hx_fmt_i64(o->src_seq << 16 | (int64_t)nth, cx->seqs);
     int k = pd->kind;
     if (!cx->ready[k]) {
         cx->env[k] = (hx_envelope_t){.v = HX_ENVELOPE_VERSION, .type = (char *)kinds[k].type,

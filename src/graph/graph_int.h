@@ -89,8 +89,6 @@ void *hx_graph_extract_main(void *arg);
 
 /* ---- properties as text (props.c) ---- */
 struct hx_jr;
-/* Decimal digits of v into out (at least 21 bytes, NUL-terminated); the length. */
-size_t hx_graph_fmt_i64(int64_t v, char *out);
 /* printf("%.17g", v) into out (at least 40 bytes); the length. */
 size_t hx_graph_fmt_g17(double v, char *out);
 /* Appends props as json_dumps(JSON_COMPACT | JSON_SORT_KEYS) writes it. */

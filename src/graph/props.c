@@ -18,23 +18,6 @@
 
 /* ---- writing ---- */
 
-/* Decimal digits of v (int64 range), into out (>= 21 bytes); returns the length. */
-size_t hx_graph_fmt_i64(int64_t v, char *out)
-{
-    char tmp[24];
-    size_t n = 0, o = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do
-        tmp[n++] = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0)
-        out[o++] = '-';
-    while (n)
-        out[o++] = tmp[--n];
-    out[o] = 0;
-    return o;
-}
-
 /* printf's "%.17g" of v, exactly (glibc prints the exact binary value
  * rounded half to even, as here), for 1e-4 <= |v| < 1e16, where 17
  * significant digits never take the exponent form; snprintf elsewhere.
@@ -153,7 +136,7 @@ static int put_value(hx_buf_t *b, const json_t *v)
     char num[24];
     switch (json_typeof(v)) {
     case JSON_STRING: return hx_buf_put_json_str(b, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER: return hx_buf_append(b, num, hx_graph_fmt_i64(json_integer_value(v), num));
+    case JSON_INTEGER: return hx_buf_append(b, num, hx_fmt_i64(json_integer_value(v), num));
     case JSON_TRUE: return hx_buf_append(b, "true", 4);
     case JSON_FALSE: return hx_buf_append(b, "false", 5);
     case JSON_NULL: return hx_buf_append(b, "null", 4);
