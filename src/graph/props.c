@@ -8,6 +8,7 @@
  * them) and hands anything else to jansson, so no input is read or written
  * differently. */
 #include "graph/graph_int.h"
+#include "helix/hx_json.h"
 #include "helix/hx_json_read.h"
 
 #include <inttypes.h>
@@ -131,29 +132,6 @@ static int plain_value(const json_t *v, int in_array)
     }
 }
 
-static int put_value(hx_buf_t *b, const json_t *v)
-{
-    char num[24];
-    switch (json_typeof(v)) {
-    case JSON_STRING: return hx_buf_put_json_str(b, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER: return hx_buf_append(b, num, hx_fmt_i64(json_integer_value(v), num));
-    case JSON_TRUE: return hx_buf_append(b, "true", 4);
-    case JSON_FALSE: return hx_buf_append(b, "false", 5);
-    case JSON_NULL: return hx_buf_append(b, "null", 4);
-    case JSON_ARRAY: {
-        int rc = hx_buf_putc(b, '[');
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x) {
-            rc = rc ? rc : i ? hx_buf_putc(b, ',') : HX_OK;
-            rc = rc ? rc : put_value(b, x);
-        }
-        return rc ? rc : hx_buf_putc(b, ']');
-    }
-    default: return HX_EINVAL;
-    }
-}
-
 int hx_graph_props_put(hx_buf_t *b, const json_t *props)
 {
     const char *keys[HX_GRAPH_PROPS_MAX];
@@ -189,7 +167,7 @@ int hx_graph_props_put(hx_buf_t *b, const json_t *props)
         rc = i ? hx_buf_putc(b, ',') : HX_OK;
         rc = rc ? rc : hx_buf_put_json_str(b, keys[i], strlen(keys[i]));
         rc = rc ? rc : hx_buf_putc(b, ':');
-        rc = rc ? rc : put_value(b, vals[i]);
+        rc = rc ? rc : hx_json_write(b, vals[i]); /* a plain_value: the bytes jansson gives */
     }
     rc = rc ? rc : hx_buf_putc(b, '}');
     if (rc)
