@@ -27,5 +27,7 @@ int hx_json_write(hx_buf_t *b, const json_t *v);
  * escapes it); HX_EINVAL, b unchanged, when it is not valid UTF-8. */
 int hx_json_write_str(hx_buf_t *b, const char *s, size_t n);
 int hx_json_write_int(hx_buf_t *b, int64_t v);
+/* A real as jansson dumps it; HX_EINVAL for NaN and infinities. */
+int hx_json_write_real(hx_buf_t *b, double v);
 
 #endif

@@ -10,6 +10,7 @@
  * the ones the tree path writes (test_records_text checks both). */
 #include "api/api.h"
 #include "helix/hx_envelope.h"
+#include "helix/hx_json.h"
 #include "helix/hx_json_read.h"
 
 #include <stdio.h>
@@ -18,33 +19,6 @@
 
 #define NOT_MINE 1 /* let the tree path answer */
 #define KEYS_MAX 32
-
-/* A real as jansson dumps it: %.17g, ".0" when that looks like an integer,
- * the exponent without '+' and leading zeros. */
-static int put_real(hx_buf_t *b, double v)
-{
-    char t[48];
-    int n = snprintf(t, sizeof t - 3, "%.17g", v);
-    if (n < 0 || n >= (int)sizeof t - 3)
-        return NOT_MINE;
-    if (!strchr(t, '.') && !strchr(t, 'e')) {
-        memcpy(t + n, ".0", 3);
-        n += 2;
-    }
-    char *e = strchr(t, 'e');
-    if (e) {
-        char *d = e + 1, *from = e + 1;
-        if (*from == '+')
-            from++;
-        else if (*from == '-')
-            d++, from++;
-        while (*from == '0' && from[1])
-            from++;
-        memmove(d, from, strlen(from) + 1);
-        n = (int)strlen(t);
-    }
-    return hx_buf_append(b, t, (size_t)n);
-}
 
 /* The next string (a key when key is set): into out as jansson would write
  * it; keys with escapes are not ours (their duplicates need unescaping to
@@ -74,8 +48,10 @@ static int put_number(hx_jr_t *r, hx_buf_t *out)
         return NOT_MINE; /* bad syntax, or a real out of range: jansson's error */
     const char *t = r->p + start;
     size_t n = r->pos - start;
-    if (!is_int)
-        return put_real(out, v);
+    if (!is_int) {
+        int rc = hx_json_write_real(out, v);
+        return rc == HX_OK || rc == HX_ENOMEM ? rc : NOT_MINE;
+    }
     if (n - (t[0] == '-') > 18)
         return NOT_MINE; /* maybe past int64: jansson says so */
     if (n == 2 && t[0] == '-' && t[1] == '0')

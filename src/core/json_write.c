@@ -7,6 +7,7 @@
 #include "helix/hx_json.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 int hx_json_write_str(hx_buf_t *b, const char *s, size_t n)
@@ -66,10 +67,44 @@ static int write_real_exact(hx_buf_t *b, double v)
     return hx_buf_append(b, nf ? frac : "0", nf ? (size_t)nf : 1) ? -1 : 0;
 }
 
+int hx_json_write_real(hx_buf_t *b, double v)
+{
+    if (!isfinite(v))
+        return HX_EINVAL; /* jansson holds no such real */
+    size_t start = b->len;
+    int r = write_real_exact(b, v);
+    if (r <= 0)
+        return r ? HX_ENOMEM : HX_OK;
+    b->len = start;
+    /* jansson's rules: %.17g, ".0" when that reads as an integer, the
+     * exponent without '+' and leading zeros */
+    char t[48];
+    int n = snprintf(t, sizeof t - 3, "%.17g", v);
+    if (n < 0 || n >= (int)sizeof t - 3)
+        return HX_EINVAL;
+    if (!strchr(t, '.') && !strchr(t, 'e')) {
+        memcpy(t + n, ".0", 3);
+        n += 2;
+    }
+    char *e = strchr(t, 'e');
+    if (e) {
+        char *d = e + 1, *from = e + 1;
+        if (*from == '+')
+            from++;
+        else if (*from == '-')
+            d++, from++;
+        while (*from == '0' && from[1])
+            from++;
+        memmove(d, from, strlen(from) + 1);
+        n = (int)strlen(t);
+    }
+    return hx_buf_append(b, t, (size_t)n);
+}
+
 static int dump_cb(const char *p, size_t n, void *ud) { return hx_buf_append(ud, p, n) ? -1 : 0; }
 
-/* Deeper values, and reals other than the exact short ones, go to jansson:
- * its bytes for a part are the bytes it gives within the whole. */
+/* Deeper values go to jansson: its bytes for a part are the bytes it gives
+ * within the whole. */
 #define OWN_DEPTH 32
 
 static int write_val(hx_buf_t *b, const json_t *v, int depth)
@@ -80,14 +115,7 @@ static int write_val(hx_buf_t *b, const json_t *v, int depth)
     case JSON_TRUE: return hx_buf_append(b, "true", 4);
     case JSON_FALSE: return hx_buf_append(b, "false", 5);
     case JSON_INTEGER: return hx_json_write_int(b, json_integer_value(v));
-    case JSON_REAL: {
-        size_t start = b->len;
-        int r = write_real_exact(b, json_real_value(v));
-        if (r <= 0)
-            return r ? HX_ENOMEM : HX_OK;
-        b->len = start;
-        break;
-    }
+    case JSON_REAL: return hx_json_write_real(b, json_real_value(v));
     case JSON_OBJECT:
         if (depth < OWN_DEPTH) {
             int rc = hx_buf_putc(b, '{');
