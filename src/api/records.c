@@ -97,25 +97,28 @@ static int post_records(hx_req_t *req, hx_res_t *res, void *ctx)
     int nparts;
     int64_t limit;
     hx_api_records_t r;
-    hx_err_t quiet = {0};
+    hx_err_t topic_err = {0};
+    int topic_rc = hx_broker_topic_limits(api->broker, topic, &nparts, &limit, &topic_err);
+    if (!topic_rc && limit <= 0)
+        limit = api->cfg->event_log.max_message_bytes;
     size_t blen;
     const char *btext = hx_req_body(req, &blen);
     /* The text reader first; what it leaves (and every error) takes the
-     * tree path, in the order of checks it always had. */
+     * tree path, in the order of checks it always had: the body, then the
+     * topic, then the partition. */
     rc = 1;
-    if (blen && !hx_broker_topic_limits(api->broker, topic, &nparts, &limit, &quiet) && part < nparts &&
+    if (blen && !topic_rc && part < nparts &&
         (rc = hx_api_records_request_text(btext, blen, topic, (int32_t)part, tenant, api->cfg->node.node_id,
-                                          hx_now_ms(), limit > 0 ? limit : api->cfg->event_log.max_message_bytes, &r,
-                                          err)) < 0)
+                                          hx_now_ms(), limit, &r, err)) < 0)
         return rc;
     if (rc) {
         json_t *body = hx_req_json(req, err);
         if (!body)
             return HX_EINVAL;
-        if ((rc = hx_broker_topic_limits(api->broker, topic, &nparts, &limit, err)))
-            return rc;
-        if (limit <= 0)
-            limit = api->cfg->event_log.max_message_bytes;
+        if (topic_rc) {
+            *err = topic_err;
+            return topic_rc;
+        }
         if (part >= nparts)
             return hx_err_set(err, HX_EINVAL, "partition %lld does not exist: topic '%s' has %d partition(s)",
                               (long long)part, topic, nparts);
