@@ -64,7 +64,7 @@ int hx_bench_http_endpoint_ok(const char *name)
 typedef struct {
     double rps, p50_ms, p99_ms;
     long requests, errors;
-} wrk_result_t;
+} run_result_t;
 
 static int write_script(const char *path, const endpoint_t *ep, hx_err_t *err)
 {
@@ -90,7 +90,7 @@ static int write_script(const char *path, const endpoint_t *ep, hx_err_t *err)
 }
 
 /* Runs wrk and reads the HX_RESULT line its done() prints. */
-static int run_wrk(const char *script, const char *out_path, int port, double secs, wrk_result_t *r, hx_err_t *err)
+static int run_wrk(const char *script, const char *out_path, int port, double secs, run_result_t *r, hx_err_t *err)
 {
     char url[64], dur[32], conns[16];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
@@ -166,7 +166,7 @@ static int gen_request(void *ctx, int conn, uint64_t seq, hx_buf_t *out)
     return rc ? rc : hx_buf_append(out, body, (size_t)bl);
 }
 
-static int run_ours(size_t ep, int port, double secs, wrk_result_t *r, double *gen_cpu, hx_err_t *err)
+static int run_ours(size_t ep, int port, double secs, run_result_t *r, double *gen_cpu, hx_err_t *err)
 {
     gen_ctx_t g = {ep, port};
     hx_loadgen_opts_t lo = {.port = port, .connections = CONNECTIONS, .seconds = secs, .request = gen_request,
@@ -289,7 +289,7 @@ int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
             fprintf(stderr, "bench http: %s for %.0f s, %d connections, %s (fsync=%s)\n", ep->name, secs, CONNECTIONS,
                     use_wrk ? "wrk" : "helix load generator", fs);
         long before = written(&app, i);
-        wrk_result_t r = {0};
+        run_result_t r = {0};
         if (use_wrk && (rc = write_script(script, ep, err)))
             break;
         double cpu0 = cpu_seconds(), gen_cpu = 0, kids0 = children_cpu_seconds();
