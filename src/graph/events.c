@@ -6,6 +6,7 @@
 #include "helix/hx_id.h"
 #include "helix/hx_topics.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,8 +132,20 @@ typedef struct pending {
     int kind;                    /* kinds[] index */
     const char *key;             /* the first item's entity id */
     int64_t ts;
-    size_t items, nth;           /* nth: envelopes of this partition so far */
+    size_t items, nth;           /* nth: envelopes of this slot so far */
+    /* With src_offsets: hx-src-runs so far ("<offset>:<items>,<step>:<items>
+     * ...", the open run's count not yet written) and its offsets. */
+    hx_buf_t runs;
+    int64_t first_off, last_off;
+    size_t run_items;
 } pending_t;
+
+/* Envelopes of several source records are closed, between two records,
+ * once they hold this much: the log's record limit and the header's stay
+ * far away, and a consumer's batch stays near graph.batch_size. */
+#define MULTI_DATA_MAX (256 * 1024)
+#define MULTI_RUNS_MAX 3000
+#define MULTI_SRC_MAX 120            /* hx-src: the cursor name adds "src:<p>:" and "#<k>.<hash>" */
 
 /* Every frame and key of a call lives in one buffer (one allocation, not
  * three per record); msgs point into it once the call is done. */
@@ -180,7 +193,8 @@ static void hex_id(uint64_t a, uint64_t b, char *out)
  * validated once (hx_envelope_encoder_t), and the header values. */
 typedef struct enc_ctx {
     const hx_graph_encode_opts_t *o;
-    hx_env_header_t hdr[2];
+    int multi;                   /* src_offsets given */
+    hx_env_header_t hdr[3];      /* hx-src, hx-src-seq, hx-src-runs (multi) */
     char seqs[24];               /* hx-src-seq of the envelope being written: digits only */
     hx_envelope_t env[5];
     hx_envelope_encoder_t enc[5];
@@ -206,7 +220,14 @@ static int emit(enc_ctx_t *cx, pending_t *pd, int32_t part, const char *tenant, 
         ow->cap = nc;
     }
     char id[33];
-    if (o->src) {
+    if (cx->multi) {
+        /* src@first-last/part/kind/nth, hashed: the same records give the same ids */
+        char buf[MULTI_SRC_MAX + 96];
+        size_t n = (size_t)snprintf(buf, sizeof buf, "%s@%" PRId64 "-%" PRId64 "/%d/%d/%zu", o->src, pd->first_off,
+                                    pd->last_off, part, pd->kind, nth);
+        uint64_t h = hx_hash64(buf, n < sizeof buf ? n : sizeof buf - 1);
+        hex_id(h, h * 0x9e3779b97f4a7c15ull + 1, id);
+    } else if (o->src) {
         /* src@seq/part/nth, hashed: the same record gives the same ids */
         char buf[HX_GRAPH_CURSOR_NAME_MAX + 48];
         size_t sl = strlen(o->src), n = 0;
@@ -233,14 +254,23 @@ static int emit(enc_ctx_t *cx, pending_t *pd, int32_t part, const char *tenant, 
     }
     /* A call's envelopes for one partition are numbered: a record's ops of
      * several kinds take several envelopes, and each must be told apart. */
-    if (nth > 0xffff || o->src_seq < 0 || o->src_seq > (INT64_MAX >> 16))
-        return hx_err_set(err, HX_EINVAL, "a source record gives at most 65536 graph events per partition");
-    hx_fmt_i64(o->src_seq << 16 | (int64_t)nth, cx->seqs);
+    if (cx->multi) {
+        char num[24];
+        if (hx_buf_append(&pd->runs, num, hx_fmt_i64((int64_t)pd->run_items, num)) || hx_buf_putc(&pd->runs, 0))
+            return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+        cx->hdr[2].value = (char *)pd->runs.data;
+        hx_fmt_i64(pd->last_off, cx->seqs);
+    } else {
+        if (nth > 0xffff || o->src_seq < 0 || o->src_seq > (INT64_MAX >> 16))
+            return hx_err_set(err, HX_EINVAL, "a source record gives at most 65536 graph events per partition");
+        hx_fmt_i64(o->src_seq << 16 | (int64_t)nth, cx->seqs);
+    }
     int k = pd->kind;
     if (!cx->ready[k]) {
         cx->env[k] = (hx_envelope_t){.v = HX_ENVELOPE_VERSION, .type = (char *)hx_graph_kinds[k].type,
                                      .source = (char *)(o->source ? o->source : ""), .tenant = (char *)tenant,
-                                     .headers = o->src ? cx->hdr : NULL, .n_headers = o->src ? 2 : 0};
+                                     .headers = o->src ? cx->hdr : NULL,
+                                     .n_headers = cx->multi ? 3 : o->src ? 2 : 0};
         int rc = hx_envelope_encoder_init(&cx->enc[k], &cx->env[k], err);
         if (rc)
             return rc;
@@ -263,11 +293,66 @@ static int emit(enc_ctx_t *cx, pending_t *pd, int32_t part, const char *tenant, 
     out->msgs[out->n++] = (hx_msg_t){.topic = HX_TOPIC_ENTITIES, .partition = part, .key_len = kl,
                                      .value_len = vlen};
     hx_buf_reset(&pd->data);
+    hx_buf_reset(&pd->runs);
     pd->items = 0;
     return HX_OK;
 }
 
-#define PARTS_ON_STACK 64
+#define SLOTS_ON_STACK 64
+
+/* Writes op i of the call into its pending envelope, closing that first
+ * when it is full. */
+static int add_op(enc_ctx_t *cx, pending_t *pd, size_t nk, const hx_graph_op_t *ops, size_t i, size_t max,
+                  hx_graph_records_t *out, hx_err_t *err)
+{
+    const hx_graph_encode_opts_t *o = cx->o;
+    const char *key = op_key(&ops[i]);
+    int32_t p = (int32_t)hx_partition_for_key(key, strlen(key), (uint32_t)o->partitions);
+    int k = hx_graph_kind_index(ops[i].kind);
+    pending_t *x = &pd[(size_t)p * nk + (cx->multi ? (size_t)k : 0)];
+    int64_t off = cx->multi ? o->src_offsets[i] : 0;
+    int rc = HX_OK;
+    if (!cx->multi && x->items && (x->kind != k || x->items >= max))
+        rc = emit(cx, x, p, ops[0].tenant, out, err);
+    /* Several source records: closed only between two of them, so that an
+     * envelope holds every item a record gives its slot (the graph consumer
+     * skips a re-extracted envelope's items by whole records). */
+    if (cx->multi && x->items && off != x->last_off &&
+        (x->items >= max || x->data.len >= MULTI_DATA_MAX || x->runs.len >= MULTI_RUNS_MAX))
+        rc = emit(cx, x, p, ops[0].tenant, out, err);
+    if (rc)
+        return rc;
+    char num[24];
+    if (!x->items) {
+        x->kind = k;
+        x->key = key;
+        x->ts = ops[i].ts_ms;
+        if (hx_buf_reserve(&x->data, 512) || hx_buf_append(&x->data, "{\"", 2) ||
+            hx_buf_puts(&x->data, hx_graph_kinds[k].batch_key) || hx_buf_append(&x->data, "\":[", 3))
+            return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+        if (cx->multi) {
+            x->first_off = x->last_off = off;
+            x->run_items = 0;
+            if (hx_buf_append(&x->runs, num, hx_fmt_i64(off, num)) || hx_buf_putc(&x->runs, ':'))
+                return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+        }
+    } else {
+        if (ops[i].ts_ms > x->ts)
+            x->ts = ops[i].ts_ms;
+        if (cx->multi && off != x->last_off) {
+            if (hx_buf_append(&x->runs, num, hx_fmt_i64((int64_t)x->run_items, num)) || hx_buf_putc(&x->runs, ',') ||
+                hx_buf_append(&x->runs, num, hx_fmt_i64(off - x->last_off, num)) || hx_buf_putc(&x->runs, ':'))
+                return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+            x->last_off = off;
+            x->run_items = 0;
+        }
+    }
+    if ((x->items && hx_buf_putc(&x->data, ',')) || put_item(&x->data, &ops[i]))
+        return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+    x->items++;
+    x->run_items++;
+    return HX_OK;
+}
 
 int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_encode_opts_t *o,
                            hx_graph_records_t *out, hx_err_t *err)
@@ -275,6 +360,9 @@ int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_en
     memset(out, 0, sizeof *out);
     if (o->partitions < 1 || o->partitions > HX_GRAPH_PARTS_MAX)
         return hx_err_set(err, HX_EINVAL, "graph events need 1 to %d partitions", HX_GRAPH_PARTS_MAX);
+    int multi = o->src && o->src_offsets;
+    if (multi && (!o->src[0] || strlen(o->src) > MULTI_SRC_MAX))
+        return hx_err_set(err, HX_EINVAL, "src must be 1 to %d bytes", MULTI_SRC_MAX);
     char what[48];
     for (size_t i = 0; i < n; i++) {
         int rc = hx_graph_op_validate(&ops[i], NULL, err);
@@ -284,49 +372,35 @@ int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_en
         }
         if (strcmp(ops[i].tenant, ops[0].tenant))
             return hx_err_set(err, HX_EINVAL, "ops[%zu]: every op of one encode call must have the same tenant", i);
+        if (multi && (o->src_offsets[i] < 0 || (i && o->src_offsets[i] < o->src_offsets[i - 1])))
+            return hx_err_set(err, HX_EINVAL, "src_offsets[%zu]: offsets must be >= 0 and never decrease", i);
     }
     if (!n)
         return HX_OK;
     owner_t *ow = calloc(1, sizeof(owner_t));
     if (!(out->owner_ = ow))
         return hx_err_set(err, HX_ENOMEM, "out of memory");
-    pending_t stack_pd[PARTS_ON_STACK];
-    pending_t *pd = o->partitions <= PARTS_ON_STACK ? stack_pd : calloc((size_t)o->partitions, sizeof *pd);
+    /* A slot per partition, or per partition and kind for several records:
+     * their envelopes then hold one kind each, whatever order the records
+     * give them in (a consumer keeps a cursor per kind). */
+    size_t nk = multi ? HX_GRAPH_KINDS : 1, slots = (size_t)o->partitions * nk;
+    pending_t stack_pd[SLOTS_ON_STACK];
+    pending_t *pd = slots <= SLOTS_ON_STACK ? stack_pd : calloc(slots, sizeof *pd);
     if (pd == stack_pd)
-        memset(pd, 0, (size_t)o->partitions * sizeof *pd);
-    enc_ctx_t cx = {.o = o, .hdr = {{"hx-src", (char *)o->src}, {"hx-src-seq", cx.seqs}}, .seqs = "0"};
-    size_t max = o->src ? SIZE_MAX : o->max_items > 0 ? (size_t)o->max_items : 1000;
+        memset(pd, 0, slots * sizeof *pd);
+    enc_ctx_t cx = {.o = o, .multi = multi, .seqs = "0",
+                    .hdr = {{"hx-src", (char *)o->src}, {"hx-src-seq", cx.seqs}, {"hx-src-runs", "0:1"}}};
+    size_t max = o->src && !multi ? SIZE_MAX : o->max_items > 0 ? (size_t)o->max_items : 1000;
     int rc = pd && !hx_buf_reserve(&ow->buf, n * 256 + 256) ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n && !rc; i++) {
-        const char *key = op_key(&ops[i]);
-        int32_t p = (int32_t)hx_partition_for_key(key, strlen(key), (uint32_t)o->partitions);
-        int k = hx_graph_kind_index(ops[i].kind);
-        pending_t *x = &pd[p];
-        if (x->items && (x->kind != k || x->items >= max))
-            rc = emit(&cx, x, p, ops[0].tenant, out, err);
-        if (rc)
-            break;
-        if (!x->items) {
-            x->kind = k;
-            x->key = key;
-            x->ts = ops[i].ts_ms;
-            if (hx_buf_reserve(&x->data, 512) || hx_buf_append(&x->data, "{\"", 2) ||
-                hx_buf_puts(&x->data, hx_graph_kinds[k].batch_key) || hx_buf_append(&x->data, "\":[", 3)) {
-                rc = hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
-                break;
-            }
-        } else if (ops[i].ts_ms > x->ts) {
-            x->ts = ops[i].ts_ms;
-        }
-        if ((x->items && hx_buf_putc(&x->data, ',')) || put_item(&x->data, &ops[i]))
-            rc = hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
-        x->items++;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = add_op(&cx, pd, nk, ops, i, max, out, err);
+    for (size_t j = 0; pd && j < slots && !rc; j++)
+        if (pd[j].items)
+            rc = emit(&cx, &pd[j], (int32_t)(j / nk), ops[0].tenant, out, err);
+    for (size_t j = 0; pd && j < slots; j++) {
+        hx_buf_free(&pd[j].data);
+        hx_buf_free(&pd[j].runs);
     }
-    for (int32_t p = 0; pd && p < o->partitions && !rc; p++)
-        if (pd[p].items)
-            rc = emit(&cx, &pd[p], p, ops[0].tenant, out, err);
-    for (int32_t p = 0; pd && p < o->partitions; p++)
-        hx_buf_free(&pd[p].data);
     if (pd != stack_pd)
         free(pd);
     if (rc) {

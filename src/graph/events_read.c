@@ -322,8 +322,8 @@ done:
 
 /* What a graph event needs of its frame, borrowed from the record. */
 typedef struct ev {
-    const char *type, *tenant, *src, *seq, *data;
-    size_t type_len, tenant_len, src_len, seq_len, data_len;
+    const char *type, *tenant, *src, *seq, *runs, *data;
+    size_t type_len, tenant_len, src_len, seq_len, runs_len, data_len;
     int64_t ts;
 } ev_t;
 
@@ -368,6 +368,9 @@ static int peek_event(const void *value, size_t len, ev_t *ev)
         } else if (name_len[i] == 10 && !memcmp(names[i], "hx-src-seq", 10)) {
             ev->seq = (const char *)val;
             ev->seq_len = vn;
+        } else if (name_len[i] == 11 && !memcmp(names[i], "hx-src-runs", 11)) {
+            ev->runs = (const char *)val;
+            ev->runs_len = vn;
         }
     }
     return 1;
@@ -396,17 +399,60 @@ static int seq_strtoll(const char *s, size_t n, long long *v, int *bad, hx_err_t
     return HX_OK;
 }
 
-int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, char *src, size_t src_len,
-                           int64_t *src_seq, hx_err_t *err)
+/* 1 to 18 digits at *i. */
+static int read_num(const char *s, size_t n, size_t *i, int64_t *v)
+{
+    size_t k = 0;
+    for (*v = 0; *i < n && s[*i] >= '0' && s[*i] <= '9' && k < 18; (*i)++, k++)
+        *v = *v * 10 + (s[*i] - '0');
+    return k && !(*i < n && s[*i] >= '0' && s[*i] <= '9') ? 0 : -1;
+}
+
+/* Walks hx-src-runs: 0 when well formed, with the items it counts, those
+ * of records at offsets <= applied (a prefix: offsets only grow) and the
+ * last offset. */
+static int runs_walk(const char *r, size_t n, int64_t applied, size_t *total, size_t *upto, int64_t *last)
+{
+    size_t i = 0;
+    int64_t off = 0;
+    *total = *upto = 0;
+    for (int first = 1;; first = 0) {
+        int64_t step, items;
+        if (read_num(r, n, &i, &step) || i >= n || r[i++] != ':' || read_num(r, n, &i, &items))
+            return -1;
+        if ((!first && step < 1) || items < 1 || items > 1000000 || (!first && off > INT64_MAX - step))
+            return -1;
+        off = first ? step : off + step;
+        *total += (size_t)items;
+        if (off <= applied)
+            *upto += (size_t)items;
+        if (i == n)
+            break;
+        if (r[i++] != ',')
+            return -1;
+    }
+    *last = off;
+    return 0;
+}
+
+void hx_graph_src_applied(const hx_graph_src_t *src, int64_t applied, size_t *items)
+{
+    size_t total;
+    int64_t last;
+    *items = 0;
+    if (src->runs && runs_walk(src->runs, src->runs_len, applied, &total, items, &last))
+        *items = 0; /* decode checked it */
+}
+
+int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, hx_graph_src_t *src, hx_err_t *err)
 {
     hx_envelope_t e;
     hx_envelope_init(&e);
     ev_t ev;
-    if (src && src_len)
-        src[0] = 0;
-    if (src_seq)
-        *src_seq = 0;
+    if (src)
+        *src = (hx_graph_src_t){.seq = 0};
     int rc = HX_OK;
+    size_t n0 = out->n;
     if (!peek_event(value, len, &ev)) {
         if ((rc = hx_envelope_decode_raw(value, len, &e, &ev.data, &ev.data_len, err)))
             return rc;
@@ -414,7 +460,13 @@ int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, c
         str_ev(e.tenant, &ev.tenant, &ev.tenant_len);
         str_ev(hx_envelope_header(&e, "hx-src"), &ev.src, &ev.src_len);
         str_ev(hx_envelope_header(&e, "hx-src-seq"), &ev.seq, &ev.seq_len);
+        str_ev(hx_envelope_header(&e, "hx-src-runs"), &ev.runs, &ev.runs_len);
         ev.ts = e.ts;
+        /* src->runs must outlive e: the ops' arena keeps it */
+        if (ev.runs && !(ev.runs = hx_graph_arena_strn(&out->arena_, ev.runs, ev.runs_len))) {
+            rc = hx_err_set(err, HX_ENOMEM, "out of memory");
+            goto done;
+        }
     }
     int ki = -1;
     for (int i = 0; i < HX_GRAPH_KINDS && ki < 0; i++)
@@ -442,17 +494,29 @@ int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, c
                 bad = 1;
         if (bad && (rc = seq_strtoll(ev.seq, ev.seq_len, &v, &bad, err)))
             goto done;
-        if (!ev.src_len || ev.src_len >= HX_GRAPH_CURSOR_NAME_MAX - 24 || bad)
+        if (!ev.src_len || ev.src_len >= HX_GRAPH_CURSOR_NAME_MAX - 24 || bad) {
             rc = hx_err_set(err, HX_EINVAL, "headers hx-src / hx-src-seq are malformed");
-        else {
-            if (src && src_len) {
-                size_t n = ev.src_len < src_len - 1 ? ev.src_len : src_len - 1;
-                memcpy(src, ev.src, n);
-                src[n] = 0;
-            }
-            if (src_seq)
-                *src_seq = v;
+            goto done;
         }
+        if (ev.runs) {
+            size_t total, upto;
+            int64_t last;
+            if (ev.src_len > 120 || runs_walk(ev.runs, ev.runs_len, -1, &total, &upto, &last) ||
+                total != out->n - n0 || last != v) {
+                rc = hx_err_set(err, HX_EINVAL, "header hx-src-runs is malformed or does not match the %zu items "
+                                "and hx-src-seq", out->n - n0);
+                goto done;
+            }
+        }
+        if (src) {
+            memcpy(src->name, ev.src, ev.src_len);
+            src->name[ev.src_len] = 0;
+            src->seq = v;
+            src->runs = ev.runs;
+            src->runs_len = ev.runs_len;
+        }
+    } else if (!rc && ev.runs) {
+        rc = hx_err_set(err, HX_EINVAL, "header hx-src-runs needs hx-src and hx-src-seq");
     }
 done:
     hx_envelope_free(&e);
