@@ -381,6 +381,7 @@ typedef struct hx_graph_encode_opts {
      * the items of records it applied before a restarted extractor read
      * them again (hx_graph_src_applied). */
     const int64_t *src_offsets;
+    int checked;                 /* every op passed hx_graph_op_validate already: not checked again */
 } hx_graph_encode_opts_t;
 
 /* Validates ops (all one tenant) and encodes them as envelopes grouped by

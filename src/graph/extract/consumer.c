@@ -150,7 +150,7 @@ static int encode_groups(xc_t *s, hx_err_t *err)
         if (grow((void **)&s->recs, sizeof *s->recs, NULL, 0, &s->cap_recs, s->n_recs + 1))
             return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
         hx_graph_encode_opts_t eo = {.source = s->g->node_id, .partitions = s->g->parts, .src = s->groups[gi].src,
-                                     .src_offsets = s->goff};
+                                     .src_offsets = s->goff, .checked = 1}; /* by keep_ops */
         if (!(rc = hx_graph_events_encode(s->gops, n, &eo, &s->recs[s->n_recs], err)))
             s->n_recs++;
     }
