@@ -370,6 +370,17 @@ typedef struct hx_graph_encode_opts {
      * again (hx-src-seq <= the last one applied from src in that partition). */
     const char *src;
     int64_t src_seq;
+    /* Extraction of several source records in one call (src set, src_seq
+     * ignored): src_offsets[i] is the offset of the record op i came from,
+     * never decreasing. Envelopes then hold one kind each, for any number of
+     * records (up to max_items, closed only between records), and carry
+     * hx-src = src (at most 120 bytes), hx-src-seq = the last record's
+     * offset and hx-src-runs = "<offset>:<items>,<step>:<items>,..." (the
+     * records' offsets as steps from the one before, and how many of the
+     * envelope's items each gave), so the graph consumer can skip exactly
+     * the items of records it applied before a restarted extractor read
+     * them again (hx_graph_src_applied). */
+    const int64_t *src_offsets;
 } hx_graph_encode_opts_t;
 
 /* Validates ops (all one tenant) and encodes them as envelopes grouped by
@@ -386,12 +397,24 @@ int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_en
 int hx_graph_items_parse(const char *tenant, int64_t ts_ms, hx_graph_op_kind_t kind, const char *json, size_t len,
                          const char *prefix, hx_graph_ops_t *out, hx_err_t *err);
 
-/* Decodes one record value of helixagent.entities.updates into out (owned);
- * *src / *src_seq (may be NULL) get the extraction headers ("" / 0 when
- * absent). Strict: HX_EINVAL naming the field for anything that is not a
- * valid graph event, HX_ECORRUPT for a bad frame. */
-int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, char *src, size_t src_len,
-                           int64_t *src_seq, hx_err_t *err);
+/* A graph event's extraction headers. */
+typedef struct hx_graph_src {
+    char name[HX_GRAPH_CURSOR_NAME_MAX]; /* hx-src; "" when absent */
+    int64_t seq;                 /* hx-src-seq; 0 when absent */
+    const char *runs;            /* hx-src-runs, into the decoded value; NULL when absent */
+    size_t runs_len;
+} hx_graph_src_t;
+
+/* Decodes one record value of helixagent.entities.updates, appending its
+ * ops to out (owned); *src (may be NULL) gets its extraction headers.
+ * hx-src-runs is checked against the items (their count, and the last
+ * offset against hx-src-seq). Strict: HX_EINVAL naming the field for
+ * anything that is not a valid graph event, HX_ECORRUPT for a bad frame. */
+int hx_graph_events_decode(const void *value, size_t len, hx_graph_ops_t *out, hx_graph_src_t *src, hx_err_t *err);
+
+/* Of an event with hx-src-runs (decoded above): *items = how many of its
+ * first items came from source records at offsets <= applied. */
+void hx_graph_src_applied(const hx_graph_src_t *src, int64_t applied, size_t *items);
 
 /* ---- extraction (src/graph/extract, docs/graph.md) ---------------------- */
 

@@ -4,6 +4,10 @@
  *   "<topic>/<partition>"         the next offset to apply
  *   "src:<partition>:<source>"    the last extraction record (hx-src-seq)
  *                                 applied from <source> in that partition
+ *   "src:<partition>:<source>#<k>.<t>"  for envelopes of several source
+ *                                 records (hx-src-runs): the last source
+ *                                 offset applied, per kind index k and
+ *                                 tenant (t: its hash, hex)
  * Positions come from those cursors, never from the group's committed
  * offsets (on Kafka they outlive a wiped store), and a record below its
  * partition's cursor is skipped: a batch is applied exactly once, whatever
@@ -210,6 +214,61 @@ static void drop_from(gc_t *s, size_t n0)
     s->batch.n = n0;
 }
 
+/* Takes items [n0, n0 + k) out of the batch. */
+static void drop_range(gc_t *s, size_t n0, size_t k)
+{
+    for (size_t i = n0; i < n0 + k; i++)
+        json_decref((json_t *)s->batch.ops[i].properties);
+    memmove(s->batch.ops + n0, s->batch.ops + n0 + k, (s->batch.n - n0 - k) * sizeof *s->batch.ops);
+    s->batch.n -= k;
+}
+
+/* An envelope of several source records (hx-src-runs), decoded into the
+ * batch from n0 on: the items of records at or below its cursor were
+ * applied before (a restarted extractor read them again, grouped
+ * differently) and are dropped; the cursor moves to its last record. The
+ * cursor is per kind because one record's kinds travel in separate
+ * envelopes, which a batch boundary can fall between; and per tenant because
+ * an envelope holds one tenant, so a source's tenants interleave. */
+static int take_runs(gc_t *s, int32_t p, const hx_graph_src_t *src, size_t n0)
+{
+    hx_graph_t *g = s->g;
+    if (s->batch.n == n0) /* decode refuses runs without items */
+        return HX_OK;
+    const hx_graph_op_t *op = &s->batch.ops[n0];
+    char name[HX_GRAPH_CURSOR_NAME_MAX];
+    int n = snprintf(name, sizeof name, "src:%d:%s", p, src->name);
+    wm_t *w = NULL;
+    if (n > 0 && (size_t)n < sizeof name - 24) {
+        size_t base = (size_t)n;
+        snprintf(name + base, sizeof name - base, "#%d.%016" PRIx64, hx_graph_kind_index(op->kind),
+                 hx_hash64(op->tenant, strlen(op->tenant)));
+        w = wm_get(s, name, 1);
+        if (w && w->value < 0) {
+            /* First seen: a store written before envelopes covered several
+             * records has the source's cursor as offset << 16 | envelope. */
+            name[base] = 0;
+            wm_t *old = wm_get(s, name, 0);
+            if (old && old->value >= 0)
+                w->value = old->value >> 16;
+        }
+    }
+    if (!w) {
+        drop_range(s, n0, s->batch.n - n0);
+        return HX_ENOMEM;
+    }
+    size_t done;
+    hx_graph_src_applied(src, w->value, &done);
+    if (done)
+        atomic_fetch_add(&g->prog.duplicates_skipped, 1);
+    drop_range(s, n0, done);
+    if (src->seq > w->value) {
+        w->value = src->seq;
+        w->dirty = 1;
+    }
+    return HX_OK;
+}
+
 /* One record: skipped when already applied, else its ops join the batch. */
 static int take(gc_t *s, const hx_msg_t *m, uint64_t *warned)
 {
@@ -222,10 +281,9 @@ static int take(gc_t *s, const hx_msg_t *m, uint64_t *warned)
         return HX_OK;
     }
     size_t n0 = s->batch.n;
-    char src[HX_GRAPH_CURSOR_NAME_MAX];
-    int64_t seq = 0;
+    hx_graph_src_t src;
     hx_err_t e = {0};
-    int rc = hx_graph_events_decode(m->value, m->value_len, &s->batch, src, sizeof src, &seq, &e);
+    int rc = hx_graph_events_decode(m->value, m->value_len, &s->batch, &src, &e);
     if (rc) {
         drop_from(s, n0);
         if (rc == HX_ENOMEM)
@@ -235,24 +293,27 @@ static int take(gc_t *s, const hx_msg_t *m, uint64_t *warned)
                     m->topic, p, m->offset, *warned, e.msg);
         hx_counter_add(g->m_invalid, 1);
         atomic_fetch_add(&g->prog.invalid_records, 1);
-    } else if (src[0]) {
+    } else if (src.runs) {
+        if (take_runs(s, p, &src, n0))
+            return HX_ENOMEM;
+    } else if (src.name[0]) {
         /* A partition's records mostly come from one source in a row: its
          * watermark is found again without formatting and hashing a name. */
         wm_t *w = s->last[p];
-        if (!w || strcmp(w->name + w->src_at, src)) {
+        if (!w || strcmp(w->name + w->src_at, src.name)) {
             char name[HX_GRAPH_CURSOR_NAME_MAX + 32];
-            snprintf(name, sizeof name, "src:%d:%s", p, src);
+            snprintf(name, sizeof name, "src:%d:%s", p, src.name);
             w = s->last[p] = wm_get(s, name, 1);
         }
         if (!w) {
             drop_from(s, n0);
             return HX_ENOMEM;
         }
-        if (seq <= w->value) { /* a restarted extractor produced this record again */
+        if (src.seq <= w->value) { /* a restarted extractor produced this record again */
             drop_from(s, n0);
             atomic_fetch_add(&g->prog.duplicates_skipped, 1);
         } else {
-            w->value = seq;
+            w->value = src.seq;
             w->dirty = 1;
         }
     }

@@ -25,6 +25,15 @@ void hx_graph_arena_free(void *arena);
 /* Appends a zeroed op (the ops array may move). */
 hx_graph_op_t *hx_graph_ops_add(hx_graph_ops_t *o);
 
+/* ---- the event codec's kinds (events.c, events_read.c) ---- */
+#define HX_GRAPH_KINDS 5
+typedef struct hx_graph_kind {
+    hx_graph_op_kind_t kind;
+    const char *type, *batch_key; /* the event type; the data's array member */
+} hx_graph_kind_t;
+extern const hx_graph_kind_t hx_graph_kinds[HX_GRAPH_KINDS];
+int hx_graph_kind_index(hx_graph_op_kind_t k); /* into hx_graph_kinds, or -1 */
+
 /* ---- validation (validate.c) ---- */
 int hx_graph_id_valid(const char *s);
 int hx_graph_tenant_valid(const char *s); /* the envelope's tenant: [A-Za-z0-9._-]{1,64} */

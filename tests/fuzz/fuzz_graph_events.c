@@ -45,8 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (rec.msgs[r].partition != p)
                     continue;
                 hx_graph_ops_t back = {0};
-                FZ_ASSERT(hx_graph_events_decode(rec.msgs[r].value, rec.msgs[r].value_len, &back, NULL, 0, NULL,
-                                                 &e) == 0, "own record refused: %s", e.msg);
+                FZ_ASSERT(hx_graph_events_decode(rec.msgs[r].value, rec.msgs[r].value_len, &back, NULL, &e) == 0, "own record refused: %s", e.msg);
                 for (size_t j = 0; j < back.n; j++, seen++) {
                     while (k < ops.n) {
                         const hx_graph_op_t *o = &ops.ops[k];
@@ -74,13 +73,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         FZ_ASSERT(seen == ops.n, "%zu ops came back of %zu", seen, ops.n);
         hx_graph_records_free(&rec);
+        /* as envelopes of several source records (two ops each): every op
+         * comes back once, each envelope's runs count its items */
+        int64_t *offs = malloc((ops.n ? ops.n : 1) * sizeof *offs);
+        FZ_ASSERT(offs != NULL, "out of memory");
+        for (size_t i = 0; i < ops.n; i++)
+            offs[i] = (int64_t)(i / 2);
+        eo = (hx_graph_encode_opts_t){.source = "f", .partitions = 3, .max_items = 4, .src = "s/1", .src_offsets = offs};
+        FZ_ASSERT(hx_graph_events_encode(ops.ops, ops.n, &eo, &rec, &e) == 0, "multi encode failed: %s", e.msg);
+        seen = 0;
+        for (size_t r = 0; r < rec.n; r++) {
+            hx_graph_ops_t back = {0};
+            hx_graph_src_t src;
+            size_t all = 0;
+            FZ_ASSERT(hx_graph_events_decode(rec.msgs[r].value, rec.msgs[r].value_len, &back, &src, &e) == 0,
+                      "own multi record refused: %s", e.msg);
+            hx_graph_src_applied(&src, INT64_MAX, &all);
+            FZ_ASSERT(src.runs && all == back.n, "runs count %zu of %zu items", all, back.n);
+            seen += back.n;
+            hx_graph_ops_free(&back);
+        }
+        FZ_ASSERT(seen == ops.n, "%zu ops came back of %zu (multi)", seen, ops.n);
+        hx_graph_records_free(&rec);
+        free(offs);
     }
     hx_graph_ops_free(&ops);
     /* the raw bytes as a record value: strict, never a crash */
     hx_graph_ops_t v = {0};
-    char src[64];
-    int64_t seq;
-    rc = hx_graph_events_decode(data, size, &v, src, sizeof src, &seq, &e);
+    hx_graph_src_t src;
+    rc = hx_graph_events_decode(data, size, &v, &src, &e);
     FZ_ASSERT(!rc || e.msg[0], "refused without a message");
     hx_graph_ops_free(&v);
     return 0;

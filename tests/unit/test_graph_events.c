@@ -153,12 +153,12 @@ static void test_encode_bytes(void)
             if (rec.msgs[r].partition != p)
                 continue;
             hx_graph_ops_t back = {0};
-            char src[64];
-            int64_t seq = 0;
-            CHECK_INT(hx_graph_events_decode(rec.msgs[r].value, rec.msgs[r].value_len, &back, src, sizeof src, &seq,
+            hx_graph_src_t src;
+            CHECK_INT(hx_graph_events_decode(rec.msgs[r].value, rec.msgs[r].value_len, &back, &src,
                                              &e), 0);
-            CHECK_STR(src, "helixagent.memory.events/1");
-            CHECK(seq >> 16 == 9);
+            CHECK_STR(src.name, "helixagent.memory.events/1");
+            CHECK(src.seq >> 16 == 9);
+            CHECK(src.runs == NULL);
             for (size_t j = 0; j < back.n; j++, seen++) {
                 const hx_graph_op_t *a = NULL;
                 for (; k < n && !a; k++) {
@@ -358,6 +358,15 @@ static void test_decode_strict(void)
     const char *dup[] = {"hx-src", "a", "hx-src", "b"};
     const char *badseq[] = {"hx-src", "a", "hx-src-seq", "12x"};
     const char *blank[] = {"hx-src", "", "hx-src-seq", "1"};
+    const char *runs_ok[] = {"hx-src", "helixagent.conversations/1", "hx-src-seq", "655362", "hx-src-runs",
+                             "655362:1"};
+    const char *runs_count[] = {"hx-src", "a", "hx-src-seq", "7", "hx-src-runs", "7:2"};
+    const char *runs_last[] = {"hx-src", "a", "hx-src-seq", "7", "hx-src-runs", "5:1"};
+    const char *runs_zero[] = {"hx-src", "a", "hx-src-seq", "7", "hx-src-runs", "7:0"};
+    const char *runs_step[] = {"hx-src", "a", "hx-src-seq", "7", "hx-src-runs", "7:1,0:1"};
+    const char *runs_junk[] = {"hx-src", "a", "hx-src-seq", "7", "hx-src-runs", "7:1,"};
+    const char *runs_sign[] = {"hx-src", "a", "hx-src-seq", "7", "hx-src-runs", "+7:1"};
+    const char *runs_alone[] = {"hx-src-runs", "7:1"};
     const char *data = "{\"entities\":[{\"id\":\"a\"}]}";
     const struct {
         const char *id, *type, *tenant;
@@ -378,31 +387,154 @@ static void test_decode_strict(void)
         {"i", "entity.deleted", "t", 5, 2, badseq, HX_EINVAL, "hx-src / hx-src-seq are malformed"},
         {"i", "entity.deleted", "t", 5, 2, blank, HX_EINVAL, "hx-src / hx-src-seq are malformed"},
         {"i", "entity.gone", "t", 5, 0, ok, HX_EINVAL, "event type 'entity.gone' is not a graph event"},
+        {"i", "entity.deleted", "t", 5, 3, runs_ok, 0, ""},
+        {"i", "entity.deleted", "t", 5, 3, runs_count, HX_EINVAL, "hx-src-runs is malformed or does not match"},
+        {"i", "entity.deleted", "t", 5, 3, runs_last, HX_EINVAL, "hx-src-runs is malformed or does not match"},
+        {"i", "entity.deleted", "t", 5, 3, runs_zero, HX_EINVAL, "hx-src-runs is malformed or does not match"},
+        {"i", "entity.deleted", "t", 5, 3, runs_step, HX_EINVAL, "hx-src-runs is malformed or does not match"},
+        {"i", "entity.deleted", "t", 5, 3, runs_junk, HX_EINVAL, "hx-src-runs is malformed or does not match"},
+        {"i", "entity.deleted", "t", 5, 3, runs_sign, HX_EINVAL, "hx-src-runs is malformed or does not match"},
+        {"i", "entity.deleted", "t", 5, 1, runs_alone, HX_EINVAL, "hx-src-runs needs hx-src and hx-src-seq"},
     };
     hx_buf_t b = HX_BUF_INIT;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         frame(&b, cases[i].id, cases[i].type, cases[i].tenant, cases[i].ts, cases[i].nh, cases[i].hdr, data);
         hx_graph_ops_t o = {0};
-        char src[64];
-        int64_t seq = -1;
+        hx_graph_src_t src;
         hx_err_t e = {0};
-        CHECK_INT(hx_graph_events_decode(b.data, b.len, &o, src, sizeof src, &seq, &e), cases[i].rc);
+        CHECK_INT(hx_graph_events_decode(b.data, b.len, &o, &src, &e), cases[i].rc);
         CHECK_CONTAINS(e.msg, cases[i].msg);
         if (!cases[i].rc) {
-            CHECK_STR(src, cases[i].nh ? "helixagent.conversations/1" : "");
-            CHECK_INT(seq, cases[i].nh ? 655362 : 0);
+            CHECK_STR(src.name, cases[i].nh ? "helixagent.conversations/1" : "");
+            CHECK_INT(src.seq, cases[i].nh ? 655362 : 0);
             CHECK(o.n == 1 && !strcmp(o.ops[0].tenant, "t") && o.ops[0].ts_ms == 5);
+            CHECK((src.runs != NULL) == (cases[i].nh == 3));
+            size_t done = 9;
+            hx_graph_src_applied(&src, 655361, &done);
+            CHECK_INT(done, 0);
+            hx_graph_src_applied(&src, 655362, &done);
+            CHECK_INT(done, cases[i].nh == 3 ? 1 : 0);
         }
         hx_graph_ops_free(&o);
         /* every cut of a good frame is refused as corrupt */
         if (i == 0)
             for (size_t cut = 0; cut < b.len; cut++) {
                 hx_graph_ops_t c = {0};
-                CHECK_INT(hx_graph_events_decode(b.data, cut, &c, NULL, 0, NULL, &e), HX_ECORRUPT);
+                CHECK_INT(hx_graph_events_decode(b.data, cut, &c, NULL, &e), HX_ECORRUPT);
                 hx_graph_ops_free(&c);
             }
     }
     hx_buf_free(&b);
+}
+
+/* Envelopes of many source records: each holds one kind, a partition's
+ * items of one kind come back in their order, hx-src-runs says which
+ * record gave each item, and an envelope closes only between records. */
+static void test_encode_runs(void)
+{
+    enum { NREC = 60, MAXOPS = 400 };
+    static hx_graph_op_t ops[MAXOPS];
+    static int64_t offs[MAXOPS];
+    static char ids[20][8];
+    for (int i = 0; i < 20; i++)
+        snprintf(ids[i], sizeof ids[i], "e%02d", i);
+    rng = 42; /* fixed seed */
+    size_t n = 0;
+    for (int r = 0; r < NREC; r++) {
+        int k = 1 + (int)(next() % 6);
+        for (int j = 0; j < k; j++, n++) {
+            const char *a = ids[next() % 20], *b = ids[next() % 20];
+            ops[n] = j < k / 2 + 1
+                         ? (hx_graph_op_t){.kind = HX_GRAPH_OP_ENTITY_UPSERT, .tenant = "t", .ts_ms = 10 + r, .id = a,
+                                           .type = "person", .name = a, .mentions = 1, .confidence = 1}
+                         : (hx_graph_op_t){.kind = HX_GRAPH_OP_REL_UPSERT, .tenant = "t", .ts_ms = 10 + r, .from = a,
+                                           .to = b, .rel_type = "CO_OCCURS", .strength = 1};
+            offs[n] = 1000 + 3 * r;
+        }
+    }
+    for (int max = 0; max <= 3; max += 3) {
+        hx_graph_encode_opts_t eo = {.source = "n", .partitions = 4, .src = "helixagent.conversations/2",
+                                     .src_offsets = offs, .max_items = max};
+        hx_graph_records_t rec;
+        hx_err_t e = {0};
+        CHECK_INT(hx_graph_events_encode(ops, n, &eo, &rec, &e), 0);
+        if (max == 0) /* 4 partitions x 2 kinds, not one per record */
+            CHECK_INT(rec.n, 8);
+        else
+            CHECK(rec.n > 8);
+        size_t seen = 0;
+        for (int32_t p = 0; p < 4; p++)
+            for (int kind = 0; kind < 2; kind++) {
+                hx_graph_op_kind_t want = kind ? HX_GRAPH_OP_REL_UPSERT : HX_GRAPH_OP_ENTITY_UPSERT;
+                size_t k = 0;
+                int64_t prev_last = -1;
+                for (size_t r = 0; r < rec.n; r++) {
+                    if (rec.msgs[r].partition != p)
+                        continue;
+                    hx_graph_ops_t back = {0};
+                    hx_graph_src_t src;
+                    CHECK_INT(hx_graph_events_decode(rec.msgs[r].value, rec.msgs[r].value_len, &back, &src, &e), 0);
+                    if (!back.n || back.ops[0].kind != want) {
+                        hx_graph_ops_free(&back);
+                        continue;
+                    }
+                    CHECK(src.runs != NULL);
+                    CHECK_STR(src.name, "helixagent.conversations/2");
+                    size_t first = k, all = 0;
+                    for (size_t j = 0; j < back.n; j++, seen++) {
+                        while (k < n) {
+                            const char *key = ops[k].kind == HX_GRAPH_OP_REL_UPSERT ? ops[k].from : ops[k].id;
+                            if (ops[k].kind == want && hx_partition_for_key(key, strlen(key), 4) == (uint32_t)p)
+                                break;
+                            k++;
+                        }
+                        CHECK(k < n);
+                        if (k >= n)
+                            break;
+                        CHECK_INT(back.ops[j].kind, want); /* one kind per envelope */
+                        CHECK_STR(want == HX_GRAPH_OP_REL_UPSERT ? back.ops[j].from : back.ops[j].id,
+                                  want == HX_GRAPH_OP_REL_UPSERT ? ops[k].from : ops[k].id);
+                        if (j == 0)
+                            CHECK(offs[k] > prev_last); /* never splits a record's items */
+                        if (j + 1 == back.n) {
+                            CHECK_INT(src.seq, offs[k]);
+                            prev_last = offs[k];
+                        }
+                        k++;
+                    }
+                    hx_graph_src_applied(&src, INT64_MAX, &all);
+                    CHECK_INT(all, back.n);
+                    /* applied up to some record in the middle: exactly its items and those before */
+                    int64_t mid = offs[first + back.n / 2];
+                    size_t want_done = 0, done = 0;
+                    for (size_t q = first, m = 0; q < n && m < back.n; q++) {
+                        const char *key = ops[q].kind == HX_GRAPH_OP_REL_UPSERT ? ops[q].from : ops[q].id;
+                        if (ops[q].kind != want || hx_partition_for_key(key, strlen(key), 4) != (uint32_t)p)
+                            continue;
+                        m++;
+                        want_done += offs[q] <= mid;
+                    }
+                    hx_graph_src_applied(&src, mid, &done);
+                    CHECK_INT(done, want_done);
+                    hx_graph_ops_free(&back);
+                }
+            }
+        CHECK_INT(seen, n);
+        hx_graph_records_free(&rec);
+    }
+    /* offsets that go back, and a src too long for the cursor name */
+    hx_graph_encode_opts_t eo = {.partitions = 4, .src = "s", .src_offsets = offs};
+    hx_graph_records_t rec;
+    hx_err_t e = {0};
+    int64_t back[2] = {5, 4};
+    eo.src_offsets = back;
+    CHECK_INT(hx_graph_events_encode(ops, 2, &eo, &rec, &e), HX_EINVAL);
+    CHECK_CONTAINS(e.msg, "src_offsets[1]");
+    char longsrc[200];
+    memset(longsrc, 'a', sizeof longsrc - 1);
+    longsrc[sizeof longsrc - 1] = 0;
+    eo = (hx_graph_encode_opts_t){.partitions = 4, .src = longsrc, .src_offsets = offs};
+    CHECK_INT(hx_graph_events_encode(ops, 2, &eo, &rec, &e), HX_EINVAL);
 }
 
 int main(void)
@@ -412,5 +544,6 @@ int main(void)
     RUN(test_props_reader);
     RUN(test_g17);
     RUN(test_decode_strict);
+    RUN(test_encode_runs);
     return HX_TEST_DONE();
 }

@@ -90,11 +90,10 @@ static void test_codec(void)
     size_t k = 0;
     for (size_t i = 0; i < rec.n; i++) {
         hx_graph_ops_t out = {0};
-        char src[64];
-        int64_t seq;
-        CHECK_INT(hx_graph_events_decode(rec.msgs[i].value, rec.msgs[i].value_len, &out, src, sizeof src, &seq, &e), 0);
-        CHECK_STR(src, "helixagent.conversations/2");
-        CHECK_INT(seq, 77 * 65536 + (int64_t)i); /* one partition: envelopes numbered in order */
+        hx_graph_src_t src;
+        CHECK_INT(hx_graph_events_decode(rec.msgs[i].value, rec.msgs[i].value_len, &out, &src, &e), 0);
+        CHECK_STR(src.name, "helixagent.conversations/2");
+        CHECK_INT(src.seq, 77 * 65536 + (int64_t)i); /* one partition: envelopes numbered in order */
         for (size_t j = 0; j < out.n; j++, k++) {
             const hx_graph_op_t *a = &ops[k], *b = &out.ops[j];
             CHECK_INT(b->kind, a->kind);
@@ -259,20 +258,32 @@ static void test_publish_and_extract(void)
     CHECK_INT(r.n_hits, 2); /* MENTIONS Priya Nair and ClickHouse */
     hx_graph_result_free(&r);
 
-    /* a restarted extractor's records again: dropped by their watermark */
-    hx_graph_message_t msg = {.tenant = "t1", .conversation_id = "conv-1", .user_id = "u-1",
-                              .content = "Alice Chen moved Redis to Berlin. Thanks!", .ts_ms = 1};
+    /* A restarted extractor's records again, grouped differently: its
+     * envelope holds the two applied messages (offsets 0 and 1) and a new
+     * one (offset 3); only the new one's items are applied. */
+    const char *texts[3] = {"Alice Chen moved Redis to Berlin. Thanks!", "Great. Alice Chen will tune Redis next.",
+                            "Alice Chen visited Paris."};
+    const int64_t at[3] = {0, 1, 3};
     hx_graph_extractor_t *x;
     CHECK_INT(hx_graph_extractor_new(&v.cfg, &x, &e), 0);
     hx_graph_ops_t xo = {0};
-    CHECK_INT(hx_graph_extract_message(x, &msg, &xo, &e), 0);
+    int64_t offs[64];
+    for (int i = 0; i < 3; i++) {
+        size_t n0 = xo.n;
+        hx_graph_message_t msg = {.tenant = "t1", .conversation_id = "conv-1", .user_id = "u-1", .content = texts[i],
+                                  .ts_ms = 1};
+        CHECK_INT(hx_graph_extract_message(x, &msg, &xo, &e), 0);
+        for (size_t k = n0; k < xo.n && k < 64; k++)
+            offs[k] = at[i];
+    }
+    CHECK(xo.n <= 64);
     hx_topic_info_t ti;
     CHECK_INT(hx_broker_topic_describe(v.b, HX_TOPIC_CONVERSATIONS, &ti, &e), 0);
     int32_t cp = (int32_t)hx_partition_for_key("conv-1", 6, (uint32_t)ti.config.partitions);
     hx_topic_info_free(&ti);
     char src[96];
     snprintf(src, sizeof src, "%s/%d", HX_TOPIC_CONVERSATIONS, cp);
-    hx_graph_encode_opts_t eo = {.source = "node-t", .partitions = 8, .src = src, .src_seq = 0};
+    hx_graph_encode_opts_t eo = {.source = "node-t", .partitions = 8, .src = src, .src_offsets = offs};
     hx_graph_records_t rec;
     CHECK_INT(hx_graph_events_encode(xo.ops, xo.n, &eo, &rec, &e), 0);
     CHECK_INT(hx_broker_produce(v.b, rec.msgs, rec.n, NULL, &e), 0);
@@ -283,7 +294,18 @@ static void test_publish_and_extract(void)
     hx_msg_t junk = {.topic = HX_TOPIC_ENTITIES, .partition = 0, .value = "junk", .value_len = 4};
     CHECK_INT(hx_broker_produce(v.b, &junk, 1, NULL, &e), 0);
     CHECK_INT(hx_graph_sync(v.g, 0, 10000, &e), 0);
-    CHECK_INT(mentions(v.g, "t1", alice), 2);
+    CHECK_INT(mentions(v.g, "t1", alice), 3);
+    CHECK_INT(mentions(v.g, "t1", redis), 2);
+    char paris[17];
+    hx_graph_entity_id("t1", "place", "Paris", paris);
+    CHECK_INT(mentions(v.g, "t1", paris), 1);
+    q = (hx_graph_related_q_t){.tenant = "t1", .id = alice, .depth = 1, .limit = 10, .rel_type = "CO_OCCURS"};
+    CHECK_INT(hx_graph_related(v.g, &q, &r, &e), 0);
+    CHECK_INT(r.n_hits, 3); /* Redis and Berlin as before (Redis still at strength 2), and Paris */
+    for (size_t i = 0; i < r.n_hits; i++)
+        if (!strcmp(r.hits[i].entity.id, redis))
+            CHECK(r.hits[i].via.strength == 2.0);
+    hx_graph_result_free(&r);
     hx_graph_progress_t p;
     hx_graph_progress(v.g, &p);
     CHECK(p.duplicates_skipped >= 1);
@@ -328,6 +350,80 @@ static void test_restart(void)
     env_close(&v);
 }
 
+/* Envelopes of several source records (hx-src-runs) against the cursors
+ * kept per kind and tenant, across a restart: one source's two tenants
+ * interleave, a record's relationship travels after a later record's
+ * entity, and regrouped envelopes apply only their new records. */
+static void produce_runs(env_t *v, const hx_graph_op_t *ops, const int64_t *offs, size_t n)
+{
+    hx_graph_encode_opts_t eo = {.source = "node-x", .partitions = 8, .src = "helixagent.conversations/5",
+                                 .src_offsets = offs};
+    hx_graph_records_t rec;
+    hx_err_t e = {0};
+    CHECK_INT(hx_graph_events_encode(ops, n, &eo, &rec, &e), 0);
+    CHECK_INT(hx_broker_produce(v->b, rec.msgs, rec.n, NULL, &e), 0);
+    hx_graph_records_free(&rec);
+}
+
+static void test_runs_cursors(void)
+{
+    env_t v;
+    if (env_open(&v, "runs", 1))
+        return;
+    hx_err_t e = {0};
+    hx_graph_op_t x = {.kind = HX_GRAPH_OP_ENTITY_UPSERT, .tenant = "t1", .ts_ms = 1, .id = "x", .type = "person",
+                       .name = "x", .mentions = 1, .confidence = 1};
+    hx_graph_op_t y = x, z = x, xy = {.kind = HX_GRAPH_OP_REL_UPSERT, .tenant = "t1", .ts_ms = 1, .from = "x",
+                                      .to = "y", .rel_type = "CO_OCCURS", .strength = 1};
+    y.id = y.name = "y";
+    /* z shares x's partition, so that only the tenant tells their cursors apart */
+    static char zid[8];
+    uint32_t px = hx_partition_for_key("x", 1, 8);
+    for (int i = 0; i < 100; i++) {
+        snprintf(zid, sizeof zid, "z%d", i);
+        if (hx_partition_for_key(zid, strlen(zid), 8) == px)
+            break;
+    }
+    z.id = z.name = zid;
+    z.tenant = "t2";
+    /* t1: x and y and x->y at 10, x again at 12; t2: z at 11 and 13 */
+    hx_graph_op_t t1[] = {x, y, xy, x};
+    int64_t t1_at[] = {10, 10, 10, 12};
+    hx_graph_op_t t2[] = {z, z};
+    int64_t t2_at[] = {11, 13};
+    produce_runs(&v, t1, t1_at, 4);
+    produce_runs(&v, t2, t2_at, 2);
+    CHECK_INT(hx_graph_sync(v.g, 0, 10000, &e), 0);
+    CHECK_INT(mentions(v.g, "t1", "x"), 2);
+    CHECK_INT(mentions(v.g, "t2", zid), 2);
+    env_close(&v);
+    if (env_open(&v, "runs", 0))
+        return;
+    /* a restarted extractor's regrouping: t2 from 11 to 15, t1 from 10 to 14 */
+    hx_graph_op_t t2b[] = {z, z, z};
+    int64_t t2b_at[] = {11, 13, 15};
+    hx_graph_op_t t1b[] = {x, y, xy, x, xy};
+    int64_t t1b_at[] = {10, 10, 10, 12, 14};
+    produce_runs(&v, t2b, t2b_at, 3);
+    produce_runs(&v, t1b, t1b_at, 5);
+    CHECK_INT(hx_graph_sync(v.g, 0, 10000, &e), 0);
+    CHECK_INT(mentions(v.g, "t1", "x"), 2);
+    CHECK_INT(mentions(v.g, "t1", "y"), 1);
+    CHECK_INT(mentions(v.g, "t2", zid), 3);
+    hx_graph_related_q_t q = {.tenant = "t1", .id = "x", .depth = 1, .limit = 10, .rel_type = "CO_OCCURS",
+                              .direction = HX_GRAPH_DIR_OUT};
+    hx_graph_result_t r = {0};
+    CHECK_INT(hx_graph_related(v.g, &q, &r, &e), 0);
+    CHECK_INT(r.n_hits, 1);
+    if (r.n_hits == 1)
+        CHECK(r.hits[0].via.strength == 2.0); /* offsets 10 and 14, once each */
+    hx_graph_result_free(&r);
+    hx_graph_progress_t p;
+    hx_graph_progress(v.g, &p);
+    CHECK(p.duplicates_skipped >= 2);
+    env_close(&v);
+}
+
 int main(int argc, char **argv)
 {
     const char *part = argc > 1 ? argv[1] : "all";
@@ -338,6 +434,8 @@ int main(int argc, char **argv)
         RUN(test_publish_and_extract);
     if (!strcmp(part, "all") || !strcmp(part, "restart"))
         RUN(test_restart);
+    if (!strcmp(part, "all") || !strcmp(part, "restart"))
+        RUN(test_runs_cursors);
     hx_rm_rf(base);
     free(base);
     return HX_TEST_DONE();

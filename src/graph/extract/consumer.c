@@ -2,11 +2,15 @@
  * (helixagent.conversations: conversation.message.added, roles other than
  * tool) and memory writes (helixagent.memory.events: the content
  * of each memory.delta op) become graph events on
- * helixagent.entities.updates. A poll's events are produced, acknowledged,
- * and only then are the source offsets committed: after a crash the
- * messages since the last commit are extracted again into the same events
- * (extraction is deterministic), which the graph consumer recognises by
- * their hx-src / hx-src-seq headers and drops. */
+ * helixagent.entities.updates. A poll's ops are encoded together, per
+ * source partition and tenant, into envelopes of many messages each (one
+ * per graph partition and kind: a message gives about five records on its
+ * own), produced, acknowledged, and only then are the source offsets
+ * committed. After a crash the messages since the last commit are
+ * extracted again into the same ops (extraction is deterministic), perhaps
+ * grouped differently; their hx-src / hx-src-runs headers say which source
+ * record each item came from, and the graph consumer drops the items of
+ * records it applied already. */
 #include "graph/extract/extract.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_logger.h"
@@ -17,12 +21,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The ops of one source partition and tenant in a poll: one encode call. */
+typedef struct {
+    const char *src, *tenant;    /* in the poll's arena */
+    int32_t partition;           /* of the source topic */
+    const char *topic;           /* HX_TOPIC_*, static */
+} xgroup_t;
+
 typedef struct {
     hx_graph_t *g;
     hx_graph_extractor_t *x;
     hx_consumer_t *c;
     hx_graph_records_t *recs;    /* produced per poll, in order */
     size_t n_recs, cap_recs;
+    hx_graph_ops_t ops;          /* every op of the poll */
+    int64_t *off;                /* per op: its source record's offset */
+    uint32_t *grp;               /* per op: its group */
+    size_t cap_meta;
+    xgroup_t *groups;
+    size_t n_groups, cap_groups;
+    hx_graph_op_t *gops;         /* one group's ops, for its encode call */
+    int64_t *goff;
+    size_t cap_g;
     int64_t newest_ts;
     uint64_t messages;
     /* what a record's text gave (srctext.c): its ops point into these until emitted */
@@ -36,27 +56,112 @@ static void set_status(hx_graph_t *g, int failing, const char *msg)
     hx_graph_set_status(g, 1, failing, msg);
 }
 
-/* Ops of one source record into records (one encode call = one record). */
-static int emit(xc_t *s, const hx_msg_t *m, hx_graph_ops_t *ops, hx_err_t *err)
+/* Grows arrays a (and b, when given) of *cap elements to hold need. */
+static int grow(void **a, size_t ea, void **b, size_t eb, size_t *cap, size_t need)
 {
-    if (!ops->n)
+    if (need <= *cap)
         return HX_OK;
-    if (s->n_recs == s->cap_recs) {
-        size_t nc = s->cap_recs ? s->cap_recs * 2 : 64;
-        hx_graph_records_t *p = realloc(s->recs, nc * sizeof *p);
-        if (!p)
-            return hx_err_set(err, HX_ENOMEM, "out of memory");
-        s->recs = p;
-        s->cap_recs = nc;
+    size_t nc = *cap ? *cap * 2 : 64;
+    while (nc < need)
+        nc *= 2;
+    void *q = realloc(*a, nc * ea);
+    if (q)
+        *a = q;
+    void *r = q && b ? realloc(*b, nc * eb) : NULL;
+    if (r)
+        *b = r;
+    if (!q || (b && !r))
+        return HX_ENOMEM;
+    *cap = nc;
+    return HX_OK;
+}
+
+/* The group of (m's partition, tenant), made when new. */
+static int group_of(xc_t *s, const hx_msg_t *m, int conv, const char *tenant, uint32_t *gi)
+{
+    const char *topic = conv ? HX_TOPIC_CONVERSATIONS : HX_TOPIC_MEMORY_EVENTS;
+    for (size_t i = s->n_groups; i-- > 0;) { /* the last one made is the likeliest */
+        const xgroup_t *gr = &s->groups[i];
+        if (gr->topic == topic && gr->partition == m->partition && !strcmp(gr->tenant, tenant)) {
+            *gi = (uint32_t)i;
+            return HX_OK;
+        }
     }
     char src[HX_TOPIC_NAME_MAX + 16];
-    snprintf(src, sizeof src, "%s/%d", m->topic, m->partition);
-    hx_graph_encode_opts_t eo = {.source = s->g->node_id, .partitions = s->g->parts, .src = src,
-                                 .src_seq = m->offset};
-    int rc = hx_graph_events_encode(ops->ops, ops->n, &eo, &s->recs[s->n_recs], err);
-    if (!rc)
-        s->n_recs++;
+    int n = snprintf(src, sizeof src, "%s/%d", topic, m->partition);
+    if (grow((void **)&s->groups, sizeof *s->groups, NULL, 0, &s->cap_groups, s->n_groups + 1))
+        return HX_ENOMEM;
+    xgroup_t *gr = &s->groups[s->n_groups];
+    *gr = (xgroup_t){.topic = topic, .partition = m->partition,
+                     .src = hx_graph_arena_strn(&s->ops.arena_, src, (size_t)n),
+                     .tenant = hx_graph_arena_strn(&s->ops.arena_, tenant, strlen(tenant))};
+    if (!gr->src || !gr->tenant)
+        return HX_ENOMEM;
+    *gi = (uint32_t)s->n_groups++;
+    return HX_OK;
+}
+
+static void drop_ops_from(xc_t *s, size_t n0)
+{
+    for (size_t i = n0; i < s->ops.n; i++)
+        json_decref((json_t *)s->ops.ops[i].properties);
+    s->ops.n = n0;
+}
+
+/* The ops one source record added (from n0 on) join the poll: checked
+ * here, so that one bad op costs its own message, not its group's encode
+ * call; their tenant moves into the poll's arena (it pointed into the
+ * record's envelope). */
+static int keep_ops(xc_t *s, const hx_msg_t *m, int conv, size_t n0, hx_err_t *err)
+{
+    for (size_t i = n0; i < s->ops.n; i++)
+        if (hx_graph_op_validate(&s->ops.ops[i], NULL, err))
+            return hx_graph_op_validate(&s->ops.ops[i], "op", err);
+    if (grow((void **)&s->off, sizeof *s->off, (void **)&s->grp, sizeof *s->grp, &s->cap_meta, s->ops.n))
+        return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
+    uint32_t gi = 0;
+    const char *last = NULL;
+    for (size_t i = n0; i < s->ops.n; i++) {
+        hx_graph_op_t *op = &s->ops.ops[i];
+        if ((!last || strcmp(last, op->tenant)) && group_of(s, m, conv, op->tenant, &gi))
+            return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
+        last = op->tenant = s->groups[gi].tenant;
+        s->off[i] = m->offset;
+        s->grp[i] = gi;
+    }
+    return HX_OK;
+}
+
+/* Every group's ops into records (one encode call per group). */
+static int encode_groups(xc_t *s, hx_err_t *err)
+{
+    int rc = HX_OK;
+    for (size_t gi = 0; gi < s->n_groups && !rc; gi++) {
+        size_t n = 0;
+        if (grow((void **)&s->gops, sizeof *s->gops, (void **)&s->goff, sizeof *s->goff, &s->cap_g, s->ops.n))
+            return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
+        for (size_t i = 0; i < s->ops.n; i++)
+            if (s->grp[i] == gi) {
+                s->gops[n] = s->ops.ops[i];
+                s->goff[n++] = s->off[i];
+            }
+        if (!n)
+            continue;
+        if (grow((void **)&s->recs, sizeof *s->recs, NULL, 0, &s->cap_recs, s->n_recs + 1))
+            return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
+        hx_graph_encode_opts_t eo = {.source = s->g->node_id, .partitions = s->g->parts, .src = s->groups[gi].src,
+                                     .src_offsets = s->goff};
+        if (!(rc = hx_graph_events_encode(s->gops, n, &eo, &s->recs[s->n_recs], err)))
+            s->n_recs++;
+    }
     return rc;
+}
+
+/* What the poll held, once its records are made. */
+static void drop_poll(xc_t *s)
+{
+    hx_graph_ops_free(&s->ops);
+    s->n_groups = 0;
 }
 
 static int from_message(xc_t *s, const hx_envelope_t *e, hx_graph_ops_t *ops, hx_err_t *err)
@@ -240,18 +345,19 @@ void *hx_graph_extract_main(void *arg)
             size_t data_len;
             int conv = !strcmp(m->topic, HX_TOPIC_CONVERSATIONS);
             json_error_t je;
-            hx_graph_ops_t ops = {0};
+            hx_graph_ops_t *ops = &s.ops;
+            size_t n0 = ops->n;
             /* Messages and memory deltas are read from their text; what
              * that reader refuses is parsed by jansson. */
             int decoded = hx_envelope_decode_raw(m->value, m->value_len, &e, &data, &data_len, &err) == 0,
                 unread = 1;
             if (decoded && conv) {
-                rc = from_message_text(&s, &e, data, data_len, &unread, &ops, &err);
+                rc = from_message_text(&s, &e, data, data_len, &unread, ops, &err);
             } else if (decoded) {
                 if (strcmp(e.type, HX_EV_MEMORY_DELTA))
                     unread = 0; /* nothing to extract */
                 else
-                    rc = from_memory_text(&s, &e, data, data_len, &ops, &unread, &err);
+                    rc = from_memory_text(&s, &e, data, data_len, ops, &unread, &err);
             }
             if (decoded && unread &&
                 !(e.data = json_loadb(data, data_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
@@ -266,9 +372,11 @@ void *hx_graph_extract_main(void *arg)
                 continue;
             }
             if (unread)
-                rc = conv ? from_message(&s, &e, &ops, &err) : from_memory(&s, &e, &ops, &err);
+                rc = conv ? from_message(&s, &e, ops, &err) : from_memory(&s, &e, ops, &err);
             if (!rc)
-                rc = emit(&s, m, &ops, &err);
+                rc = keep_ops(&s, m, conv, n0, &err);
+            if (rc)
+                drop_ops_from(&s, n0);
             if (rc == HX_EINVAL) { /* e.g. a conversation id too long for a node name: skip it, loudly */
                 if (bad++ < 20)
                     HX_WARN("graph", "%s/%d@%" PRId64 ": not extracted: %s", m->topic, m->partition, m->offset,
@@ -277,13 +385,15 @@ void *hx_graph_extract_main(void *arg)
             }
             if (e.ts > s.newest_ts)
                 s.newest_ts = e.ts;
-            hx_graph_ops_free(&ops);
             xt_memops_free(s.memops, s.n_memops);
             s.memops = NULL;
             s.n_memops = 0;
             xt_msg_free(&s.msg);
             hx_envelope_free(&e);
         }
+        if (!rc)
+            rc = encode_groups(&s, &err);
+        drop_poll(&s);
         /* Until the events are acknowledged the offsets stay where they were. */
         int produced = 0;
         while (!rc && !(produced = !produce_all(&s, &err)) && !g->stop) {
@@ -322,7 +432,13 @@ void *hx_graph_extract_main(void *arg)
     drop_records(&s);
     if (s.c)
         hx_consumer_close(s.c);
+    drop_poll(&s);
     hx_graph_extractor_free(s.x);
     free(s.recs);
+    free(s.off);
+    free(s.grp);
+    free(s.groups);
+    free(s.gops);
+    free(s.goff);
     return NULL;
 }
