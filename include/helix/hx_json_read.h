@@ -39,5 +39,13 @@ int hx_jr_bool(hx_jr_t *r, int *v);
 int hx_jr_null(hx_jr_t *r);
 /* Skips one value; [*start, *end) is its text. */
 int hx_jr_skip(hx_jr_t *r, size_t *start, size_t *end);
+/* Steps through an object's members: set *first to 1 and call it with r
+ * before the '{', then again after reading each member's value. 1 when a
+ * member follows, its key and ':' read: *key, *key_len is the key, in place
+ * in the text (not NUL-terminated) when it has no escapes, as hx_jr_plain
+ * reads it, else unescaped in r->scratch, as hx_jr_string reads it (so
+ * *key == r->scratch says it had escapes). 0 when the object has ended (its
+ * '}' read); HX_EINVAL when the text is not an object's members. */
+int hx_jr_member_next(hx_jr_t *r, int *first, const char **key, size_t *key_len);
 
 #endif

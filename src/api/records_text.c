@@ -20,10 +20,8 @@
 #define NOT_MINE 1 /* let the tree path answer */
 #define KEYS_MAX 32
 
-/* The next string (a key when key is set): into out as jansson would write
- * it; keys with escapes are not ours (their duplicates need unescaping to
- * be seen). raw, raw_len: the text between the quotes. */
-static int put_string(hx_jr_t *r, hx_buf_t *out, int key, const char **raw, size_t *raw_len)
+/* The next string into out as jansson would write it. */
+static int put_string(hx_jr_t *r, hx_buf_t *out)
 {
     hx_jr_ws(r);
     size_t start = r->pos;
@@ -31,11 +29,9 @@ static int put_string(hx_jr_t *r, hx_buf_t *out, int key, const char **raw, size
     size_t n;
     if (hx_jr_string(r, &s, &n))
         return NOT_MINE;
-    *raw = r->p + start + 1;
-    *raw_len = r->pos - start - 2;
-    if (!memchr(*raw, '\\', *raw_len)) /* checked by the reader: the text is what jansson writes */
+    if (!memchr(r->p + start, '\\', r->pos - start)) /* checked by the reader: the text is what jansson writes */
         return hx_buf_append(out, r->p + start, r->pos - start);
-    return key ? NOT_MINE : hx_buf_put_json_str(out, s, n);
+    return hx_buf_put_json_str(out, s, n);
 }
 
 static int put_number(hx_jr_t *r, hx_buf_t *out)
@@ -64,41 +60,34 @@ static int put_value(hx_jr_t *r, hx_buf_t *out, int depth)
 {
     if (depth > HX_JR_DEPTH_MAX)
         return NOT_MINE;
-    const char *raw;
-    size_t raw_len;
     int rc;
     switch (hx_jr_peek(r)) {
-    case '"': return put_string(r, out, 0, &raw, &raw_len);
+    case '"': return put_string(r, out);
     case '{': {
         struct {
             const char *p;
             size_t n;
         } keys[KEYS_MAX];
         size_t nk = 0;
-        r->pos++;
+        int first = 1;
+        const char *k;
+        size_t kn;
         if ((rc = hx_buf_putc(out, '{')))
             return rc;
-        if (!hx_jr_eat(r, '}')) {
-            do {
-                if (nk && (rc = hx_buf_putc(out, ',')))
-                    return rc;
-                if ((rc = put_string(r, out, 1, &raw, &raw_len)))
-                    return rc;
-                if (nk == KEYS_MAX)
-                    return NOT_MINE;
-                for (size_t i = 0; i < nk; i++)
-                    if (keys[i].n == raw_len && !memcmp(keys[i].p, raw, raw_len))
-                        return NOT_MINE; /* jansson keeps the last one */
-                keys[nk].p = raw, keys[nk].n = raw_len, nk++;
-                if (!hx_jr_eat(r, ':'))
-                    return NOT_MINE;
-                if ((rc = hx_buf_putc(out, ':')) || (rc = put_value(r, out, depth + 1)))
-                    return rc;
-            } while (hx_jr_eat(r, ','));
-            if (!hx_jr_eat(r, '}'))
+        while ((rc = hx_jr_member_next(r, &first, &k, &kn)) > 0) {
+            /* keys with escapes are not ours: their duplicates need unescaping to be seen */
+            if (k == r->scratch || nk == KEYS_MAX)
                 return NOT_MINE;
+            for (size_t i = 0; i < nk; i++)
+                if (keys[i].n == kn && !memcmp(keys[i].p, k, kn))
+                    return NOT_MINE; /* jansson keeps the last one */
+            keys[nk].p = k, keys[nk].n = kn;
+            /* k is in place: with its quotes around it, the text is what jansson writes */
+            if ((nk++ && (rc = hx_buf_putc(out, ','))) || (rc = hx_buf_append(out, k - 1, kn + 2)) ||
+                (rc = hx_buf_putc(out, ':')) || (rc = put_value(r, out, depth + 1)))
+                return rc;
         }
-        return hx_buf_putc(out, '}');
+        return rc ? NOT_MINE : hx_buf_putc(out, '}');
     }
     case '[':
         r->pos++;
@@ -160,18 +149,15 @@ static int read_headers(hx_jr_t *r, hx_envelope_t *e)
 {
     if (hx_jr_peek(r) == 'n')
         return hx_jr_null(r) ? NOT_MINE : HX_OK;
-    if (!hx_jr_eat(r, '{'))
-        return NOT_MINE;
-    if (hx_jr_eat(r, '}'))
-        return HX_OK;
-    do {
+    int first = 1, more;
+    const char *k;
+    size_t kn;
+    while ((more = hx_jr_member_next(r, &first, &k, &kn)) > 0) {
         const char *s;
         size_t n;
-        hx_jr_ws(r);
-        size_t start = r->pos;
-        if (hx_jr_string(r, &s, &n) || memchr(r->p + start, '\\', r->pos - start) || !hx_jr_eat(r, ':'))
+        if (k == r->scratch) /* a name with escapes */
             return NOT_MINE;
-        char *name = strdup(s);
+        char *name = strndup(k, kn);
         if (!name)
             return HX_ENOMEM;
         int rc = hx_envelope_header(e, name) || hx_jr_peek(r) != '"' || hx_jr_string(r, &s, &n) ? NOT_MINE : HX_OK;
@@ -181,8 +167,8 @@ static int read_headers(hx_jr_t *r, hx_envelope_t *e)
         free(name);
         if (rc)
             return rc;
-    } while (hx_jr_eat(r, ','));
-    return hx_jr_eat(r, '}') ? HX_OK : NOT_MINE;
+    }
+    return more ? NOT_MINE : HX_OK;
 }
 
 enum { F_V, F_ID, F_TYPE, F_SOURCE, F_TENANT, F_KEY, F_TS, F_SEQ, F_HEADERS, F_DATA, F_N };
@@ -192,16 +178,12 @@ static const char *const fields[F_N] = {"v", "id", "type", "source", "tenant", "
 static int read_envelope(hx_jr_t *r, hx_envelope_t *e, hx_buf_t *data)
 {
     unsigned seen = 0;
-    int rc = HX_OK;
-    if (!hx_jr_eat(r, '{') || hx_jr_eat(r, '}'))
-        return NOT_MINE; /* {} has no type: the tree path names what is missing */
-    do {
-        const char *k;
-        size_t kn;
+    int rc = HX_OK, first = 1, more;
+    const char *k;
+    size_t kn;
+    while ((more = hx_jr_member_next(r, &first, &k, &kn)) > 0) {
         int f = 0;
-        if (hx_jr_string(r, &k, &kn) || !hx_jr_eat(r, ':'))
-            return NOT_MINE;
-        while (f < F_N && strcmp(k, fields[f]))
+        while (f < F_N && (strncmp(k, fields[f], kn) || fields[f][kn]))
             f++;
         if (f == F_N || (seen & (1u << f)))
             return NOT_MINE;
@@ -228,8 +210,9 @@ static int read_envelope(hx_jr_t *r, hx_envelope_t *e, hx_buf_t *data)
         }
         if (rc)
             return rc;
-    } while (hx_jr_eat(r, ','));
-    if (!hx_jr_eat(r, '}') || !(seen & (1u << F_DATA)) || !e->type || hx_event_has_schema(e->type))
+    }
+    /* {} too: it has no type, and the tree path names what is missing */
+    if (more || !(seen & (1u << F_DATA)) || !e->type || hx_event_has_schema(e->type))
         return NOT_MINE;
     return HX_OK;
 }

@@ -277,6 +277,23 @@ int hx_jr_plain(hx_jr_t *r, const char **s, size_t *len)
     return 1;
 }
 
+int hx_jr_member_next(hx_jr_t *r, int *first, const char **key, size_t *key_len)
+{
+    if (*first) {
+        *first = 0;
+        if (!hx_jr_eat(r, '{'))
+            return HX_EINVAL;
+        if (hx_jr_eat(r, '}'))
+            return 0;
+    } else if (!hx_jr_eat(r, ',')) {
+        return hx_jr_eat(r, '}') ? 0 : HX_EINVAL;
+    }
+    /* plain first: most keys have no escapes, and then nothing is copied */
+    if ((!hx_jr_plain(r, key, key_len) && hx_jr_string(r, key, key_len)) || !hx_jr_eat(r, ':'))
+        return HX_EINVAL;
+    return 1;
+}
+
 /* A string checked as hx_jr_string checks it, without copying it when it
  * has no escapes (skipped values are most of what some readers see). */
 static int skip_string(hx_jr_t *r)
@@ -317,15 +334,15 @@ static int skip(hx_jr_t *r, int depth)
     int b;
     switch (c) {
     case '"': return skip_string(r);
-    case '{':
-        r->pos++;
-        if (hx_jr_eat(r, '}'))
-            return HX_OK;
-        do {
-            if (skip_string(r) || !hx_jr_eat(r, ':') || skip(r, depth + 1))
+    case '{': {
+        int first = 1, more;
+        const char *k;
+        size_t kn;
+        while ((more = hx_jr_member_next(r, &first, &k, &kn)) > 0)
+            if (skip(r, depth + 1))
                 return HX_EINVAL;
-        } while (hx_jr_eat(r, ','));
-        return hx_jr_eat(r, '}') ? HX_OK : HX_EINVAL;
+        return more;
+    }
     case '[':
         r->pos++;
         if (hx_jr_eat(r, ']'))

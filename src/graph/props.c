@@ -229,26 +229,27 @@ static json_t *read_value(hx_jr_t *r)
 json_t *hx_graph_props_read(hx_jr_t *r)
 {
     size_t at = r->pos;
-    json_t *o = hx_jr_eat(r, '{') ? json_object() : NULL;
+    json_t *o = hx_jr_peek(r) == '{' ? json_object() : NULL;
+    int first = 1, more;
+    const char *k;
+    size_t kn;
     if (!o)
         goto refuse;
-    if (hx_jr_eat(r, '}'))
-        return o;
-    do {
-        const char *k;
-        size_t kn;
-        if (hx_jr_string(r, &k, &kn) || !hx_jr_eat(r, ':') || json_object_get(o, k))
-            goto refuse;
+    while ((more = hx_jr_member_next(r, &first, &k, &kn)) > 0) {
         char key[80];
         if (kn >= sizeof key || memchr(k, 0, kn))
             goto refuse;
-        memcpy(key, k, kn + 1); /* k lives in the reader's scratch, which the value reuses */
+        /* NUL-terminated, and k may be the reader's scratch, which the value reuses */
+        memcpy(key, k, kn);
+        key[kn] = 0;
+        if (json_object_get(o, key))
+            goto refuse;
         char c = hx_jr_peek(r);
         json_t *v = c == '{' ? NULL : read_value(r);
         if (!v || json_object_set_new_nocheck(o, key, v))
             goto refuse;
-    } while (hx_jr_eat(r, ','));
-    if (hx_jr_eat(r, '}'))
+    }
+    if (!more)
         return o;
 refuse:
     json_decref(o);

@@ -4,6 +4,7 @@
 #include "helix/hx_hash.h"
 #include "helix/hx_id.h"
 #include "helix/hx_json.h"
+#include "helix/hx_json_read.h"
 #include "../hx_test.h"
 
 #include <stdio.h>
@@ -165,6 +166,46 @@ static void test_json_str(void)
     hx_buf_free(&b);
 }
 
+/* The members of text as "key=value;" (values skipped), or the error. */
+static int jr_members(const char *text, char *out, size_t cap, int *escaped)
+{
+    size_t len = strlen(text), kn, a, b, o = 0;
+    hx_jr_t r;
+    hx_jr_init(&r, text, len);
+    int first = 1, rc;
+    const char *k;
+    *escaped = 0;
+    out[0] = 0;
+    while ((rc = hx_jr_member_next(&r, &first, &k, &kn)) > 0) {
+        *escaped += k == r.scratch;
+        CHECK(k == r.scratch || (k >= text && k + kn <= text + len)); /* unescaped: in the text */
+        o += (size_t)snprintf(out + o, cap - o, "%.*s=", (int)kn, k); /* before the value reuses scratch */
+        if ((rc = hx_jr_skip(&r, &a, &b)))
+            break;
+        o += (size_t)snprintf(out + o, cap - o, "%.*s;", (int)(b - a), text + a);
+    }
+    hx_jr_free(&r);
+    return rc;
+}
+
+static void test_json_members(void)
+{
+    char got[256];
+    int esc;
+    CHECK_INT(jr_members("{}", got, sizeof got, &esc), 0);
+    CHECK_STR(got, "");
+    CHECK_INT(jr_members(" { \"a\" : 1 , \"bc\":[2,{\"x\":3}]\n}", got, sizeof got, &esc), 0);
+    CHECK_STR(got, "a=1;bc=[2,{\"x\":3}];");
+    CHECK_INT(esc, 0);
+    CHECK_INT(jr_members("{\"k\\u0061\":null,\"b\":true}", got, sizeof got, &esc), 0);
+    CHECK_STR(got, "ka=null;b=true;");
+    CHECK_INT(esc, 1);
+    const char *bad[] = {"", "[]", "{", "{\"a\"}", "{\"a\":1,}", "{\"a\":1 \"b\":2}", "{a:1}", "{\"a\":1]",
+                         "{,\"a\":1}", "{\"\\u0000\":1}", "{\"\xff\":1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_INT(jr_members(bad[i], got, sizeof got, &esc), HX_EINVAL);
+}
+
 static void test_write_atomic(void)
 {
     const char *base = getenv("HX_TEST_TMP") ? getenv("HX_TEST_TMP") : "/tmp";
@@ -315,6 +356,7 @@ int main(void)
     RUN(test_id_random);
     RUN(test_json_str);
     RUN(test_json_write);
+    RUN(test_json_members);
     RUN(test_write_atomic);
     RUN(test_json_checks);
     RUN(test_varints);

@@ -1,5 +1,5 @@
-/* The embedded graph backend: the in-memory store (store.c, fulltext.c,
- * query.c) made durable by a write-ahead log and snapshots (wal.c,
+/* The embedded graph backend: the in-memory store (store.c, apply.c,
+ * fulltext.c, query.c) made durable by a write-ahead log and snapshots (wal.c,
  * snapshot.c). apply writes the batch's WAL record, then changes memory, so
  * a batch and its cursors are one transaction: after a crash the record is
  * either intact (replayed) or torn (cut, and the consumer reads the batch

@@ -11,10 +11,12 @@
 #define HX_GRAPH_EMBEDDED_STORE_H
 
 #include "graph/graph_int.h"
+#include "helix/hx_hash.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ES_NONE UINT32_MAX
 
@@ -134,12 +136,41 @@ static inline const char *es_nid(const es_node_t *n)
     return n->idlong ? n->idlong : n->idbuf;
 }
 
+/* The id lookups every op makes (apply.c) and queries make (store.c): inline
+ * so the apply loop's probes stay as tight as when both lived in one file. */
+static inline uint32_t es_hash32(const void *p, size_t n)
+{
+    uint64_t h = hx_hash64(p, n);
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static inline uint32_t es_node_hash(uint32_t tenant, const char *id)
+{
+    char buf[HX_GRAPH_ID_MAX + 4];
+    size_t n = strlen(id);
+    if (n > HX_GRAPH_ID_MAX)
+        n = HX_GRAPH_ID_MAX;
+    buf[0] = (char)(tenant & 0xff);
+    buf[1] = (char)(tenant >> 8);
+    memcpy(buf + 2, id, n);
+    return es_hash32(buf, n + 2);
+}
+
+/* The slot of (tenant, id) whose es_node_hash is h. */
+static inline uint32_t es_node_slot_h(const es_store_t *s, uint32_t tenant, const char *id, uint32_t h)
+{
+    const es_map_t *m = &s->node_map;
+    for (uint32_t i = h & (m->cap - 1); m->e[i].val != ES_NONE; i = (i + 1) & (m->cap - 1)) {
+        const es_node_t *n = &s->nodes[m->e[i].val];
+        if (m->e[i].hash == h && n->tenant == tenant && !strcmp(es_nid(n), id))
+            return m->e[i].val;
+    }
+    return ES_NONE;
+}
+
 /* ---- store.c ---- */
 int es_store_init(es_store_t *s);
 void es_store_free(es_store_t *s);
-/* Applies ops and cursors to memory (the caller holds the write lock). Only
- * HX_ENOMEM can fail, and then the store is unusable (the caller stops). */
-int es_store_apply(es_store_t *s, const hx_graph_batch_t *b);
 /* Tenant index or ES_NONE when the tenant has nothing. */
 uint32_t es_tenant_find(const es_store_t *s, const char *tenant);
 /* Node slot of (tenant, id) as stored (not following merges), or ES_NONE. */
@@ -159,8 +190,20 @@ uint32_t es_intern(es_strtab_t *t, const char *s, int create); /* ES_NONE: absen
 uint32_t es_node_new(es_store_t *s, uint32_t tenant, const char *id);
 int es_rel_link(es_store_t *s, uint32_t from, uint16_t type, uint32_t to, uint32_t *out);
 int es_cursor_set(es_store_t *s, const char *name, int64_t value);
-uint32_t es_hash32(const void *p, size_t n);
 es_tenant_stats_t *es_tstats(es_store_t *s, uint32_t tenant);
+/* Building blocks of apply.c. es_node_new_h: es_node_new with the id's
+ * es_node_hash h known. */
+uint32_t es_node_new_h(es_store_t *s, uint32_t tenant, const char *id, uint32_t h);
+void es_node_strings_free(es_node_t *n);
+uint32_t es_rel_find(const es_store_t *s, uint32_t from, uint16_t type, uint32_t to);
+int es_rel_index(es_store_t *s, uint32_t r);
+int es_adj_push(es_adj_t *a, uint32_t r, uint32_t *pos);
+void es_rel_set_id(es_store_t *s, es_rel_t *r);
+
+/* ---- apply.c ---- */
+/* Applies ops and cursors to memory (the caller holds the write lock). Only
+ * HX_ENOMEM can fail, and then the store is unusable (the caller stops). */
+int es_store_apply(es_store_t *s, const hx_graph_batch_t *b);
 
 /* ---- fulltext.c ---- */
 /* (Re)indexes a live node's name, aliases and description; unindex retires

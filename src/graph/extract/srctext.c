@@ -43,16 +43,11 @@ typedef int (*member_fn)(hx_jr_t *r, const char *key, void *ctx);
 
 static int each_member(hx_jr_t *r, member_fn fn, void *ctx)
 {
-    if (!hx_jr_eat(r, '{'))
-        return HX_EINVAL;
-    if (hx_jr_eat(r, '}'))
-        return HX_OK;
-    do {
-        const char *k;
-        size_t kn;
+    int first = 1, more;
+    const char *k;
+    size_t kn;
+    while ((more = hx_jr_member_next(r, &first, &k, &kn)) > 0) {
         char key[16];
-        if ((!hx_jr_plain(r, &k, &kn) && hx_jr_string(r, &k, &kn)) || !hx_jr_eat(r, ':'))
-            return HX_EINVAL;
         /* the members read here have short names; longer ones are skipped */
         if (kn >= sizeof key) {
             if (skip_value(r))
@@ -64,8 +59,8 @@ static int each_member(hx_jr_t *r, member_fn fn, void *ctx)
         int rc = fn(r, key, ctx);
         if (rc)
             return rc;
-    } while (hx_jr_eat(r, ','));
-    return hx_jr_eat(r, '}') ? HX_OK : HX_EINVAL;
+    }
+    return more;
 }
 
 typedef struct {
