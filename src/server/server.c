@@ -18,13 +18,14 @@
 #include <unistd.h>
 
 /* libmicrohttpd keeps the request head and every query parameter in one
- * per-connection pool and drops the connection, unanswered, when it runs out
- * (at about 450 parameters with its 32 KiB default). 64 KiB holds the head
- * of a request with up to ~900 short parameters, so the router's limit
- * (HX_QUERY_MAX_PARAMS) answers 400 for them. Not more: MHD clears the used
- * pool between keep-alive requests, and at 256 KiB that cost 10-20 us of CPU
- * per request (records ingest fell from 39K to 23K req/s with wrk). */
-#define HX_CONN_MEMORY (64 * 1024)
+ * per-connection pool and drops the connection, unanswered, when it runs out.
+ * 32 KiB (its default) holds the head of a request with up to ~450 short
+ * parameters (~300 of 25 bytes), so the router's limit (HX_QUERY_MAX_PARAMS,
+ * 128) answers 400 well past it. Not more: MHD zeroes the whole pool between
+ * keep-alive requests, and that memset is paid by every request: 64 KiB cost
+ * 2-3 us more of node CPU per request than 32 KiB (records 26-27 against 24
+ * us, conversation messages 62-64 against 58-61), 256 KiB 10-20 us. */
+#define HX_CONN_MEMORY (32 * 1024)
 
 static int listen_socket(hx_server_t *srv, int port, hx_err_t *err)
 {

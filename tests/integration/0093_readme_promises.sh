@@ -68,11 +68,12 @@ expect "binary line exit" 2 "$rc"
 contains "binary line named" "$(cat "$base/cli.err")" "stdin line 2: not valid UTF-8 at byte 1 (0xff)"
 lacks "not out of memory" "$(cat "$base/cli.err")" "out of memory"
 
-# Too many query parameters: a 400 with the envelope.
-q=$(seq 1 600 | sed 's/^/a/; s/$/=1/' | paste -sd'&')
+# Too many query parameters: a 400 with the envelope (libmicrohttpd's 32 KiB
+# pool holds about 450 short ones; docs/http.md).
+q=$(seq 1 400 | sed 's/^/a/; s/$/=1/' | paste -sd'&')
 r=$(body -w ' %{http_code}' "$U/health?$q")
-contains "600 parameters: 400" "$r" ' 400'
-contains "600 parameters: envelope" "$r" '"code":"invalid_argument"'
+contains "400 parameters: 400" "$r" ' 400'
+contains "400 parameters: envelope" "$r" '"code":"invalid_argument"'
 expect "server still up" 200 "$(code "$U/health")"
 # A clean stop after all of the above (under ASan: no request struct leaked).
 kill -TERM "$PID"; wait "$PID"; expect "clean shutdown" 0 $?
