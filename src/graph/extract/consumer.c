@@ -26,6 +26,7 @@ typedef struct {
     const char *src, *tenant;    /* in the poll's arena */
     int32_t partition;           /* of the source topic */
     const char *topic;           /* HX_TOPIC_*, static */
+    size_t n, at;                /* its ops, and where they start in gops */
 } xgroup_t;
 
 typedef struct {
@@ -135,23 +136,31 @@ static int keep_ops(xc_t *s, const hx_msg_t *m, int conv, size_t n0, hx_err_t *e
 /* Every group's ops into records (one encode call per group). */
 static int encode_groups(xc_t *s, hx_err_t *err)
 {
+    if (grow((void **)&s->gops, sizeof *s->gops, (void **)&s->goff, sizeof *s->goff, &s->cap_g, s->ops.n))
+        return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
+    /* the ops in group order, each group's in the poll's order (a counting sort) */
+    for (size_t gi = 0; gi < s->n_groups; gi++)
+        s->groups[gi].n = 0;
+    for (size_t i = 0; i < s->ops.n; i++)
+        s->groups[s->grp[i]].n++;
+    for (size_t gi = 0, at = 0; gi < s->n_groups; at += s->groups[gi++].n)
+        s->groups[gi].at = at;
+    for (size_t i = 0; i < s->ops.n; i++) {
+        xgroup_t *gr = &s->groups[s->grp[i]];
+        s->gops[gr->at] = s->ops.ops[i];
+        s->goff[gr->at++] = s->off[i];
+    }
     int rc = HX_OK;
     for (size_t gi = 0; gi < s->n_groups && !rc; gi++) {
-        size_t n = 0;
-        if (grow((void **)&s->gops, sizeof *s->gops, (void **)&s->goff, sizeof *s->goff, &s->cap_g, s->ops.n))
-            return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
-        for (size_t i = 0; i < s->ops.n; i++)
-            if (s->grp[i] == gi) {
-                s->gops[n] = s->ops.ops[i];
-                s->goff[n++] = s->off[i];
-            }
-        if (!n)
+        const xgroup_t *gr = &s->groups[gi];
+        if (!gr->n)
             continue;
         if (grow((void **)&s->recs, sizeof *s->recs, NULL, 0, &s->cap_recs, s->n_recs + 1))
             return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
-        hx_graph_encode_opts_t eo = {.source = s->g->node_id, .partitions = s->g->parts, .src = s->groups[gi].src,
-                                     .src_offsets = s->goff, .checked = 1}; /* by keep_ops */
-        if (!(rc = hx_graph_events_encode(s->gops, n, &eo, &s->recs[s->n_recs], err)))
+        size_t from = gr->at - gr->n; /* at moved past the group's ops */
+        hx_graph_encode_opts_t eo = {.source = s->g->node_id, .partitions = s->g->parts, .src = gr->src,
+                                     .src_offsets = s->goff + from, .checked = 1}; /* by keep_ops */
+        if (!(rc = hx_graph_events_encode(s->gops + from, gr->n, &eo, &s->recs[s->n_recs], err)))
             s->n_recs++;
     }
     return rc;
