@@ -165,8 +165,6 @@ void hx_graph_close(hx_graph_t *g)
         pthread_join(g->consumer_th, NULL);
     g->ops->close(g->impl);
     free(g->applied);
-    free(g->extracted_conv);
-    free(g->extracted_mem);
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->apply_mu);

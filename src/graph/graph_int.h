@@ -62,8 +62,6 @@ struct hx_graph {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int64_t *applied;
-    int64_t *extracted_conv, *extracted_mem; /* next offsets the extractor produced events for */
-    int32_t conv_parts, mem_parts;
     int consumer_failing, extract_failing;  /* consecutive failures (health) */
     char consumer_err[HX_ERR_MSG_MAX], extract_err[HX_ERR_MSG_MAX];
 
