@@ -381,6 +381,11 @@ typedef struct hx_graph_encode_opts {
      * the items of records it applied before a restarted extractor read
      * them again (hx_graph_src_applied). */
     const int64_t *src_offsets;
+    /* With src_offsets: an envelope is closed, between records, before its
+     * frame would pass this many bytes (the topic's max_message_bytes); 0 =
+     * 512 KiB. A single record's items for one partition and kind stay in
+     * one envelope whatever their size. */
+    int64_t max_bytes;
     int checked;                 /* every op passed hx_graph_op_validate already: not checked again */
 } hx_graph_encode_opts_t;
 

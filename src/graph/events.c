@@ -141,9 +141,10 @@ typedef struct pending {
 } pending_t;
 
 /* Envelopes of several source records are closed, between two records,
- * once they hold this much: the log's record limit and the header's stay
- * far away, and a consumer's batch stays near graph.batch_size. */
-#define MULTI_DATA_MAX (256 * 1024)
+ * once their data reaches half the frame limit (max_bytes, default 512 KiB:
+ * what the next record adds, the header and the ids stay under it) or their
+ * runs this much (hx-src-runs must stay under HX_ENV_HEADER_VALUE_MAX). */
+#define MULTI_BYTES_DEFAULT (512 * 1024)
 #define MULTI_RUNS_MAX 3000
 #define MULTI_SRC_MAX 120            /* hx-src: the cursor name adds "src:<p>:" and "#<k>.<hash>" */
 
@@ -194,6 +195,7 @@ static void hex_id(uint64_t a, uint64_t b, char *out)
 typedef struct enc_ctx {
     const hx_graph_encode_opts_t *o;
     int multi;                   /* src_offsets given */
+    size_t data_max, runs_max;   /* with multi: where an envelope closes */
     hx_env_header_t hdr[3];      /* hx-src, hx-src-seq, hx-src-runs (multi) */
     char seqs[24];               /* hx-src-seq of the envelope being written: digits only */
     hx_envelope_t env[5];
@@ -318,7 +320,7 @@ static int add_op(enc_ctx_t *cx, pending_t *pd, size_t nk, const hx_graph_op_t *
      * envelope holds every item a record gives its slot (the graph consumer
      * skips a re-extracted envelope's items by whole records). */
     if (cx->multi && x->items && off != x->last_off &&
-        (x->items >= max || x->data.len >= MULTI_DATA_MAX || x->runs.len >= MULTI_RUNS_MAX))
+        (x->items >= max || x->data.len >= cx->data_max || x->runs.len >= cx->runs_max))
         rc = emit(cx, x, p, ops[0].tenant, out, err);
     if (rc)
         return rc;
@@ -391,6 +393,9 @@ int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_en
     enc_ctx_t cx = {.o = o, .multi = multi, .seqs = "0",
                     .hdr = {{"hx-src", (char *)o->src}, {"hx-src-seq", cx.seqs}, {"hx-src-runs", "0:1"}}};
     size_t max = o->src && !multi ? SIZE_MAX : o->max_items > 0 ? (size_t)o->max_items : 1000;
+    int64_t mb = o->max_bytes > 0 ? o->max_bytes : MULTI_BYTES_DEFAULT;
+    cx.data_max = (size_t)(mb / 2);
+    cx.runs_max = (size_t)(mb / 8) < MULTI_RUNS_MAX ? (size_t)(mb / 8) : MULTI_RUNS_MAX;
     int rc = pd && !hx_buf_reserve(&ow->buf, n * 256 + 256) ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && !rc; i++)
         rc = add_op(&cx, pd, nk, ops, i, max, out, err);

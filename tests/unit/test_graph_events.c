@@ -522,6 +522,25 @@ static void test_encode_runs(void)
         CHECK_INT(seen, n);
         hx_graph_records_free(&rec);
     }
+    /* a small record limit: envelopes close before it, between records */
+    {
+        hx_graph_encode_opts_t eo = {.source = "n", .partitions = 4, .src = "helixagent.conversations/2",
+                                     .src_offsets = offs, .max_bytes = 4096};
+        hx_graph_records_t rec;
+        hx_err_t e = {0};
+        CHECK_INT(hx_graph_events_encode(ops, n, &eo, &rec, &e), 0);
+        CHECK(rec.n > 8);
+        size_t items = 0;
+        for (size_t r = 0; r < rec.n; r++) {
+            CHECK(rec.msgs[r].value_len + rec.msgs[r].key_len < 4096);
+            hx_graph_ops_t back = {0};
+            CHECK_INT(hx_graph_events_decode(rec.msgs[r].value, rec.msgs[r].value_len, &back, NULL, &e), 0);
+            items += back.n;
+            hx_graph_ops_free(&back);
+        }
+        CHECK_INT(items, n);
+        hx_graph_records_free(&rec);
+    }
     /* offsets that go back, and a src too long for the cursor name */
     hx_graph_encode_opts_t eo = {.partitions = 4, .src = "s", .src_offsets = offs};
     hx_graph_records_t rec;

@@ -41,6 +41,7 @@ typedef struct {
     size_t cap_meta;
     xgroup_t *groups;
     size_t n_groups, cap_groups;
+    int64_t max_bytes;           /* helixagent.entities.updates's record limit */
     hx_graph_op_t *gops;         /* one group's ops, for its encode call */
     int64_t *goff;
     size_t cap_g;
@@ -159,7 +160,8 @@ static int encode_groups(xc_t *s, hx_err_t *err)
             return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
         size_t from = gr->at - gr->n; /* at moved past the group's ops */
         hx_graph_encode_opts_t eo = {.source = s->g->node_id, .partitions = s->g->parts, .src = gr->src,
-                                     .src_offsets = s->goff + from, .checked = 1}; /* by keep_ops */
+                                     .src_offsets = s->goff + from, .max_bytes = s->max_bytes,
+                                     .checked = 1}; /* by keep_ops */
         if (!(rc = hx_graph_events_encode(s->gops + from, gr->n, &eo, &s->recs[s->n_recs], err)))
             s->n_recs++;
     }
@@ -315,7 +317,8 @@ static int open_consumer(xc_t *s, hx_err_t *err)
     co.session_timeout_ms = 6000;
     co.client_id = s->g->node_id[0] ? s->g->node_id : "helix-graph-extract";
     const char *topics[] = {HX_TOPIC_CONVERSATIONS, HX_TOPIC_MEMORY_EVENTS};
-    return hx_consumer_new(s->g->broker, HX_GRAPH_EXTRACT_GROUP, topics, 2, &co, &s->c, err);
+    int parts, rc = hx_broker_topic_limits(s->g->broker, HX_TOPIC_ENTITIES, &parts, &s->max_bytes, err);
+    return rc ? rc : hx_consumer_new(s->g->broker, HX_GRAPH_EXTRACT_GROUP, topics, 2, &co, &s->c, err);
 }
 
 void *hx_graph_extract_main(void *arg)
