@@ -6,30 +6,36 @@
 
 #include <stdlib.h>
 
+/* One parallel-for, on its caller's stack. Workers reach it only through
+ * p->job, which the caller clears before it returns: a worker that wakes
+ * late can never run a finished job's function on the next job's indices. */
+typedef struct job {
+    void (*fn)(void *, size_t);
+    void *arg;
+    size_t n, done;
+    atomic_size_t next;
+} job_t;
+
 struct ctx_pool {
     pthread_mutex_t mu, job_mu;
     pthread_cond_t cv, done_cv;
     pthread_t *th;
     int nth, stop;
     uint64_t gen;
-    void (*fn)(void *, size_t);
-    void *arg;
-    size_t n;
-    atomic_size_t next;
-    size_t done;
-    int active;
+    job_t *job;                  /* the running job, or NULL */
+    int active;                  /* workers inside a job */
 };
 
-static void work(ctx_pool_t *p, void (*fn)(void *, size_t), void *arg, size_t n)
+static void work(ctx_pool_t *p, job_t *j)
 {
     size_t i, k = 0;
-    while ((i = atomic_fetch_add(&p->next, 1)) < n) {
-        fn(arg, i);
+    while ((i = atomic_fetch_add(&j->next, 1)) < j->n) {
+        j->fn(j->arg, i);
         k++;
     }
     pthread_mutex_lock(&p->mu);
-    p->done += k;
-    if (p->done == n)
+    j->done += k;
+    if (j->done == j->n)
         pthread_cond_broadcast(&p->done_cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -45,12 +51,12 @@ static void *worker(void *a)
         if (p->stop)
             break;
         seen = p->gen;
-        void (*fn)(void *, size_t) = p->fn;
-        void *arg = p->arg;
-        size_t n = p->n;
+        job_t *j = p->job;
+        if (!j) /* woke after its job was over */
+            continue;
         p->active++;
         pthread_mutex_unlock(&p->mu);
-        work(p, fn, arg, n);
+        work(p, j);
         pthread_mutex_lock(&p->mu);
         if (--p->active == 0)
             pthread_cond_broadcast(&p->done_cv);
@@ -107,21 +113,20 @@ void ctx_pool_for(ctx_pool_t *p, size_t n, void (*fn)(void *arg, size_t i), void
             fn(arg, i);
         return;
     }
+    job_t j = {.fn = fn, .arg = arg, .n = n};
+    atomic_init(&j.next, 0);
     pthread_mutex_lock(&p->mu);
-    p->fn = fn;
-    p->arg = arg;
-    p->n = n;
-    p->done = 0;
-    atomic_store(&p->next, 0);
+    p->job = &j;
     p->gen++;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    work(p, fn, arg, n);
+    work(p, &j);
     pthread_mutex_lock(&p->mu);
-    /* Workers that woke late may still be inside work() with no task left;
-     * wait for them too so the next job's counters start clean. */
-    while (p->done < n || p->active > 0)
+    /* Every index done, and no worker still inside (one may hold j with no
+     * index left); then j is unreachable before this frame goes. */
+    while (j.done < n || p->active > 0)
         pthread_cond_wait(&p->done_cv, &p->mu);
+    p->job = NULL;
     pthread_mutex_unlock(&p->mu);
     pthread_mutex_unlock(&p->job_mu);
 }
