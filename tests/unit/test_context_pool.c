@@ -17,15 +17,14 @@ typedef struct {
 } job_arg_t;
 
 static atomic_int stale;         /* an index run for a job that was over */
+static volatile unsigned spin_sink;
 
 static void fn(void *arg, size_t i)
 {
     job_arg_t *a = arg;
-    if (a->id % 8 == 0) { /* some jobs long enough for the workers to join in */
-        volatile unsigned x = 0;
+    if (a->id % 8 == 0) /* some jobs long enough for the workers to join in */
         for (int k = 0; k < 20000; k++)
-            x += (unsigned)k;
-    }
+            spin_sink += (unsigned)k;
     if (a->magic != 0x5eed || atomic_load(a->live) != a->id || i >= a->n)
         atomic_fetch_add(&stale, 1);
     else
