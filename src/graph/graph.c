@@ -47,6 +47,9 @@ static void metrics_init(hx_graph_t *g)
     g->m_extracted = hx_counter_child(hx_metrics_counter(m, "graph_extraction_messages_total",
                                                          "Messages and memory writes the extractor turned into "
                                                          "graph events.", NULL), NULL);
+    g->m_produced = hx_counter_child(hx_metrics_counter(m, "graph_extraction_events_total",
+                                                        "Records the extractor produced on helixagent.entities.updates "
+                                                        "(each holds the items of many messages).", NULL), NULL);
     g->m_hit_ratio = hx_gauge_child(hx_metrics_gauge(m, "neo4j_page_cache_hit_ratio",
                                                      "Graph store cache hit ratio: hits / (hits + misses) of record "
                                                      "reads (docs/graph.md says what counts per backend).", "backend"),

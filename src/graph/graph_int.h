@@ -74,7 +74,7 @@ struct hx_graph {
     int consumer_started, extract_started;
 
     /* metrics */
-    hx_counter_child_t *m_tx, *m_ops, *m_extracted, *m_invalid;
+    hx_counter_child_t *m_tx, *m_ops, *m_extracted, *m_produced, *m_invalid;
     hx_gauge_child_t *m_hit_ratio, *m_store_bytes, *m_nodes, *m_rels, *m_extract_lag, *m_apply_lag;
     int64_t metrics_refreshed_ms;
 };

@@ -141,6 +141,8 @@ contains "tx metric" "$m" 'neo4j_transaction_committed_total{backend="embedded"}
 contains "cache metric" "$m" 'neo4j_page_cache_hit_ratio{backend="embedded"}'
 contains "size metric" "$m" 'neo4j_store_size_bytes{backend="embedded"}'
 contains "extraction lag metric" "$m" 'graph_extraction_lag_seconds'
+produced=$(grep '^graph_extraction_events_total ' <<<"$m" | awk '{print $2}')
+expect "extraction events metric counts records" 1 "$(awk -v p="${produced:-0}" 'BEGIN{print (p > 0)}')"
 h=$(body "http://127.0.0.1:$PORT/v1/bigdata/health")
 expect "graph health" healthy "$(jq -r .components.graph.status <<<"$h" 2>/dev/null || echo "?")"
 

@@ -303,6 +303,7 @@ static int produce_all(xc_t *s, hx_err_t *err)
     if (rc)
         return rc;
     atomic_fetch_add(&s->g->prog.events_produced, total);
+    hx_counter_add(s->g->m_produced, total);
     drop_records(s); /* produced: a retry must not send these again */
     return HX_OK;
 }
