@@ -350,6 +350,49 @@ static void test_json_write(void)
     hx_buf_free(&b);
 }
 
+/* hx_jr_plain reads eight bytes at a time: every stop byte, high byte and
+ * bad UTF-8 sequence at every position around those words gives what a byte
+ * at a time gives (a plain string, or 0 for hx_jr_string to decide). */
+static int plain_ref(const char *t, size_t n, size_t *len)
+{
+    size_t i = 1;
+    while (i < n && t[i] != '"' && t[i] != '\\' && (unsigned char)t[i] >= 0x20)
+        i++;
+    if (i >= n || t[i] != '"' || !hx_utf8_valid(t + 1, i - 1))
+        return 0;
+    *len = i - 1;
+    return 1;
+}
+
+static void test_jr_plain_words(void)
+{
+    static const char *const odd[] = {"\"", "\\", "\x01", "\x1f", "\x7f", "\x80", "\xc3\xa9", "\xc3", "\xff", " "};
+    char t[64];
+    int bad = 0;
+    for (size_t len = 0; len < 40; len++)
+        for (size_t at = 0; at <= len; at++)
+            for (size_t k = 0; k < sizeof odd / sizeof *odd; k++) {
+                size_t n = 0, ol = strlen(odd[k]);
+                t[n++] = '"';
+                for (size_t i = 0; i < len; i++) {
+                    if (i == at) {
+                        memcpy(t + n, odd[k], ol);
+                        n += ol;
+                    }
+                    t[n++] = (char)('a' + i % 26);
+                }
+                t[n++] = '"';
+                size_t want = 0, got = 0;
+                const char *s;
+                hx_jr_t r;
+                hx_jr_init(&r, t, n);
+                int a = plain_ref(t, n, &want), b = hx_jr_plain(&r, &s, &got);
+                bad += a != b || (a && (got != want || s != t + 1 || r.pos != want + 2));
+                hx_jr_free(&r);
+            }
+    CHECK_INT(bad, 0);
+}
+
 int main(void)
 {
     RUN(test_ids);
@@ -357,6 +400,7 @@ int main(void)
     RUN(test_json_str);
     RUN(test_json_write);
     RUN(test_json_members);
+    RUN(test_jr_plain_words);
     RUN(test_write_atomic);
     RUN(test_json_checks);
     RUN(test_varints);
