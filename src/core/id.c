@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/types.h>
@@ -10,19 +11,31 @@
 int hx_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    /* Most strings (ids, names, Parquet values) are ASCII: one OR over the
-     * bytes, which compilers vectorise, settles them. */
-    unsigned char any = 0;
-    for (size_t i = 0; i < len; i++)
+    const uint64_t high = 0x8080808080808080ull;
+    /* Most strings (ids, names, Parquet values) are ASCII: an OR over them
+     * eight bytes at a time settles them (the byte loop was not vectorised
+     * at -O2 and was most of a long string's read). */
+    uint64_t any = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        any |= v;
+    }
+    for (; i < len; i++)
         any |= p[i];
-    if (!(any & 0x80))
+    if (!(any & high))
         return 1;
     while (p < end) {
         unsigned c = *p;
         size_t n;
         unsigned cp, min;
         if (c < 0x80) {
-            p++;
+            uint64_t v; /* an ASCII run between the multi-byte characters, a word at a time */
+            while ((size_t)(end - p) >= 8 && (memcpy(&v, p, 8), !(v & high)))
+                p += 8;
+            if (p < end && *p < 0x80)
+                p++;
             continue;
         } else if ((c & 0xE0) == 0xC0) {
             n = 1, cp = c & 0x1F, min = 0x80;

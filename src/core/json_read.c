@@ -59,13 +59,28 @@ static int hex4(const char *p, uint32_t *v)
     return HX_OK;
 }
 
+/* Bytes of v that may be '"', '\\' or a control character (exact when
+ * 0; a set bit may be a false alarm only after a true one). */
+static inline uint64_t stop_bytes(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+    return ((q - ones) & ~q & high) | ((b - ones) & ~b & high) | ((v - ones * 0x20) & ~v & high);
+}
+
 int hx_jr_string(hx_jr_t *r, const char **s, size_t *len)
 {
     if (!hx_jr_eat(r, '"'))
         return HX_EINVAL;
     size_t start = r->pos, end = start;
     int esc = 0;
-    while (end < r->n && r->p[end] != '"') {
+    for (;;) {
+        /* whole words while none of their bytes can stop the string (as in hx_jr_plain) */
+        uint64_t v;
+        while (end + 8 <= r->n && (memcpy(&v, r->p + end, 8), !stop_bytes(v)))
+            end += 8;
+        if (end >= r->n || r->p[end] == '"')
+            break;
         unsigned char c = (unsigned char)r->p[end];
         if (c < 0x20)
             return HX_EINVAL;
@@ -99,12 +114,15 @@ int hx_jr_string(hx_jr_t *r, const char **s, size_t *len)
     char *o = r->scratch;
     size_t k = 0;
     for (size_t i = start; i < end; i++) {
-        char c = r->p[i];
-        if (c != '\\') {
-            o[k++] = c;
-            continue;
-        }
-        c = r->p[++i];
+        /* the run up to the next escape in one copy */
+        const char *bs = memchr(r->p + i, '\\', end - i);
+        size_t run = bs ? (size_t)(bs - (r->p + i)) : end - i;
+        memcpy(o + k, r->p + i, run);
+        k += run;
+        i += run;
+        if (i >= end)
+            break;
+        char c = r->p[++i];
         switch (c) {
         case '"': o[k++] = '"'; break;
         case '\\': o[k++] = '\\'; break;
@@ -258,15 +276,6 @@ int hx_jr_bool(hx_jr_t *r, int *v)
 int hx_jr_null(hx_jr_t *r)
 {
     return literal(r, "null");
-}
-
-/* Bytes of v that may be '"', '\\' or a control character (exact when
- * 0; a set bit may be a false alarm only after a true one). */
-static inline uint64_t stop_bytes(uint64_t v)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-    return ((q - ones) & ~q & high) | ((b - ones) & ~b & high) | ((v - ones * 0x20) & ~v & high);
 }
 
 int hx_jr_plain(hx_jr_t *r, const char **s, size_t *len)

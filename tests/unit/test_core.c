@@ -364,6 +364,63 @@ static int plain_ref(const char *t, size_t n, size_t *len)
     return 1;
 }
 
+/* The byte-at-a-time validator hx_utf8_valid had before it read words. */
+static int utf8_ref(const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len;
+    while (p < end) {
+        unsigned c = *p, cp, min;
+        size_t n;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, cp = c & 0x1F, min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, cp = c & 0x0F, min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if ((size_t)(end - p) <= n)
+            return 0;
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+static void test_utf8_words(void)
+{
+    static const char *const seq[] = {"\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xc3", "\xe4\xb8", "\xc0\x80",
+                                      "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xff", "a"};
+    unsigned char t[64];
+    int bad = 0;
+    for (size_t len = 0; len < 40; len++)
+        for (size_t at = 0; at <= len; at++)
+            for (size_t k = 0; k < sizeof seq / sizeof *seq; k++)
+                for (int twice = 0; twice < 2; twice++) {
+                    size_t n = 0, sl = strlen(seq[k]);
+                    for (size_t i = 0; i <= len; i++) {
+                        if (i == at || (twice && i == len - at / 2)) {
+                            memcpy(t + n, seq[k], sl);
+                            n += sl;
+                        }
+                        if (i < len)
+                            t[n++] = (unsigned char)('a' + i % 26);
+                    }
+                    bad += hx_utf8_valid((const char *)t, n) != utf8_ref(t, n);
+                }
+    CHECK_INT(bad, 0);
+}
+
 static void test_jr_plain_words(void)
 {
     static const char *const odd[] = {"\"", "\\", "\x01", "\x1f", "\x7f", "\x80", "\xc3\xa9", "\xc3", "\xff", " "};
@@ -391,6 +448,40 @@ static void test_jr_plain_words(void)
                 hx_jr_free(&r);
             }
     CHECK_INT(bad, 0);
+    /* hx_jr_string against jansson, escapes at every position around the words */
+    static const char *const esc[] = {"\\n", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude00", "\\ud83d", "\\x",
+                                      "\\u0000", "\x01", "\xc3\xa9", "\xff", "\\"};
+    char js[96];
+    bad = 0;
+    for (size_t len = 0; len < 40; len++)
+        for (size_t at = 0; at <= len; at++)
+            for (size_t k = 0; k < sizeof esc / sizeof *esc; k++) {
+                size_t n = 0, el = strlen(esc[k]);
+                js[n++] = '"';
+                for (size_t i = 0; i < len; i++) {
+                    if (i == at) {
+                        memcpy(js + n, esc[k], el);
+                        n += el;
+                    }
+                    js[n++] = (char)('a' + i % 26);
+                }
+                js[n++] = '"';
+                json_error_t je;
+                json_t *ref = json_loadb(js, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+                hx_jr_t r;
+                hx_jr_init(&r, js, n);
+                const char *out;
+                size_t ol = 0;
+                int ok = hx_jr_string(&r, &out, &ol) == HX_OK && r.pos == n;
+                if (ref && json_string_length(ref) && memchr(json_string_value(ref), 0, json_string_length(ref)))
+                    bad += ok; /* \u0000: jansson keeps it with ALLOW_NUL, the reader refuses it */
+                else
+                    bad += ok != (ref != NULL) ||
+                           (ok && (ol != json_string_length(ref) || memcmp(out, json_string_value(ref), ol)));
+                hx_jr_free(&r);
+                json_decref(ref);
+            }
+    CHECK_INT(bad, 0);
 }
 
 int main(void)
@@ -401,6 +492,7 @@ int main(void)
     RUN(test_json_write);
     RUN(test_json_members);
     RUN(test_jr_plain_words);
+    RUN(test_utf8_words);
     RUN(test_write_atomic);
     RUN(test_json_checks);
     RUN(test_varints);
