@@ -124,6 +124,7 @@ struct hx_memory {
     pthread_cond_t qcv;
     hx_pending_op_t *q;
     size_t qn, qcap;
+    size_t q_inflight;         /* taken out of q by a publish attempt not yet answered */
     int64_t q_oldest_ms;
     int batch_size;            /* adaptive: cfg, 200, 500 */
     uint64_t published_seq;    /* highest own seq acknowledged by the broker */

@@ -39,7 +39,8 @@ int hx_memory_sync_status(hx_memory_t *m, json_t **out, hx_err_t *err)
     json_object_set_new(j, "anti_entropy_pushes_held", json_integer((json_int_t)m->ae_pushes_held));
     pthread_mutex_unlock(&m->mu);
     pthread_mutex_lock(&m->qmu);
-    json_object_set_new(j, "publish_queue", json_integer((json_int_t)m->qn));
+    /* with the batch a publish attempt holds: not yet published either */
+    json_object_set_new(j, "publish_queue", json_integer((json_int_t)(m->qn + m->q_inflight)));
     json_object_set_new(j, "broker_reachable", json_boolean(!m->pub_failures));
     json_object_set_new(j, "publish_failures", json_integer((json_int_t)m->pub_failures));
     if (m->pub_failures)

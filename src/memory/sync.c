@@ -290,6 +290,7 @@ static void *pub_main(void *arg)
                 memcpy(batch, m->q, take * sizeof *batch);
                 memmove(m->q, m->q + take, (m->qn - take) * sizeof *m->q);
                 m->qn -= take;
+                m->q_inflight = take;
                 m->q_oldest_ms = hx_now_ms(); /* approximate for the rest */
             } else {
                 take = 0;
@@ -300,6 +301,7 @@ static void *pub_main(void *arg)
             hx_err_t err = {0};
             int rc = publish_batch(m, batch, take, &err);
             pthread_mutex_lock(&m->qmu);
+            m->q_inflight = 0; /* published, or back in the queue below */
             if (rc) {
                 /* Put the batch back in front, keep the writes acknowledged. */
                 hx_pending_op_t *n = realloc(m->q, (m->qn + take + 1) * sizeof *n);
@@ -424,7 +426,7 @@ int hx_memory_flush(hx_memory_t *m, int timeout_ms, hx_err_t *err)
         ts.tv_nsec %= 1000000000;
         pthread_cond_timedwait(&m->qcv, &m->qmu, &ts);
     }
-    int done = m->flushed_gen >= gen, left = (int)(done ? m->flush_left : m->qn);
+    int done = m->flushed_gen >= gen, left = (int)(done ? m->flush_left : m->qn + m->q_inflight);
     pthread_mutex_unlock(&m->qmu);
     if (!done || left)
         return hx_err_set(err, HX_ETIMEOUT, "memory deltas not all published within %d ms (%d queued); the broker "
