@@ -12,26 +12,15 @@ int hx_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     const uint64_t high = 0x8080808080808080ull;
-    /* Most strings (ids, names, Parquet values) are ASCII: an OR over them
-     * eight bytes at a time settles them (the byte loop was not vectorised
-     * at -O2 and was most of a long string's read). */
-    uint64_t any = 0;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t v;
-        memcpy(&v, p + i, 8);
-        any |= v;
-    }
-    for (; i < len; i++)
-        any |= p[i];
-    if (!(any & high))
-        return 1;
     while (p < end) {
         unsigned c = *p;
         size_t n;
         unsigned cp, min;
         if (c < 0x80) {
-            uint64_t v; /* an ASCII run between the multi-byte characters, a word at a time */
+            /* ASCII runs (most strings are all ASCII) eight bytes at a time:
+             * the byte loop was not vectorised at -O2 and was most of a long
+             * string's read */
+            uint64_t v;
             while ((size_t)(end - p) >= 8 && (memcpy(&v, p, 8), !(v & high)))
                 p += 8;
             if (p < end && *p < 0x80)
