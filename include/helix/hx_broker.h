@@ -237,6 +237,12 @@ typedef struct hx_assignment {
 /* Current assignment; *out is malloc'd (caller frees), *n entries. */
 int hx_consumer_assignment(hx_consumer_t *c, hx_assignment_t **out, size_t *n, hx_err_t *err);
 
+/* How many assignments c has been given (starts at 0, grows with every
+ * rebalance it takes part in): a caller that must know whether another
+ * member may have read a partition since its last poll (even one it holds
+ * again now) compares it between polls. */
+uint64_t hx_consumer_epoch(hx_consumer_t *c);
+
 /* Handler-driven consumption with the dead-letter path: handler runs per
  * record; on failure the record is retried with backoff (retry_backoff_ms,
  * doubling, capped at retry_backoff_max_ms) up to max_attempts tries in all,

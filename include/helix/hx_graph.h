@@ -387,6 +387,20 @@ typedef struct hx_graph_encode_opts {
      * one envelope whatever their size. */
     int64_t max_bytes;
     int checked;                 /* every op passed hx_graph_op_validate already: not checked again */
+    /* With src_offsets: 1 merges the upserts of one entity or relationship
+     * within each source record, 2 within each envelope (across records: the
+     * graph consumer then cannot drop some of those records and apply the
+     * others, so the caller must know no earlier envelope holds any of
+     * them). They become at most two items, the first as it is and the later
+     * ones merged (mentions and strengths added, confidence weighted by
+     * mentions, aliases joined, properties overlaid, the last one's time),
+     * written after the record's (1) or envelope's (2) other items, under
+     * its last record.
+     * Applying the envelope then gives what applying every op in order
+     * would (up to rounding of the confidence sum). An upsert that changes
+     * the name, type, label or description, or would pass a limit, starts
+     * a new merged item instead. */
+    int coalesce;
 } hx_graph_encode_opts_t;
 
 /* Validates ops (all one tenant) and encodes them as envelopes grouped by

@@ -138,6 +138,9 @@ typedef struct pending {
     hx_buf_t runs;
     int64_t first_off, last_off;
     size_t run_items;
+    int run_open;
+    int64_t seen_off;            /* the newest record an op of the envelope came from */
+    uint32_t scope;              /* merged items never span two: envelopes, or records with coalesce 1 */
 } pending_t;
 
 /* Envelopes of several source records are closed, between two records,
@@ -201,13 +204,18 @@ typedef struct enc_ctx {
     hx_envelope_t env[5];
     hx_envelope_encoder_t enc[5];
     unsigned char ready[5];
+    hx_gm_t gm;                  /* with coalesce; map NULL otherwise */
 } enc_ctx_t;
 
 /* Closes a pending envelope into a record of out. */
-static int emit(enc_ctx_t *cx, pending_t *pd, int32_t part, const char *tenant, hx_graph_records_t *out,
-                hx_err_t *err)
+static int drain(enc_ctx_t *cx, pending_t *x, size_t j);
+
+static int emit(enc_ctx_t *cx, pending_t *pd, size_t slot, int32_t part, const char *tenant,
+                hx_graph_records_t *out, hx_err_t *err)
 {
     const hx_graph_encode_opts_t *o = cx->o;
+    if (drain(cx, pd, slot))
+        return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
     owner_t *ow = out->owner_;
     size_t nth = pd->nth++;
     if (out->n == ow->cap) {
@@ -297,10 +305,65 @@ static int emit(enc_ctx_t *cx, pending_t *pd, int32_t part, const char *tenant, 
     hx_buf_reset(&pd->data);
     hx_buf_reset(&pd->runs);
     pd->items = 0;
+    pd->run_open = 0;
+    pd->scope++;
     return HX_OK;
 }
 
 #define SLOTS_ON_STACK 64
+
+/* Before an item of record off goes into x: its run, when it is the first
+ * item of that record there. */
+static int begin_item(enc_ctx_t *cx, pending_t *x, int64_t off)
+{
+    char num[24];
+    if (!cx->multi || (x->run_open && off == x->last_off))
+        return HX_OK;
+    if (!x->run_open) {
+        x->first_off = off;
+        x->run_open = 1;
+        if (hx_buf_append(&x->runs, num, hx_fmt_i64(off, num)) || hx_buf_putc(&x->runs, ':'))
+            return HX_ENOMEM;
+    } else if (hx_buf_append(&x->runs, num, hx_fmt_i64((int64_t)x->run_items, num)) || hx_buf_putc(&x->runs, ',') ||
+               hx_buf_append(&x->runs, num, hx_fmt_i64(off - x->last_off, num)) || hx_buf_putc(&x->runs, ':')) {
+        return HX_ENOMEM;
+    }
+    x->last_off = off;
+    x->run_items = 0;
+    return HX_OK;
+}
+
+static int put_one(pending_t *x, const hx_graph_op_t *op)
+{
+    if ((x->items && hx_buf_putc(&x->data, ',')) || put_item(&x->data, op))
+        return HX_ENOMEM;
+    x->items++;
+    x->run_items++;
+    return HX_OK;
+}
+
+typedef struct {
+    enc_ctx_t *cx;
+    pending_t *x;
+} drain_ctx_t;
+
+static int put_rest(void *ctx, const hx_graph_op_t *op)
+{
+    drain_ctx_t *d = ctx;
+    return put_one(d->x, op);
+}
+
+/* The merged upserts still pending in slot j, under the envelope's last
+ * record (the newest any of them holds). */
+static int drain(enc_ctx_t *cx, pending_t *x, size_t j)
+{
+    if (!cx->gm.map || !cx->gm.pend_n[j])
+        return HX_OK;
+    if (begin_item(cx, x, x->seen_off))
+        return HX_ENOMEM;
+    drain_ctx_t d = {cx, x};
+    return hx_gm_drain(&cx->gm, (uint32_t)j, put_rest, &d);
+}
 
 /* Writes op i of the call into its pending envelope, closing that first
  * when it is full. */
@@ -311,48 +374,63 @@ static int add_op(enc_ctx_t *cx, pending_t *pd, size_t nk, const hx_graph_op_t *
     const char *key = op_key(&ops[i]);
     int32_t p = (int32_t)hx_partition_for_key(key, strlen(key), (uint32_t)o->partitions);
     int k = hx_graph_kind_index(ops[i].kind);
-    pending_t *x = &pd[(size_t)p * nk + (cx->multi ? (size_t)k : 0)];
+    size_t j = (size_t)p * nk + (cx->multi ? (size_t)k : 0);
+    pending_t *x = &pd[j];
     int64_t off = cx->multi ? o->src_offsets[i] : 0;
     int rc = HX_OK;
     if (!cx->multi && x->items && (x->kind != k || x->items >= max))
-        rc = emit(cx, x, p, ops[0].tenant, out, err);
+        rc = emit(cx, x, j, p, ops[0].tenant, out, err);
     /* Several source records: closed only between two of them, so that an
      * envelope holds every item a record gives its slot (the graph consumer
-     * skips a re-extracted envelope's items by whole records). */
-    if (cx->multi && x->items && off != x->last_off &&
-        (x->items >= max || x->data.len >= cx->data_max || x->runs.len >= cx->runs_max))
-        rc = emit(cx, x, p, ops[0].tenant, out, err);
+     * skips a re-extracted envelope's items by whole records). Merged items
+     * still pending count as written. */
+    size_t pn = cx->gm.map ? cx->gm.pend_n[j] : 0, pb = cx->gm.map ? cx->gm.pend_bytes[j] : 0;
+    if (cx->multi && x->items && off != x->seen_off &&
+        (x->items + pn >= max || x->data.len + pb >= cx->data_max || x->runs.len >= cx->runs_max))
+        rc = emit(cx, x, j, p, ops[0].tenant, out, err);
     if (rc)
         return rc;
-    char num[24];
+    /* Merging within records only: a record's merged items close with it. */
+    if (cx->o->coalesce == 1 && x->items && off != x->seen_off) {
+        if (drain(cx, x, j))
+            return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+        x->scope++;
+    }
     if (!x->items) {
         x->kind = k;
         x->key = key;
         x->ts = ops[i].ts_ms;
+        x->run_open = 0;
         if (hx_buf_reserve(&x->data, 512) || hx_buf_append(&x->data, "{\"", 2) ||
             hx_buf_puts(&x->data, hx_graph_kinds[k].batch_key) || hx_buf_append(&x->data, "\":[", 3))
             return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
-        if (cx->multi) {
-            x->first_off = x->last_off = off;
-            x->run_items = 0;
-            if (hx_buf_append(&x->runs, num, hx_fmt_i64(off, num)) || hx_buf_putc(&x->runs, ':'))
-                return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
-        }
-    } else {
-        if (ops[i].ts_ms > x->ts)
-            x->ts = ops[i].ts_ms;
-        if (cx->multi && off != x->last_off) {
-            if (hx_buf_append(&x->runs, num, hx_fmt_i64((int64_t)x->run_items, num)) || hx_buf_putc(&x->runs, ',') ||
-                hx_buf_append(&x->runs, num, hx_fmt_i64(off - x->last_off, num)) || hx_buf_putc(&x->runs, ':'))
-                return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
-            x->last_off = off;
-            x->run_items = 0;
-        }
+    } else if (ops[i].ts_ms > x->ts) {
+        x->ts = ops[i].ts_ms;
     }
-    if ((x->items && hx_buf_putc(&x->data, ',')) || put_item(&x->data, &ops[i]))
+    x->seen_off = off;
+    if (cx->gm.map && hx_gm_coalescible(&ops[i])) {
+        int fresh, held;
+        hx_gm_entry_t *e = hx_gm_find(&cx->gm, ops, i, (uint32_t)j, x->scope, &fresh);
+        if (fresh) {
+            size_t before = x->data.len;
+            if (begin_item(cx, x, off) || put_one(x, &ops[i]))
+                return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+            e->first_bytes = x->data.len - before;
+            return HX_OK;
+        }
+        if ((rc = hx_gm_fold(&cx->gm, e, &ops[i], &held)))
+            return hx_err_set(err, rc, "out of memory merging graph events");
+        if (held)
+            return HX_OK;
+        /* it does not fold in: what is pending goes first, under this record */
+        hx_graph_op_t r;
+        hx_gm_op(&cx->gm.rests[e->rest], &r);
+        if (begin_item(cx, x, off) || put_one(x, &r) || hx_gm_restart(&cx->gm, e, &ops[i]))
+            return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
+        return HX_OK;
+    }
+    if (begin_item(cx, x, off) || put_one(x, &ops[i]))
         return hx_err_set(err, HX_ENOMEM, "out of memory encoding graph events");
-    x->items++;
-    x->run_items++;
     return HX_OK;
 }
 
@@ -397,17 +475,21 @@ int hx_graph_events_encode(const hx_graph_op_t *ops, size_t n, const hx_graph_en
     cx.data_max = (size_t)(mb / 2);
     cx.runs_max = (size_t)(mb / 8) < MULTI_RUNS_MAX ? (size_t)(mb / 8) : MULTI_RUNS_MAX;
     int rc = pd && !hx_buf_reserve(&ow->buf, n * 256 + 256) ? HX_OK : hx_err_set(err, HX_ENOMEM, "out of memory");
+    if (!rc && multi && o->coalesce && hx_gm_init(&cx.gm, n, slots))
+        rc = hx_err_set(err, HX_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && !rc; i++)
         rc = add_op(&cx, pd, nk, ops, i, max, out, err);
     for (size_t j = 0; pd && j < slots && !rc; j++)
         if (pd[j].items)
-            rc = emit(&cx, &pd[j], (int32_t)(j / nk), ops[0].tenant, out, err);
+            rc = emit(&cx, &pd[j], j, (int32_t)(j / nk), ops[0].tenant, out, err);
     for (size_t j = 0; pd && j < slots; j++) {
         hx_buf_free(&pd[j].data);
         hx_buf_free(&pd[j].runs);
     }
     if (pd != stack_pd)
         free(pd);
+    if (cx.gm.map)
+        hx_gm_free(&cx.gm);
     if (rc) {
         hx_graph_records_free(out);
         return rc;

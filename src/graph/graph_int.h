@@ -34,6 +34,51 @@ typedef struct hx_graph_kind {
 extern const hx_graph_kind_t hx_graph_kinds[HX_GRAPH_KINDS];
 int hx_graph_kind_index(hx_graph_op_kind_t k); /* into hx_graph_kinds, or -1 */
 
+/* ---- upserts merged inside an envelope (events_merge.c) ----
+ * One per encode call. A slot is an envelope being filled (partition and
+ * kind); gen tells its envelopes apart. For each coalescible op: hx_gm_find;
+ * when fresh the caller writes the op and sets first_bytes to what it took;
+ * else hx_gm_fold, and when that leaves it not held the caller writes the
+ * pending item (hx_gm_op) and calls hx_gm_restart. At a slot's close,
+ * hx_gm_drain hands each pending item to put. Strings stay the call's ops'. */
+typedef struct hx_gm_rest {
+    hx_graph_op_t op;            /* aliases and properties: below */
+    const char **aliases;        /* owned array */
+    size_t n_aliases, cap_aliases;
+    json_t *props;               /* owned reference */
+    double conf_sum, last_conf;  /* confidence x mentions, summed */
+    int weighted;
+    size_t bytes;                /* about what the item will take */
+    int32_t next;                /* in its slot's list */
+} hx_gm_rest_t;
+
+typedef struct hx_gm_entry {
+    uint64_t h;
+    uint32_t op, slot, gen;      /* op: an op with the key */
+    int32_t rest;                /* -1: none yet */
+    size_t first_bytes;
+    int used;
+} hx_gm_entry_t;
+
+typedef struct hx_gm {
+    hx_gm_entry_t *map;
+    size_t cap;
+    hx_gm_rest_t *rests;
+    size_t n_rests, cap_rests;
+    int32_t *head, *tail;        /* per slot */
+    size_t *pend_n, *pend_bytes; /* per slot: pending items and their bytes */
+} hx_gm_t;
+
+typedef int (*hx_gm_put_fn)(void *ctx, const hx_graph_op_t *op);
+int hx_gm_init(hx_gm_t *m, size_t n_ops, size_t n_slots);
+void hx_gm_free(hx_gm_t *m);
+int hx_gm_coalescible(const hx_graph_op_t *op);
+hx_gm_entry_t *hx_gm_find(hx_gm_t *m, const hx_graph_op_t *ops, size_t i, uint32_t slot, uint32_t gen, int *fresh);
+int hx_gm_fold(hx_gm_t *m, hx_gm_entry_t *e, const hx_graph_op_t *op, int *held);
+int hx_gm_restart(hx_gm_t *m, hx_gm_entry_t *e, const hx_graph_op_t *op);
+void hx_gm_op(const hx_gm_rest_t *r, hx_graph_op_t *out);
+int hx_gm_drain(hx_gm_t *m, uint32_t slot, hx_gm_put_fn put, void *ctx);
+
 /* ---- validation (validate.c) ---- */
 int hx_graph_id_valid(const char *s);
 int hx_graph_tenant_valid(const char *s); /* the envelope's tenant: [A-Za-z0-9._-]{1,64} */

@@ -39,6 +39,7 @@ typedef struct hx_broker_ops {
     int (*consumer_seek)(void *cimpl, const char *topic, int32_t partition, int64_t offset, hx_err_t *err);
     int (*consumer_seek_time)(void *cimpl, const char *topic, int32_t partition, int64_t ts_ms, hx_err_t *err);
     int (*consumer_assignment)(void *cimpl, hx_assignment_t **out, size_t *n, hx_err_t *err);
+    uint64_t (*consumer_epoch)(void *cimpl);
 } hx_broker_ops_t;
 
 /* Each backend's constructor: fills *ops and *impl. */

@@ -240,6 +240,11 @@ int hx_consumer_assignment(hx_consumer_t *c, hx_assignment_t **out, size_t *n, h
     return c->broker->ops->consumer_assignment(c->impl, out, n, err);
 }
 
+uint64_t hx_consumer_epoch(hx_consumer_t *c)
+{
+    return c->broker->ops->consumer_epoch(c->impl);
+}
+
 void hx_topic_config_defaults(hx_topic_config_t *tc)
 {
     memset(tc, 0, sizeof *tc);

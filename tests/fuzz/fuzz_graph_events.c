@@ -12,6 +12,29 @@
 
 #include <math.h>
 
+/* Decodes every record of a multi-record encode: each must be valid and its
+ * runs count its items. *items and *mentions (entity upserts) in all. */
+static void multi_back(const hx_graph_records_t *rec, size_t *items, int64_t *mentions)
+{
+    hx_err_t e = {0};
+    *items = 0;
+    *mentions = 0;
+    for (size_t r = 0; r < rec->n; r++) {
+        hx_graph_ops_t back = {0};
+        hx_graph_src_t src;
+        size_t all = 0;
+        FZ_ASSERT(hx_graph_events_decode(rec->msgs[r].value, rec->msgs[r].value_len, &back, &src, &e) == 0,
+                  "own multi record refused: %s", e.msg);
+        hx_graph_src_applied(&src, INT64_MAX, &all);
+        FZ_ASSERT(src.runs && all == back.n, "runs count %zu of %zu items", all, back.n);
+        for (size_t i = 0; i < back.n; i++)
+            if (back.ops[i].kind == HX_GRAPH_OP_ENTITY_UPSERT)
+                *mentions += back.ops[i].mentions;
+        *items += back.n;
+        hx_graph_ops_free(&back);
+    }
+}
+
 static int same_str(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && !strcmp(a, b));
@@ -81,20 +104,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             offs[i] = (int64_t)(i / 2);
         eo = (hx_graph_encode_opts_t){.source = "f", .partitions = 3, .max_items = 4, .src = "s/1", .src_offsets = offs};
         FZ_ASSERT(hx_graph_events_encode(ops.ops, ops.n, &eo, &rec, &e) == 0, "multi encode failed: %s", e.msg);
-        seen = 0;
-        for (size_t r = 0; r < rec.n; r++) {
-            hx_graph_ops_t back = {0};
-            hx_graph_src_t src;
-            size_t all = 0;
-            FZ_ASSERT(hx_graph_events_decode(rec.msgs[r].value, rec.msgs[r].value_len, &back, &src, &e) == 0,
-                      "own multi record refused: %s", e.msg);
-            hx_graph_src_applied(&src, INT64_MAX, &all);
-            FZ_ASSERT(src.runs && all == back.n, "runs count %zu of %zu items", all, back.n);
-            seen += back.n;
-            hx_graph_ops_free(&back);
-        }
-        FZ_ASSERT(seen == ops.n, "%zu ops came back of %zu (multi)", seen, ops.n);
+        int64_t m_in = 0, m_out;
+        for (size_t i = 0; i < ops.n; i++)
+            if (ops.ops[i].kind == HX_GRAPH_OP_ENTITY_UPSERT)
+                m_in += ops.ops[i].mentions;
+        multi_back(&rec, &seen, &m_out);
+        FZ_ASSERT(seen == ops.n && m_out == m_in, "%zu ops came back of %zu (multi)", seen, ops.n);
         hx_graph_records_free(&rec);
+        /* merged: no more items than ops, and the same mentions in all */
+        for (int mode = 1; mode <= 2; mode++) {
+            eo.coalesce = mode;
+            FZ_ASSERT(hx_graph_events_encode(ops.ops, ops.n, &eo, &rec, &e) == 0, "merged encode failed: %s", e.msg);
+            multi_back(&rec, &seen, &m_out);
+            FZ_ASSERT(seen <= ops.n && m_out == m_in, "merged: %zu items of %zu ops, mentions %lld of %lld", seen,
+                      ops.n, (long long)m_out, (long long)m_in);
+            hx_graph_records_free(&rec);
+        }
         free(offs);
     }
     hx_graph_ops_free(&ops);

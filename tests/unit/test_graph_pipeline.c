@@ -12,6 +12,8 @@
 #include "helix/hx_graph.h"
 #include "helix/hx_topics.h"
 
+#include <math.h>
+
 static char *base;
 
 typedef struct {
@@ -158,6 +160,8 @@ static void test_codec(void)
 
 /* ---- pipeline ---- */
 
+static int32_t produced_partition; /* of the last produce_message */
+
 static void produce_message(hx_broker_t *b, const char *tenant, const char *conv, const char *user, const char *text,
                             int64_t *offset)
 {
@@ -178,6 +182,7 @@ static void produce_message(hx_broker_t *b, const char *tenant, const char *conv
     CHECK_INT(hx_broker_produce(b, &m, 1, &d, &err), 0);
     if (offset)
         *offset = d.offset;
+    produced_partition = d.partition;
     hx_buf_free(&buf);
     hx_envelope_free(&e);
 }
@@ -424,12 +429,256 @@ static void test_runs_cursors(void)
     env_close(&v);
 }
 
+/* ---- merged upserts ---- */
+
+/* The same random extraction-like ops (fixed seed), encoded record by
+ * record, merged within records and merged across records, applied to
+ * three stores: every node and relationship must come out the same, and
+ * merging must really take items away. */
+#define CO_IDS 6
+#define CO_OPS 3000
+
+static uint64_t co_rnd(uint64_t *s, uint64_t n)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (*s >> 33) % n;
+}
+
+static size_t co_items(const hx_graph_records_t *rec)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rec->n; i++) {
+        hx_graph_ops_t out = {0};
+        hx_err_t e = {0};
+        CHECK_INT(hx_graph_events_decode(rec->msgs[i].value, rec->msgs[i].value_len, &out, NULL, &e), 0);
+        n += out.n;
+        hx_graph_ops_free(&out);
+    }
+    return n;
+}
+
+static void test_coalesce(void)
+{
+    static const char *ids[CO_IDS] = {"a", "b", "c", "d", "e", "f"};
+    static const char *names[] = {"Alice", "alice", "ALICE"};
+    static const char *al[] = {"Al", "Ally", "A. C.", "Lissa", "al"};
+    static const double conf[] = {0.5, 0.75, 0.9, 1.0};
+    static const char *rtypes[] = {"CO_OCCURS", "MENTIONS"};
+    hx_graph_op_t *ops = calloc(CO_OPS, sizeof *ops);
+    int64_t *offs = calloc(CO_OPS, sizeof *offs);
+    json_t **props = calloc(CO_OPS, sizeof *props);
+    uint64_t seed = 42;
+    /* One time for all: an item takes its envelope's time (the newest of its
+     * ops), and the three encodings close envelopes in different places. */
+    int64_t off = 100, ts = 1000;
+    for (size_t i = 0; i < CO_OPS; i++) {
+        if (co_rnd(&seed, 4) == 0) /* a new source record */
+            off += 1 + (int64_t)co_rnd(&seed, 3);
+        offs[i] = off;
+        hx_graph_op_t *op = &ops[i];
+        if (co_rnd(&seed, 2)) {
+            *op = (hx_graph_op_t){.kind = HX_GRAPH_OP_ENTITY_UPSERT, .tenant = "t", .ts_ms = ts,
+                                  .id = ids[co_rnd(&seed, CO_IDS)], .label = "Entity", .type = "person",
+                                  .name = co_rnd(&seed, 20) ? names[0] : names[co_rnd(&seed, 3)],
+                                  .mentions = (int64_t)co_rnd(&seed, 4), .confidence = conf[co_rnd(&seed, 4)]};
+            size_t na = co_rnd(&seed, 3);
+            op->aliases = na ? &al[co_rnd(&seed, 3)] : NULL;
+            op->n_aliases = na;
+            uint64_t pk = co_rnd(&seed, 5);
+            if (pk) {
+                json_t *o = json_object();
+                if (pk & 1)
+                    json_object_set_new(o, "numbers", json_pack("[I]", (json_int_t)co_rnd(&seed, 100)));
+                if (pk & 2)
+                    json_object_set_new(o, "dates", json_pack("[s]", co_rnd(&seed, 2) ? "2026-01-02" : "May"));
+                if (pk == 4)
+                    json_object_set_new(o, "dates", json_null()); /* removes the key */
+                op->properties = props[i] = o;
+            }
+        } else {
+            size_t a = co_rnd(&seed, CO_IDS), b = (a + 1 + co_rnd(&seed, CO_IDS - 1)) % CO_IDS;
+            *op = (hx_graph_op_t){.kind = HX_GRAPH_OP_REL_UPSERT, .tenant = "t", .ts_ms = ts, .from = ids[a],
+                                  .to = ids[b], .rel_type = rtypes[co_rnd(&seed, 2)],
+                                  .strength = co_rnd(&seed, 2) ? 1.0 : 0.5, .strength_set = co_rnd(&seed, 30) == 0};
+        }
+    }
+    env_t v[3];
+    size_t items[3] = {0};
+    for (int m = 0; m < 3; m++) {
+        char name[16];
+        snprintf(name, sizeof name, "coalesce%d", m);
+        if (env_open(&v[m], name, 1))
+            goto cleanup;
+        hx_graph_encode_opts_t eo = {.source = "node-x", .partitions = 4, .src = "helixagent.conversations/1",
+                                     .src_offsets = offs, .coalesce = m, .max_items = 300};
+        hx_graph_records_t rec;
+        hx_err_t e = {0};
+        CHECK_INT(hx_graph_events_encode(ops, CO_OPS, &eo, &rec, &e), 0);
+        items[m] = co_items(&rec);
+        CHECK_INT(hx_broker_produce(v[m].b, rec.msgs, rec.n, NULL, &e), 0);
+        hx_graph_records_free(&rec);
+        CHECK_INT(hx_graph_sync(v[m].g, 0, 10000, &e), 0);
+    }
+    CHECK_INT(items[0], CO_OPS);
+    CHECK(items[1] < items[0]);
+    CHECK(items[2] < items[1] / 4);
+    for (int m = 1; m < 3; m++)
+        for (size_t i = 0; i < CO_IDS; i++) {
+            hx_graph_result_t r0 = {0}, r1 = {0};
+            hx_err_t e = {0};
+            CHECK_INT(hx_graph_get(v[0].g, "t", ids[i], &r0, &e), 0);
+            CHECK_INT(hx_graph_get(v[m].g, "t", ids[i], &r1, &e), 0);
+            if (r0.n_nodes == 1 && r1.n_nodes == 1) {
+                const hx_graph_entity_t *a = &r0.nodes[0], *b = &r1.nodes[0];
+                CHECK_STR(b->name, a->name);
+                CHECK_INT(b->mentions, a->mentions);
+                CHECK(fabs(b->confidence - a->confidence) < 1e-9);
+                CHECK_INT(b->created_at, a->created_at);
+                CHECK_INT(b->updated_at, a->updated_at);
+                CHECK_STR(b->properties, a->properties);
+                CHECK_INT(b->n_aliases, a->n_aliases);
+                for (size_t k = 0; k < a->n_aliases && k < b->n_aliases; k++)
+                    CHECK_STR(b->aliases[k], a->aliases[k]);
+            } else {
+                CHECK_INT(r1.n_nodes, r0.n_nodes);
+            }
+            hx_graph_result_free(&r0);
+            hx_graph_result_free(&r1);
+            hx_graph_related_q_t q = {.tenant = "t", .id = ids[i], .depth = 1, .limit = 100,
+                                      .direction = HX_GRAPH_DIR_OUT};
+            CHECK_INT(hx_graph_related(v[0].g, &q, &r0, &e), 0);
+            CHECK_INT(hx_graph_related(v[m].g, &q, &r1, &e), 0);
+            CHECK_INT(r1.n_hits, r0.n_hits);
+            for (size_t k = 0; k < r0.n_hits && k < r1.n_hits; k++) {
+                const hx_graph_rel_t *a = &r0.hits[k].via, *b = &r1.hits[k].via;
+                CHECK_STR(b->id, a->id);
+                CHECK(b->strength == a->strength);
+                CHECK_INT(b->created_at, a->created_at);
+                CHECK_INT(b->updated_at, a->updated_at);
+            }
+            hx_graph_result_free(&r0);
+            hx_graph_result_free(&r1);
+        }
+cleanup:
+    for (int m = 0; m < 3; m++)
+        if (v[m].g)
+            env_close(&v[m]);
+    for (size_t i = 0; i < CO_OPS; i++)
+        json_decref(props[i]);
+    free(props);
+    free(offs);
+    free(ops);
+}
+
+/* A merged item travels under the newest record it holds: a record whose
+ * upserts all folded into an earlier one's item is still covered, so a
+ * restarted extractor's record-by-record envelope of it is dropped. */
+static void test_coalesce_runs(void)
+{
+    env_t v;
+    if (env_open(&v, "coalesce-runs", 1))
+        return;
+    hx_err_t e = {0};
+    hx_graph_op_t x = {.kind = HX_GRAPH_OP_ENTITY_UPSERT, .tenant = "t1", .ts_ms = 1, .id = "x", .type = "person",
+                       .name = "x", .mentions = 1, .confidence = 1};
+    hx_graph_op_t ops[] = {x, x, x};
+    int64_t at[] = {10, 11, 12};
+    hx_graph_encode_opts_t eo = {.source = "node-x", .partitions = 8, .src = "helixagent.conversations/5",
+                                 .src_offsets = at, .coalesce = 2};
+    hx_graph_records_t rec;
+    CHECK_INT(hx_graph_events_encode(ops, 3, &eo, &rec, &e), 0);
+    CHECK_INT(rec.n, 1);
+    CHECK_INT(co_items(&rec), 2);
+    CHECK_INT(hx_broker_produce(v.b, rec.msgs, rec.n, NULL, &e), 0);
+    hx_graph_records_free(&rec);
+    /* the re-read: 11 and 12 again, then 13 */
+    hx_graph_op_t again[] = {x, x, x};
+    int64_t again_at[] = {11, 12, 13};
+    eo.src_offsets = again_at;
+    eo.coalesce = 1;
+    CHECK_INT(hx_graph_events_encode(again, 3, &eo, &rec, &e), 0);
+    CHECK_INT(hx_broker_produce(v.b, rec.msgs, rec.n, NULL, &e), 0);
+    hx_graph_records_free(&rec);
+    CHECK_INT(hx_graph_sync(v.g, 0, 10000, &e), 0);
+    CHECK_INT(mentions(v.g, "t1", "x"), 4);
+    env_close(&v);
+}
+
+/* An extractor that produced a poll's events merged and died before
+ * committing: its successor reads those records again, and must merge them
+ * only record by record (the window after a join), or the graph consumer
+ * would apply the first one's records a second time. */
+#define WIN_MSGS 300
+static void test_coalesce_window(void)
+{
+    env_t v;
+    hx_config_defaults(&v.cfg);
+    snprintf(v.cfg.node.data_dir, sizeof v.cfg.node.data_dir, "%s/window", base);
+    v.cfg.event_log.fsync = HX_FSYNC_NEVER;
+    hx_rm_rf(v.cfg.node.data_dir);
+    hx_err_t e = {0};
+    hx_broker_t *b = NULL;
+    hx_graph_extractor_t *x = NULL;
+    hx_graph_ops_t ops = {0};
+    int64_t *offs = calloc(WIN_MSGS * 16, sizeof *offs);
+    CHECK_INT(hx_broker_open(&v.cfg, NULL, &b, &e), 0);
+    CHECK_INT(hx_broker_ensure_builtin_topics(b, &e), 0);
+    CHECK_INT(hx_graph_extractor_new(&v.cfg, &x, &e), 0);
+    if (!b || !x || !offs)
+        goto cleanup;
+    const char *text = "Alice Chen moved Redis to Berlin.";
+    for (int i = 0; i < WIN_MSGS; i++) {
+        int64_t off;
+        produce_message(b, "t1", "conv-w", "u-w", text, &off);
+        if (i >= 100)
+            continue;
+        size_t n0 = ops.n;
+        hx_graph_message_t m = {.tenant = "t1", .conversation_id = "conv-w", .user_id = "u-w", .content = text,
+                                .ts_ms = 1};
+        CHECK_INT(hx_graph_extract_message(x, &m, &ops, &e), 0);
+        for (size_t k = n0; k < ops.n; k++)
+            offs[k] = off;
+    }
+    char src[64];
+    snprintf(src, sizeof src, "%s/%d", HX_TOPIC_CONVERSATIONS, produced_partition);
+    int parts;
+    int64_t maxb;
+    CHECK_INT(hx_broker_topic_limits(b, HX_TOPIC_ENTITIES, &parts, &maxb, &e), 0);
+    hx_graph_encode_opts_t eo = {.source = "node-t", .partitions = parts, .src = src, .src_offsets = offs,
+                                 .coalesce = 2};
+    hx_graph_records_t rec;
+    CHECK_INT(hx_graph_events_encode(ops.ops, ops.n, &eo, &rec, &e), 0);
+    CHECK_INT(hx_broker_produce(b, rec.msgs, rec.n, NULL, &e), 0);
+    hx_graph_records_free(&rec);
+    hx_broker_close(b);
+    b = NULL;
+    /* the successor: nothing of helix-graph-extract was committed */
+    if (env_open(&v, "window", 0))
+        goto cleanup;
+    CHECK_INT(hx_graph_sync(v.g, 1, 20000, &e), 0);
+    char alice[17];
+    hx_graph_entity_id("t1", "person", "Alice Chen", alice);
+    CHECK_INT(mentions(v.g, "t1", alice), WIN_MSGS);
+    env_close(&v);
+cleanup:
+    hx_graph_ops_free(&ops);
+    hx_graph_extractor_free(x);
+    hx_broker_close(b);
+    free(offs);
+}
+
 int main(int argc, char **argv)
 {
     const char *part = argc > 1 ? argv[1] : "all";
     base = hx_test_tmpdir("graph-pipe");
     if (!strcmp(part, "all") || !strcmp(part, "events"))
         RUN(test_codec);
+    if (!strcmp(part, "all") || !strcmp(part, "events"))
+        RUN(test_coalesce);
+    if (!strcmp(part, "all") || !strcmp(part, "restart"))
+        RUN(test_coalesce_runs);
+    if (!strcmp(part, "all") || !strcmp(part, "restart"))
+        RUN(test_coalesce_window);
     if (!strcmp(part, "all") || !strcmp(part, "pipeline"))
         RUN(test_publish_and_extract);
     if (!strcmp(part, "all") || !strcmp(part, "restart"))

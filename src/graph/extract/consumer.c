@@ -10,7 +10,17 @@
  * extracted again into the same ops (extraction is deterministic), perhaps
  * grouped differently; their hx-src / hx-src-runs headers say which source
  * record each item came from, and the graph consumer drops the items of
- * records it applied already. */
+ * records it applied already.
+ *
+ * Upserts of one entity or relationship are merged within an envelope
+ * (hx_graph_encode_opts_t.coalesce), which the graph consumer cannot take
+ * apart by record. So they are merged only for records no earlier reader
+ * can have produced events for: one that crashed (or lost the partition)
+ * between producing and committing got at most one poll (XC_MAX_POLL
+ * records) past the committed offset, so after every (re)join the first
+ * XC_MAX_POLL offsets of each partition are merged only within each record
+ * (a memory record holds many writes). A failed commit therefore rejoins
+ * too, instead of reading on. */
 #include "graph/extract/extract.h"
 #include "helix/hx_clock.h"
 #include "helix/hx_logger.h"
@@ -28,6 +38,15 @@ typedef struct {
     const char *topic;           /* HX_TOPIC_*, static */
     size_t n, at;                /* its ops, and where they start in gops */
 } xgroup_t;
+
+#define XC_MAX_POLL 200
+
+/* Where merging may start in a source partition (see above). */
+typedef struct {
+    int conv;
+    int32_t partition;
+    int64_t from;
+} xwin_t;
 
 typedef struct {
     hx_graph_t *g;
@@ -47,6 +66,9 @@ typedef struct {
     size_t cap_g;
     int64_t newest_ts;
     uint64_t messages;
+    xwin_t *win;
+    size_t n_win, cap_win;
+    uint64_t epoch;              /* hx_consumer_epoch when win was last valid */
     /* what a record's text gave (srctext.c): its ops point into these until emitted */
     xt_memop_t *memops;
     size_t n_memops;
@@ -134,7 +156,40 @@ static int keep_ops(xc_t *s, const hx_msg_t *m, int conv, size_t n0, hx_err_t *e
     return HX_OK;
 }
 
-/* Every group's ops into records (one encode call per group). */
+/* The offset from which records of (conv, partition) may be merged; the
+ * first record seen there since the last (re)join sets it. */
+static int merge_from(xc_t *s, int conv, int32_t partition, int64_t offset, int64_t *from)
+{
+    for (size_t i = 0; i < s->n_win; i++)
+        if (s->win[i].conv == conv && s->win[i].partition == partition) {
+            *from = s->win[i].from;
+            return HX_OK;
+        }
+    if (grow((void **)&s->win, sizeof *s->win, NULL, 0, &s->cap_win, s->n_win + 1))
+        return HX_ENOMEM;
+    s->win[s->n_win++] = (xwin_t){conv, partition, offset + XC_MAX_POLL};
+    *from = offset + XC_MAX_POLL;
+    return HX_OK;
+}
+
+static int encode_range(xc_t *s, const xgroup_t *gr, size_t from, size_t n, int coalesce, hx_err_t *err)
+{
+    if (!n)
+        return HX_OK;
+    if (grow((void **)&s->recs, sizeof *s->recs, NULL, 0, &s->cap_recs, s->n_recs + 1))
+        return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
+    hx_graph_encode_opts_t eo = {.source = s->g->node_id, .partitions = s->g->parts, .src = gr->src,
+                                 .src_offsets = s->goff + from, .max_bytes = s->max_bytes,
+                                 .checked = 1, /* by keep_ops */
+                                 .coalesce = coalesce};
+    int rc = hx_graph_events_encode(s->gops + from, n, &eo, &s->recs[s->n_recs], err);
+    if (!rc)
+        s->n_recs++;
+    return rc;
+}
+
+/* Every group's ops into records (one encode call per group, two when
+ * the group starts inside its partition's record-by-record window). */
 static int encode_groups(xc_t *s, hx_err_t *err)
 {
     if (grow((void **)&s->gops, sizeof *s->gops, (void **)&s->goff, sizeof *s->goff, &s->cap_g, s->ops.n))
@@ -156,14 +211,15 @@ static int encode_groups(xc_t *s, hx_err_t *err)
         const xgroup_t *gr = &s->groups[gi];
         if (!gr->n)
             continue;
-        if (grow((void **)&s->recs, sizeof *s->recs, NULL, 0, &s->cap_recs, s->n_recs + 1))
+        size_t from = gr->at - gr->n, split = from; /* at moved past the group's ops */
+        int64_t mf;
+        if (merge_from(s, !strcmp(gr->topic, HX_TOPIC_CONVERSATIONS), gr->partition, s->goff[from], &mf))
             return hx_err_set(err, HX_ENOMEM, "out of memory extracting graph events");
-        size_t from = gr->at - gr->n; /* at moved past the group's ops */
-        hx_graph_encode_opts_t eo = {.source = s->g->node_id, .partitions = s->g->parts, .src = gr->src,
-                                     .src_offsets = s->goff + from, .max_bytes = s->max_bytes,
-                                     .checked = 1}; /* by keep_ops */
-        if (!(rc = hx_graph_events_encode(s->gops + from, gr->n, &eo, &s->recs[s->n_recs], err)))
-            s->n_recs++;
+        while (split < gr->at && s->goff[split] < mf)
+            split++;
+        rc = encode_range(s, gr, from, split - from, 1, err);
+        if (!rc)
+            rc = encode_range(s, gr, split, gr->at - split, 2, err);
     }
     return rc;
 }
@@ -313,13 +369,19 @@ static int open_consumer(xc_t *s, hx_err_t *err)
     hx_consumer_opts_t co;
     hx_consumer_opts_defaults(&co);
     co.auto_offset_reset = HX_RESET_EARLIEST;
-    co.max_poll_records = 200;
+    co.max_poll_records = XC_MAX_POLL; /* the merge window depends on it */
     co.fetch_wait_ms = 5; /* extraction is asynchronous: one produce and commit per batch, not per message */
     co.session_timeout_ms = 6000;
     co.client_id = s->g->node_id[0] ? s->g->node_id : "helix-graph-extract";
     const char *topics[] = {HX_TOPIC_CONVERSATIONS, HX_TOPIC_MEMORY_EVENTS};
     int parts, rc = hx_broker_topic_limits(s->g->broker, HX_TOPIC_ENTITIES, &parts, &s->max_bytes, err);
-    return rc ? rc : hx_consumer_new(s->g->broker, HX_GRAPH_EXTRACT_GROUP, topics, 2, &co, &s->c, err);
+    if (!rc)
+        rc = hx_consumer_new(s->g->broker, HX_GRAPH_EXTRACT_GROUP, topics, 2, &co, &s->c, err);
+    if (!rc) {
+        s->n_win = 0;
+        s->epoch = hx_consumer_epoch(s->c);
+    }
+    return rc;
 }
 
 void *hx_graph_extract_main(void *arg)
@@ -347,6 +409,10 @@ void *hx_graph_extract_main(void *arg)
             hx_sleep_ms(backoff);
             backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
             continue;
+        }
+        if (hx_consumer_epoch(s.c) != s.epoch) { /* a rebalance: every window starts again */
+            s.n_win = 0;
+            s.epoch = hx_consumer_epoch(s.c);
         }
         int rc = HX_OK;
         uint64_t before = s.messages;
@@ -416,10 +482,14 @@ void *hx_graph_extract_main(void *arg)
             backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
         }
         size_t fetched = f.count;
-        if (!rc && produced && fetched && hx_consumer_commit(s.c, &err))
-            HX_DEBUG("graph", "committing extraction offsets failed (%s); those messages are extracted again and "
-                     "their events dropped as duplicates", err.msg);
-        if (rc || !produced) {
+        int uncommitted = 0;
+        if (!rc && produced && fetched && (uncommitted = hx_consumer_commit(s.c, &err) != 0))
+            HX_DEBUG("graph", "committing extraction offsets failed (%s); rejoining: those messages are extracted "
+                     "again and their events dropped as duplicates", err.msg);
+        if (uncommitted && !rc) {
+            hx_consumer_close(s.c);
+            s.c = NULL;
+        } else if (rc || !produced) {
             set_status(g, 1, err.msg);
             if (rc)
                 HX_ERROR("graph", "entity extraction failed: %s", err.msg);
@@ -453,5 +523,6 @@ void *hx_graph_extract_main(void *arg)
     free(s.groups);
     free(s.gops);
     free(s.goff);
+    free(s.win);
     return NULL;
 }

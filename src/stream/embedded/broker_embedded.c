@@ -250,6 +250,7 @@ static const hx_broker_ops_t emb_ops = {
     .consumer_seek = emb_consumer_seek,
     .consumer_seek_time = emb_consumer_seek_time,
     .consumer_assignment = emb_consumer_assignment,
+    .consumer_epoch = emb_consumer_epoch,
 };
 
 static void init_metrics(emb_t *b)

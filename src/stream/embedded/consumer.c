@@ -48,7 +48,14 @@ static int sync_assignment(emb_consumer_t *c, hx_err_t *err)
     c->n_pos = c->n_assigned;
     c->rr = 0;
     c->known_generation = c->group->generation;
+    c->epoch++;
     return HX_OK;
+}
+
+uint64_t emb_consumer_epoch(void *cimpl)
+{
+    emb_consumer_t *c = cimpl;
+    return c->epoch;
 }
 
 int emb_consumer_new(void *impl, const char *group_id, const char *const *topics, size_t n_topics,

@@ -6,6 +6,7 @@
 #include "helix/hx_metrics.h"
 #include "stream/backend.h"
 
+#include <stdatomic.h>
 #include <pthread.h>
 
 #define HX_OFFSETS_TOPIC "__consumer_offsets"
@@ -125,6 +126,7 @@ struct emb_consumer {
     hx_consumer_opts_t opts;
     int64_t last_seen_ms;
     int32_t known_generation;
+    _Atomic uint64_t epoch;      /* assignments taken (hx_consumer_epoch) */
     /* assignment as the coordinator computed it (under b->mu) */
     hx_assignment_t *assigned;
     size_t n_assigned;
@@ -202,6 +204,7 @@ int emb_consumer_commit_offset(void *cimpl, const char *topic, int32_t partition
 int emb_consumer_seek(void *cimpl, const char *topic, int32_t partition, int64_t offset, hx_err_t *err);
 int emb_consumer_seek_time(void *cimpl, const char *topic, int32_t partition, int64_t ts_ms, hx_err_t *err);
 int emb_consumer_assignment(void *cimpl, hx_assignment_t **out, size_t *n, hx_err_t *err);
+uint64_t emb_consumer_epoch(void *cimpl);
 
 /* Rewrites the log's "topic ... does not exist" into the broker's advice. */
 int emb_unknown_topic(const char *topic, hx_err_t *err);

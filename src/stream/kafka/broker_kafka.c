@@ -229,6 +229,7 @@ static const hx_broker_ops_t kf_ops = {
     .consumer_seek = kf_consumer_seek,
     .consumer_seek_time = kf_consumer_seek_time,
     .consumer_assignment = kf_consumer_assignment,
+    .consumer_epoch = kf_consumer_epoch,
 };
 
 /* "mock" or "mock:N" asks for an in-process mock cluster of N brokers. */

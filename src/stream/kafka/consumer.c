@@ -69,6 +69,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
         np[i].next = parts->elems[i].offset >= 0 ? parts->elems[i].offset : -1;
         np[i].held = np[i].next < 0 && c->opts.auto_offset_reset == HX_RESET_LATEST;
     }
+    c->epoch++;
     rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts);
     if (ae)
         HX_ERROR("kafka", "group %s: assigning %d partition(s) failed: %s", c->group, parts->cnt, rd_kafka_err2str(ae));
@@ -540,4 +541,10 @@ int kf_consumer_assignment(void *cimpl, hx_assignment_t **out, size_t *n, hx_err
         return hx_err_set(err, HX_ENOMEM, "out of memory");
     }
     return HX_OK;
+}
+
+uint64_t kf_consumer_epoch(void *cimpl)
+{
+    kf_consumer_t *c = cimpl;
+    return c->epoch;
 }

@@ -9,6 +9,7 @@
 #include "helix/hx_metrics.h"
 #include "stream/backend.h"
 
+#include <stdatomic.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 
@@ -84,6 +85,7 @@ typedef struct kf_consumer {
     char *group;
     hx_consumer_opts_t opts;
     int max_poll;
+    _Atomic uint64_t epoch;      /* assignments taken (hx_consumer_epoch) */
     int assigned_once;        /* the first ASSIGN was served */
     int pin_pending;          /* an ASSIGN left held positions for poll to pin */
     pthread_mutex_t mu;       /* pos (read by assignment() from other threads) */
@@ -156,5 +158,6 @@ int kf_consumer_commit_offset(void *cimpl, const char *topic, int32_t partition,
 int kf_consumer_seek(void *cimpl, const char *topic, int32_t partition, int64_t offset, hx_err_t *err);
 int kf_consumer_seek_time(void *cimpl, const char *topic, int32_t partition, int64_t ts_ms, hx_err_t *err);
 int kf_consumer_assignment(void *cimpl, hx_assignment_t **out, size_t *n, hx_err_t *err);
+uint64_t kf_consumer_epoch(void *cimpl);
 
 #endif
