@@ -59,10 +59,8 @@ json_t *hx_req_json(hx_req_t *req, hx_err_t *err)
     return req->json;
 }
 
-void hx_req_free(hx_req_t *req)
+void hx_req_reset(hx_req_t *req)
 {
-    if (!req)
-        return;
     free(req->uri);
     free(req->path);
     hx_query_free(&req->query);
@@ -70,5 +68,13 @@ void hx_req_free(hx_req_t *req)
     hx_buf_free(&req->body);
     json_decref(req->json);
     hx_res_clear(&req->res);
+    memset(req, 0, sizeof *req);
+}
+
+void hx_req_free(hx_req_t *req)
+{
+    if (!req)
+        return;
+    hx_req_reset(req);
     free(req);
 }

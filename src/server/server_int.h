@@ -96,6 +96,8 @@ int hx_auth_tenant(hx_req_t *req, const char *tenant_header);
 void hx_res_clear(hx_res_t *res);
 /* request.c */
 void hx_req_free(hx_req_t *req);
+/* Frees what req holds and zeroes it, as calloc left it: for reuse. */
+void hx_req_reset(hx_req_t *req);
 /* health.c: built-in handlers */
 int hx_health_handler(hx_req_t *req, hx_res_t *res, void *ctx);
 int hx_bigdata_health_handler(hx_req_t *req, hx_res_t *res, void *ctx);

@@ -18,18 +18,20 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
-/* hdrs: NULL-terminated list of "Name: value". */
-static void http(const char *method, const char *path, const char *body, size_t body_len,
-                 const char *const *hdrs, resp_t *r)
+/* hdrs: NULL-terminated list of "Name: value". On c (its connection is
+ * kept for the next call), and returns how many connections curl opened. */
+static long http_on(CURL *c, const char *method, const char *path, const char *body, size_t body_len,
+                    const char *const *hdrs, resp_t *r)
 {
     memset(r, 0, sizeof *r);
     char url[2048];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", g_port, path);
-    CURL *c = curl_easy_init();
     struct curl_slist *hl = curl_slist_append(NULL, "Expect:");
     for (size_t i = 0; hdrs && hdrs[i]; i++)
         hl = curl_slist_append(hl, hdrs[i]);
     curl_easy_setopt(c, CURLOPT_URL, url);
+    if (!body)
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L); /* a reused handle forgets an earlier POST */
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
@@ -38,17 +40,26 @@ static void http(const char *method, const char *path, const char *body, size_t 
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-    }
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, body ? (long)body_len : -1L);
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK)
         fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(cc));
+    long opened = -1;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &opened);
     hx_buf_cstr(&r->body);
     hx_buf_cstr(&r->headers);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hl);
+    return opened;
+}
+
+static void http(const char *method, const char *path, const char *body, size_t body_len,
+                 const char *const *hdrs, resp_t *r)
+{
+    CURL *c = curl_easy_init();
+    http_on(c, method, path, body, body_len, hdrs, r);
     curl_easy_cleanup(c);
 }
 
@@ -288,11 +299,55 @@ static void test_auth(void)
     hx_metrics_free(m);
 }
 
+/* Requests on one keep-alive connection share the server's request
+ * object (reused, not reallocated): nothing of one may reach the next. */
+static void test_keepalive(void)
+{
+    hx_metrics_t *m = hx_metrics_new();
+    hx_config_t cfg;
+    hx_server_t *srv = start(m, "s3cret", &cfg);
+    CURL *c = curl_easy_init();
+    resp_t r;
+    http_on(c, "GET", "/v1/topics/a/records?limit=5&q=x", NULL, 0,
+            (const char *[]){"Authorization: Bearer s3cret", "X-Helix-Tenant: t1", NULL}, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(b(&r), "\"tenant\":\"t1\"");
+    CHECK_CONTAINS(b(&r), "\"limit\":\"5\"");
+    resp_free(&r);
+    CHECK_INT(http_on(c, "GET", "/v1/topics/b/records", NULL, 0, (const char *[]){"Authorization: Bearer s3cret", NULL},
+                      &r),
+              0); /* the same connection */
+    CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(b(&r), "\"tenant\":\"default\"");
+    CHECK_CONTAINS(b(&r), "\"topic\":\"b\"");
+    CHECK_CONTAINS(b(&r), "\"limit\":null,\"q\":null");
+    resp_free(&r);
+    CHECK_INT(http_on(c, "POST", "/v1/topics/b/records", "{\"a\":1}", 7,
+                      (const char *[]){"Authorization: Bearer s3cret", "Content-Type: application/json", NULL}, &r),
+              0);
+    CHECK_INT(r.status, 201);
+    CHECK_CONTAINS(b(&r), "\"a\":1");
+    resp_free(&r);
+    CHECK_INT(http_on(c, "POST", "/v1/topics/b/records", "", 0,
+                      (const char *[]){"Authorization: Bearer s3cret", "Content-Type: application/json", NULL}, &r),
+              0);
+    CHECK_INT(r.status, 400); /* nor its body */
+    CHECK_CONTAINS(b(&r), "body is empty");
+    resp_free(&r);
+    CHECK_INT(http_on(c, "GET", "/v1/topics/b/records", NULL, 0, NULL, &r), 0);
+    CHECK_INT(r.status, 401); /* the previous request's role is not kept */
+    resp_free(&r);
+    curl_easy_cleanup(c);
+    hx_server_free(srv);
+    hx_metrics_free(m);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     RUN(test_basics);
     RUN(test_auth);
+    RUN(test_keepalive);
     curl_global_cleanup();
     return HX_TEST_DONE();
 }
