@@ -202,6 +202,29 @@ static double children_cpu_seconds(void)
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* The machine's CPU times from /proc/stat (USER_HZ ticks): all, idle
+ * (idle + iowait) and steal (taken by the hypervisor). 0 on failure. */
+typedef struct {
+    double total, idle, steal;
+} host_cpu_t;
+
+static host_cpu_t host_cpu(void)
+{
+    host_cpu_t h = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                    &v[6], &v[7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            h.total += (double)v[i];
+        h.idle = (double)(v[3] + v[4]);
+        h.steal = (double)v[7];
+    }
+    if (f)
+        fclose(f);
+    return h;
+}
+
 /* Waits (up to 30 s) until the node is idle: the consumers downstream of
  * a write (lake archiver, graph extraction, graph store, memory sync) work
  * after its answer, and their CPU belongs to the endpoint that caused it,
@@ -293,8 +316,11 @@ int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
         if (use_wrk && (rc = write_script(script, ep, err)))
             break;
         double cpu0 = cpu_seconds(), gen_cpu = 0, kids0 = children_cpu_seconds();
+        host_cpu_t h0 = host_cpu();
         if ((rc = use_wrk ? run_wrk(script, wout, port, secs, &r, err) : run_ours(i, port, secs, &r, &gen_cpu, err)))
             break;
+        host_cpu_t h1 = host_cpu();
+        double run_cpu = cpu_seconds() - cpu0; /* this process during the run: node and our generator */
         double wrk_cpu = children_cpu_seconds() - kids0; /* wrk, a child that has exited */
         settle();
         /* The node's CPU per answered request, the work its consumers did
@@ -324,6 +350,26 @@ int hx_bench_http(const hx_bench_opts_t *o, json_t **out, hx_err_t *err)
                                                              : 0));
         snprintf(k, sizeof k, "%s_errors", ep->json_key);
         json_object_set_new(res, k, json_integer(r.errors));
+        /* The machine during the run, so a reader can tell a slow run from a
+         * busy host: the share of all cores that was idle, taken by the
+         * hypervisor (steal), or used by processes other than the bench's. */
+        double ticks = h1.total - h0.total, hz = (double)sysconf(_SC_CLK_TCK);
+        if (ticks > 0 && hz > 0) {
+            double idle = 100 * (h1.idle - h0.idle) / ticks, steal = 100 * (h1.steal - h0.steal) / ticks;
+            double ours = 100 * (run_cpu + wrk_cpu) * hz / ticks;
+            double other = 100 - idle - steal - ours;
+            other = other < 0 ? 0 : other; /* tick rounding */
+            snprintf(k, sizeof k, "%s_host_idle_pct", ep->json_key);
+            json_object_set_new(res, k, json_real(idle));
+            snprintf(k, sizeof k, "%s_host_steal_pct", ep->json_key);
+            json_object_set_new(res, k, json_real(steal));
+            snprintf(k, sizeof k, "%s_host_other_pct", ep->json_key);
+            json_object_set_new(res, k, json_real(other));
+            if (!o->quiet)
+                fprintf(stderr, "bench http: %s: the cores were %.0f%% idle, %.0f%% stolen by the hypervisor, %.0f%% "
+                                "used by other processes\n",
+                        ep->name, idle, steal, other);
+        }
         if (r.errors) {
             rc = hx_err_set(err, HX_EINTERNAL, "%s: %ld of %ld requests failed (non-2xx or socket errors)%s%s",
                             ep->name, r.errors, r.requests, use_wrk ? "; see " : "", use_wrk ? wout : "");

@@ -2,8 +2,9 @@
 # `helix bench http` runs its load generator (and, with --load-generator
 # wrk, wrk) against an in-process node and writes the documented JSON: a
 # rate, p50/p99 and CPU per request (the node's and the generator's) for
-# each of the four endpoints, no failed request, and writes counted where
-# they landed. Checks behaviour, never speed.
+# each of the four endpoints, no failed request, writes counted where they
+# landed, and what else the machine did meanwhile. Checks behaviour, never
+# speed.
 set -u
 . "$(dirname "$0")/lib/common.sh"
 need_peer wrk
@@ -15,7 +16,13 @@ for e in records conversation_messages memory_writes health; do
     jq -e ".${e}_$k > 0" "$d/out.json" >/dev/null 2>&1 && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: ${e}_$k missing or 0" >&2; }
   done
   jq -e ".${e}_errors == 0" "$d/out.json" >/dev/null 2>&1 && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: ${e} had errors" >&2; }
+  # the host's idle, stolen and other-process shares of the cores: percentages that cannot add up past 100
+  jq -e "[.${e}_host_idle_pct, .${e}_host_steal_pct, .${e}_host_other_pct] | all(type == \"number\" and . >= 0 and . <= 100)
+         and add <= 100.5" "$d/out.json" >/dev/null 2>&1 \
+    && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: ${e}_host_*_pct missing or out of range" >&2; }
 done
+grep -q 'cores were [0-9]*% idle, [0-9]*% stolen by the hypervisor, [0-9]*% used by other processes' "$d/err" \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: no host line on stderr" >&2; }
 for e in records conversation_messages memory_writes; do
   jq -e ".${e}_written > 0" "$d/out.json" >/dev/null 2>&1 && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: ${e}_written not counted" >&2; }
 done
