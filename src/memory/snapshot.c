@@ -53,8 +53,13 @@ static int list_snaps(const char *dir, snap_file_t **out, size_t *n)
     while ((e = readdir(d))) {
         uint64_t num;
         char kind[8];
-        if (sscanf(e->d_name, "%16" SCNu64 "-%4[a-z].snap", &num, kind) != 2 ||
-            (strcmp(kind, "full") && strcmp(kind, "incr")))
+        int end = 0;
+        /* The whole name: "<n>-incr.snap.tmp", which a kill -9 during
+         * hx_fs_write_atomic leaves behind, is not snapshot n (counted as
+         * one, the restore then failed to open <n>-incr.snap and the node
+         * did not start). */
+        if (sscanf(e->d_name, "%16" SCNu64 "-%4[a-z].snap%n", &num, kind, &end) != 2 || !end ||
+            e->d_name[end] || (strcmp(kind, "full") && strcmp(kind, "incr")))
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -369,6 +374,27 @@ static int restore_one(hx_memory_t *m, const char *path, uint64_t *wal_seg, hx_e
     return rc;
 }
 
+/* Removes the temporary files of snapshots a crash interrupted (their
+ * rename never happened, so nothing refers to them). Only at restore: then
+ * no snapshot is being written. */
+static void drop_partial(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l > 9 && !strcmp(e->d_name + l - 9, ".snap.tmp")) {
+            char p[HX_CFG_STR + 320];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (unlink(p) == 0)
+                HX_INFO("memory", "removed %s, a snapshot a crash interrupted", p);
+        }
+    }
+    closedir(d);
+}
+
 int hx_msnap_restore(hx_memory_t *m, uint64_t *wal_seg, hx_err_t *err)
 {
     char dir[HX_CFG_STR + 16];
@@ -376,6 +402,7 @@ int hx_msnap_restore(hx_memory_t *m, uint64_t *wal_seg, hx_err_t *err)
     snap_file_t *f = NULL;
     size_t n = 0;
     *wal_seg = 0;
+    drop_partial(dir);
     int rc = list_snaps(dir, &f, &n);
     if (rc) {
         free(f);
