@@ -41,7 +41,10 @@ static int cmp_snap(const void *a, const void *b)
     return x->n < y->n ? -1 : x->n > y->n;
 }
 
-static int list_snaps(const char *dir, snap_file_t **out, size_t *n)
+/* drop_partial (only at restore, when no snapshot is being written): also
+ * removes the temporary files of snapshots a crash interrupted; their
+ * rename never happened, so nothing refers to them. */
+static int list_snaps(const char *dir, int drop_partial, snap_file_t **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -54,6 +57,14 @@ static int list_snaps(const char *dir, snap_file_t **out, size_t *n)
         uint64_t num;
         char kind[8];
         int end = 0;
+        size_t l = strlen(e->d_name);
+        if (drop_partial && l > 9 && !strcmp(e->d_name + l - 9, ".snap.tmp")) {
+            char p[HX_CFG_STR + 320];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (unlink(p) == 0)
+                HX_INFO("memory", "removed %s, a snapshot a crash interrupted", p);
+            continue;
+        }
         /* The whole name: "<n>-incr.snap.tmp", which a kill -9 during
          * hx_fs_write_atomic leaves behind, is not snapshot n (counted as
          * one, the restore then failed to open <n>-incr.snap and the node
@@ -108,7 +119,7 @@ static void apply_retention(hx_memory_t *m)
     snprintf(dir, sizeof dir, "%s/snapshots", m->dir);
     snap_file_t *f = NULL;
     size_t n = 0;
-    if (list_snaps(dir, &f, &n) == 0 && n) {
+    if (list_snaps(dir, 0, &f, &n) == 0 && n) {
         /* Never delete the newest full snapshot or anything after it: that
          * chain is what a restore needs. */
         size_t newest_full = n;
@@ -374,27 +385,6 @@ static int restore_one(hx_memory_t *m, const char *path, uint64_t *wal_seg, hx_e
     return rc;
 }
 
-/* Removes the temporary files of snapshots a crash interrupted (their
- * rename never happened, so nothing refers to them). Only at restore: then
- * no snapshot is being written. */
-static void drop_partial(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l > 9 && !strcmp(e->d_name + l - 9, ".snap.tmp")) {
-            char p[HX_CFG_STR + 320];
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            if (unlink(p) == 0)
-                HX_INFO("memory", "removed %s, a snapshot a crash interrupted", p);
-        }
-    }
-    closedir(d);
-}
-
 int hx_msnap_restore(hx_memory_t *m, uint64_t *wal_seg, hx_err_t *err)
 {
     char dir[HX_CFG_STR + 16];
@@ -402,8 +392,7 @@ int hx_msnap_restore(hx_memory_t *m, uint64_t *wal_seg, hx_err_t *err)
     snap_file_t *f = NULL;
     size_t n = 0;
     *wal_seg = 0;
-    drop_partial(dir);
-    int rc = list_snaps(dir, &f, &n);
+    int rc = list_snaps(dir, 1, &f, &n);
     if (rc) {
         free(f);
         return hx_err_set(err, rc, "cannot list %s", dir);
